@@ -1,0 +1,12 @@
+package tools
+
+// Builtin returns Loom's own tools: the file tools and the shell (which
+// stays off unless Env.AllowShell is set).
+func Builtin() []Tool {
+	return []Tool{
+		ReadFile{}, WriteFile{}, EditFile{}, ApplyPatch{}, MoveFile{}, DeleteFile{},
+	}
+}
+
+// NewBuiltinRegistry returns a registry of the built-in tools.
+func NewBuiltinRegistry() (*Registry, error) { return NewRegistry(Builtin()...) }

@@ -1,0 +1,85 @@
+// Package tools defines the Tool interface, the registry that lists and
+// dispatches tools, and Loom's built-in tools. Tools read through the
+// workspace (confined to its root, overlay first) and write only into the
+// run's changeset, never to disk.
+package tools
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/loom-agent/loom/workspace"
+)
+
+// Spec describes a tool to models and protocol clients.
+type Spec struct {
+	Name        string
+	Description string
+	// Schema is the JSON schema of the arguments object.
+	Schema json.RawMessage
+	// ReadOnly tools change nothing, not even the changeset; the agent runs
+	// several of them at once.
+	ReadOnly bool
+	// Destructive tools may remove or overwrite content (once applied).
+	Destructive bool
+	// Idempotent tools give the same result when called twice.
+	Idempotent bool
+}
+
+// Tool is one capability the agent and the protocol servers expose.
+type Tool interface {
+	Spec() Spec
+	// Run executes the tool. An error is a failure the caller reports back
+	// (to a model, as the tool's result); it never leaves a partial edit.
+	Run(ctx context.Context, env *Env, args json.RawMessage) (Result, error)
+}
+
+// Env is what a tool runs against.
+type Env struct {
+	// Changes is the run's changeset; its workspace is the root.
+	Changes *workspace.Changeset
+	// AllowShell enables the shell tool, which is off unless a caller opts in.
+	AllowShell bool
+	// ShellTimeout bounds one shell command; zero means DefaultShellTimeout.
+	ShellTimeout time.Duration
+}
+
+// Workspace returns the workspace the tool works in.
+func (e *Env) Workspace() *workspace.Workspace { return e.Changes.Workspace() }
+
+// Result is a tool's answer: text a model can read and structured data for
+// programs.
+type Result struct {
+	Text string `json:"text"`
+	Data any    `json:"data,omitempty"`
+	// Changed lists the files the call staged edits for.
+	Changed []string `json:"changed,omitempty"`
+}
+
+// decodeArgs decodes a tool's JSON arguments strictly, so a model that
+// misspells a field hears about it instead of being silently ignored.
+func decodeArgs(name string, raw json.RawMessage, v any) error {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		raw = json.RawMessage("{}")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("invalid arguments for %s: %v", name, err)
+	}
+	if dec.More() {
+		return fmt.Errorf("invalid arguments for %s: trailing data after the JSON object", name)
+	}
+	return nil
+}
+
+// required reports a missing required string argument.
+func required(tool, field, value string) error {
+	if value == "" {
+		return fmt.Errorf("invalid arguments for %s: %q is required", tool, field)
+	}
+	return nil
+}

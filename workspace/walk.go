@@ -1,0 +1,168 @@
+package workspace
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
+)
+
+// SkipDir, returned by a WalkFunc for a folder, skips that folder.
+var SkipDir = fs.SkipDir
+
+// WalkFunc is called for every file and folder a walk visits, with its
+// path relative to the root in forward slashes. Folders are visited before
+// their contents.
+type WalkFunc func(rel string, isDir bool) error
+
+// Walk visits the files below dir (relative to the root) in lexical order,
+// as the changeset sees them: files staged for creation are included and
+// files staged for deletion are not. It skips .git and everything that the
+// .gitignore files (of dir, of its parents up to the root, and of
+// .git/info/exclude) ignore. Symlinks are not followed.
+func (c *Changeset) Walk(ctx context.Context, dir string, fn WalkFunc) error {
+	staged := c.Staged()
+	seen := map[string]bool{}
+	err := c.ws.walk(ctx, dir, func(rel string, isDir bool) error {
+		if !isDir {
+			if exists, ok := staged[rel]; ok && !exists {
+				return nil
+			}
+			seen[rel] = true
+		}
+		return fn(rel, isDir)
+	})
+	if err != nil {
+		return err
+	}
+	base, err := c.ws.Resolve(dir)
+	if err != nil {
+		return err
+	}
+	var created []string
+	for rel, exists := range staged {
+		if exists && !seen[rel] && under(base, rel) {
+			created = append(created, rel)
+		}
+	}
+	sort.Strings(created)
+	for _, rel := range created {
+		if err := fn(rel, false); err != nil && !errors.Is(err, SkipDir) {
+			return err
+		}
+	}
+	return nil
+}
+
+// under reports whether rel is inside the folder base ("." is the root).
+func under(base, rel string) bool {
+	return base == "." || strings.HasPrefix(rel, base+"/")
+}
+
+// walk visits the disk below dir, honouring .gitignore.
+func (w *Workspace) walk(ctx context.Context, dir string, fn WalkFunc) error {
+	base, err := w.Resolve(dir)
+	if err != nil {
+		return err
+	}
+	fi, err := os.Stat(w.Abs(base))
+	if err != nil {
+		return pathError("walk", base, err)
+	}
+	if !fi.IsDir() {
+		return fn(base, false)
+	}
+	// Patterns of the folders above base apply inside it too.
+	patterns := readIgnore(w.root, ".git/info/exclude", nil)
+	if base != "." {
+		parts := strings.Split(base, "/")
+		for i := 0; i < len(parts); i++ {
+			patterns = append(patterns, readIgnore(w.root, path.Join(append(parts[:i:i], ".gitignore")...), parts[:i])...)
+		}
+	}
+	err = w.walkDir(ctx, base, patterns, fn)
+	if errors.Is(err, SkipDir) {
+		return nil
+	}
+	return err
+}
+
+func (w *Workspace) walkDir(ctx context.Context, rel string, patterns []gitignore.Pattern, fn WalkFunc) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := fn(rel, true); err != nil {
+		return err
+	}
+	var domain []string
+	if rel != "." {
+		domain = strings.Split(rel, "/")
+	}
+	patterns = append(patterns[:len(patterns):len(patterns)], readIgnore(w.root, path.Join(rel, ".gitignore"), domain)...)
+	matcher := gitignore.NewMatcher(patterns)
+	entries, err := os.ReadDir(w.Abs(rel))
+	if err != nil {
+		return nil // an unreadable folder is skipped, as git and ripgrep do
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if name == ".git" {
+			continue
+		}
+		child := name
+		if rel != "." {
+			child = rel + "/" + name
+		}
+		isDir := e.IsDir()
+		if e.Type()&fs.ModeSymlink != 0 {
+			continue
+		}
+		if len(patterns) > 0 && matcher.Match(append(domain[:len(domain):len(domain)], name), isDir) {
+			continue
+		}
+		if isDir {
+			err := w.walkDir(ctx, child, patterns, fn)
+			if errors.Is(err, SkipDir) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		if err := fn(child, false); err != nil {
+			if errors.Is(err, SkipDir) {
+				return nil
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// readIgnore parses one ignore file; a missing or unreadable file has no
+// patterns.
+func readIgnore(root, rel string, domain []string) []gitignore.Pattern {
+	b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(rel)))
+	if err != nil {
+		return nil
+	}
+	var ps []gitignore.Pattern
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		line := strings.TrimSuffix(sc.Text(), "\r")
+		if strings.HasPrefix(line, "#") || strings.TrimSpace(line) == "" {
+			continue
+		}
+		ps = append(ps, gitignore.ParsePattern(line, domain))
+	}
+	return ps
+}

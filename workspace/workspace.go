@@ -1,0 +1,155 @@
+// Package workspace confines every file access to a root folder, keeps an
+// overlay of unsaved editor buffers over the disk, and stages edits in
+// changesets that render as unified diffs or LSP text edits and apply to
+// disk atomically.
+//
+// Nothing in Loom writes the user's files except Changeset.Apply.
+package workspace
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+)
+
+// MaxFileSize is the largest file the workspace reads into memory. Larger
+// files are refused with a clear error rather than exhausting memory.
+const MaxFileSize = 16 << 20
+
+// Workspace is a root folder plus the overlay of unsaved editor buffers.
+// It is safe for concurrent use.
+type Workspace struct {
+	root     string // absolute, symlinks resolved
+	given    string // absolute, as the caller named it
+	mu       sync.RWMutex
+	buffers  map[string][]byte // rel path -> unsaved text
+	maxBytes int64
+}
+
+// New opens the workspace rooted at dir, which must be an existing folder.
+func New(dir string) (*Workspace, error) {
+	if strings.IndexByte(dir, 0) >= 0 {
+		return nil, errors.New("workspace root contains a NUL byte")
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("workspace root %s: %w", dir, err)
+	}
+	real, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return nil, fmt.Errorf("workspace root %s: %w", dir, err)
+	}
+	fi, err := os.Stat(real)
+	if err != nil {
+		return nil, fmt.Errorf("workspace root %s: %w", dir, err)
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("workspace root %s is not a folder", dir)
+	}
+	return &Workspace{root: real, given: abs, buffers: map[string][]byte{}, maxBytes: MaxFileSize}, nil
+}
+
+// Root returns the absolute root folder with symlinks resolved.
+func (w *Workspace) Root() string { return w.root }
+
+// Abs returns the absolute disk path of a confined relative path.
+func (w *Workspace) Abs(rel string) string {
+	return filepath.Join(w.root, filepath.FromSlash(rel))
+}
+
+// SetBuffer records the unsaved text of an open editor buffer. Reads see it
+// instead of the disk until ClearBuffer.
+func (w *Workspace) SetBuffer(path string, text []byte) error {
+	rel, err := w.Resolve(path)
+	if err != nil {
+		return err
+	}
+	w.mu.Lock()
+	w.buffers[rel] = append([]byte(nil), text...)
+	w.mu.Unlock()
+	return nil
+}
+
+// ClearBuffer forgets the unsaved text of a buffer (closed or saved).
+func (w *Workspace) ClearBuffer(path string) error {
+	rel, err := w.Resolve(path)
+	if err != nil {
+		return err
+	}
+	w.mu.Lock()
+	delete(w.buffers, rel)
+	w.mu.Unlock()
+	return nil
+}
+
+// Buffer returns the unsaved text of a buffer, if one is open.
+func (w *Workspace) Buffer(rel string) ([]byte, bool) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	b, ok := w.buffers[rel]
+	return b, ok
+}
+
+// ReadFile reads a confined file, seeing an open buffer before the disk.
+func (w *Workspace) ReadFile(path string) ([]byte, error) {
+	rel, err := w.Resolve(path)
+	if err != nil {
+		return nil, err
+	}
+	if b, ok := w.Buffer(rel); ok {
+		return b, nil
+	}
+	return w.readDisk(rel)
+}
+
+// readDisk reads rel from disk, refusing folders and oversized files.
+func (w *Workspace) readDisk(rel string) ([]byte, error) {
+	abs := w.Abs(rel)
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return nil, pathError("read", rel, err)
+	}
+	if fi.IsDir() {
+		return nil, fmt.Errorf("read %s: is a folder", rel)
+	}
+	if fi.Size() > w.maxBytes {
+		return nil, fmt.Errorf("read %s: file is %d bytes, larger than the %d-byte limit", rel, fi.Size(), w.maxBytes)
+	}
+	b, err := os.ReadFile(abs)
+	if err != nil {
+		return nil, pathError("read", rel, err)
+	}
+	return b, nil
+}
+
+// statDisk reports whether rel exists on disk and its mode.
+func (w *Workspace) statDisk(rel string) (fs.FileMode, bool, error) {
+	fi, err := os.Stat(w.Abs(rel))
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, pathError("stat", rel, err)
+	}
+	return fi.Mode(), true, nil
+}
+
+// pathError rewrites an OS error to name the relative path, so messages do
+// not leak absolute paths and read the same on every machine.
+func pathError(op, rel string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%s %s: no such file: %w", op, rel, fs.ErrNotExist)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("%s %s: permission denied: %w", op, rel, fs.ErrPermission)
+	}
+	return fmt.Errorf("%s %s: %w", op, rel, err)
+}
