@@ -333,4 +333,3 @@ func splitKeep(s string) []string {
 	}
 	return lines
 }
-
