@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"io/fs"
 	"sort"
+	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Kind is what a file change does.
@@ -159,6 +162,9 @@ func (c *Changeset) WriteFile(path string, content []byte) (string, error) {
 	if rel == "." {
 		return "", fmt.Errorf("write %s: is the workspace root", path)
 	}
+	if err := checkNewName(rel); err != nil {
+		return "", err
+	}
 	if int64(len(content)) > c.ws.maxBytes {
 		return "", fmt.Errorf("write %s: %d bytes is larger than the %d-byte limit", rel, len(content), c.ws.maxBytes)
 	}
@@ -201,6 +207,9 @@ func (c *Changeset) Move(from, to string) (string, string, error) {
 	if err != nil {
 		return "", "", err
 	}
+	if err := checkNewName(dst); err != nil {
+		return "", "", err
+	}
 	if src == dst {
 		return "", "", fmt.Errorf("move %s: source and destination are the same file", src)
 	}
@@ -227,6 +236,26 @@ func (c *Changeset) Move(from, to string) (string, string, error) {
 	}
 	se.exists, se.content, se.movedFrom = false, nil, ""
 	return src, dst, nil
+}
+
+// checkNewName refuses names for new files that diffs cannot carry
+// unquoted and that are nearly always a slip: control characters, invalid
+// UTF-8, quotes, backslashes, and elements with leading or trailing spaces.
+func checkNewName(rel string) error {
+	if !utf8.ValidString(rel) {
+		return fmt.Errorf("file name %q is not valid UTF-8", rel)
+	}
+	for _, elem := range strings.Split(rel, "/") {
+		if strings.TrimSpace(elem) != elem {
+			return fmt.Errorf("file name %q has an element with leading or trailing spaces", rel)
+		}
+		for _, r := range elem {
+			if unicode.IsControl(r) || r == '"' || r == '\\' {
+				return fmt.Errorf("file name %q contains a control character, a quote or a backslash", rel)
+			}
+		}
+	}
+	return nil
 }
 
 // Empty reports whether the changeset changes nothing.

@@ -3,6 +3,7 @@ package workspace
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/sourcegraph/go-diff/diff"
@@ -17,9 +18,9 @@ var ErrPatch = errors.New("patch does not apply")
 // match the current content refuses the patch, naming the file and hunk,
 // and leaves the changeset as it was. It returns the paths touched.
 func (c *Changeset) ApplyPatch(patch string) ([]string, error) {
-	fds, err := diff.ParseMultiFileDiffOptions([]byte(patch), diff.ParseOptions{KeepCR: true})
+	fds, err := parseDiff(patch)
 	if err != nil {
-		return nil, fmt.Errorf("parse diff: %w", err)
+		return nil, err
 	}
 	if len(fds) == 0 {
 		return nil, fmt.Errorf("parse diff: no file changes found (expected ---/+++ headers and @@ hunks)")
@@ -41,6 +42,50 @@ func (c *Changeset) ApplyPatch(patch string) ([]string, error) {
 	return touched, nil
 }
 
+// parseDiff parses a multi-file unified diff with go-diff, keeping the
+// file changes it would drop: go-diff returns a final change that has only
+// git headers (an empty new file, a pure rename) as trailing content.
+func parseDiff(patch string) ([]*diff.FileDiff, error) {
+	r := diff.NewMultiFileDiffReaderOptions(strings.NewReader(patch), diff.ParseOptions{KeepCR: true})
+	var fds []*diff.FileDiff
+	for {
+		fd, trailing, err := r.ReadFileWithTrailingContent()
+		if fd != nil {
+			fds = append(fds, fd)
+		}
+		if err == io.EOF {
+			if strings.HasPrefix(trailing, "diff --git ") {
+				fds = append(fds, &diff.FileDiff{Extended: strings.Split(strings.TrimRight(trailing, "\n"), "\n")})
+			}
+			return fds, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("parse diff: %w", err)
+		}
+	}
+}
+
+// headerNames reads the file names of a header-only change from git's
+// extended headers ("diff --git a/x b/y", new/deleted file mode).
+func headerNames(ext []string) (oldName, newName string) {
+	for _, x := range ext {
+		if rest, ok := strings.CutPrefix(x, "diff --git a/"); ok {
+			if i := strings.Index(rest, " b/"); i >= 0 {
+				oldName, newName = rest[:i], rest[i+3:]
+			}
+		}
+	}
+	for _, x := range ext {
+		switch {
+		case strings.HasPrefix(x, "new file mode "):
+			oldName = ""
+		case strings.HasPrefix(x, "deleted file mode "):
+			newName = ""
+		}
+	}
+	return oldName, newName
+}
+
 // clone copies the staged entries (content slices are never mutated in
 // place, so sharing them is safe).
 func (c *Changeset) clone() *Changeset {
@@ -57,6 +102,9 @@ func (c *Changeset) clone() *Changeset {
 // applyFileDiff stages one file's part of a patch.
 func (c *Changeset) applyFileDiff(fd *diff.FileDiff) ([]string, error) {
 	oldName, newName := patchPath(fd.OrigName, "a/"), patchPath(fd.NewName, "b/")
+	if fd.OrigName == "" && fd.NewName == "" {
+		oldName, newName = headerNames(fd.Extended)
+	}
 	renameFrom, renameTo := extendedValue(fd.Extended, "rename from "), extendedValue(fd.Extended, "rename to ")
 	if renameFrom != "" && renameTo != "" {
 		oldName, newName = renameFrom, renameTo
@@ -125,7 +173,7 @@ func patchPath(name, prefix string) string {
 func extendedValue(ext []string, key string) string {
 	for _, x := range ext {
 		if strings.HasPrefix(x, key) {
-			return strings.TrimSpace(strings.TrimPrefix(x, key))
+			return strings.TrimRight(strings.TrimPrefix(x, key), "\r\n")
 		}
 	}
 	return ""
@@ -264,6 +312,9 @@ func hunkHeader(h *diff.Hunk) string {
 // findHunk returns where old matches lines, searching outward from want but
 // never before from (earlier hunks consumed those lines).
 func findHunk(lines, old []string, want, from int) (int, bool) {
+	// Line numbers come from the patch text: clamp them to the file so a
+	// huge one costs nothing.
+	want = max(from, min(want, len(lines)))
 	for _, eq := range []func(a, b string) bool{sameLine, sameTrimmed} {
 		for d := 0; ; d++ {
 			lo, hi := want-d, want+d

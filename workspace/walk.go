@@ -30,26 +30,30 @@ type WalkFunc func(rel string, isDir bool) error
 // .git/info/exclude) ignore. Symlinks are not followed.
 func (c *Changeset) Walk(ctx context.Context, dir string, fn WalkFunc) error {
 	staged := c.Staged()
-	seen := map[string]bool{}
-	err := c.ws.walk(ctx, dir, func(rel string, isDir bool) error {
-		if !isDir {
-			if exists, ok := staged[rel]; ok && !exists {
-				return nil
-			}
-			seen[rel] = true
-		}
-		return fn(rel, isDir)
-	})
-	if err != nil {
-		return err
-	}
 	base, err := c.ws.Resolve(dir)
 	if err != nil {
 		return err
 	}
+	seen := map[string]bool{}
+	// A file or folder created only in the changeset has nothing on disk to
+	// walk; its staged files are visited below.
+	if _, onDisk, serr := c.ws.statDisk(base); onDisk || serr != nil || !createdAt(staged, base) {
+		err := c.ws.walk(ctx, base, func(rel string, isDir bool) error {
+			if !isDir {
+				if exists, ok := staged[rel]; ok && !exists {
+					return nil
+				}
+				seen[rel] = true
+			}
+			return fn(rel, isDir)
+		})
+		if err != nil {
+			return err
+		}
+	}
 	var created []string
 	for rel, exists := range staged {
-		if exists && !seen[rel] && under(base, rel) {
+		if exists && !seen[rel] && (rel == base || under(base, rel)) {
 			created = append(created, rel)
 		}
 	}
@@ -60,6 +64,16 @@ func (c *Changeset) Walk(ctx context.Context, dir string, fn WalkFunc) error {
 		}
 	}
 	return nil
+}
+
+// createdAt reports whether the changeset creates base or a file below it.
+func createdAt(staged map[string]bool, base string) bool {
+	for rel, exists := range staged {
+		if exists && (rel == base || under(base, rel)) {
+			return true
+		}
+	}
+	return false
 }
 
 // under reports whether rel is inside the folder base ("." is the root).

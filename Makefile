@@ -1,0 +1,41 @@
+# Loom's build, test, benchmark and fuzz entry points. `make test` is what
+# CI runs (through .ci/run, which installs what it needs first).
+
+GO        ?= go
+BIN       ?= bin/loom
+PREFIX    ?= $(HOME)/.local
+FUZZTIME  ?= 30s
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X main.version=$(VERSION)
+
+.PHONY: build install test lint bench fuzz clean
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/loom
+
+install:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(PREFIX)/bin/loom ./cmd/loom
+
+# Unit, fuzz-seed and end-to-end tests. The fuzz targets' seed corpora
+# (including every failure the fuzzer ever found, under testdata/fuzz) run
+# as ordinary tests here.
+test: lint build
+	$(GO) test -count=1 ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+# Benchmarks against the peer tools, run side by side on the same input.
+bench: build
+	$(GO) test -run '^$$' -bench . -benchtime 20x ./workspace/
+	bash bench/grep.sh
+
+# Longer fuzzing of the diff parser and of edit_file.
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzApplyPatch$$' -fuzztime $(FUZZTIME) ./workspace/
+	$(GO) test -run '^$$' -fuzz '^FuzzReplace$$' -fuzztime $(FUZZTIME) ./tools/
+
+clean:
+	rm -rf bin
