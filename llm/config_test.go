@@ -1,0 +1,146 @@
+package llm
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func envOf(m map[string]string) getenv { return func(k string) string { return m[k] } }
+
+func writeConfig(t *testing.T, dir, content string) {
+	t.Helper()
+	p := filepath.Join(dir, "loom", "config.json")
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLoadConfigPrecedence(t *testing.T) {
+	xdg := t.TempDir()
+	writeConfig(t, xdg, `{"model":"file-model","base_url":"http://file/v1","api_key":"file-key","other_section":{"x":1}}`)
+	home := t.TempDir()
+	writeConfig(t, filepath.Join(home, ".config"), `{"model":"home-model"}`)
+
+	tests := []struct {
+		name  string
+		flags Config
+		env   map[string]string
+		want  Config
+	}{
+		{
+			name: "file only",
+			env:  map[string]string{"XDG_CONFIG_HOME": xdg},
+			want: Config{Model: "file-model", BaseURL: "http://file/v1", APIKey: "file-key"},
+		},
+		{
+			name: "env beats file",
+			env: map[string]string{"XDG_CONFIG_HOME": xdg, "LOOM_MODEL": "env-model",
+				"OPENAI_BASE_URL": "http://openai-env/v1", "OPENAI_API_KEY": "openai-key"},
+			want: Config{Model: "env-model", BaseURL: "http://openai-env/v1", APIKey: "openai-key"},
+		},
+		{
+			name: "LOOM_ variables beat OPENAI_ ones",
+			env: map[string]string{"XDG_CONFIG_HOME": xdg, "LOOM_BASE_URL": "http://loom-env/v1", "OPENAI_BASE_URL": "http://openai-env/v1",
+				"LOOM_API_KEY": "loom-key", "OPENAI_API_KEY": "openai-key"},
+			want: Config{Model: "file-model", BaseURL: "http://loom-env/v1", APIKey: "loom-key"},
+		},
+		{
+			name:  "flags beat env",
+			flags: Config{Model: "flag-model", BaseURL: "http://flag/v1", APIKey: "flag-key"},
+			env:   map[string]string{"XDG_CONFIG_HOME": xdg, "LOOM_MODEL": "env-model", "LOOM_BASE_URL": "http://loom-env/v1", "LOOM_API_KEY": "loom-key"},
+			want:  Config{Model: "flag-model", BaseURL: "http://flag/v1", APIKey: "flag-key"},
+		},
+		{
+			name:  "partial flags fill in from below",
+			flags: Config{Model: "flag-model"},
+			env:   map[string]string{"XDG_CONFIG_HOME": xdg, "LOOM_API_KEY": "loom-key"},
+			want:  Config{Model: "flag-model", BaseURL: "http://file/v1", APIKey: "loom-key"},
+		},
+		{
+			name: "HOME fallback and default base URL",
+			env:  map[string]string{"HOME": home},
+			want: Config{Model: "home-model", BaseURL: DefaultBaseURL},
+		},
+		{
+			name: "relative XDG_CONFIG_HOME is ignored",
+			env:  map[string]string{"XDG_CONFIG_HOME": "relative/dir", "HOME": home},
+			want: Config{Model: "home-model", BaseURL: DefaultBaseURL},
+		},
+		{
+			name: "no HOME nor XDG: environment alone",
+			env:  map[string]string{"LOOM_MODEL": "env-model"},
+			want: Config{Model: "env-model", BaseURL: DefaultBaseURL},
+		},
+		{
+			name: "missing file",
+			env:  map[string]string{"XDG_CONFIG_HOME": t.TempDir(), "LOOM_MODEL": "m"},
+			want: Config{Model: "m", BaseURL: DefaultBaseURL},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := loadConfig(tt.flags, envOf(tt.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Errorf("got  %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestNoModelMessage(t *testing.T) {
+	xdg := t.TempDir()
+	tests := []struct {
+		name string
+		env  map[string]string
+		path string
+	}{
+		{"with XDG", map[string]string{"XDG_CONFIG_HOME": xdg}, filepath.Join(xdg, "loom", "config.json")},
+		{"with nothing", map[string]string{}, "$XDG_CONFIG_HOME/loom/config.json"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := loadConfig(Config{}, envOf(tt.env))
+			if !errors.Is(err, ErrNoModel) {
+				t.Fatalf("error %v, want ErrNoModel", err)
+			}
+			for _, m := range []string{
+				"LOOM_MODEL", "LOOM_BASE_URL", "OPENAI_BASE_URL", "LOOM_API_KEY", "OPENAI_API_KEY",
+				tt.path, `{"model": "gpt-4o-mini", "base_url": "https://api.openai.com/v1", "api_key": "sk-..."}`,
+				"ollama pull qwen2.5-coder", "LOOM_MODEL=qwen2.5-coder LOOM_BASE_URL=http://localhost:11434/v1",
+			} {
+				if !strings.Contains(err.Error(), m) {
+					t.Errorf("message lacks %q:\n%v", m, err)
+				}
+			}
+		})
+	}
+}
+
+func TestMalformedConfigFile(t *testing.T) {
+	xdg := t.TempDir()
+	writeConfig(t, xdg, `{"model": "m",`)
+	_, err := loadConfig(Config{Model: "flag"}, envOf(map[string]string{"XDG_CONFIG_HOME": xdg}))
+	if err == nil || !strings.Contains(err.Error(), filepath.Join(xdg, "loom", "config.json")) || !strings.Contains(err.Error(), "not valid JSON") {
+		t.Errorf("got %v", err)
+	}
+	writeConfig(t, xdg, `{"model": 42}`)
+	if _, err := loadConfig(Config{}, envOf(map[string]string{"XDG_CONFIG_HOME": xdg})); err == nil {
+		t.Error("a model that is not a string was accepted")
+	}
+}
+
+func TestConfigStringHidesKey(t *testing.T) {
+	s := Config{Model: "m", BaseURL: "u", APIKey: "sk-secret"}.String()
+	if strings.Contains(s, "sk-secret") || !strings.Contains(s, "(set)") {
+		t.Errorf("String() = %s", s)
+	}
+}

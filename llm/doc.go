@@ -1,0 +1,28 @@
+// Package llm is Loom's boundary to language models: a small streaming
+// Provider interface with Loom's own message, tool and event types, an
+// OpenAI-compatible implementation (OpenAI, Ollama, llama.cpp, vLLM, LM Studio,
+// OpenRouter, ...), a retrying wrapper, error classification with messages a
+// person can act on, and configuration loading (flags, environment, config
+// file).
+//
+// The agent depends only on the types here, never on the HTTP client library
+// underneath, so providers can be swapped or faked without touching it.
+//
+// A typical use:
+//
+//	cfg, err := llm.LoadConfig(llm.Config{Model: *modelFlag})
+//	if err != nil { ... }           // errors.Is(err, llm.ErrNoModel) explains how to configure one
+//	p, err := llm.NewOpenAI(cfg)
+//	if err != nil { ... }
+//	p2 := llm.WithRetry(p, llm.RetryPolicy{OnRetry: showWaiting})
+//	s, err := p2.Stream(ctx, llm.Request{Messages: msgs, Tools: tools})
+//	if err != nil { ... }
+//	defer s.Close()
+//	for {
+//		ev, err := s.Recv()
+//		if err == io.EOF { break }
+//		...
+//	}
+//
+// Package llmtest provides a scripted OpenAI-compatible server for tests.
+package llm

@@ -1,0 +1,130 @@
+package llm
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Kind classifies an Error by what a person (or the retry logic) should do.
+type Kind int
+
+// The kinds of Error.
+const (
+	KindUnknown Kind = iota
+	// KindAuth: the key is missing, wrong or lacks permission (401, 403).
+	KindAuth
+	// KindBadRequest: the request itself is wrong (400, 413, 422, ...).
+	KindBadRequest
+	// KindNotFound: wrong model name or base URL (404).
+	KindNotFound
+	// KindRateLimit: too many requests or quota exhausted (429).
+	KindRateLimit
+	// KindTimeout: the server or the network timed out (408, dial/read timeouts).
+	KindTimeout
+	// KindServer: the server failed (5xx).
+	KindServer
+	// KindNetwork: no connection, or it broke (refused, reset, closed mid-stream, DNS).
+	KindNetwork
+	// KindProtocol: the server answered something that is not the protocol.
+	KindProtocol
+	// KindCanceled: the caller's context was canceled or its deadline passed.
+	KindCanceled
+)
+
+var kindNames = map[Kind]string{
+	KindUnknown:    "unknown",
+	KindAuth:       "auth",
+	KindBadRequest: "bad_request",
+	KindNotFound:   "not_found",
+	KindRateLimit:  "rate_limit",
+	KindTimeout:    "timeout",
+	KindServer:     "server",
+	KindNetwork:    "network",
+	KindProtocol:   "protocol",
+	KindCanceled:   "canceled",
+}
+
+func (k Kind) String() string {
+	if s, ok := kindNames[k]; ok {
+		return s
+	}
+	return fmt.Sprintf("kind(%d)", int(k))
+}
+
+// Error is a classified failure of a model call.
+type Error struct {
+	Kind Kind
+	// Status is the HTTP status code, 0 when there was no HTTP answer.
+	Status int
+	// BaseURL and Model say which endpoint failed, so the message can name it.
+	BaseURL string
+	Model   string
+	// Message is what the server said, if anything.
+	Message string
+	// Hint tells a person what to do about it.
+	Hint string
+	// RetryAfter is the wait the server asked for (Retry-After), 0 if none.
+	RetryAfter time.Duration
+	// Temporary reports that trying again may succeed.
+	Temporary bool
+	// Err is the underlying error.
+	Err error
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("llm: ")
+	b.WriteString(e.summary())
+	if e.Status != 0 {
+		fmt.Fprintf(&b, " (HTTP %d)", e.Status)
+	}
+	if e.BaseURL != "" {
+		fmt.Fprintf(&b, " at %s", e.BaseURL)
+	}
+	if e.Message != "" {
+		fmt.Fprintf(&b, ": %s", e.Message)
+	} else if e.Err != nil && e.Status == 0 {
+		fmt.Fprintf(&b, ": %v", e.Err)
+	}
+	if e.RetryAfter > 0 {
+		fmt.Fprintf(&b, " (the server asks to wait %s)", e.RetryAfter)
+	}
+	if e.Hint != "" {
+		b.WriteString(". ")
+		b.WriteString(e.Hint)
+	}
+	return b.String()
+}
+
+func (e *Error) summary() string {
+	switch e.Kind {
+	case KindAuth:
+		if e.Status == http.StatusForbidden {
+			return "access denied"
+		}
+		return "authentication failed"
+	case KindBadRequest:
+		return "request rejected"
+	case KindNotFound:
+		return "not found"
+	case KindRateLimit:
+		return "rate limited"
+	case KindTimeout:
+		return "timed out"
+	case KindServer:
+		return "server error"
+	case KindNetwork:
+		return "connection failed"
+	case KindProtocol:
+		return "unexpected response"
+	case KindCanceled:
+		return "canceled"
+	}
+	return "request failed"
+}
+
+// Unwrap exposes the underlying error, so errors.Is(err, context.Canceled)
+// works on a canceled call.
+func (e *Error) Unwrap() error { return e.Err }

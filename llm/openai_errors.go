@@ -1,0 +1,153 @@
+package llm
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"syscall"
+	"time"
+
+	openai "github.com/sashabaranov/go-openai"
+)
+
+// endpoint is what classification needs to know to write a useful message.
+type endpoint struct {
+	baseURL string
+	model   string
+	keySet  bool
+}
+
+// classify turns whatever go-openai, net/http or the context returned into
+// an *Error. header holds the error response's headers, if any.
+func classify(ctx context.Context, err error, ep endpoint, header http.Header) *Error {
+	var le *Error
+	if errors.As(err, &le) {
+		return le
+	}
+	e := &Error{BaseURL: ep.baseURL, Model: ep.model, Err: err}
+	// A canceled context also surfaces as a network error from the reader;
+	// the context's own error is the truth, and it is never retried.
+	if ctx.Err() != nil {
+		e.Kind = KindCanceled
+		e.Err = ctx.Err()
+		e.BaseURL = ""
+		return e
+	}
+
+	var apiErr *openai.APIError
+	var reqErr *openai.RequestError
+	switch {
+	case errors.As(err, &apiErr):
+		e.Status = apiErr.HTTPStatusCode
+		e.Message = apiErr.Message
+		if e.Status == 0 {
+			// An error event inside a stream that had already started.
+			e.Kind, e.Temporary = KindServer, true
+			e.Hint = "the server reported an error in the middle of its answer; try again"
+			return e
+		}
+	case errors.As(err, &reqErr):
+		e.Status = reqErr.HTTPStatusCode
+		e.Message = bodyExcerpt(reqErr.Body)
+	}
+	if e.Status != 0 {
+		classifyStatus(e, ep)
+		e.RetryAfter = retryAfter(header, time.Now())
+		return e
+	}
+	classifyTransport(e, err)
+	return e
+}
+
+func classifyStatus(e *Error, ep endpoint) {
+	switch s := e.Status; {
+	case s == http.StatusUnauthorized:
+		e.Kind = KindAuth
+		if ep.keySet {
+			e.Hint = "the server rejected the API key: check OPENAI_API_KEY / LOOM_API_KEY, and that the base URL (LOOM_BASE_URL) is the server the key belongs to"
+		} else {
+			e.Hint = "no API key is set: set LOOM_API_KEY or OPENAI_API_KEY (or \"api_key\" in the loom config file)"
+		}
+	case s == http.StatusForbidden:
+		e.Kind = KindAuth
+		e.Hint = fmt.Sprintf("the API key is not allowed to use model %q: check the account's access or choose another model with LOOM_MODEL", ep.model)
+	case s == http.StatusNotFound:
+		e.Kind = KindNotFound
+		e.Hint = fmt.Sprintf("check the model name (LOOM_MODEL=%q) and that the base URL ends in /v1 (e.g. http://localhost:11434/v1 for Ollama); with Ollama, download the model with `ollama pull %s`", ep.model, ep.model)
+	case s == http.StatusTooManyRequests:
+		e.Kind, e.Temporary = KindRateLimit, true
+		e.Hint = "the server is limiting requests or the account is out of quota; wait and try again, or check the plan's limits"
+	case s == http.StatusRequestTimeout:
+		e.Kind, e.Temporary = KindTimeout, true
+		e.Hint = "the server took too long to answer; try again"
+	case s == http.StatusInternalServerError, s == http.StatusBadGateway,
+		s == http.StatusServiceUnavailable, s == http.StatusGatewayTimeout:
+		e.Kind, e.Temporary = KindServer, true
+		e.Hint = "the server failed; it may be overloaded, loading the model or restarting: try again"
+	case s >= 500:
+		e.Kind = KindServer
+		e.Hint = "the server cannot handle this request"
+	case s >= 400:
+		e.Kind = KindBadRequest
+		e.Hint = "the server rejected the request; its message says why (for example the conversation is too long for the model, or the model does not support tools)"
+	default:
+		e.Kind = KindProtocol
+		e.Hint = "the server's answer is not an OpenAI-compatible chat completion; check that the base URL points at an OpenAI-compatible API (usually ending in /v1)"
+	}
+}
+
+func classifyTransport(e *Error, err error) {
+	var (
+		dnsErr  *net.DNSError
+		netErr  net.Error
+		synErr  *json.SyntaxError
+		typeErr *json.UnmarshalTypeError
+		certErr *tls.CertificateVerificationError
+		unkAuth x509.UnknownAuthorityError
+	)
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		e.Kind, e.Temporary = KindNetwork, true
+		e.Hint = "nothing is listening there: start the model server (for Ollama: `ollama serve`) or fix LOOM_BASE_URL"
+	case errors.As(err, &dnsErr):
+		e.Kind = KindNetwork
+		e.Temporary = dnsErr.IsTemporary || dnsErr.IsTimeout
+		e.Hint = "the host name in the base URL cannot be resolved: check LOOM_BASE_URL and the network"
+	case errors.As(err, &certErr), errors.As(err, &unkAuth):
+		e.Kind = KindNetwork
+		e.Hint = "the server's TLS certificate is not trusted: check the base URL (http vs https) and the system's certificates"
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
+		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), errors.Is(err, errStreamCut):
+		e.Kind, e.Temporary = KindNetwork, true
+		e.Hint = "the connection was closed before the answer was complete; the server may have crashed or restarted: try again"
+	case errors.As(err, &netErr) && netErr.Timeout():
+		e.Kind, e.Temporary = KindTimeout, true
+		e.Hint = "no answer in time; the server may be busy or loading the model: try again"
+	case errors.As(err, &synErr), errors.As(err, &typeErr),
+		errors.Is(err, openai.ErrTooManyEmptyStreamMessages):
+		e.Kind = KindProtocol
+		e.Hint = "the server's answer is not an OpenAI-compatible chat completion stream; check that the base URL points at an OpenAI-compatible API (usually ending in /v1)"
+	case errors.As(err, &netErr):
+		e.Kind = KindNetwork
+		e.Hint = "check LOOM_BASE_URL and that the server is reachable"
+	default:
+		e.Kind = KindUnknown
+	}
+}
+
+// bodyExcerpt keeps error bodies that are not OpenAI-shaped readable.
+func bodyExcerpt(b []byte) string {
+	s := strings.TrimSpace(string(b))
+	const max = 300
+	if len(s) > max {
+		s = s[:max] + "..."
+	}
+	return strings.ToValidUTF8(s, "?")
+}
