@@ -4,7 +4,9 @@ package tools
 // stays off unless Env.AllowShell is set).
 func Builtin() []Tool {
 	return []Tool{
-		ReadFile{}, WriteFile{}, EditFile{}, ApplyPatch{}, MoveFile{}, DeleteFile{},
+		ReadFile{}, ListDir{}, Glob{}, Grep{},
+		WriteFile{}, EditFile{}, ApplyPatch{}, MoveFile{}, DeleteFile{},
+		Shell{},
 	}
 }
 
