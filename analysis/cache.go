@@ -1,0 +1,366 @@
+package analysis
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+)
+
+// The cache is a compact binary file rather than gob: a warm build must
+// load the definitions of thousands of files in a few milliseconds. All
+// strings live in one table, decoded as substrings of a single string, so
+// loading does one allocation for text however many symbols there are.
+
+const cacheMagic = "LOOMIDX\x02"
+
+var errCacheCorrupt = errors.New("analysis: index cache is corrupt")
+
+// cacheFile returns the cache path for root, or "" when there is nowhere to
+// put one (no HOME and no XDG_CACHE_HOME, for instance).
+func cacheFile(absRoot string, opts Options) string {
+	dir := opts.CacheDir
+	if dir == "" {
+		base, err := os.UserCacheDir()
+		if err != nil || base == "" {
+			return ""
+		}
+		dir = filepath.Join(base, "loom", "index")
+	}
+	sum := sha256.Sum256([]byte(absRoot))
+	return filepath.Join(dir, hex.EncodeToString(sum[:8])+".idx")
+}
+
+// fingerprint changes whenever cached entries would come out differently:
+// another root, other limits, or edited language tables.
+func fingerprint(absRoot string, opts Options) string {
+	h := fnv.New64a()
+	for _, l := range languageTable {
+		fmt.Fprintf(h, "%s\x00%q\x00%s\x00", l.name, l.extensions, l.tags)
+	}
+	return absRoot + "\x00" + strconv.FormatInt(opts.MaxFileSize, 10) + "\x00" +
+		strconv.Itoa(opts.MaxLineLength) + "\x00" + strconv.FormatUint(h.Sum64(), 16)
+}
+
+var kindList = []Kind{
+	KindFunction, KindMethod, KindConstructor, KindClass, KindStruct, KindInterface,
+	KindEnum, KindEnumMember, KindType, KindField, KindConstant, KindVariable,
+	KindModule, KindNamespace, KindImpl, KindMacro,
+}
+
+var kindIndex = func() map[Kind]uint64 {
+	m := make(map[Kind]uint64, len(kindList))
+	for i, k := range kindList {
+		m[k] = uint64(i)
+	}
+	return m
+}()
+
+type cacheEncoder struct {
+	body []byte
+	ids  map[string]uint64
+	blob []byte
+	lens []byte
+}
+
+func (e *cacheEncoder) uv(v uint64) { e.body = binary.AppendUvarint(e.body, v) }
+func (e *cacheEncoder) sv(v int64)  { e.body = binary.AppendVarint(e.body, v) }
+
+func (e *cacheEncoder) str(s string) {
+	id, ok := e.ids[s]
+	if !ok {
+		id = uint64(len(e.ids))
+		e.ids[s] = id
+		e.blob = append(e.blob, s...)
+		e.lens = binary.AppendUvarint(e.lens, uint64(len(s)))
+	}
+	e.uv(id)
+}
+
+func (e *cacheEncoder) pos(p Position, base Position) {
+	e.sv(int64(p.Offset - base.Offset))
+	e.sv(int64(p.Line - base.Line))
+	e.uv(uint64(p.Column))
+}
+
+// Layout: magic, fingerprint, file headers (inline, so a warm build decodes
+// only these), the string table, then one body per file with its symbols and
+// names. Bodies are decoded lazily and in parallel when first needed.
+func encodeCache(fp string, files []*FileEntry) []byte {
+	e := &cacheEncoder{ids: map[string]uint64{}}
+	var heads []byte
+	heads = binary.AppendUvarint(heads, uint64(len(files)))
+	for _, f := range files {
+		start := len(e.body)
+		e.uv(uint64(len(f.Symbols)))
+		for _, s := range f.Symbols {
+			e.str(s.Name)
+			e.uv(kindIndex[s.Kind])
+			e.uv(uint64(s.Parent + 1))
+			e.str(s.Signature)
+			e.pos(s.Range.Start, Position{})
+			e.pos(s.Range.End, s.Range.Start)
+			e.pos(s.NameRange.Start, s.Range.Start)
+			e.pos(s.NameRange.End, s.NameRange.Start)
+		}
+		e.uv(uint64(len(f.Refs)))
+		for _, r := range f.Refs {
+			e.str(r.Name)
+			e.uv(uint64(r.Count))
+		}
+		heads = appendString(heads, f.Path)
+		heads = appendString(heads, f.Language)
+		heads = binary.AppendUvarint(heads, uint64(f.Size))
+		heads = binary.AppendVarint(heads, f.ModTime)
+		heads = appendString(heads, f.Skipped)
+		heads = binary.AppendUvarint(heads, uint64(len(f.Symbols)))
+		heads = binary.AppendUvarint(heads, uint64(len(e.body)-start))
+	}
+	out := make([]byte, 0, len(cacheMagic)+len(fp)+len(heads)+len(e.blob)+len(e.lens)+len(e.body)+32)
+	out = append(out, cacheMagic...)
+	out = appendString(out, fp)
+	out = append(out, heads...)
+	out = binary.AppendUvarint(out, uint64(len(e.ids)))
+	out = binary.AppendUvarint(out, uint64(len(e.blob)))
+	out = binary.AppendUvarint(out, uint64(len(e.lens)))
+	out = append(out, e.blob...)
+	out = append(out, e.lens...)
+	return append(out, e.body...)
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func saveCache(path, absRoot string, opts Options, files []*FileEntry) error {
+	data := encodeCache(fingerprint(absRoot, opts), files)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".idx-*")
+	if err != nil {
+		return err
+	}
+	_, werr := tmp.Write(data)
+	cerr := tmp.Close()
+	if werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		// Rename is atomic: concurrent builds never read a half-written cache.
+		werr = os.Rename(tmp.Name(), path)
+	}
+	if werr != nil {
+		os.Remove(tmp.Name())
+	}
+	return werr
+}
+
+type cacheDecoder struct {
+	data []byte
+	pos  int
+	strs []string
+	bad  bool
+}
+
+func (d *cacheDecoder) uv() uint64 {
+	v, n := binary.Uvarint(d.data[d.pos:])
+	if n <= 0 {
+		d.bad = true
+		d.pos = len(d.data)
+		return 0
+	}
+	d.pos += n
+	return v
+}
+
+func (d *cacheDecoder) sv() int64 {
+	v, n := binary.Varint(d.data[d.pos:])
+	if n <= 0 {
+		d.bad = true
+		d.pos = len(d.data)
+		return 0
+	}
+	d.pos += n
+	return v
+}
+
+// count reads a length and rejects one the remaining bytes cannot hold,
+// so a corrupt file cannot make us allocate wildly.
+func (d *cacheDecoder) count() int {
+	v := d.uv()
+	if v > uint64(len(d.data)-d.pos) {
+		d.bad = true
+		return 0
+	}
+	return int(v)
+}
+
+// inline reads a length-prefixed string stored in place.
+func (d *cacheDecoder) inline() string {
+	n := d.count()
+	if d.bad {
+		return ""
+	}
+	s := string(d.data[d.pos : d.pos+n])
+	d.pos += n
+	return s
+}
+
+func (d *cacheDecoder) str() string {
+	id := d.uv()
+	if id >= uint64(len(d.strs)) {
+		d.bad = true
+		return ""
+	}
+	return d.strs[id]
+}
+
+func (d *cacheDecoder) position(base Position) Position {
+	off := d.sv()
+	line := d.sv()
+	col := d.uv()
+	return Position{Offset: base.Offset + int(off), Line: base.Line + int(line), Column: int(col)}
+}
+
+// cacheData is a loaded cache file whose bodies are not decoded yet.
+type cacheData struct {
+	data           []byte
+	strtab, bodies int // offsets of the string table and the first body
+	once           sync.Once
+	strs           []string
+	err            error
+}
+
+// lazyBody locates a file's undecoded symbols and names.
+type lazyBody struct {
+	c        *cacheData
+	off, len int
+}
+
+func loadCache(path, absRoot string, opts Options) (map[string]*FileEntry, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	files, err := decodeCacheHeads(data, fingerprint(absRoot, opts))
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]*FileEntry, len(files))
+	for _, f := range files {
+		m[f.Path] = f
+	}
+	return m, nil
+}
+
+// decodeCacheHeads decodes what a warm build needs, the file headers, and
+// checks the rest is laid out consistently.
+func decodeCacheHeads(data []byte, fp string) ([]*FileEntry, error) {
+	if !bytes.HasPrefix(data, []byte(cacheMagic)) {
+		return nil, errCacheCorrupt
+	}
+	d := &cacheDecoder{data: data, pos: len(cacheMagic)}
+	if got := d.inline(); d.bad || got != fp {
+		return nil, fmt.Errorf("analysis: index cache is stale (other version, root or options)")
+	}
+	n := d.count()
+	entries := make([]FileEntry, n)
+	files := make([]*FileEntry, n)
+	c := &cacheData{data: data}
+	bodyOff := 0
+	for i := 0; i < n && !d.bad; i++ {
+		f := &entries[i]
+		f.Path = d.inline()
+		f.Language = d.inline()
+		f.Size = int64(d.uv())
+		f.ModTime = d.sv()
+		f.Skipped = d.inline()
+		f.nsyms = int(d.uv())
+		l := d.count()
+		f.lazy = &lazyBody{c: c, off: bodyOff, len: l}
+		bodyOff += l
+		files[i] = f
+	}
+	c.strtab = d.pos
+	d.uv()
+	blobLen, lensLen := d.count(), d.count()
+	c.bodies = d.pos + blobLen + lensLen
+	if d.bad || c.bodies+bodyOff != len(data) {
+		return nil, errCacheCorrupt
+	}
+	return files, nil
+}
+
+func (c *cacheData) strings() ([]string, error) {
+	c.once.Do(func() {
+		d := &cacheDecoder{data: c.data, pos: c.strtab}
+		nstr, blobLen, _ := d.count(), d.count(), d.count()
+		if d.bad {
+			c.err = errCacheCorrupt
+			return
+		}
+		// One copy of all text; every string is a substring of it.
+		blob := string(c.data[d.pos : d.pos+blobLen])
+		d.pos += blobLen
+		c.strs = make([]string, nstr)
+		off := 0
+		for i := range c.strs {
+			l := int(d.uv())
+			if d.bad || l < 0 || off+l > len(blob) {
+				c.err = errCacheCorrupt
+				return
+			}
+			c.strs[i] = blob[off : off+l]
+			off += l
+		}
+	})
+	return c.strs, c.err
+}
+
+// decode fills f.Symbols and f.Refs from its cached body.
+func (b *lazyBody) decode(f *FileEntry) error {
+	strs, err := b.c.strings()
+	if err != nil {
+		return err
+	}
+	start := b.c.bodies + b.off
+	d := &cacheDecoder{data: b.c.data[:start+b.len], pos: start, strs: strs}
+	if ns := d.count(); ns > 0 {
+		f.Symbols = make([]Symbol, ns)
+		for j := range f.Symbols {
+			s := &f.Symbols[j]
+			s.Name = d.str()
+			k := d.uv()
+			if k >= uint64(len(kindList)) {
+				return errCacheCorrupt
+			}
+			s.Kind = kindList[k]
+			s.Parent = int(d.uv()) - 1
+			s.Signature = d.str()
+			s.Range.Start = d.position(Position{})
+			s.Range.End = d.position(s.Range.Start)
+			s.NameRange.Start = d.position(s.Range.Start)
+			s.NameRange.End = d.position(s.NameRange.Start)
+		}
+	}
+	if nr := d.count(); nr > 0 {
+		f.Refs = make([]NameCount, nr)
+		for j := range f.Refs {
+			f.Refs[j] = NameCount{Name: d.str(), Count: int(d.uv())}
+		}
+	}
+	if d.bad || d.pos != len(d.data) {
+		f.Symbols, f.Refs = nil, nil
+		return errCacheCorrupt
+	}
+	return nil
+}

@@ -1,0 +1,136 @@
+package analysis
+
+import (
+	"context"
+	"fmt"
+
+	sitter "github.com/smacker/go-tree-sitter"
+)
+
+// InputEdit describes one change to a document in tree-sitter's terms:
+// bytes [StartByte, OldEndByte) of the old text became [StartByte,
+// NewEndByte) of the new one, with the matching positions (Offset is ignored).
+type InputEdit struct {
+	StartByte, OldEndByte, NewEndByte    uint32
+	StartPoint, OldEndPoint, NewEndPoint Position
+}
+
+// Document is one file kept parsed across edits. It is not safe for
+// concurrent use.
+type Document struct {
+	path   string
+	cl     *compiledLang
+	parser *sitter.Parser
+	src    []byte
+	tree   *sitter.Tree
+	lines  lineIndex // of src
+	x      extractor
+}
+
+// NewDocument parses src as the file at path.
+func NewDocument(ctx context.Context, path string, src []byte) (*Document, error) {
+	cl, err := compiledFor(path, src)
+	if err != nil {
+		return nil, err
+	}
+	p := sitter.NewParser()
+	t, err := parseSource(ctx, p, cl, src, nil, 0)
+	if err != nil {
+		p.Close()
+		return nil, err
+	}
+	return &Document{path: path, cl: cl, parser: p, src: src, tree: t, lines: newLineIndex(src)}, nil
+}
+
+// Source returns the current text; callers must not modify it.
+func (d *Document) Source() []byte { return d.src }
+
+// Language returns the document's language name.
+func (d *Document) Language() string { return d.cl.name }
+
+// Apply replaces bytes [start, oldEnd) with newText and reparses
+// incrementally, reusing the unchanged parts of the previous tree.
+func (d *Document) Apply(ctx context.Context, start, oldEnd int, newText []byte) error {
+	if start < 0 || oldEnd < start || oldEnd > len(d.src) {
+		return fmt.Errorf("analysis: edit [%d,%d) outside document of %d bytes", start, oldEnd, len(d.src))
+	}
+	next := make([]byte, 0, len(d.src)-(oldEnd-start)+len(newText))
+	next = append(next, d.src[:start]...)
+	next = append(next, newText...)
+	next = append(next, d.src[oldEnd:]...)
+	li := d.lines
+	e := InputEdit{
+		StartByte:   uint32(start),
+		OldEndByte:  uint32(oldEnd),
+		NewEndByte:  uint32(start + len(newText)),
+		StartPoint:  li.position(uint32(start)),
+		OldEndPoint: li.position(uint32(oldEnd)),
+	}
+	e.NewEndPoint = advance(e.StartPoint, newText)
+	return d.Reparse(ctx, e, next)
+}
+
+// advance returns the position reached by writing text at p.
+func advance(p Position, text []byte) Position {
+	for _, b := range text {
+		if b == '\n' {
+			p.Line++
+			p.Column = 0
+		} else {
+			p.Column++
+		}
+	}
+	p.Offset += len(text)
+	return p
+}
+
+// Reparse applies an edit already expressed as an InputEdit, with newSrc the
+// full text after it. On error the document keeps its previous state.
+func (d *Document) Reparse(ctx context.Context, e InputEdit, newSrc []byte) error {
+	if e.OldEndByte < e.StartByte || e.NewEndByte < e.StartByte || int(e.OldEndByte) > len(d.src) || int(e.NewEndByte) > len(newSrc) {
+		return fmt.Errorf("analysis: inconsistent edit %+v", e)
+	}
+	// Edit a copy so a failed or cancelled parse leaves the old tree intact.
+	old := d.tree.Copy()
+	editTree(old, e)
+	t, err := parseSource(ctx, d.parser, d.cl, newSrc, old, 0)
+	old.Close()
+	if err != nil {
+		return err
+	}
+	d.tree.Close()
+	d.tree, d.src, d.lines = t, newSrc, newLineIndex(newSrc)
+	return nil
+}
+
+// Symbols returns the document's definitions, flat with Parent indices.
+func (d *Document) Symbols() ([]Symbol, error) {
+	res, err := analyzeTree(&d.x, d.cl, d.tree, d.src, d.lines, false)
+	return res.symbols, err
+}
+
+// Outline returns the document's definitions as a tree.
+func (d *Document) Outline() ([]OutlineItem, error) {
+	syms, err := d.Symbols()
+	if err != nil {
+		return nil, err
+	}
+	return nest(syms), nil
+}
+
+// SyntaxErrors reports the ERROR and MISSING nodes of the current tree.
+func (d *Document) SyntaxErrors() []SyntaxError {
+	return syntaxErrors(d.tree.RootNode(), d.src)
+}
+
+// Close frees the tree and parser now rather than at garbage collection.
+func (d *Document) Close() {
+	if d.tree != nil {
+		d.tree.Close()
+		d.tree = nil
+	}
+	if d.parser != nil {
+		d.parser.Close()
+		d.parser = nil
+	}
+}

@@ -1,0 +1,253 @@
+package analysis
+
+import (
+	"sort"
+	"strings"
+)
+
+// rawDef is a definition as offsets, before nesting and positions.
+type rawDef struct {
+	kind               Kind
+	start, end         uint32
+	nameStart, nameEnd uint32
+}
+
+// rawRef is an identifier occurrence as offsets.
+type rawRef struct {
+	start, end uint32
+	kind       RefKind
+}
+
+// hit is one capture of a pattern match.
+type hit struct {
+	role capRole
+	kind Kind
+	rec  int32
+}
+
+// extractor matches a compiled language's patterns over walk records. One is
+// reused per worker to keep its scratch slices.
+type extractor struct {
+	cl    *compiledLang
+	recs  []walkRec
+	first []int32
+	next  []int32
+	last  []int32
+	claim []uint8 // 1: a definition's name, 2: a call
+	defs  []rawDef
+	refs  []rawRef
+}
+
+const (
+	claimName = 1
+	claimCall = 2
+)
+
+// maxMatchesPerNode bounds the enumeration of pattern matches at one node,
+// so pathological trees cannot make matching quadratic.
+const maxMatchesPerNode = 256
+
+// run fills x.defs and, unless outlineOnly, x.refs.
+func (x *extractor) run(cl *compiledLang, recs []walkRec, outlineOnly bool) {
+	x.cl = cl
+	x.recs = recs
+	x.defs = x.defs[:0]
+	x.refs = x.refs[:0]
+	n := len(recs)
+	x.first = resize(x.first, n)
+	x.next = resize(x.next, n)
+	x.last = resize(x.last, n)
+	if cap(x.claim) < n {
+		x.claim = make([]uint8, n)
+	}
+	x.claim = x.claim[:n]
+	for i := range n {
+		x.first[i], x.next[i], x.last[i], x.claim[i] = -1, -1, -1, 0
+	}
+	for i := range n {
+		p := recs[i].parent
+		if p < 0 || int(p) >= n {
+			continue
+		}
+		if x.last[p] < 0 {
+			x.first[p] = int32(i)
+		} else {
+			x.next[x.last[p]] = int32(i)
+		}
+		x.last[p] = int32(i)
+	}
+	for i := range n {
+		sym := recs[i].sym
+		for _, rp := range cl.roots[sym] {
+			if outlineOnly && rp.role != roleDefinition {
+				continue
+			}
+			x.apply(int32(i), rp)
+		}
+		if !outlineOnly && cl.refSym[sym] {
+			switch x.claim[i] {
+			case 0:
+				x.refs = append(x.refs, rawRef{start: recs[i].start, end: recs[i].end, kind: RefReference})
+			case claimCall:
+				x.refs = append(x.refs, rawRef{start: recs[i].start, end: recs[i].end, kind: RefCall})
+			}
+		}
+	}
+}
+
+func resize(s []int32, n int) []int32 {
+	if cap(s) < n {
+		return make([]int32, n)
+	}
+	return s[:n]
+}
+
+func (x *extractor) apply(i int32, rp rootPat) {
+	matches := 0
+	x.match(i, rp.pat, nil, func(caps []hit) bool {
+		matches++
+		switch rp.role {
+		case roleDefinition:
+			def, name := int32(-1), int32(-1)
+			var kind Kind
+			for _, h := range caps {
+				switch h.role {
+				case capDefinition:
+					def, kind = h.rec, h.kind
+				case capName:
+					name = h.rec
+				}
+			}
+			if def >= 0 && name >= 0 && x.claim[name] == 0 {
+				x.claim[name] = claimName
+				d, nm := x.recs[def], x.recs[name]
+				if d.flags&recInSkip != 0 {
+					break // local to a body the outline does not enter
+				}
+				x.defs = append(x.defs, rawDef{kind: kind, start: d.start, end: d.end, nameStart: nm.start, nameEnd: nm.end})
+			}
+		case roleCall:
+			for _, h := range caps {
+				if h.role == capCall && x.claim[h.rec] == 0 {
+					x.claim[h.rec] = claimCall
+				}
+			}
+		}
+		return matches >= maxMatchesPerNode
+	})
+}
+
+// match enumerates the matches of p at record i, calling k with the captures
+// of each; k returns true to stop. caps is shared scratch: k must not keep it.
+func (x *extractor) match(i int32, p *qpat, caps []hit, k func([]hit) bool) bool {
+	if p.alts != nil {
+		for _, a := range p.alts {
+			stop := x.match(i, a, caps, func(c []hit) bool {
+				return k(appendCaps(c, p.caps, i))
+			})
+			if stop {
+				return true
+			}
+		}
+		return false
+	}
+	sym := x.recs[i].sym
+	found := false
+	for _, s := range p.syms {
+		if s == sym {
+			found = true
+			break
+		}
+	}
+	if !found {
+		return false
+	}
+	return x.matchKids(i, p, 0, caps, k)
+}
+
+func (x *extractor) matchKids(i int32, p *qpat, ki int, caps []hit, k func([]hit) bool) bool {
+	if ki == len(p.kids) {
+		return k(appendCaps(caps, p.caps, i))
+	}
+	kid := &p.kids[ki]
+	for j := x.first[i]; j >= 0; j = x.next[j] {
+		if kid.field != 0 && x.recs[j].field != kid.field {
+			continue
+		}
+		stop := x.match(j, kid.pat, caps, func(c []hit) bool {
+			return x.matchKids(i, p, ki+1, c, k)
+		})
+		if stop {
+			return true
+		}
+	}
+	return false
+}
+
+func appendCaps(caps []hit, pc []qcap, rec int32) []hit {
+	for _, c := range pc {
+		caps = append(caps, hit{role: c.role, kind: c.kind, rec: rec})
+	}
+	return caps
+}
+
+// maxSignature caps the signature line kept per symbol.
+const maxSignature = 160
+
+// buildSymbols nests raw definitions by containment, renames functions inside
+// types to methods, drops variables local to a function, and adds positions.
+func buildSymbols(src []byte, li lineIndex, raw []rawDef) []Symbol {
+	sort.SliceStable(raw, func(a, b int) bool {
+		ra, rb := raw[a], raw[b]
+		if ra.start != rb.start {
+			return ra.start < rb.start
+		}
+		if ra.end != rb.end {
+			return ra.end > rb.end
+		}
+		return ra.nameStart < rb.nameStart
+	})
+	type open struct {
+		start, end uint32
+		index      int
+		kind       Kind
+		inCallable bool
+	}
+	var stack []open
+	out := make([]Symbol, 0, len(raw))
+	for _, d := range raw {
+		for len(stack) > 0 {
+			top := stack[len(stack)-1]
+			if top.start <= d.start && d.end <= top.end && (top.start != d.start || top.end != d.end) {
+				break
+			}
+			stack = stack[:len(stack)-1]
+		}
+		parent, inCallable := -1, false
+		var parentKind Kind
+		if len(stack) > 0 {
+			top := stack[len(stack)-1]
+			parent, inCallable, parentKind = top.index, top.inCallable || top.kind.isCallable(), top.kind
+		}
+		kind := d.kind
+		if inCallable && kind.isLocalOnly() {
+			continue
+		}
+		if kind == KindFunction && parentKind.isContainer() {
+			kind = KindMethod
+		}
+		name := string(src[d.nameStart:d.nameEnd])
+		sig := lineText(src, d.nameStart, maxSignature)
+		sig = strings.TrimSpace(strings.TrimSuffix(sig, "{"))
+		out = append(out, Symbol{
+			Name:      name,
+			Kind:      kind,
+			Range:     li.span(d.start, d.end),
+			NameRange: li.span(d.nameStart, d.nameEnd),
+			Signature: sig,
+			Parent:    parent,
+		})
+		stack = append(stack, open{start: d.start, end: d.end, index: len(out) - 1, kind: kind, inCallable: inCallable})
+	}
+	return out
+}

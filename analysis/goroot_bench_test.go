@@ -1,0 +1,58 @@
+package analysis
+
+import (
+	"context"
+	"io/fs"
+	"path/filepath"
+	"runtime"
+	"testing"
+)
+
+// goFilesUnder lists the .go files below root, relative to it.
+func goFilesUnder(b *testing.B, root string) []string {
+	var files []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && filepath.Ext(p) == ".go" {
+			rel, _ := filepath.Rel(root, p)
+			files = append(files, rel)
+		}
+		return nil
+	})
+	if err != nil || len(files) == 0 {
+		b.Skipf("no Go sources under %s: %v", root, err)
+	}
+	return files
+}
+
+// BenchmarkBuildIndexGOROOT indexes $GOROOT/src: cold (no cache, every file
+// parsed) and warm (cache present, nothing changed: stat and load only).
+// Compare with: time ctags -R --languages=Go -f /tmp/tags $(go env GOROOT)/src
+func BenchmarkBuildIndexGOROOT(b *testing.B) {
+	root := filepath.Join(runtime.GOROOT(), "src")
+	files := goFilesUnder(b, root)
+	ctx := context.Background()
+	b.Run("cold", func(b *testing.B) {
+		for b.Loop() {
+			ix, err := BuildIndex(ctx, root, files, Options{NoCache: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(ix.Stats().Symbols), "symbols")
+		}
+	})
+	b.Run("warm", func(b *testing.B) {
+		opts := Options{CacheDir: b.TempDir()}
+		if _, err := BuildIndex(ctx, root, files, opts); err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			ix, err := BuildIndex(ctx, root, files, opts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if st := ix.Stats(); st.Parsed != 0 {
+				b.Fatalf("warm run parsed %d files", st.Parsed)
+			}
+		}
+	})
+}

@@ -1,0 +1,594 @@
+package analysis
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	sitter "github.com/smacker/go-tree-sitter"
+)
+
+// Defaults for Options.
+const (
+	DefaultMaxFileSize = 4 << 20
+	// A line this long means generated or minified code, not something to outline.
+	DefaultMaxLineLength = 16 << 10
+)
+
+// Options tune BuildIndex. The zero value is usable.
+type Options struct {
+	// CacheDir holds index caches; "" means os.UserCacheDir()/loom/index,
+	// and the cache is skipped if no user cache directory can be determined.
+	CacheDir string
+	// NoCache disables reading and writing the cache.
+	NoCache bool
+	// Workers is the number of parallel parsers; 0 means GOMAXPROCS.
+	Workers int
+	// MaxFileSize skips larger files unread; 0 means DefaultMaxFileSize.
+	MaxFileSize int64
+	// MaxLineLength skips files with a longer line (minified bundles);
+	// 0 means DefaultMaxLineLength.
+	MaxLineLength int
+	// ParseTimeout bounds each parse; 0 means DefaultParseTimeout.
+	ParseTimeout time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	if o.Workers <= 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	if o.MaxFileSize <= 0 {
+		o.MaxFileSize = DefaultMaxFileSize
+	}
+	if o.MaxLineLength <= 0 {
+		o.MaxLineLength = DefaultMaxLineLength
+	}
+	if o.ParseTimeout <= 0 {
+		o.ParseTimeout = DefaultParseTimeout
+	}
+	return o
+}
+
+// NameCount is a distinct identifier a file uses and how often.
+type NameCount struct {
+	Name  string `json:"name"`
+	Count int    `json:"count"`
+}
+
+// FileEntry is the index's record of one file.
+type FileEntry struct {
+	Path     string `json:"path"` // relative to the root, slash-separated
+	Language string `json:"language"`
+	Size     int64  `json:"size"`
+	ModTime  int64  `json:"mod_time"` // Unix nanoseconds
+	// Skipped says why the file was not parsed ("too large", "binary",
+	// "minified", or a parse failure); Symbols and Refs are then empty.
+	Skipped string      `json:"skipped,omitempty"`
+	Symbols []Symbol    `json:"symbols,omitempty"`
+	Refs    []NameCount `json:"refs,omitempty"` // sorted by Name
+
+	nsyms int       // len(Symbols), known before a cached body is decoded
+	lazy  *lazyBody // non-nil while Symbols and Refs are still in the cache
+}
+
+// Stats describe what BuildIndex did.
+type Stats struct {
+	Files       int           `json:"files"`   // supported files in the index
+	Parsed      int           `json:"parsed"`  // read and parsed this run
+	Reused      int           `json:"reused"`  // taken from the cache unchanged
+	Skipped     int           `json:"skipped"` // too large, binary, minified or unparsable
+	Symbols     int           `json:"symbols"`
+	CacheLoaded bool          `json:"cache_loaded"`
+	CacheSaved  bool          `json:"cache_saved"`
+	CachePath   string        `json:"cache_path,omitempty"`
+	CacheError  string        `json:"cache_error,omitempty"` // a cache problem, never fatal
+	Duration    time.Duration `json:"duration"`
+}
+
+// Index holds the definitions of every supported file of a workspace.
+type Index struct {
+	root  string
+	opts  Options
+	files []*FileEntry // sorted by Path
+	stats Stats
+
+	decoded   sync.Once
+	byName    sync.Once
+	exact     map[string][]symRef
+	lowerKeys []string // sorted distinct lower-cased names
+	lower     map[string][]symRef
+}
+
+type symRef struct{ file, sym int32 }
+
+// Root returns the absolute workspace root.
+func (ix *Index) Root() string { return ix.root }
+
+// Stats reports what the build did.
+func (ix *Index) Stats() Stats { return ix.stats }
+
+// Files returns the entries, sorted by path. Callers must not modify them.
+func (ix *Index) Files() []*FileEntry {
+	ix.materialize()
+	return ix.files
+}
+
+// materialize decodes the cached bodies of reused entries, in parallel, the
+// first time anything needs symbols: a warm build itself only stats files.
+// An entry whose body turns out corrupt is left empty and marked skipped.
+func (ix *Index) materialize() {
+	ix.decoded.Do(func() { decodeBodies(ix.files, ix.opts.Workers) })
+}
+
+func decodeBodies(files []*FileEntry, workers int) {
+	_ = parallel(context.Background(), workers, len(files), func(_ int, next func() (int, bool)) {
+		for i, ok := next(); ok; i, ok = next() {
+			f := files[i]
+			if f.lazy == nil {
+				continue
+			}
+			if err := f.lazy.decode(f); err != nil {
+				f.Skipped = "cache: " + err.Error()
+			}
+			f.lazy = nil
+		}
+	})
+}
+
+// File returns the entry for a root-relative path, or nil.
+func (ix *Index) File(path string) *FileEntry {
+	ix.materialize()
+	if i := ix.fileIndex(path); i >= 0 {
+		return ix.files[i]
+	}
+	return nil
+}
+
+func filepathToSlashClean(p string) string { return filepath.ToSlash(filepath.Clean(p)) }
+
+// BuildIndex indexes files (paths relative to root, as the caller's
+// gitignore-aware walk produced them), reusing cached entries whose size and
+// modification time are unchanged. Unsupported, missing and unreadable files
+// are left out; a damaged or unwritable cache is reported in Stats, not as an
+// error. The error is non-nil only when ctx is cancelled.
+func BuildIndex(ctx context.Context, root string, files []string, opts Options) (*Index, error) {
+	began := time.Now()
+	opts = opts.withDefaults()
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("analysis: root %q: %w", root, err)
+	}
+	ix := &Index{root: abs, opts: opts}
+
+	var cached map[string]*FileEntry
+	cachePath := ""
+	if !opts.NoCache {
+		cachePath = cacheFile(abs, opts)
+		ix.stats.CachePath = cachePath
+		if cachePath != "" {
+			cached, err = loadCache(cachePath, abs, opts)
+			switch {
+			case err == nil:
+				ix.stats.CacheLoaded = true
+			case !errors.Is(err, os.ErrNotExist):
+				ix.stats.CacheError = err.Error()
+			}
+		}
+	}
+
+	paths := candidatePaths(files)
+	entries := make([]*FileEntry, len(paths))
+	var todo []int
+	var mu sync.Mutex
+	err = parallel(ctx, opts.Workers, len(paths), func(_ int, next func() (int, bool)) {
+		var local []int
+		for i, ok := next(); ok; i, ok = next() {
+			fi, err := os.Stat(filepath.Join(abs, filepath.FromSlash(paths[i])))
+			if err != nil || !fi.Mode().IsRegular() {
+				continue
+			}
+			e := &FileEntry{Path: paths[i], Size: fi.Size(), ModTime: fi.ModTime().UnixNano()}
+			if c := cached[paths[i]]; c != nil && c.Size == e.Size && c.ModTime == e.ModTime {
+				entries[i] = c
+				continue
+			}
+			entries[i] = e
+			local = append(local, i)
+		}
+		mu.Lock()
+		todo = append(todo, local...)
+		mu.Unlock()
+	})
+	if err != nil {
+		return nil, err
+	}
+	reused := make([]bool, len(entries))
+	for i, e := range entries {
+		reused[i] = e != nil
+	}
+	for _, i := range todo {
+		reused[i] = false
+	}
+
+	// Largest first, so no big file is left to run alone at the end.
+	sort.Slice(todo, func(a, b int) bool { return entries[todo[a]].Size > entries[todo[b]].Size })
+	err = parallel(ctx, opts.Workers, len(todo), func(_ int, next func() (int, bool)) {
+		w := newIndexWorker(opts)
+		defer w.close()
+		for j, ok := next(); ok; j, ok = next() {
+			if !w.index(ctx, abs, entries[todo[j]]) {
+				entries[todo[j]] = nil
+			}
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	// all keeps unsupported extensionless files too, so the cache spares
+	// the next run from reading them again.
+	all := make([]*FileEntry, 0, len(entries))
+	ix.files = make([]*FileEntry, 0, len(entries))
+	for i, e := range entries {
+		if e == nil {
+			continue
+		}
+		all = append(all, e)
+		if e.Language == "" {
+			continue
+		}
+		ix.files = append(ix.files, e)
+		if reused[i] {
+			ix.stats.Reused++
+		} else {
+			ix.stats.Parsed++
+		}
+		if e.Skipped != "" {
+			ix.stats.Skipped++
+		}
+		ix.stats.Symbols += e.nsyms
+	}
+	ix.stats.Files = len(ix.files)
+
+	if cachePath != "" && (len(todo) > 0 || len(cached) != len(all)) {
+		decodeBodies(all, opts.Workers)
+		if err := saveCache(cachePath, abs, opts, all); err != nil {
+			ix.stats.CacheError = err.Error()
+		} else {
+			ix.stats.CacheSaved = true
+		}
+	}
+	ix.stats.Duration = time.Since(began)
+	return ix, nil
+}
+
+// candidatePaths normalises, dedupes and sorts the caller's list, keeping
+// supported extensions and extensionless files (which may have a shebang).
+func candidatePaths(files []string) []string {
+	out := make([]string, 0, len(files))
+	for _, f := range files {
+		f = filepath.ToSlash(filepath.Clean(f))
+		if _, ok := LanguageForPath(f); ok || filepath.Ext(f) == "" {
+			out = append(out, f)
+		}
+	}
+	sort.Strings(out)
+	return slices.Compact(out)
+}
+
+// parallel runs n items on workers goroutines; each gets a next() that hands
+// out item indices until they run out or ctx is done.
+func parallel(ctx context.Context, workers, n int, fn func(worker int, next func() (int, bool))) error {
+	if n == 0 {
+		return ctx.Err()
+	}
+	workers = min(workers, n)
+	var counter atomic.Int64
+	next := func() (int, bool) {
+		if ctx.Err() != nil {
+			return 0, false
+		}
+		i := int(counter.Add(1) - 1)
+		return i, i < n
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fn(w, next)
+		}()
+	}
+	wg.Wait()
+	return ctx.Err()
+}
+
+// indexWorker owns one parser and its scratch space; parsers are not safe
+// for concurrent use.
+type indexWorker struct {
+	opts   Options
+	parser *sitter.Parser
+	x      extractor
+	counts map[string]int
+	buf    []byte
+}
+
+func newIndexWorker(opts Options) *indexWorker {
+	return &indexWorker{opts: opts, parser: sitter.NewParser(), counts: map[string]int{}}
+}
+
+func (w *indexWorker) close() { w.parser.Close() }
+
+// index fills e from the file on disk; false means it could not be read.
+// Extensionless files without a known shebang get Language "".
+func (w *indexWorker) index(ctx context.Context, root string, e *FileEntry) bool {
+	name, ok := LanguageForPath(e.Path)
+	if ok && e.Size > w.opts.MaxFileSize {
+		e.Language, e.Skipped = name, "too large"
+		return true
+	}
+	src, err := w.read(filepath.Join(root, filepath.FromSlash(e.Path)), e.Size)
+	if err != nil {
+		return false
+	}
+	if !ok {
+		if name = languageFromShebang(src); name == "" {
+			e.Skipped = "unsupported"
+			return true
+		}
+		if int64(len(src)) > w.opts.MaxFileSize {
+			e.Language, e.Skipped = name, "too large"
+			return true
+		}
+	}
+	e.Language = name
+	if reason := unindexable(src, w.opts.MaxLineLength); reason != "" {
+		e.Skipped = reason
+		return true
+	}
+	cl, err := compiled(name)
+	if err != nil {
+		e.Skipped = err.Error()
+		return true
+	}
+	t, err := parseSource(ctx, w.parser, cl, src, nil, w.opts.ParseTimeout)
+	if err != nil {
+		e.Skipped = err.Error()
+		return true
+	}
+	res, err := analyzeTree(&w.x, cl, t, src, newLineIndex(src), true)
+	t.Close()
+	if err != nil {
+		e.Skipped = err.Error()
+		return true
+	}
+	e.Symbols, e.nsyms = res.symbols, len(res.symbols)
+	e.Refs = w.countNames(src, res.refs)
+	return true
+}
+
+// read reads a file into the worker's buffer; the returned slice is only
+// valid until the next read.
+func (w *indexWorker) read(path string, size int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	limit := min(size, w.opts.MaxFileSize) + 1
+	if int64(cap(w.buf)) < limit {
+		w.buf = make([]byte, limit)
+	}
+	buf := w.buf[:limit]
+	n := 0
+	for n < len(buf) {
+		m, err := f.Read(buf[n:])
+		n += m
+		if err != nil {
+			break
+		}
+	}
+	return buf[:n], nil
+}
+
+func (w *indexWorker) countNames(src []byte, refs []rawRef) []NameCount {
+	clear(w.counts)
+	for _, r := range refs {
+		w.counts[string(src[r.start:r.end])]++
+	}
+	out := make([]NameCount, 0, len(w.counts))
+	for name, n := range w.counts {
+		out = append(out, NameCount{Name: name, Count: n})
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].Name < out[b].Name })
+	return out
+}
+
+// unindexable recognises content not worth parsing: binary data and
+// minified or generated one-line bundles.
+func unindexable(src []byte, maxLine int) string {
+	head := src[:min(len(src), 8000)]
+	if bytes.IndexByte(head, 0) >= 0 {
+		return "binary"
+	}
+	for rest := src; len(rest) > 0; {
+		i := bytes.IndexByte(rest, '\n')
+		if i < 0 {
+			i = len(rest)
+		}
+		if i > maxLine {
+			return "minified"
+		}
+		rest = rest[min(i+1, len(rest)):]
+	}
+	return ""
+}
+
+// MatchMode selects how Definitions compares names.
+type MatchMode int
+
+const (
+	MatchExact MatchMode = iota
+	MatchIgnoreCase
+	MatchFuzzy // the query's characters in order, ranked by a closeness score
+)
+
+// Definition is a symbol with the file it is in.
+type Definition struct {
+	Path string `json:"path"`
+	Symbol
+}
+
+func (ix *Index) buildNameMaps() {
+	ix.materialize()
+	ix.byName.Do(func() {
+		ix.exact = map[string][]symRef{}
+		ix.lower = map[string][]symRef{}
+		for fi, f := range ix.files {
+			for si := range f.Symbols {
+				name := f.Symbols[si].Name
+				r := symRef{int32(fi), int32(si)}
+				ix.exact[name] = append(ix.exact[name], r)
+				lk := strings.ToLower(name)
+				ix.lower[lk] = append(ix.lower[lk], r)
+			}
+		}
+		ix.lowerKeys = make([]string, 0, len(ix.lower))
+		for k := range ix.lower {
+			ix.lowerKeys = append(ix.lowerKeys, k)
+		}
+		sort.Strings(ix.lowerKeys)
+	})
+}
+
+func (ix *Index) definition(r symRef) Definition {
+	f := ix.files[r.file]
+	return Definition{Path: f.Path, Symbol: f.Symbols[r.sym]}
+}
+
+// Definitions finds where name is defined. Results are ordered by path and
+// position for exact and case-insensitive matches, by score for fuzzy ones;
+// limit <= 0 means no limit.
+func (ix *Index) Definitions(name string, mode MatchMode, limit int) []Definition {
+	ix.buildNameMaps()
+	var refs []symRef
+	switch mode {
+	case MatchExact:
+		refs = ix.exact[name]
+	case MatchIgnoreCase:
+		refs = ix.lower[strings.ToLower(name)]
+	case MatchFuzzy:
+		return ix.fuzzy(name, limit)
+	}
+	if limit > 0 && len(refs) > limit {
+		refs = refs[:limit]
+	}
+	out := make([]Definition, len(refs))
+	for i, r := range refs {
+		out[i] = ix.definition(r)
+	}
+	return out
+}
+
+func (ix *Index) fuzzy(query string, limit int) []Definition {
+	q := strings.ToLower(query)
+	type scored struct {
+		key   string
+		score int
+	}
+	var keys []scored
+	for _, k := range ix.lowerKeys {
+		if s, ok := fuzzyScore(q, k); ok {
+			keys = append(keys, scored{k, s})
+		}
+	}
+	sort.SliceStable(keys, func(a, b int) bool { return keys[a].score > keys[b].score })
+	var out []Definition
+	for _, k := range keys {
+		for _, r := range ix.lower[k.key] {
+			if limit > 0 && len(out) >= limit {
+				return out
+			}
+			out = append(out, ix.definition(r))
+		}
+	}
+	return out
+}
+
+// fuzzyScore matches q's bytes in order within name (both lower-case).
+// Consecutive runs and a match at the start score higher; extra length
+// costs a little, so the closest names come first.
+func fuzzyScore(q, name string) (int, bool) {
+	if q == "" {
+		return 0, true
+	}
+	score, qi, run := 0, 0, 0
+	for i := 0; i < len(name) && qi < len(q); i++ {
+		if name[i] != q[qi] {
+			run = 0
+			continue
+		}
+		run++
+		score += 1 + 2*run
+		if i == 0 {
+			score += 8
+		} else if c := name[i-1]; c == '_' || c == '.' || c == '-' {
+			score += 4
+		}
+		qi++
+	}
+	if qi < len(q) {
+		return 0, false
+	}
+	if name == q {
+		score += 100
+	}
+	return score - (len(name) - len(q)), true
+}
+
+// References finds the occurrences of name across the workspace. Only the
+// files whose cached identifier sets contain the name are re-read and
+// parsed, in parallel.
+func (ix *Index) References(ctx context.Context, name string) ([]Reference, error) {
+	ix.materialize()
+	var candidates []*FileEntry
+	for _, f := range ix.files {
+		i := sort.Search(len(f.Refs), func(i int) bool { return f.Refs[i].Name >= name })
+		if i < len(f.Refs) && f.Refs[i].Name == name {
+			candidates = append(candidates, f)
+		}
+	}
+	results := make([][]Reference, len(candidates))
+	err := parallel(ctx, ix.opts.Workers, len(candidates), func(_ int, next func() (int, bool)) {
+		for i, ok := next(); ok; i, ok = next() {
+			f := candidates[i]
+			src, err := os.ReadFile(filepath.Join(ix.root, filepath.FromSlash(f.Path)))
+			if err != nil {
+				continue
+			}
+			refs, err := FindReferences(ctx, f.Path, src, name)
+			if err != nil {
+				continue
+			}
+			results[i] = refs
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []Reference
+	for _, r := range results {
+		out = append(out, r...)
+	}
+	return out, nil
+}

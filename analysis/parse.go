@@ -1,0 +1,132 @@
+package analysis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	sitter "github.com/smacker/go-tree-sitter"
+)
+
+// ErrUnsupportedLanguage is returned for files no table entry claims.
+var ErrUnsupportedLanguage = errors.New("analysis: unsupported language")
+
+// DefaultParseTimeout bounds one parse; pathological inputs give up rather
+// than stall an index build.
+const DefaultParseTimeout = 20 * time.Second
+
+// parserPool serves the one-shot per-file functions; a Parser is not safe
+// for concurrent use, so each call borrows its own.
+var parserPool = sync.Pool{New: func() any { return sitter.NewParser() }}
+
+var extractorPool = sync.Pool{New: func() any { return new(extractor) }}
+
+// parseSource parses src with p, giving up after timeout (0: the default).
+// The parser is reset after a failure so it can be reused.
+func parseSource(ctx context.Context, p *sitter.Parser, cl *compiledLang, src []byte, old *sitter.Tree, timeout time.Duration) (*sitter.Tree, error) {
+	if timeout <= 0 {
+		timeout = DefaultParseTimeout
+	}
+	p.SetLanguage(cl.grammar)
+	p.SetOperationLimit(int(timeout / time.Microsecond))
+	t, err := p.ParseCtx(ctx, old, src)
+	if err != nil {
+		p.Reset()
+		if errors.Is(err, sitter.ErrOperationLimit) {
+			return nil, fmt.Errorf("analysis: parse timed out after %v", timeout)
+		}
+		return nil, err
+	}
+	return t, nil
+}
+
+func compiledFor(path string, src []byte) (*compiledLang, error) {
+	name := DetectLanguage(path, src)
+	if name == "" {
+		return nil, fmt.Errorf("%w: %s", ErrUnsupportedLanguage, path)
+	}
+	return compiled(name)
+}
+
+// fileResult is what one parse of a file yields.
+type fileResult struct {
+	symbols []Symbol
+	refs    []rawRef // only when refs were requested
+}
+
+// analyzeTree walks t once and extracts definitions and, if withRefs,
+// identifier occurrences.
+func analyzeTree(x *extractor, cl *compiledLang, t *sitter.Tree, src []byte, li lineIndex, withRefs bool) (fileResult, error) {
+	want := cl.outlineWant
+	if withRefs {
+		want = cl.want
+	}
+	var res fileResult
+	err := walkTree(t, want, cl.skip, !withRefs, func(recs []walkRec) {
+		x.run(cl, recs, !withRefs)
+		res.symbols = buildSymbols(src, li, x.defs)
+		if withRefs {
+			res.refs = x.refs
+		}
+	})
+	return res, err
+}
+
+func analyzeSource(ctx context.Context, path string, src []byte, withRefs bool) (*compiledLang, fileResult, error) {
+	cl, err := compiledFor(path, src)
+	if err != nil {
+		return nil, fileResult{}, err
+	}
+	p := parserPool.Get().(*sitter.Parser)
+	defer parserPool.Put(p)
+	t, err := parseSource(ctx, p, cl, src, nil, 0)
+	if err != nil {
+		return nil, fileResult{}, err
+	}
+	defer t.Close()
+	x := extractorPool.Get().(*extractor)
+	defer extractorPool.Put(x)
+	res, err := analyzeTree(x, cl, t, src, newLineIndex(src), withRefs)
+	if withRefs {
+		res.refs = append([]rawRef(nil), res.refs...)
+	}
+	return cl, res, err
+}
+
+// Symbols returns the definitions in one file, flat, in source order, with
+// Parent indices.
+func Symbols(ctx context.Context, path string, src []byte) ([]Symbol, error) {
+	_, res, err := analyzeSource(ctx, path, src, false)
+	return res.symbols, err
+}
+
+// Outline returns the definitions in one file as a tree.
+func Outline(ctx context.Context, path string, src []byte) ([]OutlineItem, error) {
+	syms, err := Symbols(ctx, path, src)
+	if err != nil {
+		return nil, err
+	}
+	return nest(syms), nil
+}
+
+// FindReferences returns the occurrences of name in one file (every
+// identifier occurrence when name is ""), excluding the names in
+// definitions themselves.
+func FindReferences(ctx context.Context, path string, src []byte, name string) ([]Reference, error) {
+	_, res, err := analyzeSource(ctx, path, src, true)
+	if err != nil {
+		return nil, err
+	}
+	li := newLineIndex(src)
+	var out []Reference
+	for _, r := range res.refs {
+		text := src[r.start:r.end]
+		if name != "" && string(text) != name {
+			continue
+		}
+		out = append(out, Reference{Path: path, Name: string(text), Kind: r.kind, Range: li.span(r.start, r.end)})
+	}
+	return out, nil
+}

@@ -1,0 +1,81 @@
+package analysis
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// repoMapTree: util.go is used by four files; other.go only by lonely.go.
+func repoMapTree(t *testing.T) *Index {
+	t.Helper()
+	files := map[string]string{
+		"util.go":   "package p\n\n// ParseConfigFile is used everywhere.\nfunc ParseConfigFile(path string) error { return nil }\n\nfunc unusedHelper() {}\n",
+		"other.go":  "package p\n\nfunc RenderOtherThing() {}\n",
+		"lonely.go": "package p\n\nfunc Lonely() { RenderOtherThing() }\n",
+	}
+	for i := range 4 {
+		files[fmt.Sprintf("user%d.go", i)] = fmt.Sprintf("package p\n\nfunc User%d() { _ = ParseConfigFile(\"x\") }\n", i)
+	}
+	root, paths := writeTree(t, files)
+	ix, err := BuildIndex(context.Background(), root, paths, Options{NoCache: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ix
+}
+
+func firstFile(m string) string {
+	line, _, _ := strings.Cut(m, "\n")
+	return strings.TrimSuffix(line, ":")
+}
+
+func TestRepoMapRanking(t *testing.T) {
+	ix := repoMapTree(t)
+	tests := []struct {
+		name  string
+		focus []string
+		first string
+	}{
+		{"most referenced first", nil, "util.go"},
+		{"focus pulls in what it uses", []string{"lonely.go"}, "other.go"},
+		{"focus on a user", []string{"user2.go"}, "util.go"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := ix.RepoMap(RepoMapOptions{Focus: tc.focus, MaxTokens: 1000})
+			if got := firstFile(m); got != tc.first {
+				t.Fatalf("first file %q, want %q; map:\n%s", got, tc.first, m)
+			}
+			if !strings.Contains(m, "│ func ParseConfigFile(path string) error") {
+				t.Fatalf("map lacks the signature line:\n%s", m)
+			}
+		})
+	}
+}
+
+func TestRepoMapRespectsBudget(t *testing.T) {
+	ix := repoMapTree(t)
+	full := ix.RepoMap(RepoMapOptions{MaxTokens: 100000})
+	for _, budget := range []int{5, 20, 40, 80} {
+		m := ix.RepoMap(RepoMapOptions{MaxTokens: budget})
+		if tokens := (len(m) + 3) / 4; tokens > budget {
+			t.Errorf("budget %d: %d tokens:\n%s", budget, tokens, m)
+		}
+		if budget >= 20 && m == "" {
+			t.Errorf("budget %d: empty map", budget)
+		}
+		if !strings.HasPrefix(full, firstFile(m)) {
+			t.Errorf("budget %d: map does not start like the full one:\n%s", budget, m)
+		}
+	}
+	if m := ix.RepoMap(RepoMapOptions{MaxTokens: 5}); m != "" {
+		t.Errorf("5 tokens cannot hold a file and a symbol, got %q", m)
+	}
+	for _, name := range []string{"util.go", "other.go", "lonely.go", "user0.go", "unusedHelper"} {
+		if !strings.Contains(full, name) {
+			t.Errorf("generous map lacks %s:\n%s", name, full)
+		}
+	}
+}

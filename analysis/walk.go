@@ -1,0 +1,81 @@
+package analysis
+
+/*
+#include <stdlib.h>
+#include "walk.h"
+*/
+import "C"
+
+import (
+	"errors"
+	"unsafe"
+
+	sitter "github.com/smacker/go-tree-sitter"
+)
+
+// walkRec mirrors loom_rec in walk.h.
+type walkRec struct {
+	start, end uint32
+	sym, field uint16
+	parent     int32
+	flags      uint32
+}
+
+const recInSkip = 1 // mirrors LOOM_IN_SKIP
+
+// The binding hides its C pointers; both structs keep them in the first
+// field (sitter.BaseTree.c, sitter.Language.ptr) at the pinned version, and
+// TestBindingLayout checks that assumption against the binding's own API.
+func cTree(t *sitter.Tree) *C.TSTree {
+	return *(**C.TSTree)(unsafe.Pointer(t.BaseTree))
+}
+
+func cLanguage(l *sitter.Language) *C.TSLanguage {
+	return *(**C.TSLanguage)(unsafe.Pointer(l))
+}
+
+func rootSpan(t *sitter.Tree) (start, end uint32) {
+	ct := cTree(t)
+	return uint32(C.loom_root_start(ct)), uint32(C.loom_root_end(ct))
+}
+
+func fieldCount(l *sitter.Language) int {
+	return int(C.loom_field_count(cLanguage(l)))
+}
+
+var errWalkMemory = errors.New("analysis: out of memory walking syntax tree")
+
+// walkTree records, in pre-order, every node whose symbol is marked in want,
+// and calls fn with the records (valid only during fn). skip has want's
+// length; prune stops the walk at skip nodes instead of flagging below them.
+func walkTree(t *sitter.Tree, want, skip []uint8, prune bool, fn func(recs []walkRec)) error {
+	if len(want) == 0 || len(skip) != len(want) {
+		return errors.New("analysis: walk tables do not match the grammar")
+	}
+	var out C.loom_walk_out
+	p := C.int(0)
+	if prune {
+		p = 1
+	}
+	C.loom_walk(cTree(t), (*C.uint8_t)(unsafe.Pointer(&want[0])), (*C.uint8_t)(unsafe.Pointer(&skip[0])), C.uint32_t(len(want)), p, &out)
+	defer C.free(unsafe.Pointer(out.recs))
+	if out.oom != 0 {
+		return errWalkMemory
+	}
+	var recs []walkRec
+	if out.n > 0 {
+		recs = unsafe.Slice((*walkRec)(unsafe.Pointer(out.recs)), int(out.n))
+	}
+	fn(recs)
+	return nil
+}
+
+// editTree applies an edit with all three points; the binding's Tree.Edit
+// passes the old end point as the new one, which corrupts rows and columns
+// after any edit that changes them.
+func editTree(t *sitter.Tree, e InputEdit) {
+	C.loom_tree_edit(cTree(t), C.uint32_t(e.StartByte), C.uint32_t(e.OldEndByte), C.uint32_t(e.NewEndByte),
+		C.uint32_t(e.StartPoint.Line), C.uint32_t(e.StartPoint.Column),
+		C.uint32_t(e.OldEndPoint.Line), C.uint32_t(e.OldEndPoint.Column),
+		C.uint32_t(e.NewEndPoint.Line), C.uint32_t(e.NewEndPoint.Column))
+}

@@ -1,0 +1,63 @@
+#ifndef LOOM_WALK_H
+#define LOOM_WALK_H
+#include <stdint.h>
+#include <stdbool.h>
+
+// Declarations copied from tree-sitter's api.h as vendored by
+// github.com/smacker/go-tree-sitter@v0.0.0-20240827094217-dd81d9e9be82.
+typedef uint16_t TSSymbol;
+typedef uint16_t TSFieldId;
+typedef struct TSTree TSTree;
+typedef struct TSLanguage TSLanguage;
+typedef struct TSPoint { uint32_t row; uint32_t column; } TSPoint;
+typedef struct TSNode { uint32_t context[4]; const void *id; const TSTree *tree; } TSNode;
+typedef struct TSTreeCursor { const void *tree; const void *id; uint32_t context[3]; } TSTreeCursor;
+typedef struct TSInputEdit {
+	uint32_t start_byte;
+	uint32_t old_end_byte;
+	uint32_t new_end_byte;
+	TSPoint start_point;
+	TSPoint old_end_point;
+	TSPoint new_end_point;
+} TSInputEdit;
+
+TSNode ts_tree_root_node(const TSTree *self);
+void ts_tree_edit(TSTree *self, const TSInputEdit *edit);
+TSSymbol ts_node_symbol(TSNode self);
+uint32_t ts_node_start_byte(TSNode self);
+uint32_t ts_node_end_byte(TSNode self);
+TSTreeCursor ts_tree_cursor_new(TSNode node);
+void ts_tree_cursor_delete(TSTreeCursor *self);
+TSNode ts_tree_cursor_current_node(const TSTreeCursor *self);
+TSFieldId ts_tree_cursor_current_field_id(const TSTreeCursor *self);
+bool ts_tree_cursor_goto_first_child(TSTreeCursor *self);
+bool ts_tree_cursor_goto_next_sibling(TSTreeCursor *self);
+bool ts_tree_cursor_goto_parent(TSTreeCursor *self);
+uint32_t ts_language_field_count(const TSLanguage *self);
+
+// loom_rec mirrors Go's walkRec; keep the two in sync.
+typedef struct loom_rec {
+	uint32_t start;
+	uint32_t end;
+	uint16_t sym;
+	uint16_t field;
+	int32_t parent; // index of the direct parent's record, -1 if not recorded
+	uint32_t flags; // LOOM_IN_SKIP: below a node of a skip type
+} loom_rec;
+
+#define LOOM_IN_SKIP 1u
+
+typedef struct loom_walk_out {
+	loom_rec *recs;
+	uint32_t n;
+	uint32_t visited;
+	int oom;
+} loom_walk_out;
+
+void loom_walk(const TSTree *tree, const uint8_t *want, const uint8_t *skip, uint32_t nwant, int prune, loom_walk_out *out);
+void loom_tree_edit(TSTree *tree, uint32_t start, uint32_t old_end, uint32_t new_end,
+                    uint32_t sr, uint32_t sc, uint32_t oer, uint32_t oec, uint32_t ner, uint32_t nec);
+uint32_t loom_root_start(const TSTree *tree);
+uint32_t loom_root_end(const TSTree *tree);
+uint32_t loom_field_count(const TSLanguage *lang);
+#endif
