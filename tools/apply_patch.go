@@ -40,5 +40,5 @@ func (ApplyPatch) Run(ctx context.Context, env *Env, raw json.RawMessage) (Resul
 	if err != nil {
 		return Result{}, err
 	}
-	return editResult(env, fmt.Sprintf("Staged the patch: %s.", strings.Join(touched, ", ")), touched...)
+	return editResult(ctx, env, fmt.Sprintf("Staged the patch: %s.", strings.Join(touched, ", ")), touched...)
 }

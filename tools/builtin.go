@@ -1,10 +1,12 @@
 package tools
 
-// Builtin returns Loom's own tools: the file tools and the shell (which
+// Builtin returns Loom's own tools: the file tools, the code analysis
+// tools and the shell (which
 // stays off unless Env.AllowShell is set).
 func Builtin() []Tool {
 	return []Tool{
 		ReadFile{}, ListDir{}, Glob{}, Grep{},
+		Outline{}, FindSymbol{}, FindReferences{}, RepoMapTool{}, SyntaxCheck{},
 		WriteFile{}, EditFile{}, ApplyPatch{}, MoveFile{}, DeleteFile{},
 		Shell{},
 	}

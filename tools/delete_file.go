@@ -36,5 +36,5 @@ func (DeleteFile) Run(ctx context.Context, env *Env, raw json.RawMessage) (Resul
 	if err != nil {
 		return Result{}, err
 	}
-	return editResult(env, fmt.Sprintf("Staged: deleted %s.", rel), rel)
+	return editResult(ctx, env, fmt.Sprintf("Staged: deleted %s.", rel), rel)
 }

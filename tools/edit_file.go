@@ -62,7 +62,7 @@ func (EditFile) Run(ctx context.Context, env *Env, raw json.RawMessage) (Result,
 	if _, err := env.Changes.WriteFile(rel, []byte(out)); err != nil {
 		return Result{}, err
 	}
-	return editResult(env, fmt.Sprintf("Staged: replaced %d occurrence(s) in %s.", n, rel), rel)
+	return editResult(ctx, env, fmt.Sprintf("Staged: replaced %d occurrence(s) in %s.", n, rel), rel)
 }
 
 // Replace replaces old with new in content: exactly one occurrence, or all

@@ -1,6 +1,7 @@
 package tools
 
 import (
+	"context"
 	"slices"
 
 	"github.com/loom-agent/loom/workspace"
@@ -15,7 +16,7 @@ type EditData struct {
 }
 
 // editResult reports a staged edit with the diff of the files it touched.
-func editResult(env *Env, summary string, paths ...string) (Result, error) {
+func editResult(ctx context.Context, env *Env, summary string, paths ...string) (Result, error) {
 	var changes []workspace.FileChange
 	for _, ch := range env.Changes.Changes() {
 		if slices.Contains(paths, ch.Path) || slices.Contains(paths, ch.NewPath) {
@@ -31,6 +32,11 @@ func editResult(env *Env, summary string, paths ...string) (Result, error) {
 		text += "\n" + diff
 	} else {
 		text += " The file is now as it was before the changeset."
+	}
+	for _, ch := range changes {
+		if ch.New != nil {
+			text += syntaxWarning(ctx, ch.NewPath, ch.Old, ch.New)
+		}
 	}
 	return Result{Text: text, Data: EditData{Changed: paths, Diff: diff}, Changed: paths}, nil
 }

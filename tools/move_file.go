@@ -41,5 +41,5 @@ func (MoveFile) Run(ctx context.Context, env *Env, raw json.RawMessage) (Result,
 	if err != nil {
 		return Result{}, err
 	}
-	return editResult(env, fmt.Sprintf("Staged: moved %s to %s.", src, dst), src, dst)
+	return editResult(ctx, env, fmt.Sprintf("Staged: moved %s to %s.", src, dst), src, dst)
 }

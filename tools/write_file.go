@@ -52,5 +52,5 @@ func (WriteFile) Run(ctx context.Context, env *Env, raw json.RawMessage) (Result
 	if existed {
 		verb = "replaced the content of"
 	}
-	return editResult(env, fmt.Sprintf("Staged: %s %s.", verb, rel), rel)
+	return editResult(ctx, env, fmt.Sprintf("Staged: %s %s.", verb, rel), rel)
 }

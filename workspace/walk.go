@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path"
@@ -34,12 +35,17 @@ func (c *Changeset) Walk(ctx context.Context, dir string, fn WalkFunc) error {
 	if err != nil {
 		return err
 	}
+	if exists, ok := staged[base]; ok && !exists {
+		return fmt.Errorf("walk %s: no such file (deleted in this changeset): %w", base, fs.ErrNotExist)
+	}
 	seen := map[string]bool{}
 	// A file or folder created only in the changeset has nothing on disk to
 	// walk; its staged files are visited below.
 	if _, onDisk, serr := c.ws.statDisk(base); onDisk || serr != nil || !createdAt(staged, base) {
 		err := c.ws.walk(ctx, base, func(rel string, isDir bool) error {
-			if !isDir {
+			// Without staged edits there is nothing to filter or add: skip the
+			// bookkeeping, which large trees would pay for every file.
+			if !isDir && len(staged) > 0 {
 				if exists, ok := staged[rel]; ok && !exists {
 					return nil
 				}

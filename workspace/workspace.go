@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 )
@@ -92,6 +93,18 @@ func (w *Workspace) Buffer(rel string) ([]byte, bool) {
 	defer w.mu.RUnlock()
 	b, ok := w.buffers[rel]
 	return b, ok
+}
+
+// Buffers lists the paths that have an open buffer, sorted.
+func (w *Workspace) Buffers() []string {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	out := make([]string, 0, len(w.buffers))
+	for rel := range w.buffers {
+		out = append(out, rel)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // ReadFile reads a confined file, seeing an open buffer before the disk.

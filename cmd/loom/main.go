@@ -37,6 +37,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case errors.Is(err, context.Canceled):
 		fmt.Fprintln(stderr, "loom: cancelled")
 		return exitCancelled
+	case errors.As(err, new(*exitError)):
+		var ee *exitError
+		errors.As(err, &ee)
+		fmt.Fprintf(stderr, "loom: %v\n", err)
+		return ee.code
 	case errors.As(err, new(*usageError)):
 		fmt.Fprintf(stderr, "loom: %v\n", err)
 		return exitUsage

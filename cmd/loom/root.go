@@ -28,9 +28,15 @@ staged in a changeset, shown as a diff and applied to disk only on request.`,
 	root.SetIn(s.In)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
 	root.PersistentFlags().StringVar(&logLevel, "log-level", envOr("LOOM_LOG", "warn"), "log level on stderr: debug, info, warn or error (env LOOM_LOG)")
-	root.AddCommand(newVersionCmd(s), newToolsCmd(s), newToolCmd(s))
+	for _, newCmd := range subcommands {
+		root.AddCommand(newCmd(s))
+	}
 	return root
 }
+
+// subcommands are registered by each command's file in an init function,
+// so adding a command touches only its own file.
+var subcommands []func(*streams) *cobra.Command
 
 // setupLogging sends structured logs to stderr: stdout belongs to the
 // protocol in lsp and mcp modes.

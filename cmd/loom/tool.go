@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"text/tabwriter"
 
@@ -12,6 +13,8 @@ import (
 	"github.com/loom-agent/loom/tools"
 	"github.com/loom-agent/loom/workspace"
 )
+
+func init() { subcommands = append(subcommands, newToolsCmd, newToolCmd) }
 
 func newToolsCmd(s *streams) *cobra.Command {
 	var asJSON bool
@@ -129,7 +132,7 @@ func runTool(cmd *cobra.Command, s *streams, o toolOptions) error {
 		}{o.name, res.Text, res.Data, diff, applied})
 	}
 	if diff == "" {
-		fmt.Fprint(s.Out, ensureNewline(res.Text))
+		io.WriteString(s.Out, ensureNewline(res.Text))
 		return nil
 	}
 	summary, _, _ := strings.Cut(res.Text, "\n")

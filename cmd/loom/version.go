@@ -11,6 +11,8 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = ""
 
+func init() { subcommands = append(subcommands, newVersionCmd) }
+
 func newVersionCmd(s *streams) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",

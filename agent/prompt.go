@@ -1,0 +1,51 @@
+package agent
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/loom-agent/loom/tools"
+)
+
+// systemPrompt tells the model where it works, what it may do and how to
+// finish. offered are the tools sent with each request.
+func systemPrompt(root string, offered []tools.Spec, focus []string, repoMap string) string {
+	var readOnly, edit, other []string
+	for _, s := range offered {
+		switch {
+		case s.ReadOnly:
+			readOnly = append(readOnly, s.Name)
+		case s.Name == shellName:
+			other = append(other, s.Name)
+		default:
+			edit = append(edit, s.Name)
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "You are Loom, a coding agent. You work in the repository at %s; paths in tool calls are relative to it.\n\n", root)
+	b.WriteString("Rules:\n")
+	if len(readOnly) > 0 {
+		fmt.Fprintf(&b, "- Explore before you change anything, with the read-only tools (%s). Several read-only calls in one turn run in parallel.\n", strings.Join(readOnly, ", "))
+	}
+	if len(edit) > 0 {
+		fmt.Fprintf(&b, "- Change files only through the edit tools (%s). Edits are staged in a changeset that the user reviews and applies; nothing is written to disk by you.\n", strings.Join(edit, ", "))
+	}
+	if len(other) > 0 {
+		b.WriteString("- Use the shell only to build, test and inspect; never to create, edit or delete files.\n")
+	}
+	b.WriteString("- Keep edits minimal: change only what the task needs and follow the style of the surrounding code.\n")
+	b.WriteString("- A tool error is sent back to you as the tool's result; read it and correct the call.\n")
+	b.WriteString("- When you are done, answer with a short summary of what you changed and why, and make no tool calls in that final answer.\n")
+	if len(focus) > 0 {
+		b.WriteString("\nFiles in focus (the user is looking at these):\n")
+		for _, f := range focus {
+			fmt.Fprintf(&b, "- %s\n", f)
+		}
+	}
+	if m := strings.TrimSpace(repoMap); m != "" {
+		b.WriteString("\nRepository map:\n")
+		b.WriteString(m)
+		b.WriteString("\n")
+	}
+	return b.String()
+}

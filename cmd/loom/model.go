@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/loom-agent/loom/agent"
+	"github.com/loom-agent/loom/llm"
+	"github.com/loom-agent/loom/tools"
+	"github.com/loom-agent/loom/workspace"
+)
+
+// agentFlags are the flags of every command that runs the agent.
+type agentFlags struct {
+	model      string
+	baseURL    string
+	maxTurns   int
+	maxTokens  int
+	allowShell bool
+}
+
+func (f *agentFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.model, "model", "", "model name (env LOOM_MODEL)")
+	cmd.Flags().StringVar(&f.baseURL, "base-url", "", "OpenAI-compatible endpoint (env LOOM_BASE_URL or OPENAI_BASE_URL)")
+	cmd.Flags().IntVar(&f.maxTurns, "max-turns", agent.DefaultMaxTurns, "stop after this many model turns")
+	cmd.Flags().IntVar(&f.maxTokens, "max-tokens", 0, "stop after this many tokens in the run (0: no limit)")
+	cmd.Flags().BoolVar(&f.allowShell, "allow-shell", false, "let the agent run shell commands in the workspace")
+}
+
+// newAgent builds the agent for a workspace from flags, environment and
+// config file. With no model configured it returns llm.ErrNoModel's
+// instructions.
+func newAgent(f agentFlags, ws *workspace.Workspace) (*agent.Agent, error) {
+	cfg, err := llm.LoadConfig(llm.Config{Model: f.model, BaseURL: f.baseURL})
+	if err != nil {
+		return nil, err
+	}
+	provider, err := llm.NewOpenAI(cfg)
+	if err != nil {
+		return nil, err
+	}
+	reg, err := tools.NewBuiltinRegistry()
+	if err != nil {
+		return nil, err
+	}
+	return agent.New(agent.Options{
+		Provider:   provider,
+		Model:      cfg.Model,
+		Tools:      reg,
+		MaxTurns:   f.maxTurns,
+		MaxTokens:  f.maxTokens,
+		AllowShell: f.allowShell,
+		Logger:     slog.Default(),
+		RepoMap:    repoMapFor(ws),
+	})
+}
+
+// repoMapFor returns the agent's repo map source for a workspace: the
+// analysis index's map within a budget, or nothing if it takes too long
+// (a first, uncached index of a huge tree must not hold up the run).
+func repoMapFor(ws *workspace.Workspace) func(ctx context.Context, focus []string) string {
+	return func(ctx context.Context, focus []string) string {
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		m, err := tools.RepoMap(ctx, ws.NewChangeset(), focus, tools.DefaultRepoMapTokens)
+		if err != nil {
+			slog.Debug("repo map unavailable", "err", err)
+			return ""
+		}
+		return m
+	}
+}

@@ -1,0 +1,124 @@
+package tools
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/loom-agent/loom/analysis"
+)
+
+// FindReferences lists the syntactic uses of an identifier.
+type FindReferences struct{}
+
+type findReferencesArgs struct {
+	Name  string `json:"name"`
+	Limit int    `json:"limit,omitempty"`
+}
+
+func (FindReferences) Spec() Spec {
+	return Spec{
+		Name: "find_references",
+		Description: "List every syntactic occurrence of an identifier across the workspace, marked as a call or a " +
+			"reference, with the line it is on. Never matches inside comments or strings. Syntactic: it does not " +
+			"tell apart two different things with the same name.",
+		Schema: json.RawMessage(`{"type":"object","properties":{
+"name":{"type":"string","description":"the identifier"},
+"limit":{"type":"integer","minimum":1,"description":"most results (default 200)"}},
+"required":["name"],"additionalProperties":false}`),
+		ReadOnly:   true,
+		Idempotent: true,
+	}
+}
+
+func (FindReferences) Run(ctx context.Context, env *Env, raw json.RawMessage) (Result, error) {
+	var a findReferencesArgs
+	if err := decodeArgs("find_references", raw, &a); err != nil {
+		return Result{}, err
+	}
+	if err := required("find_references", "name", a.Name); err != nil {
+		return Result{}, err
+	}
+	limit := a.Limit
+	if limit <= 0 {
+		limit = 200
+	}
+	ix, err := BuildIndex(ctx, env.Changes, ".", analysis.Options{})
+	if err != nil {
+		return Result{}, err
+	}
+	refs, err := ix.References(ctx, a.Name)
+	if err != nil {
+		return Result{}, err
+	}
+	over := overlaid(env.Changes)
+	kept := refs[:0]
+	for _, r := range refs {
+		if _, ok := over[r.Path]; !ok {
+			kept = append(kept, r)
+		}
+	}
+	refs = kept
+	sources := map[string][]byte{}
+	for rel, exists := range over {
+		src, err := env.Changes.ReadFile(rel)
+		if !exists || err != nil || analysis.DetectLanguage(rel, src) == "" {
+			continue
+		}
+		found, err := analysis.FindReferences(ctx, rel, src, a.Name)
+		if err != nil {
+			continue
+		}
+		for i := range found {
+			found[i].Path = rel
+		}
+		refs = append(refs, found...)
+		sources[rel] = src
+	}
+	sort.SliceStable(refs, func(i, j int) bool {
+		if refs[i].Path != refs[j].Path {
+			return refs[i].Path < refs[j].Path
+		}
+		return refs[i].Range.Start.Offset < refs[j].Range.Start.Offset
+	})
+	total := len(refs)
+	if len(refs) > limit {
+		refs = refs[:limit]
+	}
+	if total == 0 {
+		return Result{Text: fmt.Sprintf("No references to %q.\n", a.Name), Data: refs}, nil
+	}
+	var b strings.Builder
+	for _, r := range refs {
+		src, ok := sources[r.Path]
+		if !ok {
+			if src, err = env.Changes.ReadFile(r.Path); err == nil {
+				sources[r.Path] = src
+			}
+		}
+		fmt.Fprintf(&b, "%s:%d:%d: %s: %s\n", r.Path, r.Range.Start.Line+1, r.Range.Start.Column+1, r.Kind, lineAt(src, r.Range.Start.Offset))
+	}
+	if total > len(refs) {
+		fmt.Fprintf(&b, "[showing the first %d of %d references]\n", len(refs), total)
+	}
+	return Result{Text: b.String(), Data: refs}, nil
+}
+
+// lineAt returns the trimmed line of src holding offset.
+func lineAt(src []byte, off int) string {
+	if off < 0 || off > len(src) {
+		return ""
+	}
+	start := strings.LastIndexByte(string(src[:off]), '\n') + 1
+	end := strings.IndexByte(string(src[off:]), '\n')
+	if end < 0 {
+		end = len(src) - off
+	}
+	line := strings.TrimSpace(string(src[start : off+end]))
+	if len(line) > 200 {
+		line = line[:200] + "…"
+	}
+	return line
+}

@@ -1,0 +1,144 @@
+package tools
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/loom-agent/loom/analysis"
+)
+
+// FindSymbol finds where a name is defined across the workspace.
+type FindSymbol struct{}
+
+type findSymbolArgs struct {
+	Name  string `json:"name"`
+	Match string `json:"match,omitempty"`
+	Limit int    `json:"limit,omitempty"`
+}
+
+func (FindSymbol) Spec() Spec {
+	return Spec{
+		Name: "find_symbol",
+		Description: "Find where a function, method, type, class, constant or variable is defined, across the " +
+			"whole workspace (a syntactic index, honouring .gitignore). match is exact (default), ignore_case or " +
+			"fuzzy; an exact search with no result falls back to fuzzy.",
+		Schema: json.RawMessage(`{"type":"object","properties":{
+"name":{"type":"string","description":"the name to look for"},
+"match":{"type":"string","enum":["exact","ignore_case","fuzzy"],"description":"how to match the name (default exact)"},
+"limit":{"type":"integer","minimum":1,"description":"most results (default 50)"}},
+"required":["name"],"additionalProperties":false}`),
+		ReadOnly:   true,
+		Idempotent: true,
+	}
+}
+
+func (FindSymbol) Run(ctx context.Context, env *Env, raw json.RawMessage) (Result, error) {
+	var a findSymbolArgs
+	if err := decodeArgs("find_symbol", raw, &a); err != nil {
+		return Result{}, err
+	}
+	if err := required("find_symbol", "name", a.Name); err != nil {
+		return Result{}, err
+	}
+	mode, err := matchMode(a.Match)
+	if err != nil {
+		return Result{}, err
+	}
+	limit := a.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	defs, err := definitions(ctx, env, a.Name, mode, limit)
+	if err != nil {
+		return Result{}, err
+	}
+	note := ""
+	if len(defs) == 0 && mode == analysis.MatchExact {
+		if defs, err = definitions(ctx, env, a.Name, analysis.MatchFuzzy, limit); err != nil {
+			return Result{}, err
+		}
+		note = fmt.Sprintf("No definition named exactly %q; closest names:\n", a.Name)
+	}
+	if len(defs) == 0 {
+		return Result{Text: fmt.Sprintf("No definition matches %q.\n", a.Name), Data: defs}, nil
+	}
+	var b strings.Builder
+	b.WriteString(note)
+	for _, d := range defs {
+		fmt.Fprintf(&b, "%s:%d: %s %s  %s\n", d.Path, d.NameRange.Start.Line+1, d.Kind, d.Name, d.Signature)
+	}
+	return Result{Text: b.String(), Data: defs}, nil
+}
+
+func matchMode(s string) (analysis.MatchMode, error) {
+	switch s {
+	case "", "exact":
+		return analysis.MatchExact, nil
+	case "ignore_case":
+		return analysis.MatchIgnoreCase, nil
+	case "fuzzy":
+		return analysis.MatchFuzzy, nil
+	}
+	return 0, fmt.Errorf("invalid arguments: match %q: want exact, ignore_case or fuzzy", s)
+}
+
+// definitions queries the index, reading staged and buffered files from
+// the changeset rather than the disk.
+func definitions(ctx context.Context, env *Env, name string, mode analysis.MatchMode, limit int) ([]analysis.Definition, error) {
+	ix, err := BuildIndex(ctx, env.Changes, ".", analysis.Options{})
+	if err != nil {
+		return nil, err
+	}
+	over := overlaid(env.Changes)
+	var out []analysis.Definition
+	for _, d := range ix.Definitions(name, mode, limit+len(over)) {
+		if _, ok := over[d.Path]; !ok {
+			out = append(out, d)
+		}
+	}
+	for rel, exists := range over {
+		if !exists {
+			continue
+		}
+		src, err := env.Changes.ReadFile(rel)
+		if err != nil || analysis.DetectLanguage(rel, src) == "" {
+			continue
+		}
+		syms, err := analysis.Symbols(ctx, rel, src)
+		if err != nil {
+			continue
+		}
+		for _, s := range syms {
+			if nameMatches(s.Name, name, mode) {
+				out = append(out, analysis.Definition{Path: rel, Symbol: s})
+			}
+		}
+	}
+	if len(over) > 0 {
+		sort.SliceStable(out, func(i, j int) bool {
+			if out[i].Path != out[j].Path {
+				return out[i].Path < out[j].Path
+			}
+			return out[i].NameRange.Start.Offset < out[j].NameRange.Start.Offset
+		})
+	}
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+// nameMatches matches a symbol of a staged file; fuzzy is approximated by
+// a case-insensitive substring, which is what matters for a file or two.
+func nameMatches(sym, name string, mode analysis.MatchMode) bool {
+	switch mode {
+	case analysis.MatchExact:
+		return sym == name
+	case analysis.MatchIgnoreCase:
+		return strings.EqualFold(sym, name)
+	}
+	return strings.Contains(strings.ToLower(sym), strings.ToLower(name))
+}
