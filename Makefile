@@ -16,11 +16,17 @@ build:
 install:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(PREFIX)/bin/loom ./cmd/loom
 
-# Unit, fuzz-seed and end-to-end tests. The fuzz targets' seed corpora
+# Unit, fuzz-seed and end-to-end tests; then each third-party client suite
+# (test/e2e/NAME/run.sh, installed by test/e2e/NAME/install.sh from .ci/run)
+# drives the built binary. The fuzz targets' seed corpora
 # (including every failure the fuzzer ever found, under testdata/fuzz) run
 # as ordinary tests here.
 test: lint build
 	$(GO) test -count=1 ./...
+	@for s in test/e2e/*/run.sh; do \
+		[ -f "$$s" ] || continue; \
+		echo "== $$s"; LOOM=$(CURDIR)/$(BIN) bash "$$s" || exit 1; \
+	done
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
