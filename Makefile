@@ -36,7 +36,9 @@ lint:
 # Benchmarks against the peer tools, run side by side on the same input.
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./workspace/
-	bash bench/grep.sh
+	$(GO) test -run '^$$' -bench 'BenchmarkDocumentEditOutline' ./analysis/
+	$(GO) test -run '^$$' -bench 'BenchmarkAgentOverhead' -benchtime 5x ./agent/
+	@for s in bench/*.sh; do echo "== $$s"; LOOM=$(CURDIR)/$(BIN) bash "$$s" || exit 1; done
 
 # Longer fuzzing of the diff parser and of edit_file.
 fuzz:

@@ -19,6 +19,16 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
+// isTerminalReader reports whether r is a terminal a person types into.
+func isTerminalReader(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
 // progress renders agent events on stderr: live, coloured step lines on a
 // terminal, plain parseable lines otherwise.
 type progress struct {

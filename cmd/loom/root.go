@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/loom-agent/loom/agent"
 )
 
 func newRootCmd(s *streams) *cobra.Command {
@@ -21,6 +23,15 @@ staged in a changeset, shown as a diff and applied to disk only on request.`,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			return setupLogging(s, logLevel)
+		},
+		// Alone on a terminal, loom starts the REPL; otherwise it shows help.
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if isTerminal(s.Out) && isTerminalReader(s.In) {
+				var o replOptions
+				o.maxTurns, o.root = agent.DefaultMaxTurns, "."
+				return runRepl(s, o)
+			}
+			return cmd.Help()
 		},
 	}
 	root.SetOut(s.Out)

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/peterh/liner"
+	"github.com/spf13/cobra"
+
+	"github.com/loom-agent/loom/agent"
+	"github.com/loom-agent/loom/llm"
+	"github.com/loom-agent/loom/workspace"
+)
+
+func init() { subcommands = append(subcommands, newReplCmd) }
+
+type replOptions struct {
+	agentFlags
+	root string
+}
+
+func newReplCmd(s *streams) *cobra.Command {
+	var o replOptions
+	cmd := &cobra.Command{
+		Use:   "repl",
+		Short: "Talk with the agent interactively (also `loom` alone on a terminal)",
+		Long: `An interactive session: each line is an instruction, the replies stream in,
+and the conversation carries on. Edits accumulate in one changeset that is
+never written until you say so.
+
+  /diff     show the staged edits as a unified diff
+  /apply    write them to disk (all or nothing; refused on conflict)
+  /discard  drop them
+  /help     this list
+  /quit     leave (Ctrl-D too); Ctrl-C stops a running reply`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runRepl(s, o)
+		},
+	}
+	o.agentFlags.register(cmd)
+	cmd.Flags().StringVar(&o.root, "root", ".", "the workspace root")
+	return cmd
+}
+
+// repl is one interactive session.
+type repl struct {
+	s       *streams
+	ws      *workspace.Workspace
+	ag      *agent.Agent
+	changes *workspace.Changeset
+	history []llm.Message
+}
+
+func runRepl(s *streams, o replOptions) error {
+	ws, err := workspace.New(o.root)
+	if err != nil {
+		return err
+	}
+	ag, err := newAgent(o.agentFlags, ws)
+	if err != nil {
+		return err
+	}
+	r := &repl{s: s, ws: ws, ag: ag, changes: ws.NewChangeset()}
+	line := liner.NewLiner()
+	defer line.Close()
+	line.SetCtrlCAborts(true)
+	line.SetCompleter(func(l string) []string {
+		var out []string
+		for _, c := range []string{"/diff", "/apply", "/discard", "/help", "/quit"} {
+			if strings.HasPrefix(c, l) {
+				out = append(out, c)
+			}
+		}
+		return out
+	})
+	fmt.Fprintf(s.Out, "Loom in %s. Edits are staged until /apply. /help lists commands.\n", ws.Root())
+	warned := false
+	for {
+		input, err := line.Prompt("loom> ")
+		switch {
+		case errors.Is(err, liner.ErrPromptAborted):
+			continue
+		case errors.Is(err, io.EOF):
+			fmt.Fprintln(s.Out)
+			return r.leave()
+		case err != nil:
+			return err
+		}
+		input = strings.TrimSpace(input)
+		if input == "" {
+			continue
+		}
+		line.AppendHistory(input)
+		switch strings.Fields(input)[0] {
+		case "/quit", "/exit":
+			if !r.changes.Empty() && !warned {
+				fmt.Fprintln(s.Out, "There are staged edits that were not applied: /apply them, /discard them, or /quit again to leave them.")
+				warned = true
+				continue
+			}
+			return r.leave()
+		case "/diff":
+			r.showDiff()
+		case "/apply":
+			r.apply()
+		case "/discard":
+			r.changes.Discard()
+			fmt.Fprintln(s.Out, "Discarded the staged edits.")
+		case "/help":
+			fmt.Fprintln(s.Out, "/diff  /apply  /discard  /help  /quit   (anything else is an instruction for the agent)")
+		default:
+			if strings.HasPrefix(input, "/") {
+				fmt.Fprintf(s.Out, "Unknown command %s; /help lists them.\n", strings.Fields(input)[0])
+				continue
+			}
+			warned = false
+			r.ask(input)
+		}
+	}
+}
+
+// ask runs the agent on one instruction. Ctrl-C cancels this run only.
+func (r *repl) ask(instruction string) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		select {
+		case <-sigs:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	p := newProgress(r.s.Out)
+	res, err := r.ag.Run(ctx, agent.Task{Instruction: instruction, Workspace: r.ws, Changes: r.changes, History: r.history}, p.handle)
+	p.endText()
+	if len(res.Transcript) > 0 {
+		r.history = res.Transcript
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintln(r.s.Out, "Stopped. The edits staged so far are kept (/diff).")
+	case err != nil:
+		fmt.Fprintf(r.s.Out, "Error: %v\n", err)
+	case res.StopReason != agent.StopDone:
+		fmt.Fprintf(r.s.Out, "Stopped at a limit (%s).\n", res.StopReason)
+	}
+	if files := len(r.changes.Changes()); files > 0 {
+		fmt.Fprintf(r.s.Out, "%d file(s) with staged edits: /diff to review, /apply to write.\n", files)
+	}
+}
+
+func (r *repl) showDiff() {
+	diff, err := r.changes.Diff()
+	switch {
+	case err != nil:
+		fmt.Fprintf(r.s.Out, "Error: %v\n", err)
+	case diff == "":
+		fmt.Fprintln(r.s.Out, "No staged edits.")
+	default:
+		fmt.Fprint(r.s.Out, diff)
+	}
+}
+
+func (r *repl) apply() {
+	applied, err := r.changes.Apply()
+	switch {
+	case err != nil:
+		fmt.Fprintf(r.s.Out, "Not applied: %v\n", err)
+	case len(applied) == 0:
+		fmt.Fprintln(r.s.Out, "No staged edits.")
+	default:
+		for _, ch := range applied {
+			fmt.Fprintf(r.s.Out, "%s %s\n", ch.Kind, ch.NewPath)
+		}
+		fmt.Fprintf(r.s.Out, "Applied %d file(s).\n", len(applied))
+	}
+}
+
+func (r *repl) leave() error {
+	if n := len(r.changes.Changes()); n > 0 {
+		fmt.Fprintf(r.s.Err, "Left %d file(s) of staged edits unapplied.\n", n)
+	}
+	return nil
+}

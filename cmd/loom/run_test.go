@@ -1,0 +1,158 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/loom-agent/loom/llm/llmtest"
+)
+
+// agentScript makes the model read greet.go, edit it, and finish.
+func agentScript(t *testing.T) llmtest.Script {
+	t.Helper()
+	s, err := llmtest.ParseScript([]byte(`{"turns":[
+	  {"text":"Let me look.","tool_calls":[{"name":"read_file","arguments":{"path":"greet.go"}}]},
+	  {"tool_calls":[{"name":"edit_file","arguments":{"path":"greet.go","old_text":"return \"hi\"","new_text":"return \"hello\""}}]},
+	  {"text":"Changed the greeting to hello."}
+	]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// modelEnv points the child at the scripted model and keeps it away from
+// the developer's own configuration.
+func modelEnv(t *testing.T, srv *llmtest.Server) []string {
+	return append(os.Environ(), "LOOM_MODEL=test-model", "LOOM_BASE_URL="+srv.URL,
+		"LOOM_API_KEY=", "OPENAI_API_KEY=", "XDG_CONFIG_HOME="+t.TempDir(), "XDG_CACHE_HOME="+t.TempDir())
+}
+
+const wantRunDiff = `diff --git a/greet.go b/greet.go
+--- a/greet.go
++++ b/greet.go
+@@ -1,3 +1,3 @@
+ package main
+ 
+-func greeting() string { return "hi" }
++func greeting() string { return "hello" }
+`
+
+func TestRunPrintsDiff(t *testing.T) {
+	for _, apply := range []bool{false, true} {
+		t.Run(map[bool]string{false: "diff only", true: "apply"}[apply], func(t *testing.T) {
+			srv := llmtest.NewServer(t, agentScript(t))
+			dir := project(t)
+			args := []string{"run", "change the greeting to hello"}
+			if apply {
+				args = append(args, "--apply")
+			}
+			cmd := exec.Command(loomBin, args...)
+			cmd.Dir, cmd.Env = dir, modelEnv(t, srv)
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			if err := cmd.Run(); err != nil {
+				t.Fatalf("loom run: %v\n%s", err, stderr.String())
+			}
+			if stdout.String() != wantRunDiff {
+				t.Errorf("stdout =\n%s\nwant\n%s", stdout.String(), wantRunDiff)
+			}
+			for _, want := range []string{"tool read_file started", "tool edit_file ok", "final: Changed the greeting to hello."} {
+				if !strings.Contains(stderr.String(), want) {
+					t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+				}
+			}
+			b, _ := os.ReadFile(filepath.Join(dir, "greet.go"))
+			if got := strings.Contains(string(b), `"hello"`); got != apply {
+				t.Errorf("greet.go changed = %v, want %v", got, apply)
+			}
+			if n := len(srv.Requests()); n != 3 {
+				t.Errorf("%d model requests, want 3", n)
+			}
+		})
+	}
+}
+
+func TestRunWithoutModel(t *testing.T) {
+	cmd := exec.Command(loomBin, "run", "anything")
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), "LOOM_MODEL=", "XDG_CONFIG_HOME="+t.TempDir(), "HOME="+t.TempDir())
+	out, err := cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitFailure {
+		t.Fatalf("exit = %v, want %d", err, exitFailure)
+	}
+	for _, want := range []string{"no model configured", "LOOM_MODEL", "ollama pull", "http://localhost:11434/v1", "config.json"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("message lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestRunCancelled sends SIGINT while the model is slowly streaming: the
+// run stops cleanly with exit code 130 and writes nothing.
+func TestRunCancelled(t *testing.T) {
+	s, err := llmtest.ParseScript([]byte(`{"turns":[
+	  {"tool_calls":[{"name":"edit_file","arguments":{"path":"greet.go","old_text":"return \"hi\"","new_text":"return \"hello\""}}]},
+	  {"text":"a very slow answer that goes on and on and on and on","fault":{"chunk_delay_ms":500}}
+	]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := llmtest.NewServer(t, s)
+	dir := project(t)
+	cmd := exec.Command(loomBin, "run", "--apply", "change it")
+	cmd.Dir, cmd.Env = dir, modelEnv(t, srv)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(srv.Requests()) < 2 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	start := time.Now()
+	cmd.Process.Signal(syscall.SIGINT)
+	err = cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitCancelled {
+		t.Fatalf("exit = %v, want %d\n%s", err, exitCancelled, stderr.String())
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("took %v to stop", d)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "greet.go")); strings.Contains(string(b), "hello") {
+		t.Error("a cancelled run applied its edit")
+	}
+	if !strings.Contains(stdout.String(), `+func greeting() string { return "hello" }`) {
+		t.Errorf("the staged edit was not printed:\n%s", stdout.String())
+	}
+}
+
+// TestRepl drives the REPL through piped input: an instruction, /diff,
+// /apply, /quit.
+func TestRepl(t *testing.T) {
+	srv := llmtest.NewServer(t, agentScript(t))
+	dir := project(t)
+	cmd := exec.Command(loomBin, "repl")
+	cmd.Dir, cmd.Env = dir, modelEnv(t, srv)
+	cmd.Stdin = strings.NewReader("change the greeting\n/diff\n/apply\n/quit\n")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("loom repl: %v\n%s", err, out)
+	}
+	for _, want := range []string{"Changed the greeting to hello.", `+func greeting() string { return "hello" }`, "Applied 1 file(s)."} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "greet.go")); !strings.Contains(string(b), `"hello"`) {
+		t.Errorf("greet.go = %q after /apply", b)
+	}
+}
