@@ -153,19 +153,8 @@ const javaTags = `
 (type_identifier) @reference
 `
 
-const cTags = `
-(function_definition declarator: [
-  (function_declarator declarator: (identifier) @name)
-  (pointer_declarator declarator: (function_declarator declarator: (identifier) @name))
-  (pointer_declarator declarator: (pointer_declarator declarator: (function_declarator declarator: (identifier) @name)))
-]) @definition.function
-(struct_specifier name: (type_identifier) @name body: (field_declaration_list)) @definition.struct
-(union_specifier name: (type_identifier) @name body: (field_declaration_list)) @definition.struct
-(enum_specifier name: (type_identifier) @name body: (enumerator_list)) @definition.enum
-(type_definition declarator: [
-  (type_identifier) @name
-  (pointer_declarator declarator: (type_identifier) @name)
-]) @definition.type
+// cFamilyTags are the definitions C and C++ share.
+const cFamilyTags = `
 (enumerator name: (identifier) @name) @definition.enummember
 (preproc_def name: (identifier) @name) @definition.macro
 (preproc_function_def name: (identifier) @name) @definition.macro
@@ -181,7 +170,22 @@ const cTags = `
   (pointer_declarator declarator: (field_identifier) @name)
   (array_declarator declarator: (field_identifier) @name)
 ]) @definition.field
+`
 
+const cTags = `
+(function_definition declarator: [
+  (function_declarator declarator: (identifier) @name)
+  (pointer_declarator declarator: (function_declarator declarator: (identifier) @name))
+  (pointer_declarator declarator: (pointer_declarator declarator: (function_declarator declarator: (identifier) @name)))
+]) @definition.function
+(struct_specifier name: (type_identifier) @name body: (field_declaration_list)) @definition.struct
+(union_specifier name: (type_identifier) @name body: (field_declaration_list)) @definition.struct
+(enum_specifier name: (type_identifier) @name body: (enumerator_list)) @definition.enum
+(type_definition declarator: [
+  (type_identifier) @name
+  (pointer_declarator declarator: (type_identifier) @name)
+]) @definition.type
+` + cFamilyTags + `
 (call_expression function: [
   (identifier) @reference.call
   (field_expression field: (field_identifier) @reference.call)
@@ -210,22 +214,7 @@ const cppTags = `
   (type_identifier) @name
   (pointer_declarator declarator: (type_identifier) @name)
 ]) @definition.type
-(enumerator name: (identifier) @name) @definition.enummember
-(preproc_def name: (identifier) @name) @definition.macro
-(preproc_function_def name: (identifier) @name) @definition.macro
-(declaration declarator: [
-  (identifier) @name
-  (init_declarator declarator: (identifier) @name)
-  (init_declarator declarator: (pointer_declarator declarator: (identifier) @name))
-  (pointer_declarator declarator: (identifier) @name)
-  (array_declarator declarator: (identifier) @name)
-]) @definition.variable
-(field_declaration declarator: [
-  (field_identifier) @name
-  (pointer_declarator declarator: (field_identifier) @name)
-  (array_declarator declarator: (field_identifier) @name)
-]) @definition.field
-
+` + cFamilyTags + `
 (call_expression function: [
   (identifier) @reference.call
   (field_expression field: (field_identifier) @reference.call)
