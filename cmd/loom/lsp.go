@@ -1,0 +1,67 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+
+	"github.com/spf13/cobra"
+
+	"github.com/loom-agent/loom/lsp"
+	"github.com/loom-agent/loom/workspace"
+)
+
+func init() { subcommands = append(subcommands, newLSPCmd) }
+
+func newLSPCmd(s *streams) *cobra.Command {
+	var f agentFlags
+	cmd := &cobra.Command{
+		Use:   "lsp",
+		Short: "Serve the Language Server Protocol on stdin and stdout",
+		Long: `Serve Loom to an editor over the Language Server Protocol (stdio).
+
+The editor gets "Loom: …" code actions (Fix, Explain, Add documentation,
+Write tests, Edit with instruction…), each running the agent through the
+loom.run command with progress; the agent's edits come back as a workspace
+edit that the editor applies to its buffers; nothing is written to disk by
+the server. Also: document symbols, workspace symbols, go to definition and
+syntax diagnostics, from tree-sitter.
+
+The workspace root is the folder the editor opens (initialize's
+workspaceFolders or rootUri), else the current directory. Logs go to stderr.`,
+		Example: `  # Neovim 0.7: vim.lsp.start_client{cmd = {"loom", "lsp"}, root_dir = vim.fn.getcwd()}
+  LOOM_MODEL=gpt-4.1 loom lsp --log-level info`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			srv := lsp.New(lsp.Options{
+				NewAgent: func(ws *workspace.Workspace) (lsp.Runner, error) { return newAgent(f, ws) },
+				Logger:   slog.Default(),
+				Version:  loomVersion(),
+			})
+			err := srv.Serve(cmd.Context(), stdio{s.In, s.Out})
+			switch {
+			case err == nil:
+				return nil
+			case cmd.Context().Err() != nil:
+				return cmd.Context().Err()
+			}
+			return &exitError{code: exitFailure, err: err}
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+// stdio joins the process's stdin and stdout into the server's connection.
+type stdio struct {
+	io.Reader
+	io.Writer
+}
+
+// Close closes stdin, if it can be closed, so a blocked read ends; stdout
+// stays open for the last words of the process.
+func (c stdio) Close() error {
+	if cl, ok := c.Reader.(io.Closer); ok {
+		return cl.Close()
+	}
+	return nil
+}

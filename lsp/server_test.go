@@ -1,0 +1,243 @@
+package lsp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"go.lsp.dev/jsonrpc2"
+	"go.lsp.dev/protocol"
+	"go.lsp.dev/uri"
+
+	"github.com/loom-agent/loom/agent"
+	"github.com/loom-agent/loom/workspace"
+)
+
+// serveInProcess runs a server on one end of a pipe and returns a client
+// dispatcher on the other.
+func serveInProcess(tb testing.TB, opts Options) (protocol.Server, string) {
+	srv, dir, _ := serveConn(tb, opts)
+	return srv, dir
+}
+
+func serveConn(tb testing.TB, opts Options) (protocol.Server, string, jsonrpc2.Conn) {
+	tb.Helper()
+	dir := tb.TempDir()
+	a, b := net.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { New(opts).Serve(ctx, a); close(done) }()
+	conn, srv := NewClientConn(ctx, protocol.UnimplementedClient{}, b)
+	tb.Cleanup(func() { cancel(); b.Close(); <-done })
+	root := uri.File(dir)
+	if _, err := srv.Initialize(ctx, &protocol.InitializeParams{RootURI: &root}); err != nil {
+		tb.Fatal(err)
+	}
+	return srv, dir, conn
+}
+
+type panicky struct{}
+
+func (panicky) Run(context.Context, agent.Task, func(agent.Event)) (agent.Result, error) {
+	panic("boom")
+}
+
+// TestPanicIsContained: a handler that panics answers its request with an
+// internal error; the session goes on.
+func TestPanicIsContained(t *testing.T) {
+	srv, dir := serveInProcess(t, Options{NewAgent: func(*workspace.Workspace) (Runner, error) { return panicky{}, nil }})
+	args, _ := json.Marshal(RunArgs{Instruction: "explode"})
+	_, err := srv.ExecuteCommand(context.Background(), &protocol.ExecuteCommandParams{Command: CommandRun, Arguments: []protocol.LSPAny{args}})
+	var rpcErr *jsonrpc2.Error
+	if !errors.As(err, &rpcErr) || rpcErr.Code != jsonrpc2.InternalError || !strings.Contains(rpcErr.Message, "boom") {
+		t.Fatalf("executeCommand error = %v, want an internal error", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "a.go"), []byte("package a\n\nfunc A() {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := srv.DocumentSymbol(context.Background(), &protocol.DocumentSymbolParams{TextDocument: protocol.TextDocumentIdentifier{URI: uri.File(filepath.Join(dir, "a.go"))}})
+	if syms, _ := res.(protocol.DocumentSymbolSlice); err != nil || len(syms) != 1 || syms[0].Name != "A" {
+		t.Errorf("after the panic, documentSymbol = %v, %v", res, err)
+	}
+}
+
+// TestWorkspaceEdit checks the two wire forms of a changeset and what each
+// client can be sent.
+func TestWorkspaceEdit(t *testing.T) {
+	dir := t.TempDir()
+	for name, text := range map[string]string{"mod.go": "a\nb\n", "gone.go": "x\n", "old.go": "o\n"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ws, err := workspace.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	modifyOnly := ws.NewChangeset()
+	modifyOnly.WriteFile("mod.go", []byte("a\nB\n"))
+	modifyOnly.WriteFile("new.go", []byte("n\n"))
+	all := ws.NewChangeset()
+	all.WriteFile("mod.go", []byte("a\nB\n"))
+	all.WriteFile("new.go", []byte("n\n"))
+	all.Remove("gone.go")
+	all.Move("old.go", "renamed.go")
+	allOps := []protocol.ResourceOperationKind{"create", "rename", "delete"}
+
+	tests := []struct {
+		name    string
+		cs      *workspace.Changeset
+		caps    clientCaps
+		want    []string // kinds in order, "edit <file> v<version>" for text edits
+		wantErr string
+	}{
+		{"changes: modify and create", modifyOnly, clientCaps{enc: workspace.UTF16},
+			[]string{"changes mod.go", "changes new.go"}, ""},
+		{"changes cannot delete or rename", all, clientCaps{enc: workspace.UTF16},
+			nil, "delete gone.go, rename old.go"},
+		{"documentChanges with file operations", all, clientCaps{enc: workspace.UTF16, documentChanges: true, resourceOps: allOps},
+			[]string{"delete gone.go", "edit mod.go v7", "create new.go", "edit new.go v-", "rename old.go renamed.go"}, ""},
+		{"documentChanges without file operations", all, clientCaps{enc: workspace.UTF16, documentChanges: true},
+			nil, "resourceOperations"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			we, err := workspaceEdit(tt.cs, editTarget{caps: tt.caps, ws: ws, version: func(rel string) (int32, bool) {
+				return 7, rel == "mod.go"
+			}})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want it to mention %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := func(u uri.URI) string { return filepath.Base(u.FsPath()) }
+			var got []string
+			for u := range we.Changes {
+				got = append(got, "changes "+name(u))
+			}
+			sort.Strings(got)
+			for _, dc := range we.DocumentChanges {
+				switch c := dc.(type) {
+				case *protocol.TextDocumentEdit:
+					v := "-"
+					if c.TextDocument.Version != nil {
+						v = fmt.Sprint(*c.TextDocument.Version)
+					}
+					got = append(got, fmt.Sprintf("edit %s v%s", name(c.TextDocument.URI), v))
+				case *protocol.CreateFile:
+					got = append(got, "create "+name(c.URI))
+				case *protocol.DeleteFile:
+					got = append(got, "delete "+name(c.URI))
+				case *protocol.RenameFile:
+					got = append(got, "rename "+name(c.OldURI)+" "+name(c.NewURI))
+				}
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("got %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestHelpers(t *testing.T) {
+	words := []struct {
+		text string
+		off  int
+		want string
+	}{
+		{"x := greeting()", 7, "greeting"},
+		{"x := greeting()", 5, "greeting"},
+		{"x := greeting()", 13, "greeting"},
+		{"x := greeting()", 14, ""},
+		{"a + 你好", 4, "你好"},
+	}
+	for _, w := range words {
+		if got := wordAt(w.text, w.off); got != w.want {
+			t.Errorf("wordAt(%q, %d) = %q, want %q", w.text, w.off, got, w.want)
+		}
+	}
+	fuzzy := []struct {
+		q, name string
+		want    bool
+	}{{"gr", "greeting", true}, {"GRT", "greeting", true}, {"gz", "greeting", false}, {"", "x", true}}
+	for _, f := range fuzzy {
+		if got := fuzzyMatch(f.q, f.name); got != f.want {
+			t.Errorf("fuzzyMatch(%q, %q) = %v", f.q, f.name, got)
+		}
+	}
+	only := []struct {
+		kind protocol.CodeActionKind
+		only []protocol.CodeActionKind
+		want bool
+	}{
+		{protocol.CodeActionKindRefactorRewrite, []protocol.CodeActionKind{protocol.CodeActionKindRefactor}, true},
+		{protocol.CodeActionKindQuickFix, []protocol.CodeActionKind{protocol.CodeActionKindRefactor}, false},
+		{kindExplain, nil, true},
+		{"refactorx", []protocol.CodeActionKind{protocol.CodeActionKindRefactor}, false},
+	}
+	for _, o := range only {
+		if got := wanted(o.kind, o.only); got != o.want {
+			t.Errorf("wanted(%q, %q) = %v", o.kind, o.only, got)
+		}
+	}
+	if got := clip("a 😀😀", 4); got != "a …" {
+		t.Errorf("clip cut inside a rune: %q", got)
+	}
+}
+
+// BenchmarkDocumentSymbolAfterEdit measures what an outline view costs as
+// the user types: a one-line change to a 10,000-line file, then
+// documentSymbol, over the protocol (in process). It reports the median.
+func BenchmarkDocumentSymbolAfterEdit(b *testing.B) {
+	var src strings.Builder
+	src.WriteString("package big\n\n")
+	for i := 0; src.Len() == 0 || strings.Count(src.String(), "\n") < 10_000-10; i++ {
+		fmt.Fprintf(&src, "// F%d does a thing.\nfunc F%d(x int) int {\n\ty := x * %d\n\tif y > 10 {\n\t\treturn y\n\t}\n\treturn x\n}\n\ntype T%d struct{ A, B int }\n", i, i, i, i)
+	}
+	text := src.String()
+	srv, dir, conn := serveConn(b, Options{})
+	u := uri.File(filepath.Join(dir, "big.go"))
+	ctx := context.Background()
+	if err := srv.DidOpen(ctx, &protocol.DidOpenTextDocumentParams{TextDocument: protocol.TextDocumentItem{URI: u, Version: 1, Text: text}}); err != nil {
+		b.Fatal(err)
+	}
+	times := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		line := uint32(5000 + i%100*7)
+		err := srv.DidChange(ctx, &protocol.DidChangeTextDocumentParams{
+			TextDocument: protocol.VersionedTextDocumentIdentifier{TextDocumentIdentifier: protocol.TextDocumentIdentifier{URI: u}, Version: int32(i + 2)},
+			ContentChanges: []protocol.TextDocumentContentChangeEvent{&protocol.TextDocumentContentChangePartial{
+				Range: protocol.Range{Start: protocol.Position{Line: line}, End: protocol.Position{Line: line}}, Text: "\t// edited\n"}},
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		// The answer stays raw: decoding it is the client's cost, not ours.
+		var res jsonrpc2.RawMessage
+		if _, err := conn.Call(ctx, protocol.MethodTextDocumentDocumentSymbol, &protocol.DocumentSymbolParams{TextDocument: protocol.TextDocumentIdentifier{URI: u}}, &res); err != nil {
+			b.Fatal(err)
+		}
+		if n := strings.Count(string(res), `"selectionRange"`); n < 2000 {
+			b.Fatalf("only %d symbols", n)
+		}
+		times = append(times, time.Since(start))
+	}
+	b.StopTimer()
+	slices.Sort(times)
+	b.ReportMetric(float64(times[len(times)/2].Microseconds())/1000, "median-ms")
+}

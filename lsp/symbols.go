@@ -1,0 +1,333 @@
+package lsp
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"go.lsp.dev/protocol"
+	"go.lsp.dev/uri"
+
+	"github.com/loom-agent/loom/analysis"
+	"github.com/loom-agent/loom/tools"
+	"github.com/loom-agent/loom/workspace"
+)
+
+// maxWorkspaceSymbols bounds a workspace/symbol answer; clients filter
+// further as the user types.
+const maxWorkspaceSymbols = 256
+
+// DocumentSymbol returns the outline of a document: from its live parse
+// when it is open (so unsaved edits count), else from the file.
+func (s *Server) DocumentSymbol(ctx context.Context, params *protocol.DocumentSymbolParams) (protocol.DocumentSymbolResult, error) {
+	enc := s.encoding()
+	var items []analysis.OutlineItem
+	var lines *workspace.Lines
+	if d := s.doc(params.TextDocument.URI); d != nil {
+		d.mu.Lock()
+		if d.parsed != nil {
+			var err error
+			if items, err = d.parsed.Outline(); err != nil {
+				d.mu.Unlock()
+				return nil, fmt.Errorf("documentSymbol: %w", err)
+			}
+		}
+		lines = d.lines
+		d.mu.Unlock()
+	} else {
+		rel, src, err := s.readClosed(params.TextDocument.URI)
+		if err != nil {
+			return nil, fmt.Errorf("documentSymbol: %w", err)
+		}
+		if _, ok := analysis.LanguageForPath(rel); ok {
+			if items, err = analysis.Outline(ctx, rel, src); err != nil {
+				return nil, fmt.Errorf("documentSymbol: %w", err)
+			}
+		}
+		lines = workspace.NewLines(string(src))
+	}
+	out := make(protocol.DocumentSymbolSlice, 0, len(items))
+	for _, it := range items {
+		out = append(out, documentSymbol(it, lines, enc))
+	}
+	return out, nil
+}
+
+// readClosed reads a document the editor has not opened.
+func (s *Server) readClosed(u uri.URI) (string, []byte, error) {
+	ws := s.workspace()
+	rel := s.relPath(u)
+	if rel == "" || ws == nil {
+		return "", nil, fmt.Errorf("%s is neither open nor in the workspace", u)
+	}
+	src, err := ws.ReadFile(rel)
+	return rel, src, err
+}
+
+func documentSymbol(it analysis.OutlineItem, lines *workspace.Lines, enc workspace.Encoding) protocol.DocumentSymbol {
+	full, _ := rangeOf(lines, it.Range.Start.Offset, it.Range.End.Offset, enc)
+	name, _ := rangeOf(lines, it.NameRange.Start.Offset, it.NameRange.End.Offset, enc)
+	ds := protocol.DocumentSymbol{Name: it.Name, Kind: symbolKind(it.Kind), Range: full, SelectionRange: name}
+	if it.Signature != "" {
+		ds.Detail = ptr(it.Signature)
+	}
+	for _, c := range it.Children {
+		ds.Children = append(ds.Children, documentSymbol(c, lines, enc))
+	}
+	return ds
+}
+
+func symbolKind(k analysis.Kind) protocol.SymbolKind {
+	switch k {
+	case analysis.KindFunction:
+		return protocol.SymbolKindFunction
+	case analysis.KindMethod:
+		return protocol.SymbolKindMethod
+	case analysis.KindConstructor:
+		return protocol.SymbolKindConstructor
+	case analysis.KindClass, analysis.KindImpl:
+		return protocol.SymbolKindClass
+	case analysis.KindStruct:
+		return protocol.SymbolKindStruct
+	case analysis.KindInterface:
+		return protocol.SymbolKindInterface
+	case analysis.KindEnum:
+		return protocol.SymbolKindEnum
+	case analysis.KindEnumMember:
+		return protocol.SymbolKindEnumMember
+	case analysis.KindType:
+		return protocol.SymbolKindTypeParameter
+	case analysis.KindField:
+		return protocol.SymbolKindField
+	case analysis.KindConstant:
+		return protocol.SymbolKindConstant
+	case analysis.KindModule:
+		return protocol.SymbolKindModule
+	case analysis.KindNamespace:
+		return protocol.SymbolKindNamespace
+	case analysis.KindMacro:
+		return protocol.SymbolKindFunction
+	}
+	return protocol.SymbolKindVariable
+}
+
+// Symbols answers workspace/symbol: live symbols of the open buffers, then
+// the index's fuzzy matches for every other file.
+func (s *Server) Symbols(ctx context.Context, params *protocol.WorkspaceSymbolParams) (protocol.WorkspaceSymbolResult, error) {
+	ix, err := s.symbolIndex(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("workspace/symbol: %w", err)
+	}
+	enc := s.encoding()
+	out := protocol.SymbolInformationSlice{}
+	open := map[string]bool{}
+	for _, d := range s.openDocs() {
+		d.mu.Lock()
+		if d.rel != "" {
+			open[d.rel] = true
+		}
+		if d.parsed != nil {
+			syms, _ := d.parsed.Symbols()
+			for _, sym := range syms {
+				if len(out) < maxWorkspaceSymbols && fuzzyMatch(params.Query, sym.Name) {
+					out = append(out, symbolInformation(d.uri, sym, d.lines, enc))
+				}
+			}
+		}
+		d.mu.Unlock()
+	}
+	lc := newLineCache(s.workspace())
+	for _, def := range ix.Definitions(params.Query, analysis.MatchFuzzy, maxWorkspaceSymbols) {
+		if len(out) >= maxWorkspaceSymbols {
+			break
+		}
+		if open[def.Path] {
+			continue
+		}
+		if lines := lc.get(def.Path); lines != nil {
+			out = append(out, symbolInformation(lc.uri(def.Path), def.Symbol, lines, enc))
+		}
+	}
+	return out, nil
+}
+
+func symbolInformation(u uri.URI, sym analysis.Symbol, lines *workspace.Lines, enc workspace.Encoding) protocol.SymbolInformation {
+	rng, _ := rangeOf(lines, sym.NameRange.Start.Offset, sym.NameRange.End.Offset, enc)
+	return protocol.SymbolInformation{
+		BaseSymbolInformation: protocol.BaseSymbolInformation{Name: sym.Name, Kind: symbolKind(sym.Kind)},
+		Location:              protocol.Location{URI: u, Range: rng},
+	}
+}
+
+// fuzzyMatch reports whether query's characters appear in name in order,
+// ignoring case (what workspace/symbol clients expect).
+func fuzzyMatch(query, name string) bool {
+	name = strings.ToLower(name)
+	for _, r := range strings.ToLower(query) {
+		i := strings.IndexRune(name, r)
+		if i < 0 {
+			return false
+		}
+		name = name[i+utf8.RuneLen(r):]
+	}
+	return true
+}
+
+// Definition finds where the identifier under the cursor is defined:
+// syntactically, by name, in the document itself first, then in the index.
+func (s *Server) Definition(ctx context.Context, params *protocol.DefinitionParams) (protocol.DefinitionResult, error) {
+	enc := s.encoding()
+	out := protocol.LocationSlice{}
+	var name, rel string
+	if d := s.doc(params.TextDocument.URI); d != nil {
+		d.mu.Lock()
+		off, err := d.lines.Offset(fromProto(params.Position), enc)
+		if err == nil {
+			name = wordAt(d.text, off)
+		}
+		rel = d.rel
+		if d.parsed != nil && name != "" {
+			syms, _ := d.parsed.Symbols()
+			for _, sym := range syms {
+				if sym.Name == name {
+					out = append(out, location(d.uri, sym, d.lines, enc))
+				}
+			}
+		}
+		d.mu.Unlock()
+		if err != nil {
+			return nil, fmt.Errorf("definition: %w", err)
+		}
+	} else {
+		r, src, err := s.readClosed(params.TextDocument.URI)
+		if err != nil {
+			return nil, fmt.Errorf("definition: %w", err)
+		}
+		off, err := workspace.NewLines(string(src)).Offset(fromProto(params.Position), enc)
+		if err != nil {
+			return nil, fmt.Errorf("definition: %w", err)
+		}
+		name, rel = wordAt(string(src), off), r
+	}
+	if name == "" || len(out) > 0 {
+		return out, nil
+	}
+	ix, err := s.symbolIndex(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("definition: %w", err)
+	}
+	lc := newLineCache(s.workspace())
+	for _, def := range ix.Definitions(name, analysis.MatchExact, maxWorkspaceSymbols) {
+		if def.Path == rel && s.doc(params.TextDocument.URI) != nil {
+			continue // the live parse above already answered for this file
+		}
+		if lines := lc.get(def.Path); lines != nil {
+			out = append(out, location(lc.uri(def.Path), def.Symbol, lines, enc))
+		}
+	}
+	return out, nil
+}
+
+func location(u uri.URI, sym analysis.Symbol, lines *workspace.Lines, enc workspace.Encoding) protocol.Location {
+	rng, _ := rangeOf(lines, sym.NameRange.Start.Offset, sym.NameRange.End.Offset, enc)
+	return protocol.Location{URI: u, Range: rng}
+}
+
+// wordAt returns the identifier around byte offset off ("" if none).
+func wordAt(text string, off int) string {
+	isWord := func(r rune) bool { return r == '_' || r == '$' || unicode.IsLetter(r) || unicode.IsDigit(r) }
+	start := off
+	for start > 0 {
+		r, size := utf8.DecodeLastRuneInString(text[:start])
+		if !isWord(r) {
+			break
+		}
+		start -= size
+	}
+	end := off
+	for end < len(text) {
+		r, size := utf8.DecodeRuneInString(text[end:])
+		if !isWord(r) {
+			break
+		}
+		end += size
+	}
+	return text[start:end]
+}
+
+// openDocs lists the open documents.
+func (s *Server) openDocs() []*document {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*document, 0, len(s.docs))
+	for _, d := range s.docs {
+		out = append(out, d)
+	}
+	return out
+}
+
+// indexState is the workspace's symbol index, rebuilt (from its disk
+// cache, so cheaply) after a save marks it stale.
+type indexState struct {
+	ix    *analysis.Index
+	stale bool
+}
+
+// symbolIndex returns the index, building it on first use.
+func (s *Server) symbolIndex(ctx context.Context) (*analysis.Index, error) {
+	s.indexMu.Lock()
+	defer s.indexMu.Unlock()
+	s.mu.Lock()
+	cur := s.index
+	ws := s.ws
+	s.mu.Unlock()
+	if cur != nil && !cur.stale {
+		return cur.ix, nil
+	}
+	ix, err := tools.BuildIndex(ctx, ws.NewChangeset(), ".", s.opts.IndexOptions)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.index = &indexState{ix: ix}
+	s.mu.Unlock()
+	return ix, nil
+}
+
+// invalidateIndex marks the index stale; it never blocks on a build.
+func (s *Server) invalidateIndex() {
+	s.mu.Lock()
+	if s.index != nil {
+		s.index = &indexState{ix: s.index.ix, stale: true}
+	}
+	s.mu.Unlock()
+}
+
+// lineCache indexes the lines of the files the index answers with, read as
+// the index read them (from disk), so positions convert to the client's
+// encoding.
+type lineCache struct {
+	ws    *workspace.Workspace
+	lines map[string]*workspace.Lines
+}
+
+func newLineCache(ws *workspace.Workspace) *lineCache {
+	return &lineCache{ws: ws, lines: map[string]*workspace.Lines{}}
+}
+
+func (c *lineCache) get(rel string) *workspace.Lines {
+	if l, ok := c.lines[rel]; ok {
+		return l
+	}
+	var l *workspace.Lines
+	if b, err := os.ReadFile(c.ws.Abs(rel)); err == nil {
+		l = workspace.NewLines(string(b))
+	}
+	c.lines[rel] = l
+	return l
+}
+
+func (c *lineCache) uri(rel string) uri.URI { return uri.File(c.ws.Abs(rel)) }
