@@ -1,0 +1,151 @@
+package mcp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	mcpgo "github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/loom-agent/loom/agent"
+)
+
+type agentArgs struct {
+	Task     string   `json:"task"`
+	Files    []string `json:"files,omitempty"`
+	Apply    bool     `json:"apply,omitempty"`
+	ThreadID string   `json:"thread_id,omitempty"`
+}
+
+// AgentOutput is loom_agent's structured result.
+type AgentOutput struct {
+	Summary      string   `json:"summary"`
+	Diff         string   `json:"diff"`
+	FilesChanged []string `json:"files_changed"`
+	Applied      bool     `json:"applied"`
+	// ThreadID names the conversation to continue; empty until Loom keeps
+	// threads.
+	ThreadID   string `json:"thread_id"`
+	StopReason string `json:"stop_reason"`
+	Turns      int    `json:"turns"`
+}
+
+const agentInputSchema = `{"type":"object","properties":{
+"task":{"type":"string","description":"what to do, in plain words, as you would ask a colleague"},
+"files":{"type":"array","items":{"type":"string"},"description":"files in focus (relative to the first root, or absolute inside a root); the agent looks at them first"},
+"apply":{"type":"boolean","description":"write the edits to disk when the run ends (atomically; refused if a file changed meanwhile). Default false: only the diff is returned"},
+"thread_id":{"type":"string","description":"continue an earlier run's conversation (not available yet: Loom keeps no threads)"}},
+"required":["task"],"additionalProperties":false}`
+
+const agentOutputSchema = `{"type":"object","properties":{
+"summary":{"type":"string","description":"the agent's final message"},
+"diff":{"type":"string","description":"unified diff (git style) of every edit of the run"},
+"files_changed":{"type":"array","items":{"type":"string"}},
+"applied":{"type":"boolean","description":"whether the diff was written to disk"},
+"thread_id":{"type":"string","description":"empty: Loom keeps no threads yet"},
+"stop_reason":{"type":"string","enum":["done","max_turns","max_tokens"]},
+"turns":{"type":"integer"}},
+"required":["summary","diff","files_changed","applied","thread_id","stop_reason","turns"]}`
+
+func (s *Server) agentTool() server.ServerTool {
+	tool := mcpgo.Tool{
+		Name: "loom_agent",
+		Description: "Run Loom, a coding agent, on a task in the workspace: it reads, searches and edits the code " +
+			"with its own tools and model, then returns its summary and the unified diff of its edits. " +
+			"Nothing is written unless apply is true; otherwise pass the diff to apply_changes when you agree with it. " +
+			"Sends a progress notification per step when the request has a progress token; cancel it with notifications/cancelled.",
+		RawInputSchema:  json.RawMessage(agentInputSchema),
+		RawOutputSchema: json.RawMessage(agentOutputSchema),
+		Annotations: mcpgo.ToolAnnotation{
+			ReadOnlyHint:    mcpgo.ToBoolPtr(false),
+			DestructiveHint: mcpgo.ToBoolPtr(true),
+			IdempotentHint:  mcpgo.ToBoolPtr(false),
+			OpenWorldHint:   mcpgo.ToBoolPtr(true), // it talks to a model
+		},
+	}
+	return server.ServerTool{Tool: tool, Handler: s.runAgent}
+}
+
+func (s *Server) runAgent(ctx context.Context, req mcpgo.CallToolRequest) (*mcpgo.CallToolResult, error) {
+	raw, err := rawArgs(req)
+	if err != nil {
+		return mcpgo.NewToolResultError(err.Error()), nil
+	}
+	var a agentArgs
+	if err := decodeStrict(raw, &a); err != nil {
+		return mcpgo.NewToolResultError("invalid arguments for loom_agent: " + err.Error()), nil
+	}
+	if strings.TrimSpace(a.Task) == "" {
+		return mcpgo.NewToolResultError(`invalid arguments for loom_agent: "task" is required`), nil
+	}
+	if a.ThreadID != "" {
+		return mcpgo.NewToolResultError(fmt.Sprintf("thread %q is unknown: this Loom keeps no threads yet. "+
+			"Call loom_agent without thread_id, and put what the agent needs to know in the task.", a.ThreadID)), nil
+	}
+	ws, ask, err := s.workspaceFor(ctx, req, a.Files)
+	if ask != nil || err != nil {
+		return ask, err
+	}
+	focus := make([]string, 0, len(a.Files))
+	for _, f := range a.Files {
+		rel, err := ws.Resolve(f)
+		if err != nil {
+			return mcpgo.NewToolResultError("files: " + err.Error()), nil
+		}
+		focus = append(focus, rel)
+	}
+	ag, err := s.opts.NewAgent(ws)
+	if err != nil {
+		return mcpgo.NewToolResultError("cannot start the agent: " + err.Error()), nil
+	}
+	p := s.newProgress(ctx, req)
+	s.log.Info("mcp: loom_agent started", "root", ws.Root(), "task", a.Task)
+	res, runErr := ag.Run(ctx, agent.Task{Instruction: a.Task, Workspace: ws, Focus: focus}, p.event)
+	p.flush()
+	s.log.Info("mcp: loom_agent ended", "stop", res.StopReason, "turns", res.Turns, "err", runErr)
+
+	out := AgentOutput{Summary: strings.TrimSpace(res.Final), FilesChanged: []string{},
+		StopReason: string(res.StopReason), Turns: res.Turns}
+	if res.Changes != nil {
+		if out.Diff, err = res.Changes.Diff(); err != nil {
+			return mcpgo.NewToolResultError("rendering the diff: " + err.Error()), nil
+		}
+		out.FilesChanged = changedPaths(res.Changes.Changes())
+	}
+	switch {
+	case errors.Is(runErr, context.Canceled) || errors.Is(runErr, context.DeadlineExceeded):
+		return mcpgo.NewToolResultError(withDiff("The run was cancelled; nothing was written.", out.Diff)), nil
+	case runErr != nil:
+		return mcpgo.NewToolResultError(withDiff(fmt.Sprintf("The run failed: %v. Nothing was written.", runErr), out.Diff)), nil
+	}
+	note := "No edits."
+	if out.Diff != "" {
+		note = "Not applied: pass the diff to apply_changes, or run again with apply=true."
+		if a.Apply {
+			if _, err := res.Changes.Apply(); err != nil {
+				return mcpgo.NewToolResultError(withDiff(fmt.Sprintf("The run finished but its edits were not applied: %v", err), out.Diff)), nil
+			}
+			out.Applied = true
+			note = "Applied to disk."
+		}
+	}
+	if res.StopReason != agent.StopDone {
+		note = fmt.Sprintf("The run stopped at a limit (%s) before the model finished. %s", res.StopReason, note)
+	}
+	text := out.Summary
+	if text == "" {
+		text = "(no summary)"
+	}
+	return mcpgo.NewToolResultStructured(out, withDiff(text+"\n\n"+note, out.Diff)), nil
+}
+
+// withDiff appends the diff, if any, to a message.
+func withDiff(msg, diff string) string {
+	if diff == "" {
+		return msg
+	}
+	return msg + "\n\n" + diff
+}

@@ -1,0 +1,21 @@
+// Package mcp serves Loom over the Model Context Protocol, so that other
+// agents and assistants can use it as a sub-agent and as a set of code tools.
+//
+// It translates and holds no logic of its own: tools/call of a file or
+// analysis tool runs the same tools.Registry the agent uses, against a fresh
+// changeset, and answers with the tool's text, its data as structured
+// content and, for edits, the unified diff; nothing reaches the disk except
+// through apply_changes or loom_agent with apply=true, which go through
+// workspace.Changeset.Apply (atomic, refused on conflict). loom_agent runs
+// agent.Agent and turns its events into progress notifications.
+//
+// The workspace is the set of root folders given to New or, when the client
+// declares the roots capability, the client's roots, asked for on every call
+// (so a change of roots needs no notification handling). Paths are resolved
+// against the root that contains them when absolute, else against the first
+// root; nothing outside the roots is reachable.
+//
+// The transports are mcp-go's: stdio (one JSON-RPC message per line; stdout
+// carries nothing else) and streamable HTTP, optionally behind a bearer
+// token.
+package mcp

@@ -1,0 +1,175 @@
+package mcp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strings"
+
+	mcpgo "github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/loom-agent/loom/workspace"
+)
+
+// rootsInputID keys the roots request in a multi round-trip exchange.
+const rootsInputID = "loom_roots"
+
+// root is one workspace folder as named (by the flag or the client) and
+// with its symlinks resolved; an absolute path in either form selects it.
+type root struct{ given, real string }
+
+// workspaceFor opens the workspace a call works in: the root containing the
+// first absolute path among paths, else the first root. When the client has
+// to be asked for its roots first (protocol 2026-07-28 and later), it
+// returns instead the input-required result to answer the call with; the
+// client retries with the roots.
+func (s *Server) workspaceFor(ctx context.Context, req mcpgo.CallToolRequest, paths []string) (*workspace.Workspace, *mcpgo.CallToolResult, error) {
+	roots, ask, err := s.currentRoots(ctx, req)
+	if err != nil || ask != nil {
+		return nil, ask, err
+	}
+	ws, err := workspace.New(pickRoot(roots, paths))
+	return ws, nil, err
+}
+
+// currentRoots returns the client's roots when it declared the roots
+// capability, else the configured ones. They are asked for on every call:
+// a roots/list round trip is cheap next to any tool, and nothing goes stale.
+func (s *Server) currentRoots(ctx context.Context, req mcpgo.CallToolRequest) ([]root, *mcpgo.CallToolResult, error) {
+	configured := make([]root, len(s.roots))
+	for i, r := range s.roots {
+		configured[i] = root{given: r, real: r}
+	}
+	if !clientHasRoots(ctx) {
+		return configured, nil, nil
+	}
+	var list *mcpgo.ListRootsResult
+	if server.IsModernRequest(ctx) {
+		// Server-initiated requests were replaced by multi round-trip
+		// requests: answer "input required" and get the roots on the retry.
+		if list = server.RootsResponse(req.Params.InputResponses, rootsInputID); list == nil {
+			return nil, server.NewInputRequestBuilder("").Roots(rootsInputID).ToolResult(), nil
+		}
+	} else {
+		ctx, cancel := context.WithTimeout(ctx, s.opts.RootsTimeout)
+		defer cancel()
+		r, err := s.mcp.RequestRoots(ctx, mcpgo.ListRootsRequest{Request: mcpgo.Request{Method: string(mcpgo.MethodListRoots)}})
+		if err != nil {
+			return nil, nil, fmt.Errorf("asking the client for its roots (roots/list): %w", err)
+		}
+		list = r
+	}
+	if len(list.Roots) == 0 {
+		// A client with nothing open (an editor without a folder) leaves
+		// the folders Loom was started with.
+		return configured, nil, nil
+	}
+	return s.rootsFromList(list.Roots)
+}
+
+// clientHasRoots reports whether the client declared the roots capability,
+// in this request's _meta (2026-07-28 and later) or at initialize.
+func clientHasRoots(ctx context.Context) bool {
+	if info := server.RequestProtocolInfoFromContext(ctx); info != nil && info.Modern {
+		return info.ClientCapabilities != nil && info.ClientCapabilities.Roots != nil
+	}
+	if ci, ok := server.ClientSessionFromContext(ctx).(server.SessionWithClientInfo); ok {
+		return ci.GetClientCapabilities().Roots != nil
+	}
+	return false
+}
+
+// rootsFromList turns the client's file:// roots into folders. A root that
+// is not a local folder is skipped with a warning; none usable is an error
+// rather than a silent fall back to a folder the client did not offer.
+func (s *Server) rootsFromList(list []mcpgo.Root) ([]root, *mcpgo.CallToolResult, error) {
+	var out []root
+	var refused []string
+	for _, r := range list {
+		dir, err := rootPath(r.URI)
+		if err == nil {
+			var ws *workspace.Workspace
+			if ws, err = workspace.New(dir); err == nil {
+				out = append(out, root{given: filepath.Clean(dir), real: ws.Root()})
+				continue
+			}
+		}
+		s.log.Warn("mcp: skipping a client root", "uri", r.URI, "err", err)
+		refused = append(refused, fmt.Sprintf("%s (%v)", r.URI, err))
+	}
+	if len(out) == 0 {
+		return nil, nil, fmt.Errorf("none of the client's roots is a local folder: %s", strings.Join(refused, "; "))
+	}
+	return out, nil, nil
+}
+
+// rootPath returns the local folder of a file:// URI.
+func rootPath(uri string) (string, error) {
+	u, err := url.Parse(uri)
+	if err != nil {
+		return "", err
+	}
+	if u.Scheme != "file" {
+		return "", fmt.Errorf("not a file:// URI")
+	}
+	if u.Host != "" && u.Host != "localhost" {
+		return "", fmt.Errorf("names another host")
+	}
+	if !filepath.IsAbs(u.Path) {
+		return "", errors.New("not an absolute path")
+	}
+	return u.Path, nil
+}
+
+// pickRoot returns the root containing the first absolute path that is
+// inside any root, else the first root. Relative paths always mean the
+// first root; a path outside every root is left to workspace.Resolve to
+// refuse.
+func pickRoot(roots []root, paths []string) string {
+	for _, p := range paths {
+		if !filepath.IsAbs(p) {
+			continue
+		}
+		p = filepath.Clean(p)
+		for _, r := range roots {
+			if within(r.given, p) || within(r.real, p) {
+				return r.given
+			}
+		}
+	}
+	return roots[0].given
+}
+
+// within reports whether path is dir or below it, by whole elements.
+func within(dir, path string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
+}
+
+// pathArgs are the argument names that hold paths, across Loom's tools.
+var pathArgs = []string{"path", "from", "to", "cwd", "files", "focus"}
+
+// pathsIn lists the paths among a call's arguments, in pathArgs order, to
+// choose the root by. Arguments that are not an object have none.
+func pathsIn(raw json.RawMessage) []string {
+	var args map[string]json.RawMessage
+	if json.Unmarshal(raw, &args) != nil {
+		return nil
+	}
+	var out []string
+	for _, k := range pathArgs {
+		var one string
+		var many []string
+		switch {
+		case json.Unmarshal(args[k], &one) == nil && one != "":
+			out = append(out, one)
+		case json.Unmarshal(args[k], &many) == nil:
+			out = append(out, many...)
+		}
+	}
+	return out
+}

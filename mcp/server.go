@@ -1,0 +1,168 @@
+package mcp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"runtime/debug"
+	"time"
+
+	mcpgo "github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/loom-agent/loom/agent"
+	"github.com/loom-agent/loom/tools"
+	"github.com/loom-agent/loom/workspace"
+)
+
+// Runner runs one agent task; *agent.Agent implements it.
+type Runner interface {
+	Run(ctx context.Context, task agent.Task, onEvent func(agent.Event)) (agent.Result, error)
+}
+
+// AgentFactory builds the agent for a workspace. The command line passes
+// one built from its flags, environment and config file; an error (such as
+// no model configured) is reported to the client as the loom_agent call's
+// failure, so the file tools work without a model.
+type AgentFactory func(ws *workspace.Workspace) (Runner, error)
+
+// Options configure a Server.
+type Options struct {
+	// Roots are the workspace folders (default: the current folder). A
+	// client that declares the roots capability replaces them with its own.
+	Roots []string
+	// AllowShell offers the shell tool (which runs commands in the root,
+	// outside any changeset) and lets loom_agent's runs use it.
+	AllowShell bool
+	// NewAgent builds the agent for loom_agent; nil leaves loom_agent out.
+	NewAgent AgentFactory
+	// Version is reported in serverInfo.
+	Version string
+	// Logger receives the server's logs (default: slog.Default()). They go
+	// to stderr: stdout belongs to the protocol.
+	Logger *slog.Logger
+	// RootsTimeout bounds the wait for a client's answer to roots/list
+	// (default 10 s), so a client that declares roots but never answers
+	// gets an error instead of a hung call.
+	RootsTimeout time.Duration
+}
+
+// Server is Loom's MCP server. It is safe for concurrent calls.
+type Server struct {
+	opts  Options
+	roots []string // absolute folders, checked in New
+	reg   *tools.Registry
+	mcp   *server.MCPServer
+	log   *slog.Logger
+	// written records the progress notifications the transports wrote.
+	written *writtenProgress
+}
+
+// New checks the roots and builds the server with its tools.
+func New(opts Options) (*Server, error) {
+	if len(opts.Roots) == 0 {
+		opts.Roots = []string{"."}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.RootsTimeout <= 0 {
+		opts.RootsTimeout = 10 * time.Second
+	}
+	if opts.Version == "" {
+		opts.Version = "dev"
+	}
+	s := &Server{opts: opts, log: opts.Logger, written: newWrittenProgress()}
+	for _, r := range opts.Roots {
+		ws, err := workspace.New(r)
+		if err != nil {
+			return nil, err
+		}
+		s.roots = append(s.roots, ws.Root())
+	}
+	reg, err := tools.NewBuiltinRegistry()
+	if err != nil {
+		return nil, err
+	}
+	s.reg = reg
+	s.mcp = server.NewMCPServer("loom", opts.Version,
+		server.WithToolCapabilities(false),
+		server.WithTitle("Loom"),
+		server.WithInstructions(instructions),
+	)
+	var all []server.ServerTool
+	for _, t := range reg.List() {
+		if t.Spec().Name == shellName && !opts.AllowShell {
+			continue // it would only refuse; better not to offer it
+		}
+		all = append(all, s.registryTool(t))
+	}
+	all = append(all, s.applyChangesTool())
+	if opts.NewAgent != nil {
+		all = append(all, s.agentTool())
+	}
+	for i := range all {
+		all[i].Handler = s.guard(all[i].Tool.Name, all[i].Handler)
+	}
+	s.mcp.AddTools(all...)
+	return s, nil
+}
+
+const instructions = `Loom is a coding agent and a set of code tools over one workspace.
+loom_agent runs the agent on a task and returns its summary and the unified diff of its edits.
+The file tools read the workspace; the editing tools (write_file, edit_file, apply_patch,
+move_file, delete_file) write nothing and return the diff of the edit; apply_changes applies a
+diff to disk atomically and refuses it if a file changed meanwhile. Paths are relative to the
+first root, or absolute inside any root.`
+
+var shellName = tools.Shell{}.Spec().Name
+
+// MCPServer returns the underlying mcp-go server (for in-process clients).
+func (s *Server) MCPServer() *server.MCPServer { return s.mcp }
+
+// Roots returns the configured root folders, absolute.
+func (s *Server) Roots() []string { return append([]string(nil), s.roots...) }
+
+// ServeStdio serves one client on in and out until in closes or ctx ends.
+// Nothing but protocol messages is written to out.
+func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) error {
+	std := server.NewStdioServer(s.mcp)
+	std.SetErrorLogger(log.New(slogWriter{s.log}, "", 0))
+	err := std.Listen(ctx, in, observingWriter{w: out, written: s.written})
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// guard turns a panic in a handler into a tool error, so bad input can
+// never take the server down, and logs the stack for a bug report.
+func (s *Server) guard(name string, next server.ToolHandlerFunc) server.ToolHandlerFunc {
+	return func(ctx context.Context, req mcpgo.CallToolRequest) (res *mcpgo.CallToolResult, err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				s.log.Error("mcp: tool handler panicked", "tool", name, "panic", p, "stack", string(debug.Stack()))
+				res, err = mcpgo.NewToolResultError(fmt.Sprintf("internal error in %s: %v", name, p)), nil
+			}
+		}()
+		return next(ctx, req)
+	}
+}
+
+// slogWriter forwards the transport's own log lines to the logger.
+type slogWriter struct{ l *slog.Logger }
+
+func (w slogWriter) Write(p []byte) (int, error) {
+	w.l.Warn("mcp transport: " + string(trimNewline(p)))
+	return len(p), nil
+}
+
+func trimNewline(p []byte) []byte {
+	for len(p) > 0 && (p[len(p)-1] == '\n' || p[len(p)-1] == '\r') {
+		p = p[:len(p)-1]
+	}
+	return p
+}
