@@ -52,6 +52,11 @@ const javascriptTags = `
 (class_declaration name: (identifier) @name) @definition.class
 (method_definition name: [(property_identifier) (private_property_identifier)] @name) @definition.method
 (field_definition property: [(property_identifier) (private_property_identifier)] @name) @definition.field
+` + jsFamilyTags + ``
+
+// jsFamilyTags are the variable definitions and references JavaScript and
+// TypeScript share.
+const jsFamilyTags = `
 (variable_declarator name: (identifier) @name value: [(arrow_function) (function_expression) (generator_function)]) @definition.function
 (variable_declarator name: (identifier) @name value: (class)) @definition.class
 (variable_declarator name: (identifier) @name) @definition.variable
@@ -86,20 +91,7 @@ const typescriptTags = `
 (abstract_method_signature name: (property_identifier) @name) @definition.method
 (public_field_definition name: [(property_identifier) (private_property_identifier)] @name) @definition.field
 (property_signature name: (property_identifier) @name) @definition.field
-(variable_declarator name: (identifier) @name value: [(arrow_function) (function_expression) (generator_function)]) @definition.function
-(variable_declarator name: (identifier) @name value: (class)) @definition.class
-(variable_declarator name: (identifier) @name) @definition.variable
-
-(call_expression function: [
-  (identifier) @reference.call
-  (member_expression property: (property_identifier) @reference.call)
-])
-(new_expression constructor: (identifier) @reference.call)
-
-(identifier) @reference
-(property_identifier) @reference
-(shorthand_property_identifier) @reference
-(type_identifier) @reference
+` + jsFamilyTags + `(type_identifier) @reference
 `
 
 const rustTags = `
