@@ -1,0 +1,208 @@
+package acp
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strings"
+
+	sdk "github.com/coder/acp-go-sdk"
+
+	"github.com/loom-agent/loom/agent"
+	"github.com/loom-agent/loom/llm"
+	"github.com/loom-agent/loom/thread"
+	"github.com/loom-agent/loom/tools"
+)
+
+// Prompt runs the agent on the user's message, streaming its progress as
+// session updates, and answers with why the turn ended.
+func (s *Server) Prompt(ctx context.Context, p sdk.PromptRequest) (sdk.PromptResponse, error) {
+	sess, err := s.session(p.SessionId)
+	if err != nil {
+		return sdk.PromptResponse{}, err
+	}
+	s.running.Add(1)
+	defer s.running.Done()
+	// The SDK cancels a session's previous prompt when a new one arrives;
+	// wait for it to wind down rather than run two turns at once.
+	sess.turn.Lock()
+	defer sess.turn.Unlock()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sess.mu.Lock()
+	sess.cancel = cancel
+	model := sess.model
+	sess.mu.Unlock()
+	defer func() {
+		sess.mu.Lock()
+		sess.cancel = nil
+		sess.mu.Unlock()
+	}()
+
+	instruction, focus := sess.instruction(p.Prompt)
+	if strings.TrimSpace(instruction) == "" {
+		return sdk.PromptResponse{}, sdk.NewInvalidParams(map[string]any{"error": "the prompt has no text"})
+	}
+	reg, allowShell, err := sess.registry()
+	if err != nil {
+		return sdk.PromptResponse{}, requestError(err)
+	}
+	runner, err := s.opts.NewAgent(AgentConfig{Workspace: sess.ws, Tools: reg, Model: model, AllowShell: allowShell})
+	if err != nil {
+		return sdk.PromptResponse{}, requestError(err)
+	}
+	rec, history := sess.begin(ctx, instruction, model)
+	tr := newTranslator(sess.abs)
+	sess.setTranslator(tr)
+	onEvent := func(ev agent.Event) {
+		if e, ok := ev.(agent.ToolStarted); ok && gated(e.Name) {
+			sess.setCurrentCall(toolCall{ID: e.ID, Name: e.Name, Args: e.Args})
+		}
+		for _, u := range tr.updates(ev) {
+			sess.send(ctx, u)
+		}
+		if rec != nil {
+			rec.Handle(ev)
+		}
+	}
+	res, runErr := runner.Run(ctx, agent.Task{Instruction: instruction, Workspace: sess.ws, Focus: focus, History: history}, onEvent)
+	sess.end(rec, res, runErr)
+	if ctx.Err() != nil {
+		return sdk.PromptResponse{StopReason: sdk.StopReasonCancelled}, nil
+	}
+	reason, ok := stopReason(res.StopReason)
+	if !ok {
+		if runErr == nil {
+			runErr = fmt.Errorf("the run ended without a reason (%q)", res.StopReason)
+		}
+		return sdk.PromptResponse{}, requestError(runErr)
+	}
+	return sdk.PromptResponse{StopReason: reason}, nil
+}
+
+// begin starts recording the turn into the session's thread and returns
+// the conversation so far. Without a store, or when it fails, the session
+// keeps the conversation in memory: a broken database must not stop work.
+func (sess *session) begin(ctx context.Context, instruction, model string) (*thread.Recorder, []llm.Message) {
+	if st := sess.srv.opts.Store; st != nil {
+		rec, err := st.Record(ctx, thread.RecordOptions{ThreadID: string(sess.id), Instruction: instruction, Workspace: sess.ws.Root(), Model: model})
+		if err == nil {
+			return rec, rec.History()
+		}
+		sess.srv.log.Warn("acp: cannot record the turn; keeping the session in memory", "session", sess.id, "err", err)
+	}
+	sess.mu.Lock()
+	defer sess.mu.Unlock()
+	return nil, append([]llm.Message(nil), sess.history...)
+}
+
+// end records how the turn ended and keeps its conversation.
+func (sess *session) end(rec *thread.Recorder, res agent.Result, runErr error) {
+	if rec != nil {
+		if err := rec.Finish(res, runErr); err != nil {
+			sess.srv.log.Warn("acp: recording the turn failed", "session", sess.id, "err", err)
+		}
+	}
+	var msgs []llm.Message
+	for _, m := range res.Transcript {
+		if m.Role != llm.RoleSystem {
+			msgs = append(msgs, m)
+		}
+	}
+	if len(msgs) > 0 {
+		sess.mu.Lock()
+		sess.history = msgs
+		sess.mu.Unlock()
+	}
+}
+
+// instruction turns the prompt's content blocks into the agent's
+// instruction and the files in focus: text as it is, embedded resources
+// (the editor's text of a file or selection) quoted with their name, and
+// links named. Files inside the workspace join the focus.
+func (sess *session) instruction(blocks []sdk.ContentBlock) (string, []string) {
+	var b strings.Builder
+	var focus []string
+	name := func(uri string) string {
+		u, err := url.Parse(uri)
+		if err != nil || u.Scheme != "file" {
+			return uri
+		}
+		rel, err := filepath.Rel(sess.cwd, u.Path)
+		if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+			return u.Path
+		}
+		focus = append(focus, filepath.ToSlash(rel))
+		return filepath.ToSlash(rel)
+	}
+	sep := func() {
+		if b.Len() > 0 {
+			b.WriteString("\n\n")
+		}
+	}
+	for _, c := range blocks {
+		switch {
+		case c.Text != nil:
+			sep()
+			b.WriteString(c.Text.Text)
+		case c.ResourceLink != nil:
+			sep()
+			fmt.Fprintf(&b, "(Referenced: %s)", name(c.ResourceLink.Uri))
+		case c.Resource != nil && c.Resource.Resource.TextResourceContents != nil:
+			r := c.Resource.Resource.TextResourceContents
+			sep()
+			fence := "```"
+			for strings.Contains(r.Text, fence) {
+				fence += "`"
+			}
+			fmt.Fprintf(&b, "Contents of %s:\n%s\n%s\n%s", name(r.Uri), fence, strings.TrimSuffix(r.Text, "\n"), fence)
+		case c.Resource != nil && c.Resource.Resource.BlobResourceContents != nil:
+			sep()
+			fmt.Fprintf(&b, "(Attached binary content Loom cannot read: %s)", name(c.Resource.Resource.BlobResourceContents.Uri))
+		}
+		// Images and audio are not offered in promptCapabilities.
+	}
+	return b.String(), focus
+}
+
+// registry is Loom's tool set for this session's client: file tools that
+// name a file read it through the client first, edit tools ask and write
+// through it, and the shell runs in the client's terminal when it has one,
+// else as Loom's own shell when the server allows it. allowShell says
+// whether the agent should offer the shell.
+func (sess *session) registry() (*tools.Registry, bool, error) {
+	caps := sess.srv.clientCaps()
+	allowShell := false
+	var ts []tools.Tool
+	for _, t := range tools.Builtin() {
+		name := t.Spec().Name
+		switch {
+		case name == "shell" && caps.Terminal:
+			t, allowShell = terminalShell{sess}, true
+		case name == "shell" && sess.srv.opts.AllowShell:
+			t, allowShell = shellGate{t, sess}, true
+		case name == "shell":
+			// Left as is: the agent does not offer it.
+		case gated(name):
+			t = editGate{t, sess}
+		case readsNamedFile(name):
+			t = readGate{t, sess}
+		}
+		ts = append(ts, t)
+	}
+	reg, err := tools.NewRegistry(ts...)
+	return reg, allowShell, err
+}
+
+func (sess *session) translator() *translator {
+	sess.mu.Lock()
+	defer sess.mu.Unlock()
+	return sess.tr
+}
+
+func (sess *session) setTranslator(t *translator) {
+	sess.mu.Lock()
+	sess.tr = t
+	sess.mu.Unlock()
+}

@@ -1,0 +1,106 @@
+package acp
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"path/filepath"
+	"sync"
+
+	sdk "github.com/coder/acp-go-sdk"
+
+	"github.com/loom-agent/loom/llm"
+	"github.com/loom-agent/loom/thread"
+	"github.com/loom-agent/loom/workspace"
+)
+
+// session is one ACP session: a workspace, the model chosen for it, its
+// conversation (in the thread store, or in memory without one) and the
+// permissions the user granted for the rest of the session.
+type session struct {
+	id  sdk.SessionId
+	srv *Server
+	// cwd is the root as the client named it: paths sent to the client are
+	// built on it, so they match the client's own (ws.Root() has symlinks
+	// resolved).
+	cwd string
+	ws  *workspace.Workspace
+
+	turn sync.Mutex // held by the prompt in progress: one at a time
+
+	mu      sync.Mutex
+	model   string
+	history []llm.Message // the conversation so far, without a store
+	cancel  context.CancelFunc
+	always  map[permission]bool // "allow always" answers
+	current toolCall            // the call a gated tool belongs to
+	tr      *translator         // the turn's
+	sendMu  sync.Mutex          // keeps a session's updates in order
+}
+
+// NewSession opens the workspace at cwd and, with a store, creates the
+// thread whose ID becomes the session's.
+func (s *Server) NewSession(ctx context.Context, p sdk.NewSessionRequest) (sdk.NewSessionResponse, error) {
+	sess, err := s.openSession(p.Cwd, s.defaultModel())
+	if err != nil {
+		return sdk.NewSessionResponse{}, requestError(err)
+	}
+	// Build an agent once now, so a missing model configuration fails here
+	// with its instructions rather than at the first prompt.
+	if _, err := s.opts.NewAgent(AgentConfig{Workspace: sess.ws, Model: sess.model}); err != nil {
+		return sdk.NewSessionResponse{}, requestError(err)
+	}
+	if s.opts.Store != nil {
+		t, err := s.opts.Store.Create(ctx, thread.Meta{Workspace: sess.ws.Root(), Model: sess.model})
+		if err != nil {
+			return sdk.NewSessionResponse{}, requestError(fmt.Errorf("creating the session's thread: %w", err))
+		}
+		sess.id = sdk.SessionId(t.ID)
+	} else {
+		var b [8]byte
+		_, _ = rand.Read(b[:]) // never fails (crypto/rand panics rather)
+		sess.id = sdk.SessionId("loom-" + hex.EncodeToString(b[:]))
+	}
+	s.mu.Lock()
+	s.sessions[sess.id] = sess
+	s.mu.Unlock()
+	return sdk.NewSessionResponse{SessionId: sess.id, ConfigOptions: sess.configOptions()}, nil
+}
+
+// openSession checks cwd (absolute, an existing folder) and opens it.
+func (s *Server) openSession(cwd, model string) (*session, error) {
+	if !filepath.IsAbs(cwd) {
+		return nil, sdk.NewInvalidParams(map[string]any{"error": fmt.Sprintf("cwd %q is not an absolute path", cwd)})
+	}
+	ws, err := workspace.New(cwd)
+	if err != nil {
+		return nil, sdk.NewInvalidParams(map[string]any{"error": err.Error()})
+	}
+	return &session{srv: s, cwd: filepath.Clean(cwd), ws: ws, model: model, always: map[permission]bool{}}, nil
+}
+
+// abs is the absolute path of a workspace-relative path, as the client
+// names it.
+func (sess *session) abs(rel string) string { return absUnder(sess.cwd)(rel) }
+
+// send delivers one update. It ignores the turn's cancellation: the
+// updates that close a cancelled turn (failed tool calls) must still go
+// out before its answer.
+func (sess *session) send(ctx context.Context, u sdk.SessionUpdate) {
+	sess.sendMu.Lock()
+	defer sess.sendMu.Unlock()
+	err := sess.srv.peer().SessionUpdate(context.WithoutCancel(ctx), sdk.SessionNotification{SessionId: sess.id, Update: u})
+	if err != nil {
+		sess.srv.log.Warn("acp: session/update failed", "session", sess.id, "err", err)
+	}
+}
+
+// cancelTurn cancels the prompt in progress, if any.
+func (sess *session) cancelTurn() {
+	sess.mu.Lock()
+	defer sess.mu.Unlock()
+	if sess.cancel != nil {
+		sess.cancel()
+	}
+}

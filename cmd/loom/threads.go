@@ -1,0 +1,306 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/loom-agent/loom/thread"
+)
+
+func init() { subcommands = append(subcommands, newThreadsCmd) }
+
+// threadsFlags are shared by the threads subcommands.
+type threadsFlags struct {
+	db     string
+	asJSON bool
+	// Filters of list and search.
+	workspace string
+	status    string
+	since     string
+	limit     int
+}
+
+func newThreadsCmd(s *streams) *cobra.Command {
+	var f threadsFlags
+	cmd := &cobra.Command{
+		Use:   "threads",
+		Short: "List, show, search, export and delete recorded agent threads",
+		Long: `Every agent run is recorded as a thread in a SQLite database shared by all
+Loom processes: --db, else $LOOM_DB, else $XDG_DATA_HOME/loom/threads.db, else
+~/.local/share/loom/threads.db (the home folder is taken from the user
+database when $HOME is unset). IDs may be shortened to any unique prefix.`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+	}
+	cmd.PersistentFlags().StringVar(&f.db, "db", "", "the thread database (env "+thread.EnvDB+")")
+
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List threads, most recently updated first",
+		Example: `  loom threads list
+  loom threads list --workspace . --since 7d --status failed`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withStore(f, func(st *thread.Store, flt thread.Filter) error {
+				ts, err := st.List(cmd.Context(), flt)
+				if err != nil {
+					return err
+				}
+				if f.asJSON {
+					return writeJSON(s, nonNil(ts))
+				}
+				tw := tabwriter.NewWriter(s.Out, 0, 4, 2, ' ', 0)
+				for _, t := range ts {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%d turns\t%s\n", t.ID, t.Updated.Local().Format("2006-01-02 15:04"), t.Status, t.TurnCount, t.Title)
+				}
+				if len(ts) == 0 {
+					fmt.Fprintln(s.Err, "No threads.")
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	addFilterFlags(list, &f)
+
+	search := &cobra.Command{
+		Use:   "search QUERY",
+		Short: "Search thread titles, messages and tool names (best match first)",
+		Long: `Search thread titles, messages and tool names, best match first (BM25).
+The query is SQLite FTS5 syntax: words (all must match), "exact phrases",
+prefix*, OR, NOT, title:/body:/tools: column filters. A query that is not
+valid FTS5 is searched as plain words.`,
+		Example: `  loom threads search tokenizer
+  loom threads search 'pars* "empty input"' --workspace .`,
+		Args: usageArgs(cobra.MinimumNArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withStore(f, func(st *thread.Store, flt thread.Filter) error {
+				hits, err := st.Search(cmd.Context(), strings.Join(args, " "), flt)
+				if errors.Is(err, thread.ErrBadQuery) {
+					return &usageError{err}
+				}
+				if err != nil {
+					return err
+				}
+				if f.asJSON {
+					return writeJSON(s, nonNil(hits))
+				}
+				for _, h := range hits {
+					t := h.Thread
+					fmt.Fprintf(s.Out, "%s  %s  %s  %s\n    %s\n", t.ID, t.Updated.Local().Format("2006-01-02 15:04"), t.Status, t.Title, h.Snippet)
+				}
+				if len(hits) == 0 {
+					fmt.Fprintln(s.Err, "No matches.")
+				}
+				return nil
+			})
+		},
+	}
+	addFilterFlags(search, &f)
+
+	show := &cobra.Command{
+		Use:   "show ID",
+		Short: "Print a thread: its facts, messages, tool calls and results, and diff",
+		Args:  usageArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			format := thread.FormatMarkdown
+			if f.asJSON {
+				format = thread.FormatJSON
+			}
+			return exportThread(cmd.Context(), s, f, args[0], format)
+		},
+	}
+	show.Flags().BoolVar(&f.asJSON, "json", false, "print the thread as JSON")
+
+	var formatName string
+	export := &cobra.Command{
+		Use:   "export ID",
+		Short: "Write a thread as Markdown or JSON on stdout",
+		Example: `  loom threads export 1ngpcmpja5 > thread.md
+  loom threads export 1ngp --format json | jq '.turns[].messages[].role'`,
+		Args: usageArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			format, err := thread.ParseFormat(formatName)
+			if err != nil {
+				return &usageError{err}
+			}
+			return exportThread(cmd.Context(), s, f, args[0], format)
+		},
+	}
+	export.Flags().StringVar(&formatName, "format", "markdown", "markdown or json")
+
+	rm := &cobra.Command{
+		Use:   "rm ID...",
+		Short: "Delete threads",
+		Args:  usageArgs(cobra.MinimumNArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withStore(f, func(st *thread.Store, _ thread.Filter) error {
+				for _, arg := range args {
+					id, err := st.Resolve(cmd.Context(), arg)
+					if err != nil {
+						return err
+					}
+					if err := st.Delete(cmd.Context(), id); err != nil {
+						return err
+					}
+					fmt.Fprintf(s.Err, "Deleted %s.\n", id)
+				}
+				return nil
+			})
+		},
+	}
+	cmd.AddCommand(list, search, show, export, rm)
+	return cmd
+}
+
+func addFilterFlags(cmd *cobra.Command, f *threadsFlags) {
+	cmd.Flags().BoolVar(&f.asJSON, "json", false, "print JSON")
+	cmd.Flags().StringVar(&f.workspace, "workspace", "", "only threads of this workspace root (. for the current folder)")
+	cmd.Flags().StringVar(&f.status, "status", "", "only threads with this status: "+joinStatuses())
+	cmd.Flags().StringVar(&f.since, "since", "", "only threads updated since: a duration (36h, 7d) or a date (2026-01-31)")
+	cmd.Flags().IntVar(&f.limit, "limit", thread.DefaultLimit, "at most this many threads")
+}
+
+func joinStatuses() string {
+	var names []string
+	for _, st := range thread.Statuses {
+		names = append(names, string(st))
+	}
+	return strings.Join(names, ", ")
+}
+
+// withStore checks the filter flags, opens the database and runs fn.
+func withStore(f threadsFlags, fn func(*thread.Store, thread.Filter) error) error {
+	flt, err := f.filter()
+	if err != nil {
+		return &usageError{err}
+	}
+	path := f.db
+	if path == "" {
+		if path, err = thread.DefaultPath(); err != nil {
+			return err
+		}
+	}
+	st, err := thread.Open(path)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return fn(st, flt)
+}
+
+func (f threadsFlags) filter() (thread.Filter, error) {
+	flt := thread.Filter{Status: thread.Status(f.status), Limit: f.limit}
+	if f.status != "" && !flt.Status.Valid() {
+		return flt, fmt.Errorf("--status %q: want one of %s", f.status, joinStatuses())
+	}
+	if f.limit < 0 {
+		return flt, fmt.Errorf("--limit %d: want a positive number", f.limit)
+	}
+	if f.workspace != "" {
+		// Threads record the root with symlinks resolved, as the
+		// workspace package gives it.
+		abs, err := filepath.Abs(f.workspace)
+		if err != nil {
+			return flt, fmt.Errorf("--workspace: %w", err)
+		}
+		if real, err := filepath.EvalSymlinks(abs); err == nil {
+			abs = real
+		}
+		flt.Workspace = abs
+	}
+	if f.since != "" {
+		t, err := parseSince(f.since, time.Now())
+		if err != nil {
+			return flt, err
+		}
+		flt.Since = t
+	}
+	return flt, nil
+}
+
+// parseSince reads --since: a Go duration, a number of days ("7d"), a
+// date or an RFC 3339 time.
+func parseSince(v string, now time.Time) (time.Time, error) {
+	if d, err := time.ParseDuration(v); err == nil && d >= 0 {
+		return now.Add(-d), nil
+	}
+	if n, ok := strings.CutSuffix(v, "d"); ok {
+		if days, err := strconv.Atoi(n); err == nil && days >= 0 {
+			return now.AddDate(0, 0, -days), nil
+		}
+	}
+	if t, err := time.ParseInLocation("2006-01-02", v, time.Local); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("--since %q: want a duration (36h, 7d) or a date (2026-01-31)", v)
+}
+
+func exportThread(ctx context.Context, s *streams, f threadsFlags, arg string, format thread.Format) error {
+	return withStore(f, func(st *thread.Store, _ thread.Filter) error {
+		id, err := st.Resolve(ctx, arg)
+		if err != nil {
+			return err
+		}
+		return st.Export(ctx, s.Out, id, format)
+	})
+}
+
+// usageArgs makes a wrong number of arguments a usage error (exit 2).
+func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			return &usageError{err}
+		}
+		return nil
+	}
+}
+
+// nonNil makes an empty result print as [] rather than null.
+func nonNil[T any](v []T) []T {
+	if v == nil {
+		return []T{}
+	}
+	return v
+}
+
+// startRecording opens the thread database (db, else the default path)
+// and starts recording a run: in a new thread, or continuing threadArg (an
+// ID or unique prefix). The caller passes rec.History() as the task's
+// History, calls rec.Handle from its onEvent callback, then rec.Finish and
+// done. A thread that cannot be recorded is the caller's to report; a run
+// should not fail for it.
+func startRecording(ctx context.Context, db, threadArg, instruction, root, model string) (rec *thread.Recorder, done func(), err error) {
+	if db == "" {
+		if db, err = thread.DefaultPath(); err != nil {
+			return nil, nil, err
+		}
+	}
+	st, err := thread.Open(db)
+	if err != nil {
+		return nil, nil, err
+	}
+	id := ""
+	if threadArg != "" {
+		if id, err = st.Resolve(ctx, threadArg); err != nil {
+			st.Close()
+			return nil, nil, err
+		}
+	}
+	rec, err = st.Record(ctx, thread.RecordOptions{ThreadID: id, Instruction: instruction, Workspace: root, Model: model})
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return rec, func() { st.Close() }, nil
+}

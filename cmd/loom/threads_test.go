@@ -1,0 +1,216 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/loom-agent/loom/agent"
+	"github.com/loom-agent/loom/llm"
+	"github.com/loom-agent/loom/thread"
+)
+
+// loomEnv runs the binary with exactly env as its environment.
+func loomEnv(t *testing.T, env []string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(loomBin, args...)
+	cmd.Dir, cmd.Env = t.TempDir(), env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return stdout.String(), stderr.String(), code
+}
+
+// seedThreads writes two threads into a new database and returns its path
+// and their IDs.
+func seedThreads(t *testing.T) (string, string, string) {
+	t.Helper()
+	db := filepath.Join(t.TempDir(), "threads.db")
+	st, err := thread.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	a, _ := st.Create(ctx, thread.Meta{Workspace: "/src/a", Model: "m", Title: "Fix the tokenizer"})
+	b, _ := st.Create(ctx, thread.Meta{Workspace: "/src/b", Model: "m", Title: "Add a flag"})
+	for _, turn := range []thread.Turn{
+		{Messages: []llm.Message{{Role: llm.RoleUser, Content: "Fix the tokenizer"}}},
+		{Usage: llm.Usage{PromptTokens: 10, CompletionTokens: 3}, Messages: []llm.Message{
+			{Role: llm.RoleAssistant, Content: "Reading.", ToolCalls: []llm.ToolCall{{ID: "c1", Name: "read_file", Arguments: `{"path":"lex.go"}`}}},
+			{Role: llm.RoleTool, ToolCallID: "c1", Content: "package lex // ```the tokenizer```"},
+		}},
+	} {
+		if _, err := st.AppendTurn(ctx, a.ID, turn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.AppendTurn(ctx, b.ID, thread.Turn{Messages: []llm.Message{{Role: llm.RoleUser, Content: "Add a flag"}}})
+	st.Finish(ctx, a.ID, thread.Outcome{Status: thread.StatusDone, Diff: "--- a/lex.go\n+++ b/lex.go\n"})
+	return db, a.ID, b.ID
+}
+
+func TestThreadsCommands(t *testing.T) {
+	db, a, b := seedThreads(t)
+	env := []string{"PATH=" + os.Getenv("PATH")} // as avante.nvim starts agents
+	run := func(args ...string) (string, string, int) { return loomEnv(t, env, append(args, "--db", db)...) }
+
+	out, errOut, code := run("threads", "list")
+	if code != 0 || !strings.Contains(out, a) || !strings.Contains(out, b) || !strings.Contains(out, "Fix the tokenizer") {
+		t.Fatalf("list: exit %d\n%s%s", code, out, errOut)
+	}
+	out, _, _ = run("threads", "list", "--status", "done", "--json")
+	var listed []thread.Thread
+	if err := json.Unmarshal([]byte(out), &listed); err != nil || len(listed) != 1 || listed[0].ID != a || listed[0].TurnCount != 2 {
+		t.Errorf("list --status done --json: %v\n%s", err, out)
+	}
+
+	out, _, code = run("threads", "search", "tokenizer")
+	if code != 0 || !strings.HasPrefix(out, a) || !strings.Contains(out, "«tokenizer»") || strings.Contains(out, b) {
+		t.Errorf("search: exit %d\n%s", code, out)
+	}
+	out, _, _ = run("threads", "search", "--json", `"unbalanced tokenizer`)
+	var hits []thread.Hit
+	if err := json.Unmarshal([]byte(out), &hits); err != nil || len(hits) != 0 {
+		t.Errorf("search of a malformed query: %v\n%s", err, out)
+	}
+	out, _, _ = run("threads", "search", "--json", "--workspace", "/src/b", "tok*")
+	if strings.TrimSpace(out) != "[]" {
+		t.Errorf("search filtered to another workspace: %s", out)
+	}
+
+	out, _, code = run("threads", "show", a[:8])
+	if code != 0 || !strings.HasPrefix(out, "# Fix the tokenizer\n") || !strings.Contains(out, "Tool call `read_file` (c1)") ||
+		!strings.Contains(out, "````\npackage lex // ```the tokenizer```\n````") || !strings.Contains(out, "## Diff") {
+		t.Errorf("show: exit %d\n%s", code, out)
+	}
+	out, _, code = run("threads", "export", a, "--format", "json")
+	var got thread.Thread
+	if err := json.Unmarshal([]byte(out), &got); err != nil || code != 0 || got.ID != a || len(got.Messages()) != 3 ||
+		got.Turns[1].Messages[0].ToolCalls[0].Arguments != `{"path":"lex.go"}` {
+		t.Errorf("export --format json: %v, exit %d\n%s", err, code, out)
+	}
+
+	_, errOut, code = run("threads", "rm", b)
+	if code != 0 || !strings.Contains(errOut, "Deleted "+b) {
+		t.Errorf("rm: exit %d, %s", code, errOut)
+	}
+	out, _, _ = run("threads", "list")
+	if strings.Contains(out, b) || !strings.Contains(out, a) {
+		t.Errorf("list after rm:\n%s", out)
+	}
+}
+
+func TestThreadsErrors(t *testing.T) {
+	db, _, _ := seedThreads(t)
+	env := []string{"PATH=" + os.Getenv("PATH")}
+	for _, tt := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"unknown ID", []string{"threads", "show", "zzzzzz"}, exitFailure, "no such thread"},
+		{"ID with bad characters", []string{"threads", "rm", "../x"}, exitFailure, "no such thread"},
+		{"bad status", []string{"threads", "list", "--status", "weird"}, exitUsage, "--status"},
+		{"bad since", []string{"threads", "list", "--since", "yesterday"}, exitUsage, "--since"},
+		{"bad format", []string{"threads", "export", "x", "--format", "pdf"}, exitUsage, "unknown export format"},
+		{"empty query", []string{"threads", "search", " "}, exitUsage, "the query is empty"},
+		{"no words", []string{"threads", "search", "*"}, exitUsage, "no words"},
+		{"missing ID", []string{"threads", "show"}, exitUsage, "accepts 1 arg"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, errOut, code := loomEnv(t, env, append(tt.args, "--db", db)...)
+			if code != tt.code || !strings.Contains(errOut, tt.want) {
+				t.Errorf("exit %d, stderr %q; want exit %d mentioning %q", code, errOut, tt.code, tt.want)
+			}
+		})
+	}
+}
+
+// TestThreadsDatabaseLocation checks where the database goes without --db.
+func TestThreadsDatabaseLocation(t *testing.T) {
+	dir := t.TempDir()
+	path := "PATH=" + os.Getenv("PATH")
+	for _, tt := range []struct {
+		name string
+		env  []string
+		want string
+	}{
+		{"LOOM_DB", []string{path, "LOOM_DB=" + filepath.Join(dir, "env.db"), "XDG_DATA_HOME=" + filepath.Join(dir, "xdg")}, filepath.Join(dir, "env.db")},
+		{"XDG_DATA_HOME", []string{path, "XDG_DATA_HOME=" + filepath.Join(dir, "xdg"), "HOME=" + filepath.Join(dir, "home")}, filepath.Join(dir, "xdg", "loom", "threads.db")},
+		{"HOME", []string{path, "HOME=" + filepath.Join(dir, "home")}, filepath.Join(dir, "home", ".local", "share", "loom", "threads.db")},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			out, errOut, code := loomEnv(t, tt.env, "threads", "list", "--json")
+			if code != 0 || strings.TrimSpace(out) != "[]" {
+				t.Fatalf("exit %d: %s%s", code, out, errOut)
+			}
+			if _, err := os.Stat(tt.want); err != nil {
+				t.Errorf("no database at %s: %v", tt.want, err)
+			}
+		})
+	}
+	// With PATH alone the home folder comes from the user database.
+	if _, _, code := loomEnv(t, []string{path}, "threads", "list"); code != 0 {
+		t.Errorf("with PATH alone: exit %d", code)
+	}
+}
+
+func TestParseSince(t *testing.T) {
+	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.Local)
+	for _, tt := range []struct {
+		in   string
+		want time.Time
+		ok   bool
+	}{
+		{"36h", now.Add(-36 * time.Hour), true},
+		{"7d", now.AddDate(0, 0, -7), true},
+		{"2026-01-31", time.Date(2026, 1, 31, 0, 0, 0, 0, time.Local), true},
+		{"2026-01-31T10:00:00Z", time.Date(2026, 1, 31, 10, 0, 0, 0, time.UTC), true},
+		{"-5h", time.Time{}, false},
+		{"xd", time.Time{}, false},
+		{"", time.Time{}, false},
+	} {
+		got, err := parseSince(tt.in, now)
+		if (err == nil) != tt.ok || !got.Equal(tt.want) {
+			t.Errorf("parseSince(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+// TestStartRecording checks the helper loom run will use: a new thread,
+// then one continued by prefix with its history.
+func TestStartRecording(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "threads.db")
+	ctx := context.Background()
+	rec, done, err := startRecording(ctx, db, "", "first task", "/src/x", "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.Finish(agent.Result{StopReason: agent.StopDone}, nil)
+	done()
+	rec2, done2, err := startRecording(ctx, db, rec.ID()[:9], "second task", "/src/x", "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer done2()
+	if rec2.ID() != rec.ID() || len(rec2.History()) != 1 || rec2.History()[0].Content != "first task" {
+		t.Errorf("continued %s with history %+v", rec2.ID(), rec2.History())
+	}
+	if _, _, err := startRecording(ctx, db, "zzzz", "x", "/", "m"); err == nil || !strings.Contains(err.Error(), "no such thread") {
+		t.Errorf("unknown thread: %v", err)
+	}
+}
