@@ -58,6 +58,15 @@ func newAgent(f agentFlags, ws *workspace.Workspace) (*agent.Agent, error) {
 	})
 }
 
+// modelName is the model a run will use, for the thread record.
+func modelName(f agentFlags) string {
+	cfg, err := llm.LoadConfig(llm.Config{Model: f.model, BaseURL: f.baseURL})
+	if err != nil {
+		return ""
+	}
+	return cfg.Model
+}
+
 // repoMapFor returns the agent's repo map source for a workspace: the
 // analysis index's map within a budget, or nothing if it takes too long
 // (a first, uncached index of a huge tree must not hold up the run).

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/loom-agent/loom/agent"
 	"github.com/loom-agent/loom/llm"
+	"github.com/loom-agent/loom/thread"
 	"github.com/loom-agent/loom/workspace"
 )
 
@@ -23,6 +25,7 @@ func init() { subcommands = append(subcommands, newReplCmd) }
 type replOptions struct {
 	agentFlags
 	root string
+	db   string
 }
 
 func newReplCmd(s *streams) *cobra.Command {
@@ -37,6 +40,7 @@ never written until you say so.
   /diff     show the staged edits as a unified diff
   /apply    write them to disk (all or nothing; refused on conflict)
   /discard  drop them
+  /resume ID  continue an earlier thread (see loom threads)
   /help     this list
   /quit     leave (Ctrl-D too); Ctrl-C stops a running reply`,
 		Args: cobra.NoArgs,
@@ -46,6 +50,7 @@ never written until you say so.
 	}
 	o.agentFlags.register(cmd)
 	cmd.Flags().StringVar(&o.root, "root", ".", "the workspace root")
+	cmd.Flags().StringVar(&o.db, "db", "", "the thread database (env LOOM_DB)")
 	return cmd
 }
 
@@ -54,8 +59,11 @@ type repl struct {
 	s       *streams
 	ws      *workspace.Workspace
 	ag      *agent.Agent
+	model   string
 	changes *workspace.Changeset
-	history []llm.Message
+	history []llm.Message // the conversation, when no thread store is at hand
+	store   *thread.Store // nil if the database cannot be opened
+	thread  string        // the thread this session appends to
 }
 
 func runRepl(s *streams, o replOptions) error {
@@ -67,13 +75,18 @@ func runRepl(s *streams, o replOptions) error {
 	if err != nil {
 		return err
 	}
-	r := &repl{s: s, ws: ws, ag: ag, changes: ws.NewChangeset()}
+	r := &repl{s: s, ws: ws, ag: ag, model: modelName(o.agentFlags), changes: ws.NewChangeset()}
+	if r.store, err = openStore(o.db); err != nil {
+		slog.Warn("threads are not recorded", "err", err)
+	} else {
+		defer r.store.Close()
+	}
 	line := liner.NewLiner()
 	defer line.Close()
 	line.SetCtrlCAborts(true)
 	line.SetCompleter(func(l string) []string {
 		var out []string
-		for _, c := range []string{"/diff", "/apply", "/discard", "/help", "/quit"} {
+		for _, c := range []string{"/diff", "/apply", "/discard", "/resume ", "/help", "/quit"} {
 			if strings.HasPrefix(c, l) {
 				out = append(out, c)
 			}
@@ -113,8 +126,10 @@ func runRepl(s *streams, o replOptions) error {
 		case "/discard":
 			r.changes.Discard()
 			fmt.Fprintln(s.Out, "Discarded the staged edits.")
+		case "/resume":
+			r.resume(strings.TrimSpace(strings.TrimPrefix(input, "/resume")))
 		case "/help":
-			fmt.Fprintln(s.Out, "/diff  /apply  /discard  /help  /quit   (anything else is an instruction for the agent)")
+			fmt.Fprintln(s.Out, "/diff  /apply  /discard  /resume ID  /help  /quit   (anything else is an instruction for the agent)")
 		default:
 			if strings.HasPrefix(input, "/") {
 				fmt.Fprintf(s.Out, "Unknown command %s; /help lists them.\n", strings.Fields(input)[0])
@@ -141,10 +156,32 @@ func (r *repl) ask(instruction string) {
 		}
 	}()
 	p := newProgress(r.s.Out)
-	res, err := r.ag.Run(ctx, agent.Task{Instruction: instruction, Workspace: r.ws, Changes: r.changes, History: r.history}, p.handle)
+	task := agent.Task{Instruction: instruction, Workspace: r.ws, Changes: r.changes, History: r.history}
+	onEvent := p.handle
+	var rec *thread.Recorder
+	if r.store != nil {
+		var err error
+		rec, err = r.store.Record(ctx, thread.RecordOptions{ThreadID: r.thread, Instruction: instruction, Workspace: r.ws.Root(), Model: r.model})
+		if err != nil {
+			slog.Warn("not recording this reply", "err", err)
+		} else {
+			task.History = rec.History()
+			onEvent = func(ev agent.Event) { p.handle(ev); rec.Handle(ev) }
+		}
+	}
+	res, err := r.ag.Run(ctx, task, onEvent)
 	p.endText()
 	if len(res.Transcript) > 0 {
 		r.history = res.Transcript
+	}
+	if rec != nil {
+		if ferr := rec.Finish(res, err); ferr != nil {
+			slog.Warn("recording the thread", "err", ferr)
+		}
+		if r.thread == "" {
+			fmt.Fprintf(r.s.Out, "(thread %s)\n", rec.ID())
+		}
+		r.thread = rec.ID()
 	}
 	switch {
 	case errors.Is(err, context.Canceled):
@@ -157,6 +194,31 @@ func (r *repl) ask(instruction string) {
 	if files := len(r.changes.Changes()); files > 0 {
 		fmt.Fprintf(r.s.Out, "%d file(s) with staged edits: /diff to review, /apply to write.\n", files)
 	}
+}
+
+// resume makes the session continue an earlier thread.
+func (r *repl) resume(arg string) {
+	if arg == "" {
+		fmt.Fprintln(r.s.Out, "Usage: /resume ID (loom threads list shows them)")
+		return
+	}
+	if r.store == nil {
+		fmt.Fprintln(r.s.Out, "Threads are not available: the thread database could not be opened.")
+		return
+	}
+	ctx := context.Background()
+	id, err := r.store.Resolve(ctx, arg)
+	if err != nil {
+		fmt.Fprintf(r.s.Out, "Error: %v\n", err)
+		return
+	}
+	t, err := r.store.Get(ctx, id)
+	if err != nil {
+		fmt.Fprintf(r.s.Out, "Error: %v\n", err)
+		return
+	}
+	r.thread, r.history = id, nil
+	fmt.Fprintf(r.s.Out, "Continuing thread %s: %s\n", id, t.Title)
 }
 
 func (r *repl) showDiff() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -25,6 +26,8 @@ type runOptions struct {
 	focus       []string
 	apply       bool
 	asJSON      bool
+	thread      string
+	db          string
 }
 
 func newRunCmd(s *streams) *cobra.Command {
@@ -51,6 +54,8 @@ Exit codes: 0 done, 1 failed, 2 usage, 3 stopped at a limit, 130 cancelled.`,
 	cmd.Flags().StringSliceVar(&o.focus, "focus", nil, "files in focus (the repo map favours them)")
 	cmd.Flags().BoolVar(&o.apply, "apply", false, "apply the edits to disk when the run ends")
 	cmd.Flags().BoolVar(&o.asJSON, "json", false, "print the result as JSON on stdout")
+	cmd.Flags().StringVar(&o.thread, "thread", "", "continue this thread (ID or unique prefix; see loom threads)")
+	cmd.Flags().StringVar(&o.db, "db", "", "the thread database (env LOOM_DB)")
 	return cmd
 }
 
@@ -73,8 +78,30 @@ func runRun(ctx context.Context, s *streams, o runOptions) error {
 		return err
 	}
 	p := newProgress(s.Err)
-	res, runErr := ag.Run(ctx, agent.Task{Instruction: o.instruction, Workspace: ws, Focus: o.focus}, p.handle)
+	task := agent.Task{Instruction: o.instruction, Workspace: ws, Focus: o.focus}
+	onEvent := p.handle
+	// Every run is recorded as a thread; a run that cannot be recorded
+	// still runs, unless it was asked to continue a thread.
+	rec, closeDB, err := startRecording(ctx, o.db, o.thread, o.instruction, ws.Root(), modelName(o.agentFlags))
+	switch {
+	case err != nil && o.thread != "":
+		return err
+	case err != nil:
+		slog.Warn("not recording this run as a thread", "err", err)
+	default:
+		defer closeDB()
+		task.History = rec.History()
+		onEvent = func(ev agent.Event) { p.handle(ev); rec.Handle(ev) }
+	}
+	res, runErr := ag.Run(ctx, task, onEvent)
 	p.endText()
+	threadID := ""
+	if rec != nil {
+		if err := rec.Finish(res, runErr); err != nil {
+			slog.Warn("recording the thread", "err", err)
+		}
+		threadID = rec.ID()
+	}
 	var diff string
 	if res.Changes != nil {
 		if diff, err = res.Changes.Diff(); err != nil {
@@ -100,8 +127,9 @@ func runRun(ctx context.Context, s *streams, o runOptions) error {
 			StopReason string `json:"stop_reason"`
 			Turns      int    `json:"turns"`
 			Usage      any    `json:"usage"`
+			Thread     string `json:"thread,omitempty"`
 			Error      string `json:"error,omitempty"`
-		}{res.Final, diff, applied, string(res.StopReason), res.Turns, res.Usage, errText}); err != nil {
+		}{res.Final, diff, applied, string(res.StopReason), res.Turns, res.Usage, threadID, errText}); err != nil {
 			return err
 		}
 	} else {
@@ -110,6 +138,9 @@ func runRun(ctx context.Context, s *streams, o runOptions) error {
 			fmt.Fprintf(s.Err, "final: %s\n", strings.TrimSpace(res.Final))
 		}
 		fmt.Fprintf(s.Err, "%d turns, %d tokens in, %d out.\n", res.Turns, res.Usage.PromptTokens, res.Usage.CompletionTokens)
+		if threadID != "" {
+			fmt.Fprintf(s.Err, "Thread %s (continue with --thread %s).\n", threadID, threadID)
+		}
 		switch {
 		case diff == "":
 			fmt.Fprintln(s.Err, "No edits.")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,7 +32,8 @@ func agentScript(t *testing.T) llmtest.Script {
 // the developer's own configuration.
 func modelEnv(t *testing.T, srv *llmtest.Server) []string {
 	return append(os.Environ(), "LOOM_MODEL=test-model", "LOOM_BASE_URL="+srv.URL,
-		"LOOM_API_KEY=", "OPENAI_API_KEY=", "XDG_CONFIG_HOME="+t.TempDir(), "XDG_CACHE_HOME="+t.TempDir())
+		"LOOM_API_KEY=", "OPENAI_API_KEY=", "XDG_CONFIG_HOME="+t.TempDir(), "XDG_CACHE_HOME="+t.TempDir(),
+		"LOOM_DB="+filepath.Join(t.TempDir(), "threads.db"))
 }
 
 const wantRunDiff = `diff --git a/greet.go b/greet.go
@@ -154,5 +156,87 @@ func TestRepl(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, "greet.go")); !strings.Contains(string(b), `"hello"`) {
 		t.Errorf("greet.go = %q after /apply", b)
+	}
+}
+
+// TestRunRecordsThread: a run is recorded as a thread, and --thread
+// continues it with the earlier conversation sent to the model.
+func TestRunRecordsThread(t *testing.T) {
+	s, err := llmtest.ParseScript([]byte(`{"turns":[{"text":"First answer."},{"text":"Second answer."}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := llmtest.NewServer(t, s)
+	dir := project(t)
+	env := modelEnv(t, srv)
+	runLoom := func(args ...string) string {
+		cmd := exec.Command(loomBin, args...)
+		cmd.Dir, cmd.Env = dir, env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("loom %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	out := runLoom("run", "--json", "explain the greeting")
+	var first struct{ Thread string }
+	if err := json.Unmarshal([]byte(out[strings.Index(out, "{"):]), &first); err != nil || first.Thread == "" {
+		t.Fatalf("no thread in %s (%v)", out, err)
+	}
+	runLoom("run", "--thread", first.Thread, "and now shorter")
+	reqs := srv.ChatRequests()
+	if len(reqs) != 2 {
+		t.Fatalf("%d model requests, want 2", len(reqs))
+	}
+	var sent []string
+	for _, m := range reqs[1].Messages {
+		sent = append(sent, m.Content)
+	}
+	joined := strings.Join(sent, "\n")
+	for _, want := range []string{"explain the greeting", "First answer.", "and now shorter"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("the continued run did not send %q; it sent:\n%s", want, joined)
+		}
+	}
+	if out := runLoom("threads", "show", first.Thread); !strings.Contains(out, "and now shorter") || !strings.Contains(out, "Second answer.") {
+		t.Errorf("loom threads show:\n%s", out)
+	}
+}
+
+// TestReplResume: a second REPL session continues the first one's thread.
+func TestReplResume(t *testing.T) {
+	s, err := llmtest.ParseScript([]byte(`{"turns":[{"text":"Noted the color blue."},{"text":"You said blue."}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := llmtest.NewServer(t, s)
+	dir := project(t)
+	env := modelEnv(t, srv)
+	repl := func(input string) string {
+		cmd := exec.Command(loomBin, "repl")
+		cmd.Dir, cmd.Env, cmd.Stdin = dir, env, strings.NewReader(input)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("loom repl: %v\n%s", err, out)
+		}
+		return string(out)
+	}
+	out := repl("remember the color blue\n/quit\n")
+	i := strings.Index(out, "(thread ")
+	if i < 0 {
+		t.Fatalf("no thread id in:\n%s", out)
+	}
+	id := strings.Fields(out[i+len("(thread "):])[0]
+	id = strings.TrimSuffix(id, ")")
+	out = repl("/resume " + id + "\nwhich color?\n/quit\n")
+	if !strings.Contains(out, "Continuing thread "+id) || !strings.Contains(out, "You said blue.") {
+		t.Fatalf("resume output:\n%s", out)
+	}
+	var sent []string
+	for _, m := range srv.ChatRequests()[1].Messages {
+		sent = append(sent, m.Content)
+	}
+	if joined := strings.Join(sent, "\n"); !strings.Contains(joined, "remember the color blue") || !strings.Contains(joined, "Noted the color blue.") {
+		t.Errorf("the resumed session did not send the earlier conversation:\n%s", joined)
 	}
 }

@@ -182,18 +182,24 @@ func withStore(f threadsFlags, fn func(*thread.Store, thread.Filter) error) erro
 	if err != nil {
 		return &usageError{err}
 	}
-	path := f.db
-	if path == "" {
-		if path, err = thread.DefaultPath(); err != nil {
-			return err
-		}
-	}
-	st, err := thread.Open(path)
+	st, err := openStore(f.db)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	return fn(st, flt)
+}
+
+// openStore opens the thread database at db, or at its default place
+// (LOOM_DB, then the user's data folder) when db is empty.
+func openStore(db string) (*thread.Store, error) {
+	if db == "" {
+		var err error
+		if db, err = thread.DefaultPath(); err != nil {
+			return nil, err
+		}
+	}
+	return thread.Open(db)
 }
 
 func (f threadsFlags) filter() (thread.Filter, error) {
@@ -281,12 +287,7 @@ func nonNil[T any](v []T) []T {
 // done. A thread that cannot be recorded is the caller's to report; a run
 // should not fail for it.
 func startRecording(ctx context.Context, db, threadArg, instruction, root, model string) (rec *thread.Recorder, done func(), err error) {
-	if db == "" {
-		if db, err = thread.DefaultPath(); err != nil {
-			return nil, nil, err
-		}
-	}
-	st, err := thread.Open(db)
+	st, err := openStore(db)
 	if err != nil {
 		return nil, nil, err
 	}
