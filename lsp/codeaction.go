@@ -109,6 +109,11 @@ func (s *Server) CodeAction(ctx context.Context, params *protocol.CodeActionPara
 
 // CodeActionResolve fills in the command of an action picked by the user.
 func (s *Server) CodeActionResolve(ctx context.Context, ca *protocol.CodeAction) (*protocol.CodeAction, error) {
+	// Clients such as Neovim 0.7 send every action without an edit to be
+	// resolved, including those that already carry their command.
+	if ca.Command.Command != "" {
+		return ca, nil
+	}
 	var data actionData
 	if err := json.Unmarshal(ca.Data, &data); err != nil {
 		return nil, fmt.Errorf("codeAction/resolve: not a Loom action: %w", err)
