@@ -52,9 +52,7 @@ func gated(name string) bool {
 }
 
 // stopReason maps how a run ended to the prompt's stopReason; ok is false
-// for a failed run, which is answered with an error instead. The agent
-// does not report refusals (a content filter's finish reason), so
-// "refusal" is never sent.
+// for a failed run, which is answered with an error instead.
 func stopReason(stop agent.StopReason) (sdk.StopReason, bool) {
 	switch stop {
 	case agent.StopDone:
@@ -65,6 +63,8 @@ func stopReason(stop agent.StopReason) (sdk.StopReason, bool) {
 		return sdk.StopReasonMaxTokens, true
 	case agent.StopCancelled:
 		return sdk.StopReasonCancelled, true
+	case agent.StopRefusal:
+		return sdk.StopReasonRefusal, true
 	}
 	return "", false
 }

@@ -87,6 +87,7 @@ func TestStopReason(t *testing.T) {
 		{agent.StopMaxTurns, sdk.StopReasonMaxTurnRequests, true},
 		{agent.StopMaxTokens, sdk.StopReasonMaxTokens, true},
 		{agent.StopCancelled, sdk.StopReasonCancelled, true},
+		{agent.StopRefusal, sdk.StopReasonRefusal, true},
 		{agent.StopFailed, "", false},
 		{"", "", false},
 	}

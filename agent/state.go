@@ -41,6 +41,9 @@ const (
 	StopCancelled StopReason = "cancelled"
 	// StopFailed: the model call failed for good (bad key, server down, ...).
 	StopFailed StopReason = "failed"
+	// StopRefusal: the model declined to answer (its provider's content
+	// filter stopped it).
+	StopRefusal StopReason = "refusal"
 )
 
 // limits are the bounds a run checks before each model call.

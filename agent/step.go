@@ -92,6 +92,9 @@ func modelDone(s runState, ev evModelFinished) (runState, []action) {
 	s.text = nil
 	if len(s.calls) == 0 {
 		s.phase, s.stop, s.final = StateDone, StopDone, text
+		if ev.reason == llm.FinishContentFilter {
+			s.stop = StopRefusal
+		}
 		return s, append(append(acts, moved(from, s.phase)...), actFinish{})
 	}
 	s.phase = StateExecutingTools

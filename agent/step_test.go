@@ -98,6 +98,20 @@ func TestStep(t *testing.T) {
 			},
 		},
 		{
+			name: "a content filter's stop is a refusal",
+			in:   streaming,
+			ev:   evModelFinished{reason: llm.FinishContentFilter, usage: usage},
+			want: with(streaming, func(s *runState) {
+				s.phase, s.stop, s.final, s.text, s.usage = StateDone, StopRefusal, "looking", nil, usage
+				s.msgs = []llm.Message{sys, user, {Role: llm.RoleAssistant, Content: "looking"}}
+			}),
+			wantA: []action{
+				actEmit{TurnFinished{Turn: 1, Usage: usage, Total: usage}},
+				actEmit{StateChanged{StateCallingModel, StateDone}},
+				actFinish{},
+			},
+		},
+		{
 			name: "tool results go back to the model",
 			in:   executing,
 			ev:   evToolsFinished{results: []toolResult{result}},

@@ -215,7 +215,7 @@ func sameMessage(a, b llm.Message) bool {
 // statusOf maps how Run ended to a thread status.
 func statusOf(stop agent.StopReason, runErr error) Status {
 	switch stop {
-	case agent.StopDone:
+	case agent.StopDone, agent.StopRefusal:
 		return StatusDone
 	case agent.StopMaxTurns:
 		return StatusMaxTurns
