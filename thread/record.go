@@ -75,6 +75,13 @@ func (s *Store) Record(ctx context.Context, o RecordOptions) (*Recorder, error) 
 		if err := s.Finish(ctx, t.ID, Outcome{Status: StatusRunning, Diff: t.Diff}); err != nil {
 			return nil, err
 		}
+		// A thread made before its first instruction (an ACP session) is
+		// titled by that instruction.
+		if t.TurnCount == 0 && o.Instruction != "" {
+			if err := s.SetTitle(ctx, t.ID, o.Instruction); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if o.Instruction != "" {
 		n, err := s.AppendTurn(ctx, r.id, Turn{Messages: []llm.Message{{Role: llm.RoleUser, Content: o.Instruction}}})

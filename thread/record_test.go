@@ -185,3 +185,35 @@ func TestRecorderEvents(t *testing.T) {
 		t.Errorf("after Finish: %d messages, status %s, error %q", len(th.Messages()), th.Status, th.Error)
 	}
 }
+
+// TestRecordTitlesAnEmptyThread: a thread created before its first
+// instruction (as an ACP session is) takes its title from that
+// instruction; a thread with turns keeps its title.
+func TestRecordTitlesAnEmptyThread(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "threads.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	th, err := s.Create(ctx, Meta{Workspace: "/w"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, instruction := range []string{"Fix the parser\nwith details", "now the lexer"} {
+		rec, err := s.Record(ctx, RecordOptions{ThreadID: th.ID, Instruction: instruction, Workspace: "/w"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rec.Finish(agent.Result{StopReason: agent.StopDone}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.Get(ctx, th.ID)
+	if err != nil || got.Title != "Fix the parser" {
+		t.Fatalf("title = %q, %v; want the first instruction's first line", got.Title, err)
+	}
+	if hits, err := s.Search(ctx, "parser", Filter{}); err != nil || len(hits) != 1 || hits[0].Role != "title" && hits[0].Thread.ID != th.ID {
+		t.Errorf("search for the new title = %+v, %v", hits, err)
+	}
+}

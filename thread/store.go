@@ -309,6 +309,24 @@ func (s *Store) Finish(ctx context.Context, id string, o Outcome) error {
 	return nil
 }
 
+// SetTitle renames a thread.
+func (s *Store) SetTitle(ctx context.Context, id, title string) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE threads SET title = ? WHERE id = ?`, TitleFrom(title), id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err == nil && n == 0 {
+			return fmt.Errorf("%w: %q", ErrNotFound, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("renaming thread %s: %w", id, err)
+	}
+	return nil
+}
+
 func finish(ctx context.Context, tx *sql.Tx, id string, o Outcome) error {
 	q := `UPDATE threads SET status = ?, diff = ?, error = ?, updated = ? WHERE id = ?`
 	args := []any{o.Status, o.Diff, o.Error, time.Now().UnixMilli(), id}
