@@ -33,16 +33,39 @@ type RunResult struct {
 	Files []string `json:"files,omitempty"`
 	// Applied reports whether the client applied the edit.
 	Applied bool `json:"applied"`
+	// ThreadID names the thread the run was recorded in: pass it as
+	// threadId to continue the conversation. Empty without a thread
+	// database.
+	ThreadID string `json:"threadId,omitempty"`
 }
 
-// ExecuteCommand runs loom.run: the agent works on the instruction with
-// progress, and its changeset goes to the client as workspace/applyEdit (or
-// its text answer to the user). The server writes nothing to disk.
+// runParams is loom.run's argument: RunArgs and, for a client that
+// continues a conversation, the thread (an ID or unique prefix).
+type runParams struct {
+	RunArgs
+	ThreadID string `json:"threadId,omitempty"`
+}
+
+// ExecuteCommand runs the server's commands: loom.run, and the thread
+// commands of threads.go.
 func (s *Server) ExecuteCommand(ctx context.Context, params *protocol.ExecuteCommandParams) (protocol.LSPAny, error) {
-	if params.Command != CommandRun {
-		return nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "unknown command %q (the server runs %s)", params.Command, CommandRun)
+	switch params.Command {
+	case CommandRun:
+		return s.run(ctx, params)
+	case CommandSearchThreads:
+		return s.searchThreads(ctx, params)
+	case CommandShowThread:
+		return s.showThread(ctx, params)
 	}
-	var args RunArgs
+	return nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "unknown command %q (the server runs %s)", params.Command, strings.Join(s.commands(), ", "))
+}
+
+// run runs loom.run: the agent works on the instruction with progress, and
+// its changeset goes to the client as workspace/applyEdit (or its text
+// answer to the user). The run is recorded as a thread, a new one or the
+// threadId given. The server writes nothing to disk.
+func (s *Server) run(ctx context.Context, params *protocol.ExecuteCommandParams) (protocol.LSPAny, error) {
+	var args runParams
 	if len(params.Arguments) > 0 {
 		if err := json.Unmarshal(params.Arguments[0], &args); err != nil {
 			return nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "loom.run: the argument must be {instruction, uri, range}: %v", err)
@@ -50,6 +73,13 @@ func (s *Server) ExecuteCommand(ctx context.Context, params *protocol.ExecuteCom
 	}
 	if strings.TrimSpace(args.Instruction) == "" {
 		return nil, errNoInstruction
+	}
+	threadID := ""
+	if args.ThreadID != "" {
+		var err error
+		if threadID, err = s.resolveThread(ctx, CommandRun, args.ThreadID); err != nil {
+			return nil, err
+		}
 	}
 	ws := s.workspace()
 	runner, err := s.runner(ws)
@@ -61,11 +91,30 @@ func (s *Server) ExecuteCommand(ctx context.Context, params *protocol.ExecuteCom
 	if rel := s.relPath(uri.URI(args.URI)); rel != "" {
 		task.Focus = []string{rel}
 	}
+	// Recording starts once the run is sure to happen, so a refused
+	// command leaves no empty thread behind.
+	rec, err := s.startRecording(ctx, threadID, args.Instruction, ws.Root())
+	if err != nil {
+		return nil, err
+	}
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	p := s.startProgress(ctx, params.WorkDoneToken, "Loom: "+clip(args.Instruction, 60), cancel)
-	res, err := runner.Run(runCtx, task, p.event)
+	onEvent := p.event
+	if rec != nil {
+		task.History = rec.History()
+		onEvent = func(ev agent.Event) { p.event(ev); rec.Handle(ev) }
+	}
+	res, err := runner.Run(runCtx, task, onEvent)
+	out := RunResult{Final: strings.TrimSpace(res.Final)}
+	if rec != nil {
+		// Cancelled and failed runs are recorded too, and can be continued.
+		if ferr := rec.Finish(res, err); ferr != nil {
+			s.log.Warn("lsp: recording the thread", "thread", rec.ID(), "err", ferr)
+		}
+		out.ThreadID = rec.ID()
+	}
 	switch {
 	case errors.Is(err, context.Canceled) || runCtx.Err() != nil:
 		p.end("Cancelled")
@@ -75,7 +124,6 @@ func (s *Server) ExecuteCommand(ctx context.Context, params *protocol.ExecuteCom
 		s.showMessage(ctx, protocol.MessageTypeError, "Loom: "+err.Error())
 		return nil, jsonrpc2.Errorf(codeRequestFailed, "loom.run: %v", err)
 	}
-	out := RunResult{Final: strings.TrimSpace(res.Final)}
 	if args.Answer || res.Changes == nil || res.Changes.Empty() {
 		p.end("Done")
 		s.showAnswer(ctx, out.Final)

@@ -11,7 +11,7 @@ import (
 	"github.com/loom-agent/loom/workspace"
 )
 
-// CommandRun is the one command the server executes: run the agent.
+// CommandRun runs the agent; see also the thread commands in threads.go.
 const CommandRun = "loom.run"
 
 // answerScheme names the in-memory documents that hold the agent's text
@@ -105,7 +105,7 @@ func (s *Server) Initialize(ctx context.Context, params *protocol.InitializePara
 		WorkspaceSymbolProvider: protocol.Boolean(true),
 		DefinitionProvider:      protocol.Boolean(true),
 		ExecuteCommandProvider: protocol.ExecuteCommandOptions{
-			Commands:                []string{CommandRun},
+			Commands:                s.commands(),
 			WorkDoneProgressOptions: protocol.WorkDoneProgressOptions{WorkDoneProgress: ptr(true)},
 		},
 	}

@@ -5,8 +5,9 @@
 // workspace overlay), diagnostics.go (tree-sitter syntax errors),
 // symbols.go (documentSymbol, workspace/symbol, definition), codeaction.go
 // (the "Loom: …" actions), command.go (workspace/executeCommand loom.run,
-// which runs the agent), progress.go (work-done progress) and edits.go (a
-// changeset as a WorkspaceEdit). The language knowledge lives in analysis,
+// which runs the agent), threads.go (recording runs as threads, and the
+// loom.searchThreads and loom.showThread commands), progress.go (work-done
+// progress) and edits.go (a changeset as a WorkspaceEdit). The language knowledge lives in analysis,
 // the files in workspace, the coding loop in agent.
 //
 // The server never writes the user's files: the agent stages its edits in a
@@ -31,6 +32,7 @@ import (
 
 	"github.com/loom-agent/loom/agent"
 	"github.com/loom-agent/loom/analysis"
+	"github.com/loom-agent/loom/thread"
 	"github.com/loom-agent/loom/workspace"
 )
 
@@ -56,6 +58,15 @@ type Options struct {
 	// IndexOptions tune the symbol index behind workspace/symbol and
 	// definition.
 	IndexOptions analysis.Options
+	// Threads records loom.run's runs (threadId continues one) and serves
+	// loom.searchThreads and loom.showThread. nil, when the database cannot
+	// be opened, runs unrecorded and leaves the thread commands out.
+	Threads *thread.Store
+	// ThreadsErr is why Threads is nil, told to a client that asks for a
+	// thread.
+	ThreadsErr error
+	// Model names the model in recorded threads.
+	Model string
 }
 
 // ErrExitWithoutShutdown is returned by Serve when the client sent exit (or

@@ -26,8 +26,8 @@ type AgentOutput struct {
 	Diff         string   `json:"diff"`
 	FilesChanged []string `json:"files_changed"`
 	Applied      bool     `json:"applied"`
-	// ThreadID names the conversation to continue; empty until Loom keeps
-	// threads.
+	// ThreadID names the thread the run was recorded in, to continue it;
+	// empty when the server keeps no threads.
 	ThreadID   string `json:"thread_id"`
 	StopReason string `json:"stop_reason"`
 	Turns      int    `json:"turns"`
@@ -37,7 +37,7 @@ const agentInputSchema = `{"type":"object","properties":{
 "task":{"type":"string","description":"what to do, in plain words, as you would ask a colleague"},
 "files":{"type":"array","items":{"type":"string"},"description":"files in focus (relative to the first root, or absolute inside a root); the agent looks at them first"},
 "apply":{"type":"boolean","description":"write the edits to disk when the run ends (atomically; refused if a file changed meanwhile). Default false: only the diff is returned"},
-"thread_id":{"type":"string","description":"continue an earlier run's conversation (not available yet: Loom keeps no threads)"}},
+"thread_id":{"type":"string","description":"continue an earlier run's conversation: the thread_id a loom_agent result returned (or a unique prefix of it), or a threads_search hit's id. The agent sees that conversation before the task"}},
 "required":["task"],"additionalProperties":false}`
 
 const agentOutputSchema = `{"type":"object","properties":{
@@ -45,7 +45,7 @@ const agentOutputSchema = `{"type":"object","properties":{
 "diff":{"type":"string","description":"unified diff (git style) of every edit of the run"},
 "files_changed":{"type":"array","items":{"type":"string"}},
 "applied":{"type":"boolean","description":"whether the diff was written to disk"},
-"thread_id":{"type":"string","description":"empty: Loom keeps no threads yet"},
+"thread_id":{"type":"string","description":"the thread this run was recorded in: pass it as thread_id to continue the conversation (empty when the server keeps no threads)"},
 "stop_reason":{"type":"string","enum":["done","max_turns","max_tokens"]},
 "turns":{"type":"integer"}},
 "required":["summary","diff","files_changed","applied","thread_id","stop_reason","turns"]}`
@@ -56,6 +56,7 @@ func (s *Server) agentTool() server.ServerTool {
 		Description: "Run Loom, a coding agent, on a task in the workspace: it reads, searches and edits the code " +
 			"with its own tools and model, then returns its summary and the unified diff of its edits. " +
 			"Nothing is written unless apply is true; otherwise pass the diff to apply_changes when you agree with it. " +
+			"Each run is recorded as a thread; pass the returned thread_id to continue the conversation. " +
 			"Sends a progress notification per step when the request has a progress token; cancel it with notifications/cancelled.",
 		RawInputSchema:  json.RawMessage(agentInputSchema),
 		RawOutputSchema: json.RawMessage(agentOutputSchema),
@@ -81,9 +82,15 @@ func (s *Server) runAgent(ctx context.Context, req mcpgo.CallToolRequest) (*mcpg
 	if strings.TrimSpace(a.Task) == "" {
 		return mcpgo.NewToolResultError(`invalid arguments for loom_agent: "task" is required`), nil
 	}
+	threadID := ""
 	if a.ThreadID != "" {
-		return mcpgo.NewToolResultError(fmt.Sprintf("thread %q is unknown: this Loom keeps no threads yet. "+
-			"Call loom_agent without thread_id, and put what the agent needs to know in the task.", a.ThreadID)), nil
+		if s.opts.Threads == nil {
+			return mcpgo.NewToolResultError(fmt.Sprintf("cannot continue thread %q: %s. Call loom_agent without thread_id, "+
+				"and put what the agent needs to know in the task.", a.ThreadID, s.threadsUnavailable())), nil
+		}
+		if threadID, err = s.resolveThread(ctx, a.ThreadID); err != nil {
+			return mcpgo.NewToolResultError(err.Error()), nil
+		}
 	}
 	ws, ask, err := s.workspaceFor(ctx, req, a.Files)
 	if ask != nil || err != nil {
@@ -101,14 +108,40 @@ func (s *Server) runAgent(ctx context.Context, req mcpgo.CallToolRequest) (*mcpg
 	if err != nil {
 		return mcpgo.NewToolResultError("cannot start the agent: " + err.Error()), nil
 	}
+	// Recording starts only now that the run will happen, so a call that
+	// fails its checks (or is retried for the client's roots) leaves no
+	// empty thread behind.
+	rec, err := s.startRecording(ctx, threadID, a.Task, ws.Root())
+	if err != nil {
+		return mcpgo.NewToolResultError(err.Error()), nil
+	}
 	p := s.newProgress(ctx, req)
-	s.log.Info("mcp: loom_agent started", "root", ws.Root(), "task", a.Task)
-	res, runErr := ag.Run(ctx, agent.Task{Instruction: a.Task, Workspace: ws, Focus: focus}, p.event)
+	task := agent.Task{Instruction: a.Task, Workspace: ws, Focus: focus}
+	onEvent := p.event
+	if rec != nil {
+		task.History = rec.History()
+		onEvent = func(ev agent.Event) { p.event(ev); rec.Handle(ev) }
+		threadID = rec.ID()
+	}
+	s.log.Info("mcp: loom_agent started", "root", ws.Root(), "task", a.Task, "thread", threadID)
+	res, runErr := ag.Run(ctx, task, onEvent)
 	p.flush()
 	s.log.Info("mcp: loom_agent ended", "stop", res.StopReason, "turns", res.Turns, "err", runErr)
 
 	out := AgentOutput{Summary: strings.TrimSpace(res.Final), FilesChanged: []string{},
 		StopReason: string(res.StopReason), Turns: res.Turns}
+	if rec != nil {
+		if err := rec.Finish(res, runErr); err != nil {
+			s.log.Warn("mcp: recording the thread", "thread", rec.ID(), "err", err)
+		}
+		out.ThreadID = rec.ID()
+	}
+	// Every answer, failures included, names the thread: a cancelled or
+	// failed run can be continued too.
+	threadNote := ""
+	if out.ThreadID != "" {
+		threadNote = fmt.Sprintf("\n\nThread %s: pass it as thread_id to continue.", out.ThreadID)
+	}
 	if res.Changes != nil {
 		if out.Diff, err = res.Changes.Diff(); err != nil {
 			return mcpgo.NewToolResultError("rendering the diff: " + err.Error()), nil
@@ -117,16 +150,16 @@ func (s *Server) runAgent(ctx context.Context, req mcpgo.CallToolRequest) (*mcpg
 	}
 	switch {
 	case errors.Is(runErr, context.Canceled) || errors.Is(runErr, context.DeadlineExceeded):
-		return mcpgo.NewToolResultError(withDiff("The run was cancelled; nothing was written.", out.Diff)), nil
+		return mcpgo.NewToolResultError(withDiff("The run was cancelled; nothing was written."+threadNote, out.Diff)), nil
 	case runErr != nil:
-		return mcpgo.NewToolResultError(withDiff(fmt.Sprintf("The run failed: %v. Nothing was written.", runErr), out.Diff)), nil
+		return mcpgo.NewToolResultError(withDiff(fmt.Sprintf("The run failed: %v. Nothing was written.", runErr)+threadNote, out.Diff)), nil
 	}
 	note := "No edits."
 	if out.Diff != "" {
 		note = "Not applied: pass the diff to apply_changes, or run again with apply=true."
 		if a.Apply {
 			if _, err := res.Changes.Apply(); err != nil {
-				return mcpgo.NewToolResultError(withDiff(fmt.Sprintf("The run finished but its edits were not applied: %v", err), out.Diff)), nil
+				return mcpgo.NewToolResultError(withDiff(fmt.Sprintf("The run finished but its edits were not applied: %v", err)+threadNote, out.Diff)), nil
 			}
 			out.Applied = true
 			note = "Applied to disk."
@@ -139,7 +172,7 @@ func (s *Server) runAgent(ctx context.Context, req mcpgo.CallToolRequest) (*mcpg
 	if text == "" {
 		text = "(no summary)"
 	}
-	return mcpgo.NewToolResultStructured(out, withDiff(text+"\n\n"+note, out.Diff)), nil
+	return mcpgo.NewToolResultStructured(out, withDiff(text+"\n\n"+note+threadNote, out.Diff)), nil
 }
 
 // withDiff appends the diff, if any, to a message.

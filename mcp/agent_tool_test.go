@@ -10,21 +10,27 @@ import (
 	"testing"
 
 	"github.com/loom-agent/loom/agent"
+	"github.com/loom-agent/loom/llm"
 	"github.com/loom-agent/loom/workspace"
 )
 
 // fakeRunner stages an edit of a.txt the way the agent would and ends as
-// told; between staging and returning it may change the disk.
+// told; between staging and returning it may change the disk. Its
+// transcript is the agent's: system prompt, history, instruction, answer.
 type fakeRunner struct {
 	stop       agent.StopReason
 	err        error
 	disturb    bool // write a.txt on disk after staging, as another editor would
 	gotFocus   []string
 	gotWorkDir string
+	gotHistory []llm.Message
 }
 
 func (f *fakeRunner) Run(ctx context.Context, task agent.Task, onEvent func(agent.Event)) (agent.Result, error) {
-	f.gotFocus, f.gotWorkDir = task.Focus, task.Workspace.Root()
+	f.gotFocus, f.gotWorkDir, f.gotHistory = task.Focus, task.Workspace.Root(), task.History
+	transcript := append([]llm.Message{{Role: llm.RoleSystem, Content: "system prompt"}}, task.History...)
+	transcript = append(transcript, llm.Message{Role: llm.RoleUser, Content: task.Instruction},
+		llm.Message{Role: llm.RoleAssistant, Content: "Edited a.txt."})
 	cs := task.Workspace.NewChangeset()
 	if _, err := cs.WriteFile("a.txt", []byte("edited\n")); err != nil {
 		return agent.Result{}, err
@@ -35,7 +41,7 @@ func (f *fakeRunner) Run(ctx context.Context, task agent.Task, onEvent func(agen
 			return agent.Result{}, err
 		}
 	}
-	return agent.Result{Final: " Edited a.txt. ", Changes: cs, StopReason: f.stop, Turns: 2}, f.err
+	return agent.Result{Final: " Edited a.txt. ", Changes: cs, StopReason: f.stop, Turns: 2, Transcript: transcript}, f.err
 }
 
 func TestLoomAgent(t *testing.T) {
@@ -67,7 +73,8 @@ func TestLoomAgent(t *testing.T) {
 		{name: "missing task", args: map[string]any{"files": []string{"a.txt"}}, wantErr: `"task" is required`, wantDisk: "original\n"},
 		{name: "unknown argument", args: map[string]any{"task": "x", "aply": true}, wantErr: "unknown field", wantDisk: "original\n"},
 		{name: "file outside the root", args: map[string]any{"task": "x", "files": []string{"../../etc/passwd"}}, wantErr: "outside the workspace root", wantDisk: "original\n"},
-		{name: "thread", args: map[string]any{"task": "x", "thread_id": "abc"}, wantErr: `thread "abc" is unknown`, wantDisk: "original\n"},
+		{name: "thread without a store", args: map[string]any{"task": "x", "thread_id": "abc"},
+			wantErr: `cannot continue thread "abc": threads are unavailable on this server: it was started without a thread database`, wantDisk: "original\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -12,6 +12,8 @@ import (
 
 	"github.com/mark3labs/mcp-go/client"
 	mcpgo "github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/loom-agent/loom/thread"
 )
 
 // The servers under test log to slog.Default; keep test output readable.
@@ -31,6 +33,17 @@ func files(t *testing.T, fs map[string]string) string {
 		}
 	}
 	return dir
+}
+
+// openStore opens a thread database in a temporary folder.
+func openStore(t *testing.T) *thread.Store {
+	t.Helper()
+	st, err := thread.Open(filepath.Join(t.TempDir(), "threads.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
 
 // connect starts an in-process client of s.

@@ -14,6 +14,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/loom-agent/loom/agent"
+	"github.com/loom-agent/loom/thread"
 	"github.com/loom-agent/loom/tools"
 	"github.com/loom-agent/loom/workspace"
 )
@@ -39,6 +40,15 @@ type Options struct {
 	AllowShell bool
 	// NewAgent builds the agent for loom_agent; nil leaves loom_agent out.
 	NewAgent AgentFactory
+	// Threads records loom_agent's runs (and lets thread_id continue one)
+	// and serves threads_search and thread_show. nil, when the database
+	// cannot be opened, leaves those tools out and runs unrecorded.
+	Threads *thread.Store
+	// ThreadsErr is why Threads is nil, told to a client that asks to
+	// continue a thread.
+	ThreadsErr error
+	// Model names the model in recorded threads.
+	Model string
 	// Version is reported in serverInfo.
 	Version string
 	// Logger receives the server's logs (default: slog.Default()). They go
@@ -91,7 +101,7 @@ func New(opts Options) (*Server, error) {
 	s.mcp = server.NewMCPServer("loom", opts.Version,
 		server.WithToolCapabilities(false),
 		server.WithTitle("Loom"),
-		server.WithInstructions(instructions),
+		server.WithInstructions(instructionsFor(opts)),
 	)
 	var all []server.ServerTool
 	for _, t := range reg.List() {
@@ -103,6 +113,9 @@ func New(opts Options) (*Server, error) {
 	all = append(all, s.applyChangesTool())
 	if opts.NewAgent != nil {
 		all = append(all, s.agentTool())
+	}
+	if opts.Threads != nil {
+		all = append(all, s.threadsSearchTool(), s.threadShowTool())
 	}
 	for i := range all {
 		all[i].Handler = s.guard(all[i].Tool.Name, all[i].Handler)
@@ -117,6 +130,17 @@ The file tools read the workspace; the editing tools (write_file, edit_file, app
 move_file, delete_file) write nothing and return the diff of the edit; apply_changes applies a
 diff to disk atomically and refuses it if a file changed meanwhile. Paths are relative to the
 first root, or absolute inside any root.`
+
+const threadInstructions = `
+Every agent run is recorded as a thread: loom_agent returns its thread_id, which continues the
+conversation when passed back; threads_search finds earlier threads and thread_show reads one.`
+
+func instructionsFor(opts Options) string {
+	if opts.Threads != nil {
+		return instructions + threadInstructions
+	}
+	return instructions
+}
 
 var shellName = tools.Shell{}.Spec().Name
 

@@ -23,12 +23,17 @@ func TestNewRefusesMissingRoot(t *testing.T) {
 func TestToolList(t *testing.T) {
 	dir := files(t, map[string]string{"a.txt": "a\n"})
 	factory := func(*workspace.Workspace) (Runner, error) { return nil, errors.New("unused") }
+	st := openStore(t)
 	tests := []struct {
 		name       string
 		opts       Options
 		want, lack []string
 	}{
-		{"defaults", Options{Roots: []string{dir}}, []string{"read_file", "edit_file", "apply_changes", "outline"}, []string{"shell", "loom_agent"}},
+		{"defaults", Options{Roots: []string{dir}}, []string{"read_file", "edit_file", "apply_changes", "outline"},
+			[]string{"shell", "loom_agent", "threads_search", "thread_show"}},
+		{"with threads", Options{Roots: []string{dir}, Threads: st}, []string{"threads_search", "thread_show"}, []string{"loom_agent"}},
+		{"threads unavailable", Options{Roots: []string{dir}, NewAgent: factory, ThreadsErr: errors.New("permission denied")},
+			[]string{"loom_agent"}, []string{"threads_search", "thread_show"}},
 		{"shell allowed", Options{Roots: []string{dir}, AllowShell: true}, []string{"shell"}, []string{"loom_agent"}},
 		{"with an agent", Options{Roots: []string{dir}, NewAgent: factory}, []string{"loom_agent"}, []string{"shell"}},
 	}
@@ -61,7 +66,7 @@ func TestToolList(t *testing.T) {
 }
 
 func TestAnnotations(t *testing.T) {
-	s, err := New(Options{Roots: []string{t.TempDir()}, AllowShell: true})
+	s, err := New(Options{Roots: []string{t.TempDir()}, AllowShell: true, Threads: openStore(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,12 +75,14 @@ func TestAnnotations(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string][3]bool{ // readOnly, destructive, idempotent
-		"read_file":     {true, false, true},
-		"grep":          {true, false, true},
-		"edit_file":     {true, true, true}, // writes nothing over MCP
-		"write_file":    {true, true, true},
-		"shell":         {false, true, false},
-		"apply_changes": {false, true, false},
+		"read_file":      {true, false, true},
+		"grep":           {true, false, true},
+		"edit_file":      {true, true, true}, // writes nothing over MCP
+		"write_file":     {true, true, true},
+		"shell":          {false, true, false},
+		"apply_changes":  {false, true, false},
+		"threads_search": {true, false, true},
+		"thread_show":    {true, false, true},
 	}
 	for _, tool := range list.Tools {
 		w, ok := want[tool.Name]

@@ -14,6 +14,7 @@ func init() { subcommands = append(subcommands, newLSPCmd) }
 
 func newLSPCmd(s *streams) *cobra.Command {
 	var f agentFlags
+	var db string
 	cmd := &cobra.Command{
 		Use:   "lsp",
 		Short: "Serve the Language Server Protocol on stdin and stdout",
@@ -27,15 +28,31 @@ the server. Also: document symbols, workspace symbols, go to definition and
 syntax diagnostics, from tree-sitter.
 
 The workspace root is the folder the editor opens (initialize's
-workspaceFolders or rootUri), else the current directory. Logs go to stderr.`,
+workspaceFolders or rootUri), else the current directory. Logs go to stderr.
+
+Every loom.run is recorded as a thread in the thread database (--db, else
+$LOOM_DB, else ~/.local/share/loom/threads.db); its threadId argument
+continues one, and the loom.searchThreads and loom.showThread commands read
+them. If the database cannot be opened the server runs without threads.`,
 		Example: `  # Neovim 0.7: vim.lsp.start_client{cmd = {"loom", "lsp"}, root_dir = vim.fn.getcwd()}
   LOOM_MODEL=gpt-4.1 loom lsp --log-level info`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// Editors start the server with the project; a broken thread
+			// database must not cost the user the code actions.
+			st, dbErr := openStore(db)
+			if dbErr != nil {
+				slog.Warn("threads are not recorded, and the thread commands are not offered", "err", dbErr)
+			} else {
+				defer st.Close()
+			}
 			srv := lsp.New(lsp.Options{
-				NewAgent: func(ws *workspace.Workspace) (lsp.Runner, error) { return newAgent(f, ws) },
-				Logger:   slog.Default(),
-				Version:  loomVersion(),
+				NewAgent:   func(ws *workspace.Workspace) (lsp.Runner, error) { return newAgent(f, ws) },
+				Logger:     slog.Default(),
+				Version:    loomVersion(),
+				Threads:    st,
+				ThreadsErr: dbErr,
+				Model:      modelName(f),
 			})
 			err := srv.Serve(cmd.Context(), stdio{s.In, s.Out})
 			switch {
@@ -48,6 +65,7 @@ workspaceFolders or rootUri), else the current directory. Logs go to stderr.`,
 		},
 	}
 	f.register(cmd)
+	cmd.Flags().StringVar(&db, "db", "", "the thread database (env LOOM_DB)")
 	return cmd
 }
 

@@ -53,7 +53,8 @@ func startLSP(t *testing.T, dir string, srv *llmtest.Server) *lspClient {
 	if srv != nil {
 		cmd.Env = modelEnv(t, srv)
 	} else {
-		cmd.Env = append(os.Environ(), "LOOM_MODEL=", "XDG_CONFIG_HOME="+t.TempDir(), "XDG_CACHE_HOME="+t.TempDir())
+		cmd.Env = append(os.Environ(), "LOOM_MODEL=", "XDG_CONFIG_HOME="+t.TempDir(), "XDG_CACHE_HOME="+t.TempDir(),
+			"LOOM_DB="+filepath.Join(t.TempDir(), "threads.db"))
 	}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -605,5 +606,79 @@ func TestLSPAnalysis(t *testing.T) {
 	locs, _ := def.(protocol.LocationSlice)
 	if len(locs) != 1 || locs[0].URI != uri.File(filepath.Join(dir, "greet.go")) || locs[0].Range.Start != at(2, 5) {
 		t.Errorf("definition of greeting = %+v", def)
+	}
+}
+
+// TestLSPThreads: loom.run records its run and names the thread,
+// loom.searchThreads finds it, loom.showThread prints it, and loom.run with
+// threadId continues it: the model sees the first conversation.
+func TestLSPThreads(t *testing.T) {
+	dir := project(t)
+	script := editScript("greet.go", `"hi"`, `"hello"`)
+	script.Turns = append(script.Turns, llmtest.Turn{Text: "Yes, it says hello now."})
+	srv := llmtest.NewServer(t, script)
+	c := startLSP(t, dir, srv)
+	init := c.initialize(clientCaps(true))
+	if got, want := init.Capabilities.ExecuteCommandProvider.Commands, []string{"loom.run", "loom.searchThreads", "loom.showThread"}; !slices.Equal(got, want) {
+		t.Errorf("commands = %q, want %q", got, want)
+	}
+	execute := func(command string, arg any) json.RawMessage {
+		t.Helper()
+		raw, _ := json.Marshal(arg)
+		res, err := c.server.ExecuteCommand(c.ctx(), &protocol.ExecuteCommandParams{Command: command, Arguments: []protocol.LSPAny{raw}})
+		if err != nil {
+			t.Fatalf("%s: %v", command, err)
+		}
+		return json.RawMessage(res)
+	}
+
+	var first struct{ ThreadID string }
+	if res := execute("loom.run", map[string]string{"instruction": "say hello"}); json.Unmarshal(res, &first) != nil || first.ThreadID == "" {
+		t.Fatalf("loom.run = %s, want a threadId", res)
+	}
+
+	var hits []struct{ ID, Title, Updated, Snippet string }
+	res := execute("loom.searchThreads", map[string]string{"query": "hello"})
+	if err := json.Unmarshal(res, &hits); err != nil || len(hits) != 1 || hits[0].ID != first.ThreadID || hits[0].Title != "say hello" {
+		t.Fatalf("loom.searchThreads = %s (%v)", res, err)
+	}
+	if _, err := time.Parse(time.RFC3339, hits[0].Updated); err != nil || !strings.Contains(hits[0].Snippet, "«hello»") {
+		t.Errorf("hit %+v: want an RFC 3339 time and a marked snippet", hits[0])
+	}
+	if res := execute("loom.searchThreads", map[string]string{"query": "absentword"}); string(res) != "[]" {
+		t.Errorf("no match = %s, want []", res)
+	}
+
+	var md string
+	if err := json.Unmarshal(execute("loom.showThread", map[string]string{"id": first.ThreadID}), &md); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"# say hello\n", "Tool call `edit_file`", "Fixed it.", "+func greeting() string { return \"hello\" }"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("loom.showThread lacks %q:\n%s", want, md)
+		}
+	}
+
+	var second struct{ ThreadID, Final string }
+	res = execute("loom.run", map[string]any{"instruction": "does it say hello?", "threadId": first.ThreadID[:7], "answer": true})
+	if json.Unmarshal(res, &second) != nil || second.ThreadID != first.ThreadID || second.Final != "Yes, it says hello now." {
+		t.Fatalf("continuing: %s", res)
+	}
+	reqs := srv.ChatRequests()
+	var said []string
+	for _, m := range reqs[len(reqs)-1].Messages {
+		if m.Role == "user" || m.Role == "assistant" {
+			said = append(said, m.Role+": "+m.Content)
+		}
+	}
+	if len(said) < 4 || said[0] != "user: say hello" || !slices.Contains(said, "assistant: Fixed it.") || said[len(said)-1] != "user: does it say hello?" {
+		t.Errorf("the continued run's request said %q, want the first conversation then the new instruction", said)
+	}
+
+	_, err := c.server.ExecuteCommand(c.ctx(), &protocol.ExecuteCommandParams{Command: "loom.showThread",
+		Arguments: []protocol.LSPAny{protocol.LSPAny(`{"id":"zzzzzzzz"}`)}})
+	var rpcErr *jsonrpc2.Error
+	if !errors.As(err, &rpcErr) || rpcErr.Code != jsonrpc2.InvalidParams || !strings.Contains(rpcErr.Message, "no such thread") {
+		t.Errorf("unknown thread: %v, want InvalidParams", err)
 	}
 }

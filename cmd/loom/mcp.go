@@ -19,6 +19,7 @@ type mcpOptions struct {
 	roots []string
 	http  string
 	token string
+	db    string
 }
 
 func newMCPCmd(s *streams) *cobra.Command {
@@ -35,7 +36,12 @@ Over stdio (the default) stdout carries only protocol messages; logs go to
 stderr. With --http the server listens on ADDR (127.0.0.1 when no host is
 given) at path /mcp; a non-loopback address requires a bearer token.
 
-The workspace is the --root folders, or the client's roots when it offers them.`,
+The workspace is the --root folders, or the client's roots when it offers them.
+
+Every loom_agent run is recorded as a thread in the thread database (--db, else
+$LOOM_DB, else ~/.local/share/loom/threads.db); thread_id continues one, and the
+threads_search and thread_show tools read them. If the database cannot be
+opened the server runs without threads and says so on stderr.`,
 		Example: `  loom mcp --root ~/src/project
   loom mcp --http :7777
   LOOM_MCP_TOKEN=s3cret loom mcp --http 0.0.0.0:7777 --root /srv/repo`,
@@ -48,6 +54,7 @@ The workspace is the --root folders, or the client's roots when it offers them.`
 	cmd.Flags().StringSliceVar(&o.roots, "root", []string{"."}, "a workspace folder (repeat for several; paths resolve against the first)")
 	cmd.Flags().StringVar(&o.http, "http", "", "serve streamable HTTP on ADDR (HOST:PORT or :PORT) instead of stdio")
 	cmd.Flags().StringVar(&o.token, "token", "", "bearer token HTTP clients must send (env LOOM_MCP_TOKEN); required off loopback")
+	cmd.Flags().StringVar(&o.db, "db", "", "the thread database (env LOOM_DB)")
 	return cmd
 }
 
@@ -58,6 +65,14 @@ func runMCP(cmd *cobra.Command, s *streams, o mcpOptions) error {
 	if o.token != "" && o.http == "" {
 		return &usageError{fmt.Errorf("--token applies to --http only")}
 	}
+	// A server without threads is still useful: loom_agent and the code
+	// tools work, only recording and the thread tools are lost.
+	st, dbErr := openStore(o.db)
+	if dbErr != nil {
+		slog.Warn("threads are not recorded, and the thread tools are not offered", "err", dbErr)
+	} else {
+		defer st.Close()
+	}
 	srv, err := mcp.New(mcp.Options{
 		Roots:      o.roots,
 		AllowShell: o.allowShell,
@@ -66,6 +81,9 @@ func runMCP(cmd *cobra.Command, s *streams, o mcpOptions) error {
 		NewAgent: func(ws *workspace.Workspace) (mcp.Runner, error) {
 			return newAgent(o.agentFlags, ws)
 		},
+		Threads:    st,
+		ThreadsErr: dbErr,
+		Model:      modelName(o.agentFlags),
 	})
 	if err != nil {
 		return err

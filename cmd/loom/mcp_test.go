@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -48,10 +49,10 @@ func (l *lockedBuffer) String() string {
 }
 
 // mcpEnv is the child's environment: the scripted model when srv is set,
-// else no model at all; never the user's config or cache.
+// else no model at all; never the user's config, cache or threads.
 func mcpEnv(t *testing.T, srv *llmtest.Server) []string {
 	env := []string{"LOOM_MODEL=", "LOOM_API_KEY=", "OPENAI_API_KEY=", "LOOM_LOG=info", "LOOM_MCP_TOKEN=",
-		"XDG_CONFIG_HOME=" + t.TempDir(), "XDG_CACHE_HOME=" + t.TempDir()}
+		"XDG_CONFIG_HOME=" + t.TempDir(), "XDG_CACHE_HOME=" + t.TempDir(), "LOOM_DB=" + filepath.Join(t.TempDir(), "threads.db")}
 	if srv != nil {
 		env = append(env, "LOOM_MODEL=test-model", "LOOM_BASE_URL="+srv.URL)
 	}
@@ -242,7 +243,7 @@ func TestMCPTools(t *testing.T) {
 			}
 			for _, name := range []string{"loom_agent", "apply_changes", "read_file", "list_dir", "glob", "grep",
 				"write_file", "edit_file", "apply_patch", "move_file", "delete_file",
-				"outline", "find_symbol", "find_references", "repo_map", "syntax_check"} {
+				"outline", "find_symbol", "find_references", "repo_map", "syntax_check", "threads_search", "thread_show"} {
 				if _, ok := byName[name]; !ok {
 					t.Errorf("tools/list lacks %s", name)
 				}
@@ -312,6 +313,8 @@ func TestMCPTools(t *testing.T) {
 				{"apply_changes", map[string]any{"diff": "not a diff"}, "nothing was written"},
 				{"loom_agent", map[string]any{"task": "x"}, "no model configured"},
 				{"loom_agent", map[string]any{"task": "x", "thread_id": "t1"}, `thread "t1" is unknown`},
+				{"thread_show", map[string]any{"id": "t1"}, `thread "t1" is unknown`},
+				{"threads_search", map[string]any{"query": "x", "status": "great"}, `status "great"`},
 			} {
 				res := callTool(t, s.c, tc.tool, tc.args)
 				if !res.IsError || !strings.Contains(resultText(res), tc.want) {
@@ -378,7 +381,7 @@ func TestMCPAgentProgressAndApply(t *testing.T) {
 				}
 				structured(t, res, &out)
 				if out.Diff != greetDiff || out.Summary != "Changed the greeting to hello." || out.Applied != apply ||
-					strings.Join(out.FilesChanged, ",") != "greet.go" || out.StopReason != "done" || out.ThreadID != "" {
+					strings.Join(out.FilesChanged, ",") != "greet.go" || out.StopReason != "done" || out.ThreadID == "" {
 					t.Errorf("result = %+v\nwant the diff\n%s", out, greetDiff)
 				}
 				if !strings.Contains(resultText(res), greetDiff) {
@@ -622,5 +625,95 @@ func TestMCPHTTPToken(t *testing.T) {
 		if !errors.As(err, &ee) || ee.ExitCode() != exitUsage {
 			t.Errorf("loom %v: %v, want exit %d\n%s", args, err, exitUsage, stderr.String())
 		}
+	}
+}
+
+// TestMCPThreads records a loom_agent run, finds it with threads_search,
+// reads it with thread_show and continues it with thread_id: the model's
+// next request carries the first run's conversation.
+func TestMCPThreads(t *testing.T) {
+	for _, setup := range []mcpSetup{{"stdio", ""}, {"http", mcpgo.ProtocolVersion20251125}} {
+		t.Run(setup.String(), func(t *testing.T) {
+			dir := project(t)
+			script := agentEditScript()
+			script.Turns = append(script.Turns, llmtest.Turn{Text: "It already says hello."})
+			srv := llmtest.NewServer(t, script)
+			s := startMCP(t, setup, dir, mcpEnv(t, srv))
+
+			var first struct {
+				ThreadID string `json:"thread_id"`
+			}
+			res := callTool(t, s.c, "loom_agent", map[string]any{"task": "say hello instead of hi"})
+			structured(t, res, &first)
+			if res.IsError || first.ThreadID == "" || !strings.Contains(resultText(res), "Thread "+first.ThreadID) {
+				t.Fatalf("loom_agent = %q (isError %v), want a thread ID in both forms\nstderr:\n%s", resultText(res), res.IsError, s.stderr.String())
+			}
+
+			search := callTool(t, s.c, "threads_search", map[string]any{"query": "greeting", "workspace": "."})
+			var hits struct {
+				Hits []struct{ ID, Title, Status, Snippet string }
+			}
+			structured(t, search, &hits)
+			if search.IsError || len(hits.Hits) != 1 || hits.Hits[0].ID != first.ThreadID ||
+				hits.Hits[0].Title != "say hello instead of hi" || hits.Hits[0].Status != "done" || !strings.Contains(hits.Hits[0].Snippet, "«") {
+				t.Errorf("threads_search = %q, structured %+v", resultText(search), hits)
+			}
+
+			show := callTool(t, s.c, "thread_show", map[string]any{"id": first.ThreadID[:6]})
+			for _, want := range []string{"# say hello instead of hi", "Tool call `edit_file`", "Changed the greeting to hello.", greetDiff} {
+				if show.IsError || !strings.Contains(resultText(show), want) {
+					t.Errorf("thread_show lacks %q:\n%s", want, resultText(show))
+				}
+			}
+
+			var second struct {
+				ThreadID string `json:"thread_id"`
+				Summary  string `json:"summary"`
+			}
+			res = callTool(t, s.c, "loom_agent", map[string]any{"task": "is it hello now?", "thread_id": first.ThreadID})
+			structured(t, res, &second)
+			if res.IsError || second.ThreadID != first.ThreadID || second.Summary != "It already says hello." {
+				t.Fatalf("continuing: %q (isError %v), structured %+v", resultText(res), res.IsError, second)
+			}
+			reqs := srv.ChatRequests()
+			var said []string
+			for _, m := range reqs[len(reqs)-1].Messages {
+				if m.Role == "user" || m.Role == "assistant" {
+					said = append(said, m.Role+": "+m.Content)
+				}
+			}
+			if len(said) < 4 || said[0] != "user: say hello instead of hi" || said[len(said)-1] != "user: is it hello now?" ||
+				!slices.Contains(said, "assistant: Changed the greeting to hello.") {
+				t.Errorf("the continued run's request said %q, want the first conversation then the new task", said)
+			}
+		})
+	}
+}
+
+// TestMCPWithoutThreads: a database that cannot be opened leaves the
+// server running without the thread tools, and says why when a client
+// asks to continue a thread.
+func TestMCPWithoutThreads(t *testing.T) {
+	dir := project(t)
+	blocker := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(blocker, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startMCP(t, mcpSetup{"stdio", ""}, dir, mcpEnv(t, nil), "--db", filepath.Join(blocker, "threads.db"))
+	list, err := s.c.ListTools(context.Background(), mcpgo.ListToolsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tool := range list.Tools {
+		if tool.Name == "threads_search" || tool.Name == "thread_show" {
+			t.Errorf("%s is offered without a thread database", tool.Name)
+		}
+	}
+	res := callTool(t, s.c, "loom_agent", map[string]any{"task": "x", "thread_id": "abc"})
+	if want := "threads are unavailable on this server: thread database: mkdir " + blocker; !res.IsError || !strings.Contains(resultText(res), want) {
+		t.Errorf("loom_agent thread_id = %q (isError %v), want an error with %q", resultText(res), res.IsError, want)
+	}
+	if !strings.Contains(s.stderr.String(), "threads are not recorded") {
+		t.Errorf("no warning on stderr:\n%s", s.stderr.String())
 	}
 }

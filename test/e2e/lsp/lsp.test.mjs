@@ -51,6 +51,8 @@ async function startServer(t, modelURL) {
   const env = {
     ...process.env, LOOM_MODEL: 'llmtest', LOOM_BASE_URL: modelURL, LOOM_API_KEY: '', OPENAI_API_KEY: '',
     XDG_CONFIG_HOME: join(dir, '.config'), XDG_CACHE_HOME: join(dir, '.cache'),
+    // Each server its own threads, so a search sees this test's runs only.
+    LOOM_DB: join(dir, '.cache', 'threads.db'),
   };
   const proc = spawn(LOOM, ['lsp'], { cwd: dir, env, stdio: ['pipe', 'pipe', 'inherit'] });
   const conn = createProtocolConnection(new StreamMessageReader(proc.stdout), new StreamMessageWriter(proc.stdin));
@@ -119,7 +121,7 @@ test('Fix: code action → resolve → loom.run → versioned documentChanges in
   ]);
   const { conn, init, dir, uri, seen } = await startServer(t, model);
   assert.equal(init.capabilities.positionEncoding, 'utf-16');
-  assert.deepEqual(init.capabilities.executeCommandProvider.commands, ['loom.run']);
+  assert.deepEqual(init.capabilities.executeCommandProvider.commands, ['loom.run', 'loom.searchThreads', 'loom.showThread']);
 
   const symbols = await conn.sendRequest(DocumentSymbolRequest.type, { textDocument: { uri } });
   assert.deepEqual(symbols.map((s) => [s.name, s.selectionRange.start]), [['greeting', { line: 3, character: 5 }]]);
@@ -170,4 +172,35 @@ test('Explain: the answer is shown as a document served from memory', async (t) 
   assert.match(seen.shown[0], /^loom:/);
   const doc = await conn.sendRequest(TextDocumentContentRequest.type, { uri: seen.shown[0] });
   assert.equal(doc.text, '`greeting` returns a **friendly** string.');
+});
+
+test('Threads: loom.run is recorded, found, shown and continued', async (t) => {
+  const model = await startModel(t, [{ text: 'It returns a friendly greeting.' }, { text: 'Yes, in French too.' }]);
+  const { conn, seen } = await startServer(t, model);
+  const first = await conn.sendRequest(ExecuteCommandRequest.type,
+    { command: 'loom.run', arguments: [{ instruction: 'what does greeting return?', answer: true }] });
+  assert.match(first.threadId, /^[0-9a-z]{10}$/);
+
+  const hits = await conn.sendRequest(ExecuteCommandRequest.type, { command: 'loom.searchThreads', arguments: [{ query: 'friendly' }] });
+  assert.equal(hits.length, 1);
+  assert.deepEqual(Object.keys(hits[0]).sort(), ['id', 'snippet', 'title', 'updated']);
+  assert.equal(hits[0].id, first.threadId);
+  assert.equal(hits[0].title, 'what does greeting return?');
+  assert.match(hits[0].snippet, /«friendly»/);
+  assert.equal(new Date(hits[0].updated).toISOString().slice(0, 19), hits[0].updated.slice(0, 19));
+  assert.deepEqual(await conn.sendRequest(ExecuteCommandRequest.type, { command: 'loom.searchThreads', arguments: [{ query: 'absentword' }] }), []);
+
+  const md = await conn.sendRequest(ExecuteCommandRequest.type, { command: 'loom.showThread', arguments: [{ id: first.threadId.slice(0, 6) }] });
+  assert.equal(typeof md, 'string');
+  assert.match(md, /^# what does greeting return\?$/m);
+  assert.match(md, /It returns a friendly greeting\./);
+
+  const second = await conn.sendRequest(ExecuteCommandRequest.type,
+    { command: 'loom.run', arguments: [{ instruction: 'and in French?', answer: true, threadId: first.threadId }] });
+  assert.equal(second.threadId, first.threadId);
+  assert.equal(second.final, 'Yes, in French too.');
+  await assert.rejects(
+    conn.sendRequest(ExecuteCommandRequest.type, { command: 'loom.showThread', arguments: [{ id: 'zzzzzzzzzz' }] }),
+    /no such thread/);
+  assert.equal(seen.edits.length, 0);
 });

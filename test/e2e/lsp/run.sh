@@ -15,6 +15,8 @@ if [ ! -x "$LOOM" ]; then (cd "$repo" && go build -o "$LOOM" ./cmd/loom) || die 
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# Threads go to a temporary database, never the user's.
+export LOOM_DB="$tmp/threads.db"
 (cd "$repo" && go build -o "$tmp/llmtest" ./llm/llmtest/cmd/llmtest) || die "cannot build llmtest"
 cd "$here"
 LOOM=$LOOM LLMTEST=$tmp/llmtest timeout 90 node --test --test-timeout=30000 lsp.test.mjs

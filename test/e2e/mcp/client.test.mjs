@@ -47,7 +47,7 @@ test('tools/list offers the agent, the file and analysis tools, with annotations
   const byName = Object.fromEntries(tools.map((t) => [t.name, t]));
   for (const name of ['loom_agent', 'apply_changes', 'read_file', 'list_dir', 'glob', 'grep', 'write_file',
     'edit_file', 'apply_patch', 'move_file', 'delete_file', 'outline', 'find_symbol', 'find_references',
-    'repo_map', 'syntax_check']) {
+    'repo_map', 'syntax_check', 'threads_search', 'thread_show']) {
     assert.ok(byName[name], `missing tool ${name}`);
     assert.equal(byName[name].inputSchema.type, 'object');
   }
@@ -55,6 +55,8 @@ test('tools/list offers the agent, the file and analysis tools, with annotations
   assert.equal(byName.grep.annotations.readOnlyHint, true);
   assert.equal(byName.apply_changes.annotations.destructiveHint, true);
   assert.equal(byName.loom_agent.outputSchema.type, 'object');
+  assert.equal(byName.threads_search.annotations.readOnlyHint, true);
+  assert.equal(byName.thread_show.annotations.readOnlyHint, true);
 });
 
 test('grep finds the definition', async () => {
@@ -88,7 +90,43 @@ test('loom_agent edits through the model, reports progress and returns the exact
   assert.deepEqual(res.structuredContent.files_changed, ['greet.go']);
   assert.equal(res.structuredContent.summary, 'Changed the greeting to hello.');
   assert.equal(res.structuredContent.applied, false);
-  assert.equal(res.structuredContent.thread_id, '');
+  assert.match(res.structuredContent.thread_id, /^[0-9a-z]{10}$/);
+  assert.match(text(res), new RegExp(`Thread ${res.structuredContent.thread_id}: pass it as thread_id`));
   assert.deepEqual(progress.map((p) => p.progress), [1, 2, 3]);
   assert.equal(readFileSync(join(dir, 'greet.go'), 'utf8'), greet, 'loom_agent wrote without apply');
+  threadID = res.structuredContent.thread_id;
+});
+
+// The thread of the loom_agent run above.
+let threadID;
+
+test('threads_search finds the run and thread_show reads it', async () => {
+  assert.ok(threadID, 'the loom_agent test did not run');
+  const found = await client.callTool({ name: 'threads_search', arguments: { query: 'hello', workspace: '.' } });
+  assert.ok(!found.isError, text(found));
+  assert.equal(found.structuredContent.hits.length, 1);
+  const [hit] = found.structuredContent.hits;
+  assert.equal(hit.id, threadID);
+  assert.equal(hit.title, 'say hello instead of hi');
+  assert.equal(hit.status, 'done');
+  assert.match(hit.snippet, /«hello»/);
+  assert.ok(!Number.isNaN(Date.parse(hit.updated)), hit.updated);
+  assert.match(text(found), new RegExp(`^${threadID}  `));
+
+  const shown = await client.callTool({ name: 'thread_show', arguments: { id: threadID.slice(0, 6) } });
+  assert.ok(!shown.isError, text(shown));
+  assert.match(text(shown), /^# say hello instead of hi$/m);
+  assert.ok(text(shown).includes(wantDiff), text(shown));
+
+  const none = await client.callTool({ name: 'thread_show', arguments: { id: 'zzzzzzzzzz' } });
+  assert.equal(none.isError, true);
+  assert.match(text(none), /is unknown/);
+});
+
+test('loom_agent with thread_id continues the conversation', async () => {
+  assert.ok(threadID, 'the loom_agent test did not run');
+  const res = await client.callTool({ name: 'loom_agent', arguments: { task: 'does it say hello now?', thread_id: threadID } });
+  assert.ok(!res.isError, text(res));
+  assert.equal(res.structuredContent.thread_id, threadID);
+  assert.equal(res.structuredContent.summary, 'It says hello now.');
 });

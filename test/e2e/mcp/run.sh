@@ -5,7 +5,8 @@
 #  2. the MCP conformance suite over streamable HTTP (loom mcp --http), where
 #     every scenario must pass except those conformance-skip.yml lists as not
 #     applying to Loom.
-# install.sh installs what this needs.
+# install.sh installs what this needs. Threads go to a temporary database
+# (LOOM_DB), never the user's.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
@@ -24,6 +25,7 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
+export LOOM_DB="$tmp/threads.db"
 
 # waitline FILE PREFIX: print the rest of the first line of FILE starting
 # with PREFIX, waiting up to 10 s for it.

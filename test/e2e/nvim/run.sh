@@ -40,6 +40,8 @@ printf 'package main\n\n// 😀 greeting says hello.\nfunc greeting() string { r
 
 export LOOM LOOM_MODEL=llmtest LOOM_BASE_URL="$url" LOOM_API_KEY= OPENAI_API_KEY=
 export XDG_CONFIG_HOME="$tmp/config" XDG_CACHE_HOME="$tmp/cache" XDG_DATA_HOME="$tmp/data" XDG_STATE_HOME="$tmp/state"
+# Threads go to a temporary database, never the user's.
+export LOOM_DB="$tmp/threads.db"
 status=0
 (cd "$tmp/proj" && timeout 60 nvim --headless -u NONE -n greet.go -c "luafile $here/test.lua" </dev/null) >"$tmp/nvim.out" 2>&1 || status=$?
 cat "$tmp/nvim.out"
@@ -49,4 +51,5 @@ want=$'package main\n\n// 😀 greeting says hello.\nfunc greeting() string { re
 got=$(cat "$tmp/proj/greet.go")
 [ "$got" = "$want" ] || die "greet.go on disk is"$'\n'"$got"$'\n'"want"$'\n'"$want"
 grep -q 'greeting is too terse' "$tmp/requests.json" || die "the Fix instruction did not carry the diagnostic"
+[ "$("$LOOM" threads list --json --status done)" != "[]" ] || die "the run was not recorded as a thread in \$LOOM_DB"
 echo "nvim e2e: ok (code action → loom.run → applyEdit by Neovim → :w)"

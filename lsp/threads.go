@@ -1,0 +1,141 @@
+package lsp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+
+	"go.lsp.dev/jsonrpc2"
+	"go.lsp.dev/protocol"
+
+	"github.com/loom-agent/loom/thread"
+)
+
+// The thread commands, for the editor plugins' thread pickers.
+const (
+	// CommandSearchThreads takes {"query"} and answers with the matching
+	// threads, best first: [{id, title, updated, snippet}].
+	CommandSearchThreads = "loom.searchThreads"
+	// CommandShowThread takes {"id"} (an ID or unique prefix) and answers
+	// with the thread as Markdown (a JSON string).
+	CommandShowThread = "loom.showThread"
+)
+
+// ThreadHit is one result of loom.searchThreads.
+type ThreadHit struct {
+	ID    string `json:"id"`
+	Title string `json:"title"`
+	// Updated is RFC 3339, UTC.
+	Updated string `json:"updated"`
+	// Snippet is the best-matching passage, matched terms «marked».
+	Snippet string `json:"snippet"`
+}
+
+// commands lists the commands the server executes: the thread commands
+// only when it has a thread database.
+func (s *Server) commands() []string {
+	if s.opts.Threads == nil {
+		return []string{CommandRun}
+	}
+	return []string{CommandRun, CommandSearchThreads, CommandShowThread}
+}
+
+// errThreads explains to a client why the server has no threads.
+func (s *Server) errThreads(command string) error {
+	why := "the server was started without a thread database"
+	if s.opts.ThreadsErr != nil {
+		why = s.opts.ThreadsErr.Error()
+	}
+	return jsonrpc2.Errorf(codeRequestFailed, "%s: threads are unavailable: %s", command, why)
+}
+
+// resolveThread expands a thread ID or unique prefix for command. An ID
+// that names no thread, or several, is the client's mistake:
+// InvalidParams.
+func (s *Server) resolveThread(ctx context.Context, command, arg string) (string, error) {
+	if s.opts.Threads == nil {
+		return "", s.errThreads(command)
+	}
+	id, err := s.opts.Threads.Resolve(ctx, strings.TrimSpace(arg))
+	if err != nil {
+		return "", jsonrpc2.Errorf(jsonrpc2.InvalidParams, "%s: %v", command, err)
+	}
+	return id, nil
+}
+
+// startRecording starts recording a loom.run: in thread id, or in a new
+// thread when id is empty. A new thread that cannot be recorded is only
+// logged, as the run matters more than its record; a thread the user
+// asked to continue is an error, since its history would be missing.
+func (s *Server) startRecording(ctx context.Context, id, instruction, root string) (*thread.Recorder, error) {
+	if s.opts.Threads == nil {
+		return nil, nil
+	}
+	rec, err := s.opts.Threads.Record(ctx, thread.RecordOptions{ThreadID: id, Instruction: instruction, Workspace: root, Model: s.opts.Model})
+	if err != nil {
+		if id != "" {
+			return nil, jsonrpc2.Errorf(codeRequestFailed, "%s: cannot continue thread %s: %v", CommandRun, id, err)
+		}
+		s.log.Warn("lsp: not recording this run as a thread", "err", err)
+		return nil, nil
+	}
+	return rec, nil
+}
+
+// decodeArg decodes a command's single argument object.
+func decodeArg(params *protocol.ExecuteCommandParams, v any, shape string) error {
+	if len(params.Arguments) == 0 {
+		return jsonrpc2.Errorf(jsonrpc2.InvalidParams, "%s: the argument %s is missing", params.Command, shape)
+	}
+	if err := json.Unmarshal(params.Arguments[0], v); err != nil {
+		return jsonrpc2.Errorf(jsonrpc2.InvalidParams, "%s: the argument must be %s: %v", params.Command, shape, err)
+	}
+	return nil
+}
+
+// searchThreads runs loom.searchThreads over every workspace's threads,
+// best match first.
+func (s *Server) searchThreads(ctx context.Context, params *protocol.ExecuteCommandParams) (protocol.LSPAny, error) {
+	if s.opts.Threads == nil {
+		return nil, s.errThreads(params.Command)
+	}
+	var a struct {
+		Query string `json:"query"`
+	}
+	if err := decodeArg(params, &a, `{"query": "..."}`); err != nil {
+		return nil, err
+	}
+	found, err := s.opts.Threads.Search(ctx, a.Query, thread.Filter{})
+	switch {
+	case errors.Is(err, thread.ErrBadQuery):
+		return nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "%s: %v", params.Command, err)
+	case err != nil:
+		return nil, jsonrpc2.Errorf(codeRequestFailed, "%s: %v", params.Command, err)
+	}
+	hits := make([]ThreadHit, len(found)) // [] rather than null when none match
+	for i, h := range found {
+		hits[i] = ThreadHit{ID: h.Thread.ID, Title: h.Thread.Title, Updated: h.Thread.Updated.UTC().Format(time.RFC3339), Snippet: h.Snippet}
+	}
+	return json.Marshal(hits)
+}
+
+// showThread runs loom.showThread: the thread as Markdown.
+func (s *Server) showThread(ctx context.Context, params *protocol.ExecuteCommandParams) (protocol.LSPAny, error) {
+	var a struct {
+		ID string `json:"id"`
+	}
+	if err := decodeArg(params, &a, `{"id": "..."}`); err != nil {
+		return nil, err
+	}
+	id, err := s.resolveThread(ctx, params.Command, a.ID)
+	if err != nil {
+		return nil, err
+	}
+	var b strings.Builder
+	if err := s.opts.Threads.Export(ctx, &b, id, thread.FormatMarkdown); err != nil {
+		return nil, jsonrpc2.Errorf(codeRequestFailed, "%s: %v", params.Command, err)
+	}
+	return json.Marshal(b.String())
+}

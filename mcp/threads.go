@@ -1,0 +1,248 @@
+package mcp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	mcpgo "github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/loom-agent/loom/thread"
+)
+
+// Search result bounds: a client's context is precious, so the default is
+// smaller than the CLI's.
+const (
+	defaultSearchLimit = 20
+	maxSearchLimit     = 200
+)
+
+// threadsUnavailable says why this server keeps no threads, for a call
+// that needs them.
+func (s *Server) threadsUnavailable() string {
+	if s.opts.ThreadsErr != nil {
+		return "threads are unavailable on this server: " + s.opts.ThreadsErr.Error()
+	}
+	return "threads are unavailable on this server: it was started without a thread database"
+}
+
+// resolveThread expands a thread ID or unique prefix to the thread's ID;
+// the error is the message for the client. The store must be open.
+func (s *Server) resolveThread(ctx context.Context, arg string) (string, error) {
+	id, err := s.opts.Threads.Resolve(ctx, arg)
+	switch {
+	case errors.Is(err, thread.ErrNotFound):
+		return "", fmt.Errorf("thread %q is unknown: no thread has that ID or ID prefix (threads_search finds earlier threads)", arg)
+	case err != nil:
+		return "", fmt.Errorf("thread %q: %v", arg, err)
+	}
+	return id, nil
+}
+
+// startRecording starts recording a loom_agent run: in thread id, or in a
+// new thread when id is empty. A new thread that cannot be recorded is
+// only logged (the run matters more than its record); a thread the client
+// asked to continue is an error, since its history would be missing.
+func (s *Server) startRecording(ctx context.Context, id, task, root string) (*thread.Recorder, error) {
+	if s.opts.Threads == nil {
+		return nil, nil
+	}
+	rec, err := s.opts.Threads.Record(ctx, thread.RecordOptions{ThreadID: id, Instruction: task, Workspace: root, Model: s.opts.Model})
+	if err != nil {
+		if id != "" {
+			return nil, fmt.Errorf("cannot continue thread %s: %w", id, err)
+		}
+		s.log.Warn("mcp: not recording this run as a thread", "err", err)
+		return nil, nil
+	}
+	return rec, nil
+}
+
+type searchArgs struct {
+	Query     string `json:"query"`
+	Workspace string `json:"workspace,omitempty"`
+	Status    string `json:"status,omitempty"`
+	Since     string `json:"since,omitempty"`
+	Limit     int    `json:"limit,omitempty"`
+}
+
+// SearchHit is one threads_search result.
+type SearchHit struct {
+	ID        string `json:"id"`
+	Title     string `json:"title"`
+	Workspace string `json:"workspace"`
+	Status    string `json:"status"`
+	// Updated is RFC 3339, UTC.
+	Updated string `json:"updated"`
+	Turns   int    `json:"turns"`
+	// Snippet is the best-matching passage, matched terms «marked».
+	Snippet string `json:"snippet"`
+}
+
+func statusNames() []string {
+	out := make([]string, len(thread.Statuses))
+	for i, st := range thread.Statuses {
+		out[i] = string(st)
+	}
+	return out
+}
+
+func (s *Server) threadsSearchTool() server.ServerTool {
+	statuses, _ := json.Marshal(statusNames())
+	tool := mcpgo.Tool{
+		Name: "threads_search",
+		Description: "Search the threads (conversations) of earlier loom_agent runs, and of Loom's other front ends on this " +
+			"machine, by title, message text and tool names, best match first. Without workspace it searches every " +
+			"workspace's threads. Pass a hit's id to thread_show to read it, or to loom_agent's thread_id to continue it.",
+		RawInputSchema: json.RawMessage(`{"type":"object","properties":{
+"query":{"type":"string","description":"words (all must match), \"exact phrases\", prefix*, OR, NOT; title:, body:, tools: restrict to a column"},
+"workspace":{"type":"string","description":"only threads of this workspace root folder: absolute, or relative to the first root (\".\" for it)"},
+"status":{"type":"string","enum":` + string(statuses) + `,"description":"only threads whose latest run ended so"},
+"since":{"type":"string","description":"only threads updated since: a duration (36h, 7d), a date (2026-01-31) or an RFC 3339 time"},
+"limit":{"type":"integer","minimum":1,"maximum":` + strconv.Itoa(maxSearchLimit) + `,"description":"at most this many threads (default ` + strconv.Itoa(defaultSearchLimit) + `)"}},
+"required":["query"],"additionalProperties":false}`),
+		RawOutputSchema: json.RawMessage(`{"type":"object","properties":{
+"hits":{"type":"array","items":{"type":"object","properties":{
+"id":{"type":"string"},"title":{"type":"string"},"workspace":{"type":"string"},"status":{"type":"string"},
+"updated":{"type":"string","description":"RFC 3339"},"turns":{"type":"integer"},
+"snippet":{"type":"string","description":"the best-matching passage, matched terms «marked»"}},
+"required":["id","title","workspace","status","updated","turns","snippet"]}}},
+"required":["hits"]}`),
+		Annotations: readOnlyLocal(),
+	}
+	return server.ServerTool{Tool: tool, Handler: s.searchThreads}
+}
+
+// readOnlyLocal annotates a tool that only reads Loom's own data.
+func readOnlyLocal() mcpgo.ToolAnnotation {
+	return mcpgo.ToolAnnotation{
+		ReadOnlyHint:    mcpgo.ToBoolPtr(true),
+		DestructiveHint: mcpgo.ToBoolPtr(false),
+		IdempotentHint:  mcpgo.ToBoolPtr(true),
+		OpenWorldHint:   mcpgo.ToBoolPtr(false),
+	}
+}
+
+func (s *Server) searchThreads(ctx context.Context, req mcpgo.CallToolRequest) (*mcpgo.CallToolResult, error) {
+	raw, err := rawArgs(req)
+	if err != nil {
+		return mcpgo.NewToolResultError(err.Error()), nil
+	}
+	var a searchArgs
+	if err := decodeStrict(raw, &a); err != nil {
+		return mcpgo.NewToolResultError("invalid arguments for threads_search: " + err.Error()), nil
+	}
+	f := thread.Filter{Status: thread.Status(a.Status), Limit: defaultSearchLimit}
+	switch {
+	case strings.TrimSpace(a.Query) == "":
+		return mcpgo.NewToolResultError(`invalid arguments for threads_search: "query" is required`), nil
+	case a.Status != "" && !f.Status.Valid():
+		return mcpgo.NewToolResultError(fmt.Sprintf("invalid arguments for threads_search: status %q: want one of %s",
+			a.Status, strings.Join(statusNames(), ", "))), nil
+	case a.Limit < 0 || a.Limit > maxSearchLimit:
+		return mcpgo.NewToolResultError(fmt.Sprintf("invalid arguments for threads_search: limit %d: want 1 to %d", a.Limit, maxSearchLimit)), nil
+	case a.Limit > 0:
+		f.Limit = a.Limit
+	}
+	if a.Since != "" {
+		if f.Since, err = parseSince(a.Since, time.Now()); err != nil {
+			return mcpgo.NewToolResultError("invalid arguments for threads_search: " + err.Error()), nil
+		}
+	}
+	if a.Workspace != "" {
+		dir := a.Workspace
+		if !filepath.IsAbs(dir) {
+			ws, ask, err := s.workspaceFor(ctx, req, nil)
+			if ask != nil || err != nil {
+				return ask, err
+			}
+			dir = filepath.Join(ws.Root(), dir)
+		}
+		// Threads record the root with symlinks resolved.
+		dir = filepath.Clean(dir)
+		if real, err := filepath.EvalSymlinks(dir); err == nil {
+			dir = real
+		}
+		f.Workspace = dir
+	}
+	found, err := s.opts.Threads.Search(ctx, a.Query, f)
+	if err != nil {
+		return mcpgo.NewToolResultError(err.Error()), nil
+	}
+	hits := make([]SearchHit, len(found))
+	var b strings.Builder
+	for i, h := range found {
+		t := h.Thread
+		hits[i] = SearchHit{ID: t.ID, Title: t.Title, Workspace: t.Workspace, Status: string(t.Status),
+			Updated: t.Updated.UTC().Format(time.RFC3339), Turns: t.TurnCount, Snippet: h.Snippet}
+		fmt.Fprintf(&b, "%s  %s  %s  %s\n    %s\n", t.ID, hits[i].Updated, t.Status, t.Title, h.Snippet)
+	}
+	if len(hits) == 0 {
+		b.WriteString("No threads match.")
+	}
+	return mcpgo.NewToolResultStructured(map[string]any{"hits": hits}, strings.TrimRight(b.String(), "\n")), nil
+}
+
+func (s *Server) threadShowTool() server.ServerTool {
+	tool := mcpgo.Tool{
+		Name: "thread_show",
+		Description: "Read a thread of earlier agent runs as Markdown: its facts (workspace, model, status, tokens), every " +
+			"instruction, answer, tool call and result, and the diff of its latest run.",
+		RawInputSchema: json.RawMessage(`{"type":"object","properties":{
+"id":{"type":"string","description":"the thread's ID or a unique prefix of it, as loom_agent or threads_search returned"}},
+"required":["id"],"additionalProperties":false}`),
+		Annotations: readOnlyLocal(),
+	}
+	return server.ServerTool{Tool: tool, Handler: s.showThread}
+}
+
+func (s *Server) showThread(ctx context.Context, req mcpgo.CallToolRequest) (*mcpgo.CallToolResult, error) {
+	raw, err := rawArgs(req)
+	if err != nil {
+		return mcpgo.NewToolResultError(err.Error()), nil
+	}
+	var a struct {
+		ID string `json:"id"`
+	}
+	if err := decodeStrict(raw, &a); err != nil {
+		return mcpgo.NewToolResultError("invalid arguments for thread_show: " + err.Error()), nil
+	}
+	if strings.TrimSpace(a.ID) == "" {
+		return mcpgo.NewToolResultError(`invalid arguments for thread_show: "id" is required`), nil
+	}
+	id, err := s.resolveThread(ctx, strings.TrimSpace(a.ID))
+	if err != nil {
+		return mcpgo.NewToolResultError(err.Error()), nil
+	}
+	var b strings.Builder
+	if err := s.opts.Threads.Export(ctx, &b, id, thread.FormatMarkdown); err != nil {
+		return mcpgo.NewToolResultError(fmt.Sprintf("reading thread %s: %v", id, err)), nil
+	}
+	return mcpgo.NewToolResultText(b.String()), nil
+}
+
+// parseSince reads a since argument: a Go duration, a number of days
+// ("7d"), a date (local time) or an RFC 3339 time.
+func parseSince(v string, now time.Time) (time.Time, error) {
+	if d, err := time.ParseDuration(v); err == nil && d >= 0 {
+		return now.Add(-d), nil
+	}
+	if n, ok := strings.CutSuffix(v, "d"); ok {
+		if days, err := strconv.Atoi(n); err == nil && days >= 0 {
+			return now.AddDate(0, 0, -days), nil
+		}
+	}
+	if t, err := time.ParseInLocation("2006-01-02", v, time.Local); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("since %q: want a duration (36h, 7d), a date (2026-01-31) or an RFC 3339 time", v)
+}

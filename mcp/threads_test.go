@@ -1,0 +1,341 @@
+package mcp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/loom-agent/loom/agent"
+	"github.com/loom-agent/loom/llm"
+	"github.com/loom-agent/loom/thread"
+	"github.com/loom-agent/loom/workspace"
+)
+
+// TestLoomAgentThreads: each loom_agent run is recorded as a thread, and
+// thread_id continues one with its conversation as the agent's history.
+func TestLoomAgentThreads(t *testing.T) {
+	first := []llm.Message{{Role: llm.RoleUser, Content: "first task"}, {Role: llm.RoleAssistant, Content: "Edited a.txt."}}
+	tests := []struct {
+		name     string
+		noStore  bool
+		storeErr error
+		runErr   error
+		// thread returns the thread_id argument given the first run's
+		// thread ID ("" for none).
+		thread      func(first string) string
+		wantErr     string
+		wantSame    bool // the run continues the first thread
+		wantHistory []llm.Message
+		wantStatus  thread.Status
+		wantThreads int
+	}{
+		{name: "new thread", thread: func(string) string { return "" },
+			wantStatus: thread.StatusDone, wantThreads: 2},
+		{name: "continue by ID", thread: func(id string) string { return id },
+			wantSame: true, wantHistory: first, wantStatus: thread.StatusDone, wantThreads: 1},
+		{name: "continue by prefix, any case", thread: func(id string) string { return strings.ToUpper(id[:5]) },
+			wantSame: true, wantHistory: first, wantStatus: thread.StatusDone, wantThreads: 1},
+		{name: "failed run is recorded", runErr: errors.New("model unreachable"), thread: func(id string) string { return id },
+			wantErr: "The run failed: model unreachable", wantSame: true, wantHistory: first, wantStatus: thread.StatusFailed, wantThreads: 1},
+		{name: "unknown thread", thread: func(string) string { return "zzzzzz" },
+			wantErr: `thread "zzzzzz" is unknown: no thread has that ID`, wantThreads: 1},
+		{name: "not an ID", thread: func(string) string { return "../x" },
+			wantErr: `thread "../x" is unknown`, wantThreads: 1},
+		{name: "store unavailable", noStore: true, storeErr: errors.New("thread database /x/threads.db: permission denied"),
+			thread:  func(string) string { return "abc" },
+			wantErr: `cannot continue thread "abc": threads are unavailable on this server: thread database /x/threads.db: permission denied`},
+		{name: "no store, new run", noStore: true, thread: func(string) string { return "" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := files(t, map[string]string{"a.txt": "original\n"})
+			var st *thread.Store
+			if !tt.noStore {
+				st = openStore(t)
+			}
+			runner := &fakeRunner{stop: agent.StopDone}
+			s, err := New(Options{Roots: []string{dir}, Threads: st, ThreadsErr: tt.storeErr, Model: "test-model",
+				NewAgent: func(*workspace.Workspace) (Runner, error) { return runner, nil }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := connect(t, s)
+			firstID := ""
+			if st != nil {
+				res := call(t, c, "loom_agent", map[string]any{"task": "first task"})
+				var out AgentOutput
+				if err := json.Unmarshal([]byte(structuredJSON(t, res)), &out); err != nil || res.IsError || out.ThreadID == "" {
+					t.Fatalf("first run: %s (%v)", text(res), err)
+				}
+				firstID = out.ThreadID
+			}
+
+			runner.err, runner.gotHistory = tt.runErr, nil
+			if tt.runErr != nil {
+				runner.stop = agent.StopFailed
+			}
+			args := map[string]any{"task": "second task"}
+			if arg := tt.thread(firstID); arg != "" {
+				args["thread_id"] = arg
+			}
+			res := call(t, c, "loom_agent", args)
+			var out AgentOutput
+			json.Unmarshal([]byte(structuredJSON(t, res)), &out)
+			switch {
+			case tt.wantErr != "":
+				if !res.IsError || !strings.Contains(text(res), tt.wantErr) {
+					t.Fatalf("= %q (isError %v), want an error with %q", text(res), res.IsError, tt.wantErr)
+				}
+			case res.IsError:
+				t.Fatalf("failed: %s", text(res))
+			}
+			if !slices.EqualFunc(runner.gotHistory, tt.wantHistory, func(a, b llm.Message) bool { return a.Role == b.Role && a.Content == b.Content }) {
+				t.Errorf("the agent's history = %+v, want %+v", runner.gotHistory, tt.wantHistory)
+			}
+			if st == nil {
+				if out.ThreadID != "" {
+					t.Errorf("thread_id = %q without a store", out.ThreadID)
+				}
+				return
+			}
+			all, err := st.List(context.Background(), thread.Filter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(all) != tt.wantThreads {
+				t.Errorf("%d threads in the store, want %d", len(all), tt.wantThreads)
+			}
+			if tt.wantStatus == "" {
+				return // refused before running
+			}
+			// The thread of this run: named in the text, failures included.
+			id := all[0].ID // most recently updated
+			if tt.wantSame != (id == firstID) {
+				t.Errorf("the run went to thread %s; the first thread is %s, want the same: %v", id, firstID, tt.wantSame)
+			}
+			if !strings.Contains(text(res), "Thread "+id+": pass it as thread_id") {
+				t.Errorf("the text does not name thread %s:\n%s", id, text(res))
+			}
+			if !res.IsError && out.ThreadID != id {
+				t.Errorf("structured thread_id = %q, want %s", out.ThreadID, id)
+			}
+			th, err := st.Get(context.Background(), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ws, _ := workspace.New(dir)
+			if th.Status != tt.wantStatus || th.Workspace != ws.Root() || th.Model != "test-model" {
+				t.Errorf("thread = status %s, workspace %s, model %q; want %s, %s, test-model", th.Status, th.Workspace, th.Model, tt.wantStatus, ws.Root())
+			}
+			var msgs []string
+			for _, m := range th.Messages() {
+				msgs = append(msgs, string(m.Role)+": "+m.Content)
+			}
+			want := []string{"user: second task", "assistant: Edited a.txt."}
+			if tt.wantSame {
+				want = append([]string{"user: first task", "assistant: Edited a.txt."}, want...)
+			}
+			if !slices.Equal(msgs, want) {
+				t.Errorf("thread messages = %q, want %q", msgs, want)
+			}
+		})
+	}
+}
+
+// seedThreads records threads as finished runs would leave them and
+// returns their IDs by title.
+func seedThreads(t *testing.T, st *thread.Store, threads []seed) map[string]string {
+	t.Helper()
+	ctx := context.Background()
+	ids := map[string]string{}
+	for _, sd := range threads {
+		th, err := st.Create(ctx, thread.Meta{Workspace: sd.workspace, Title: sd.title, Model: "m"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, msg := range []llm.Message{{Role: llm.RoleUser, Content: sd.title}, {Role: llm.RoleAssistant, Content: sd.answer}} {
+			if _, err := st.AppendTurn(ctx, th.ID, thread.Turn{Messages: []llm.Message{msg}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := st.Finish(ctx, th.ID, thread.Outcome{Status: sd.status, Diff: sd.diff}); err != nil {
+			t.Fatal(err)
+		}
+		ids[sd.title] = th.ID
+	}
+	return ids
+}
+
+type seed struct {
+	workspace, title, answer, diff string
+	status                         thread.Status
+}
+
+func TestThreadsSearch(t *testing.T) {
+	dir, other := t.TempDir(), t.TempDir()
+	st := openStore(t)
+	ids := seedThreads(t, st, []seed{
+		{dir, "fix the tokenizer", "The tokenizer dropped empty input; fixed.", "", thread.StatusDone},
+		{other, "speed up the tokenizer", "Gave up: the model failed.", "", thread.StatusFailed},
+		{dir, "add a verbose flag", "Added --verbose to main.go.", "", thread.StatusDone},
+	})
+	s, err := New(Options{Roots: []string{dir}, Threads: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := connect(t, s)
+	tests := []struct {
+		name    string
+		args    map[string]any
+		want    []string // titles, any order
+		wantErr string
+	}{
+		{"words", map[string]any{"query": "tokenizer"}, []string{"fix the tokenizer", "speed up the tokenizer"}, ""},
+		{"this workspace", map[string]any{"query": "tokenizer", "workspace": "."}, []string{"fix the tokenizer"}, ""},
+		{"another workspace", map[string]any{"query": "tokenizer", "workspace": other}, []string{"speed up the tokenizer"}, ""},
+		{"status", map[string]any{"query": "tokenizer", "status": "failed"}, []string{"speed up the tokenizer"}, ""},
+		{"message text", map[string]any{"query": "verbose"}, []string{"add a verbose flag"}, ""},
+		{"recent", map[string]any{"query": "tokenizer", "since": "1h"}, []string{"fix the tokenizer", "speed up the tokenizer"}, ""},
+		{"in the future", map[string]any{"query": "tokenizer", "since": "2999-01-01"}, nil, ""},
+		{"limit", map[string]any{"query": "tokenizer", "limit": 1}, []string{"?"}, ""},
+		{"no match", map[string]any{"query": "nonexistentword"}, nil, ""},
+		{"bad FTS syntax searched as words", map[string]any{"query": `"verbose`}, []string{"add a verbose flag"}, ""},
+		{"empty query", map[string]any{"query": " "}, nil, `"query" is required`},
+		{"punctuation only", map[string]any{"query": "**"}, nil, "bad search query"},
+		{"bad status", map[string]any{"query": "x", "status": "great"}, nil, `status "great": want one of running, done`},
+		{"bad since", map[string]any{"query": "x", "since": "yesterday"}, nil, `since "yesterday"`},
+		{"limit too big", map[string]any{"query": "x", "limit": 1000}, nil, "limit 1000: want 1 to 200"},
+		{"unknown argument", map[string]any{"query": "x", "stat": "done"}, nil, "unknown field"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := call(t, c, "threads_search", tt.args)
+			if tt.wantErr != "" {
+				if !res.IsError || !strings.Contains(text(res), tt.wantErr) {
+					t.Errorf("= %q (isError %v), want an error with %q", text(res), res.IsError, tt.wantErr)
+				}
+				return
+			}
+			if res.IsError {
+				t.Fatalf("failed: %s", text(res))
+			}
+			var out struct{ Hits []SearchHit }
+			if err := json.Unmarshal([]byte(structuredJSON(t, res)), &out); err != nil || out.Hits == nil {
+				t.Fatalf("structured %s: %v, want a hits array", structuredJSON(t, res), err)
+			}
+			if len(out.Hits) != len(tt.want) {
+				t.Fatalf("%d hits %+v, want %q", len(out.Hits), out.Hits, tt.want)
+			}
+			if len(tt.want) == 0 && text(res) != "No threads match." {
+				t.Errorf("text = %q", text(res))
+			}
+			for _, h := range out.Hits {
+				if tt.want[0] != "?" && !slices.Contains(tt.want, h.Title) {
+					t.Errorf("hit %q, want only %q", h.Title, tt.want)
+				}
+				if h.ID != ids[h.Title] || !strings.Contains(h.Snippet, thread.MarkOpen) || h.Turns != 2 {
+					t.Errorf("hit = %+v, want ID %s, 2 turns and a marked snippet", h, ids[h.Title])
+				}
+				if _, err := time.Parse(time.RFC3339, h.Updated); err != nil {
+					t.Errorf("updated %q is not RFC 3339", h.Updated)
+				}
+				for _, part := range []string{h.ID, h.Title, h.Updated, h.Snippet} {
+					if !strings.Contains(text(res), part) {
+						t.Errorf("the text lacks %q:\n%s", part, text(res))
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestThreadShow(t *testing.T) {
+	dir := t.TempDir()
+	st := openStore(t)
+	diff := "diff --git a/a.txt b/a.txt\n--- a/a.txt\n+++ b/a.txt\n@@ -1 +1 @@\n-a\n+b\n"
+	ids := seedThreads(t, st, []seed{{dir, "rename a to b", "Renamed it.", diff, thread.StatusDone}})
+	id := ids["rename a to b"]
+	s, err := New(Options{Roots: []string{dir}, Threads: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := connect(t, s)
+	tests := []struct {
+		name    string
+		args    map[string]any
+		want    []string
+		wantErr string
+	}{
+		{"by ID", map[string]any{"id": id}, []string{"# rename a to b\n", "- ID: `" + id + "`", "## User (turn 0)", "Renamed it.", "## Diff", diff}, ""},
+		{"by prefix", map[string]any{"id": id[:4]}, []string{"# rename a to b\n"}, ""},
+		{"unknown", map[string]any{"id": "zzzzzz"}, nil, `thread "zzzzzz" is unknown`},
+		{"missing id", map[string]any{}, nil, `"id" is required`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := call(t, c, "thread_show", tt.args)
+			if tt.wantErr != "" {
+				if !res.IsError || !strings.Contains(text(res), tt.wantErr) {
+					t.Errorf("= %q (isError %v), want an error with %q", text(res), res.IsError, tt.wantErr)
+				}
+				return
+			}
+			if res.IsError {
+				t.Fatalf("failed: %s", text(res))
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(text(res), w) {
+					t.Errorf("the markdown lacks %q:\n%s", w, text(res))
+				}
+			}
+		})
+	}
+}
+
+func TestParseSince(t *testing.T) {
+	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		in   string
+		want time.Time
+		ok   bool
+	}{
+		{"36h", now.Add(-36 * time.Hour), true},
+		{"7d", now.AddDate(0, 0, -7), true},
+		{"2026-01-31T08:00:00Z", time.Date(2026, 1, 31, 8, 0, 0, 0, time.UTC), true},
+		{"2026-01-31", time.Date(2026, 1, 31, 0, 0, 0, 0, time.Local), true},
+		{"-5h", time.Time{}, false},
+		{"soon", time.Time{}, false},
+	}
+	for _, tt := range tests {
+		got, err := parseSince(tt.in, now)
+		if (err == nil) != tt.ok || !got.Equal(tt.want) {
+			t.Errorf("parseSince(%q) = %v, %v; want %v, ok %v", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+}
+
+// The workspace filter compares roots with symlinks resolved, as threads
+// record them.
+func TestThreadsSearchSymlinkedWorkspace(t *testing.T) {
+	real := t.TempDir()
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(real, link); err != nil {
+		t.Skip(err)
+	}
+	st := openStore(t)
+	seedThreads(t, st, []seed{{real, "symlinked project", "ok", "", thread.StatusDone}})
+	s, err := New(Options{Roots: []string{real}, Threads: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := call(t, connect(t, s), "threads_search", map[string]any{"query": "symlinked", "workspace": link})
+	if res.IsError || !strings.Contains(text(res), "symlinked project") {
+		t.Errorf("= %q (isError %v), want the thread found through the link", text(res), res.IsError)
+	}
+}
