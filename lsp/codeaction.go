@@ -60,6 +60,11 @@ type RunArgs struct {
 	// Answer marks a run whose result is the model's text, shown to the
 	// user, rather than edits.
 	Answer bool `json:"answer,omitempty"`
+	// Described marks an instruction that already names the code in
+	// question (the code actions' own); otherwise loom.run adds it.
+	Described bool `json:"described,omitempty"`
+	// ThreadID continues an earlier thread.
+	ThreadID string `json:"threadId,omitempty"`
 }
 
 // actionData travels in a code action between codeAction and resolve.
@@ -143,7 +148,7 @@ func wanted(k protocol.CodeActionKind, only []protocol.CodeActionKind) bool {
 
 // command builds the loom.run command of an action.
 func (s *Server) command(a action, data actionData, diags []protocol.Diagnostic) protocol.Command {
-	args := RunArgs{URI: data.URI, Range: &data.Range, Answer: a.answer}
+	args := RunArgs{URI: data.URI, Range: &data.Range, Answer: a.answer, Described: a.task != nil}
 	if a.task != nil {
 		args.Instruction = a.task(s.describe(data), diagnosticLines(diags))
 	}

@@ -39,13 +39,6 @@ type RunResult struct {
 	ThreadID string `json:"threadId,omitempty"`
 }
 
-// runParams is loom.run's argument: RunArgs and, for a client that
-// continues a conversation, the thread (an ID or unique prefix).
-type runParams struct {
-	RunArgs
-	ThreadID string `json:"threadId,omitempty"`
-}
-
 // ExecuteCommand runs the server's commands: loom.run, and the thread
 // commands of threads.go.
 func (s *Server) ExecuteCommand(ctx context.Context, params *protocol.ExecuteCommandParams) (protocol.LSPAny, error) {
@@ -65,7 +58,7 @@ func (s *Server) ExecuteCommand(ctx context.Context, params *protocol.ExecuteCom
 // answer to the user). The run is recorded as a thread, a new one or the
 // threadId given. The server writes nothing to disk.
 func (s *Server) run(ctx context.Context, params *protocol.ExecuteCommandParams) (protocol.LSPAny, error) {
-	var args runParams
+	var args RunArgs
 	if len(params.Arguments) > 0 {
 		if err := json.Unmarshal(params.Arguments[0], &args); err != nil {
 			return nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "loom.run: the argument must be {instruction, uri, range}: %v", err)
@@ -87,7 +80,13 @@ func (s *Server) run(ctx context.Context, params *protocol.ExecuteCommandParams)
 		s.showMessage(ctx, protocol.MessageTypeError, "Loom: "+err.Error())
 		return nil, jsonrpc2.Errorf(codeRequestFailed, "loom.run: %v", err)
 	}
-	task := agent.Task{Instruction: args.Instruction, Workspace: ws}
+	instruction := args.Instruction
+	if args.Range != nil && args.URI != "" && !args.Described {
+		// A client's own instruction ("Run instruction…" on a selection)
+		// says nothing of where: tell the model.
+		instruction += "\n\nThe code in question: " + s.describe(actionData{URI: args.URI, Range: *args.Range})
+	}
+	task := agent.Task{Instruction: instruction, Workspace: ws}
 	if rel := s.relPath(uri.URI(args.URI)); rel != "" {
 		task.Focus = []string{rel}
 	}

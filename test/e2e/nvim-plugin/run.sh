@@ -80,4 +80,5 @@ func main() { greet("世界") }'
 got=$(cat "$tmp/proj/greet.go")
 [ "$got" = "$want" ] || die "greet.go on disk is"$'\n'"$got"$'\n'"want"$'\n'"$want"
 grep -q 'Say hello with Printf' "$tmp/requests.json" || die "no model request carried the :LoomRun instruction"
+grep -q 'The code in question: greet.go, lines 6-8' "$tmp/requests.json" || die "the :LoomRun request did not tell the model which lines were selected"
 echo "nvim-plugin e2e: ok (setup → :'<,'>LoomRun → applyEdit → :w; :LoomExplain; Edit with instruction…; :LoomThreads)"
