@@ -25,6 +25,10 @@ type Document struct {
 	tree   *sitter.Tree
 	lines  lineIndex // of src
 	x      extractor
+	ol     outlineState
+	// movedKids and spareKids are updateOutline's buffers, kept to spare
+	// the allocations.
+	movedKids, spareKids []topKid
 }
 
 // NewDocument parses src as the file at path.
@@ -94,28 +98,33 @@ func (d *Document) Reparse(ctx context.Context, e InputEdit, newSrc []byte) erro
 	old := d.tree.Copy()
 	editTree(old, e)
 	t, err := parseSource(ctx, d.parser, d.cl, newSrc, old, 0)
-	old.Close()
 	if err != nil {
+		old.Close()
 		return err
 	}
-	d.tree.Close()
+	prev, oldLines := d.tree, d.lines
 	d.tree, d.src, d.lines = t, newSrc, newLineIndex(newSrc)
+	// The outline compares children with prev's, so prev lives until then.
+	d.reparseOutline(e, oldLines)
+	prev.Close()
+	old.Close()
 	return nil
 }
 
 // Symbols returns the document's definitions, flat with Parent indices.
 func (d *Document) Symbols() ([]Symbol, error) {
-	res, err := analyzeTree(&d.x, d.cl, d.tree, d.src, d.lines, false)
-	return res.symbols, err
-}
-
-// Outline returns the document's definitions as a tree.
-func (d *Document) Outline() ([]OutlineItem, error) {
-	syms, err := d.Symbols()
+	items, _, err := d.OutlineStamped()
 	if err != nil {
 		return nil, err
 	}
-	return nest(syms), nil
+	return flatten(items, d.ol.count), nil
+}
+
+// Outline returns the document's definitions as a tree. The result is
+// shared with later calls: callers must not modify it.
+func (d *Document) Outline() ([]OutlineItem, error) {
+	items, _, err := d.OutlineStamped()
+	return items, err
 }
 
 // SyntaxErrors reports the ERROR and MISSING nodes of the current tree.

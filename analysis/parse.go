@@ -31,7 +31,14 @@ func parseSource(ctx context.Context, p *sitter.Parser, cl *compiledLang, src []
 	}
 	p.SetLanguage(cl.grammar)
 	p.SetOperationLimit(int(timeout / time.Microsecond))
-	t, err := p.ParseCtx(ctx, old, src)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	// The binding cancels a parse through a flag that a goroutine sets when
+	// ctx ends, and may set it just after the parse succeeded: the pooled
+	// parser would then fail every later parse at once. A parse is bounded
+	// by the operation limit instead, so ctx is only checked before it.
+	t, err := p.ParseCtx(context.WithoutCancel(ctx), old, src)
 	if err != nil {
 		p.Reset()
 		if errors.Is(err, sitter.ErrOperationLimit) {

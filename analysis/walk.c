@@ -9,7 +9,14 @@
 // skip marks node types whose subtrees hold no outline entries (function
 // bodies in Go): with prune set they are not entered at all, otherwise the
 // records below them are flagged so definitions there can be dropped alike.
-void loom_walk(const TSTree *tree, const uint8_t *want, const uint8_t *skip, uint32_t nwant, int prune, loom_walk_out *out) {
+//
+// With top set, the root's children are also listed in top->kids, and unless
+// all is set only those not found in old (sorted, positions as in this tree)
+// with the same span, symbol and subtree are recorded and entered. The rest
+// are passed over as if absent, which lets an outline re-extract only the
+// children an edit changed.
+static void walk_core(const TSTree *tree, const uint8_t *want, const uint8_t *skip, uint32_t nwant, int prune,
+                      const loom_kid *old, uint32_t nold, int all, loom_walk_out *out, loom_top_out *top) {
 	out->recs = NULL;
 	out->n = 0;
 	out->visited = 0;
@@ -24,12 +31,47 @@ void loom_walk(const TSTree *tree, const uint8_t *want, const uint8_t *skip, uin
 		out->oom = 1;
 		return;
 	}
+	uint32_t kcap = 0, oi = 0;
 	TSTreeCursor cur = ts_tree_cursor_new(ts_tree_root_node(tree));
 	uint32_t depth = 0;
 	for (;;) {
 		TSNode node = ts_tree_cursor_current_node(&cur);
 		TSSymbol sym = ts_node_symbol(node);
 		int32_t idx = -1;
+		if (top != NULL && depth == 1) {
+			uint32_t s = ts_node_start_byte(node), e = ts_node_end_byte(node);
+			uint32_t in = all;
+			if (!in) {
+				while (oi < nold && (old[oi].start < s || (old[oi].start == s && old[oi].end < e))) {
+					oi++;
+				}
+				if (oi < nold && old[oi].start == s && old[oi].end == e && old[oi].sym == sym &&
+				    old[oi].subtree == *(const uint64_t *)node.id) {
+					oi++;
+				} else {
+					in = 1;
+				}
+			}
+			if (top->nkids == kcap) {
+				uint32_t ncap = kcap ? kcap * 2 : 1024;
+				loom_kid *k = realloc(top->kids, (size_t)ncap * sizeof(loom_kid));
+				if (k == NULL) {
+					top->oom = 1;
+					break;
+				}
+				top->kids = k;
+				kcap = ncap;
+			}
+			loom_kid *k = &top->kids[top->nkids++];
+			k->subtree = *(const uint64_t *)node.id;
+			k->start = s;
+			k->end = e;
+			k->sym = sym;
+			k->entered = in;
+			if (!in) {
+				goto next;
+			}
+		}
 		out->visited++;
 		// want[sym] is 2 for symbols a pattern can start at, 1 for symbols
 		// that only matter as a direct child of a recorded node.
@@ -79,6 +121,7 @@ void loom_walk(const TSTree *tree, const uint8_t *want, const uint8_t *skip, uin
 			depth++;
 			continue;
 		}
+	next:
 		while (!ts_tree_cursor_goto_next_sibling(&cur)) {
 			if (depth == 0 || !ts_tree_cursor_goto_parent(&cur)) {
 				goto done;
@@ -90,6 +133,19 @@ done:
 	ts_tree_cursor_delete(&cur);
 	free(stack);
 	free(inskip);
+}
+
+void loom_walk(const TSTree *tree, const uint8_t *want, const uint8_t *skip, uint32_t nwant, int prune, loom_walk_out *out) {
+	walk_core(tree, want, skip, nwant, prune, NULL, 0, 1, out, NULL);
+}
+
+void loom_walk_top(const TSTree *tree, const uint8_t *want, const uint8_t *skip, uint32_t nwant, int prune,
+                   const loom_kid *old, uint32_t nold, int all, loom_walk_out *out, loom_top_out *top) {
+	top->kids = NULL;
+	top->nkids = 0;
+	top->oom = 0;
+	top->root_sym = ts_node_symbol(ts_tree_root_node(tree));
+	walk_core(tree, want, skip, nwant, prune, old, nold, all, out, top);
 }
 
 void loom_tree_edit(TSTree *tree, uint32_t start, uint32_t old_end, uint32_t new_end,

@@ -79,3 +79,52 @@ func editTree(t *sitter.Tree, e InputEdit) {
 		C.uint32_t(e.OldEndPoint.Line), C.uint32_t(e.OldEndPoint.Column),
 		C.uint32_t(e.NewEndPoint.Line), C.uint32_t(e.NewEndPoint.Column))
 }
+
+// topKid mirrors loom_kid: a child of the root, its subtree (see walk.h),
+// symbol and span, and whether the walk recorded it.
+type topKid struct {
+	subtree      uint64
+	start, end   uint32
+	sym, entered uint32
+}
+
+// walkTop is walkTree that also lists the root's children. Unless all, it
+// records only the children not in old (sorted) with the same span, symbol
+// and subtree; old's subtrees must belong to a tree still alive, or freed
+// memory could be reused. fn gets the records, the children and the root's
+// symbol, valid only during fn.
+func walkTop(t *sitter.Tree, want, skip []uint8, prune bool, old []topKid, all bool, fn func(recs []walkRec, kids []topKid, rootSym uint16)) error {
+	if len(want) == 0 || len(skip) != len(want) {
+		return errors.New("analysis: walk tables do not match the grammar")
+	}
+	var out C.loom_walk_out
+	var top C.loom_top_out
+	p, a := C.int(0), C.int(0)
+	if prune {
+		p = 1
+	}
+	if all {
+		a = 1
+	}
+	var op *C.loom_kid
+	if len(old) > 0 {
+		op = (*C.loom_kid)(unsafe.Pointer(&old[0]))
+	}
+	C.loom_walk_top(cTree(t), (*C.uint8_t)(unsafe.Pointer(&want[0])), (*C.uint8_t)(unsafe.Pointer(&skip[0])), C.uint32_t(len(want)), p,
+		op, C.uint32_t(len(old)), a, &out, &top)
+	defer C.free(unsafe.Pointer(out.recs))
+	defer C.free(unsafe.Pointer(top.kids))
+	if out.oom != 0 || top.oom != 0 {
+		return errWalkMemory
+	}
+	var recs []walkRec
+	if out.n > 0 {
+		recs = unsafe.Slice((*walkRec)(unsafe.Pointer(out.recs)), int(out.n))
+	}
+	var kids []topKid
+	if top.nkids > 0 {
+		kids = unsafe.Slice((*topKid)(unsafe.Pointer(top.kids)), int(top.nkids))
+	}
+	fn(recs, kids, uint16(top.root_sym))
+	return nil
+}

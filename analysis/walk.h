@@ -54,9 +54,32 @@ typedef struct loom_walk_out {
 	int oom;
 } loom_walk_out;
 
+// loom_kid is a child of the root: its subtree, its symbol (an alias
+// depends on the parent), its span, and whether the walk recorded it. The
+// subtree is the 8-byte tree-sitter Subtree the node's id points at in the
+// pinned runtime (subtree.h): a pointer to shared, immutable heap data, or a
+// small leaf's inline data. Equal values in two live trees are one unchanged
+// subtree; TestSubtreeIdentity checks this against the runtime.
+typedef struct loom_kid {
+	uint64_t subtree;
+	uint32_t start;
+	uint32_t end;
+	uint32_t sym;
+	uint32_t entered;
+} loom_kid;
+
+typedef struct loom_top_out {
+	loom_kid *kids;
+	uint32_t nkids;
+	uint32_t root_sym;
+	int oom;
+} loom_top_out;
+
 void loom_walk(const TSTree *tree, const uint8_t *want, const uint8_t *skip, uint32_t nwant, int prune, loom_walk_out *out);
 void loom_tree_edit(TSTree *tree, uint32_t start, uint32_t old_end, uint32_t new_end,
                     uint32_t sr, uint32_t sc, uint32_t oer, uint32_t oec, uint32_t ner, uint32_t nec);
+void loom_walk_top(const TSTree *tree, const uint8_t *want, const uint8_t *skip, uint32_t nwant, int prune,
+                   const loom_kid *old, uint32_t nold, int all, loom_walk_out *out, loom_top_out *top);
 uint32_t loom_root_start(const TSTree *tree);
 uint32_t loom_root_end(const TSTree *tree);
 uint32_t loom_field_count(const TSLanguage *lang);

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,12 +14,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
 	"go.lsp.dev/uri"
 
 	"github.com/loom-agent/loom/agent"
+	"github.com/loom-agent/loom/analysis"
 	"github.com/loom-agent/loom/workspace"
 )
 
@@ -240,4 +243,88 @@ func BenchmarkDocumentSymbolAfterEdit(b *testing.B) {
 	b.StopTimer()
 	slices.Sort(times)
 	b.ReportMetric(float64(times[len(times)/2].Microseconds())/1000, "median-ms")
+}
+
+// TestDocumentSymbolAfterRandomEdits checks, over seeded random edits sent
+// as didChange, that documentSymbol (which reuses the symbols of items that
+// only moved) answers what converting a fresh parse gives, with non-ASCII
+// text and line breaks of every kind so UTF-16 characters and '\r' count.
+func TestDocumentSymbolAfterRandomEdits(t *testing.T) {
+	srv, dir := serveInProcess(t, Options{})
+	ctx := context.Background()
+	u := uri.File(filepath.Join(dir, "r.go"))
+	var b strings.Builder
+	b.WriteString("package r\n\n")
+	for i := range 40 {
+		fmt.Fprintf(&b, "// F%d é😀\nfunc F%d(s string) string { return \"😀\" + s }\n\ntype T%d struct{ A, Bé int }\n\n", i, i, i)
+	}
+	text := b.String()
+	if err := srv.DidOpen(ctx, &protocol.DidOpenTextDocumentParams{TextDocument: protocol.TextDocumentItem{URI: u, Version: 1, Text: text}}); err != nil {
+		t.Fatal(err)
+	}
+	// Carriage returns come in the second half: until then LSP and
+	// analysis agree on lines.
+	pool := []string{"// x\n", "\n", "func G() {}\n", "type U struct{ V int }\n", "/*", "*/", "}", "😀é", "x := 1\n", "", "\r\n", "\r"}
+	r := rand.New(rand.NewPCG(1, 2))
+	for step := range 300 {
+		lines := workspace.NewLines(text)
+		start := r.IntN(len(text) + 1)
+		end := min(len(text), start+r.IntN(40))
+		if r.IntN(2) == 0 {
+			end = start
+		}
+		// Keep the ends on rune boundaries, as an editor's positions are.
+		for start > 0 && !utf8.RuneStart(text[start]) {
+			start--
+		}
+		for end < len(text) && !utf8.RuneStart(text[end]) {
+			end++
+		}
+		ps, _ := lines.Position(start, workspace.UTF16)
+		pe, _ := lines.Position(end, workspace.UTF16)
+		// Offsets between "\r" and "\n" have no position of their own.
+		if o, _ := lines.Offset(ps, workspace.UTF16); o != start {
+			continue
+		}
+		if o, _ := lines.Offset(pe, workspace.UTF16); o != end {
+			continue
+		}
+		ins := pool[r.IntN(len(pool)-2)]
+		if step >= 150 {
+			ins = pool[r.IntN(len(pool))]
+		}
+		err := srv.DidChange(ctx, &protocol.DidChangeTextDocumentParams{
+			TextDocument: protocol.VersionedTextDocumentIdentifier{TextDocumentIdentifier: protocol.TextDocumentIdentifier{URI: u}, Version: int32(step + 2)},
+			ContentChanges: []protocol.TextDocumentContentChangeEvent{&protocol.TextDocumentContentChangePartial{
+				Range: protocol.Range{Start: toProto(ps), End: toProto(pe)}, Text: ins}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		text = text[:start] + ins + text[end:]
+		res, err := srv.DocumentSymbol(ctx, &protocol.DocumentSymbolParams{TextDocument: protocol.TextDocumentIdentifier{URI: u}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A fresh document parses from scratch with its own parser (the
+		// shared pool's can be left cancelled by an earlier request).
+		fresh, err := analysis.NewDocument(ctx, "r.go", []byte(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		items, err := fresh.Outline()
+		fresh.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := protocol.DocumentSymbolSlice{}
+		for _, it := range items {
+			want = append(want, documentSymbol(it, workspace.NewLines(text), workspace.UTF16))
+		}
+		gotJSON, _ := protocol.Marshal(res)
+		wantJSON, _ := protocol.Marshal(want)
+		if string(gotJSON) != string(wantJSON) {
+			t.Fatalf("step %d: after replacing [%d,%d) with %q\ngot  %s\nwant %s", step, start, end, ins, gotJSON, wantJSON)
+		}
+	}
 }

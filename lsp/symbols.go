@@ -24,31 +24,29 @@ const maxWorkspaceSymbols = 256
 // when it is open (so unsaved edits count), else from the file.
 func (s *Server) DocumentSymbol(ctx context.Context, params *protocol.DocumentSymbolParams) (protocol.DocumentSymbolResult, error) {
 	enc := s.encoding()
-	var items []analysis.OutlineItem
-	var lines *workspace.Lines
 	if d := s.doc(params.TextDocument.URI); d != nil {
 		d.mu.Lock()
-		if d.parsed != nil {
-			var err error
-			if items, err = d.parsed.Outline(); err != nil {
-				d.mu.Unlock()
-				return nil, fmt.Errorf("documentSymbol: %w", err)
-			}
+		defer d.mu.Unlock()
+		if d.parsed == nil {
+			return protocol.DocumentSymbolSlice{}, nil
 		}
-		lines = d.lines
-		d.mu.Unlock()
-	} else {
-		rel, src, err := s.readClosed(params.TextDocument.URI)
+		items, stamps, err := d.parsed.OutlineStamped()
 		if err != nil {
 			return nil, fmt.Errorf("documentSymbol: %w", err)
 		}
-		if _, ok := analysis.LanguageForPath(rel); ok {
-			if items, err = analysis.Outline(ctx, rel, src); err != nil {
-				return nil, fmt.Errorf("documentSymbol: %w", err)
-			}
-		}
-		lines = workspace.NewLines(string(src))
+		return d.symbols.build(items, stamps, d.text, d.lines, enc), nil
 	}
+	rel, src, err := s.readClosed(params.TextDocument.URI)
+	if err != nil {
+		return nil, fmt.Errorf("documentSymbol: %w", err)
+	}
+	var items []analysis.OutlineItem
+	if _, ok := analysis.LanguageForPath(rel); ok {
+		if items, err = analysis.Outline(ctx, rel, src); err != nil {
+			return nil, fmt.Errorf("documentSymbol: %w", err)
+		}
+	}
+	lines := workspace.NewLines(string(src))
 	out := make(protocol.DocumentSymbolSlice, 0, len(items))
 	for _, it := range items {
 		out = append(out, documentSymbol(it, lines, enc))
@@ -65,6 +63,103 @@ func (s *Server) readClosed(u uri.URI) (string, []byte, error) {
 	}
 	src, err := ws.ReadFile(rel)
 	return rel, src, err
+}
+
+// symbolCache keeps a document's last documentSymbol answer with the stamps
+// of its top-level items: an item that kept its stamp only moved by whole
+// lines, so its symbol is shifted rather than converted again (which costs
+// a line lookup and a character count per position).
+type symbolCache struct {
+	enc    workspace.Encoding
+	cr     bool     // the text held a '\r', which LSP but not analysis ends lines at
+	stamps []uint64 // the analysis outline's, never modified
+	lines  []int    // parallel to stamps: each item's analysis start line
+	syms   protocol.DocumentSymbolSlice
+	max    uint64 // the largest stamp in stamps
+}
+
+// build converts a stamped outline of text, reusing the symbols of items
+// already converted. The answer becomes the cache; neither is modified
+// afterwards, since it is marshalled after the document's lock is released.
+func (c *symbolCache) build(items []analysis.OutlineItem, stamps []uint64, text string, lines *workspace.Lines, enc workspace.Encoding) protocol.DocumentSymbolSlice {
+	if c.enc != enc {
+		*c = symbolCache{enc: enc}
+	}
+	// Without a '\r' on either side, LSP lines are analysis lines, so an
+	// item's shift is known without looking its position up.
+	cr := strings.IndexByte(text, '\r') >= 0
+	sameLines := !cr && !c.cr
+	out := make(protocol.DocumentSymbolSlice, len(items))
+	starts := make([]int, len(items))
+	var max uint64
+	j := 0
+	for i, it := range items {
+		st := stamps[i]
+		max = maxStamp(max, st)
+		starts[i] = it.Range.Start.Line
+		reused := false
+		// Stamps come from a counter, so one above the cache's largest is
+		// new; kept items stay in order, so the search resumes where the
+		// last one was found.
+		if st <= c.max {
+			k := j
+			for k < len(c.stamps) && c.stamps[k] != st {
+				k++
+			}
+			if k < len(c.stamps) {
+				j = k + 1
+				if sameLines {
+					out[i], reused = shiftSymbol(c.syms[k], it.Range.Start.Line-c.lines[k]), true
+				} else {
+					out[i], reused = moveSymbol(c.syms[k], it, lines, enc)
+				}
+			}
+		}
+		if !reused {
+			out[i] = documentSymbol(it, lines, enc)
+		}
+	}
+	*c = symbolCache{enc: enc, cr: cr, stamps: stamps, lines: starts, syms: out, max: max}
+	return out
+}
+
+func maxStamp(a, b uint64) uint64 {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+// moveSymbol shifts prev, converted from an earlier position of it, to
+// where it is now. Only lines move: the lines' text is unchanged, so are
+// the characters, which the item's start confirms.
+func moveSymbol(prev protocol.DocumentSymbol, it analysis.OutlineItem, lines *workspace.Lines, enc workspace.Encoding) (protocol.DocumentSymbol, bool) {
+	p, err := lines.Position(it.Range.Start.Offset, enc)
+	if err != nil || uint32(p.Character) != prev.Range.Start.Character {
+		return prev, false
+	}
+	return shiftSymbol(prev, p.Line-int(prev.Range.Start.Line)), true
+}
+
+// shiftSymbol returns ds dl lines away, children copied when they move.
+func shiftSymbol(ds protocol.DocumentSymbol, dl int) protocol.DocumentSymbol {
+	if dl == 0 {
+		return ds
+	}
+	shift := func(r *protocol.Range) {
+		r.Start.Line = uint32(int(r.Start.Line) + dl)
+		r.End.Line = uint32(int(r.End.Line) + dl)
+	}
+	shift(&ds.Range)
+	shift(&ds.SelectionRange)
+	if len(ds.Children) > 0 {
+		kids := make([]protocol.DocumentSymbol, len(ds.Children))
+		for i, c := range ds.Children {
+			kids[i] = shiftSymbol(c, dl)
+		}
+		ds.Children = kids
+	}
+	return ds
 }
 
 func documentSymbol(it analysis.OutlineItem, lines *workspace.Lines, enc workspace.Encoding) protocol.DocumentSymbol {

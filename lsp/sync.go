@@ -25,6 +25,8 @@ type document struct {
 	// parsed is kept across edits so a keystroke costs an incremental
 	// reparse; nil for languages analysis does not know.
 	parsed *analysis.Document
+	// symbols is the last documentSymbol answer, reused as the user types.
+	symbols symbolCache
 }
 
 // doc returns the open document for u, or nil.
@@ -153,6 +155,7 @@ func (s *Server) encoding() workspace.Encoding {
 func (d *document) setText(ctx context.Context, text string) {
 	d.text = text
 	d.lines = workspace.NewLines(text)
+	d.symbols = symbolCache{}
 	if d.parsed != nil {
 		d.parsed.Close()
 		d.parsed = nil
@@ -183,13 +186,20 @@ func (d *document) splice(ctx context.Context, rng protocol.Range, text string, 
 		return fmt.Errorf("range %d:%d-%d:%d ends before it starts", rng.Start.Line, rng.Start.Character, rng.End.Line, rng.End.Character)
 	}
 	d.text = d.text[:start] + text + d.text[end:]
-	d.lines = workspace.NewLines(d.text)
-	if d.parsed != nil {
-		if err := d.parsed.Apply(ctx, start, end, []byte(text)); err != nil {
-			// An incremental parse that fails (cancelled, timed out) leaves the
-			// old tree; parse the whole text instead.
-			d.setText(ctx, d.text)
-		}
+	if d.parsed == nil {
+		d.lines = workspace.NewLines(d.text)
+		return nil
+	}
+	// Indexing the lines of a large file costs a fraction of the reparse,
+	// which it does not depend on: do both at once.
+	lines := make(chan *workspace.Lines, 1)
+	go func(t string) { lines <- workspace.NewLines(t) }(d.text)
+	err = d.parsed.Apply(ctx, start, end, []byte(text))
+	d.lines = <-lines
+	if err != nil {
+		// An incremental parse that fails (cancelled, timed out) leaves the
+		// old tree; parse the whole text instead.
+		d.setText(ctx, d.text)
 	}
 	return nil
 }
