@@ -235,10 +235,11 @@ func BenchmarkDocumentSymbolAfterEdit(b *testing.B) {
 		if _, err := conn.Call(ctx, protocol.MethodTextDocumentDocumentSymbol, &protocol.DocumentSymbolParams{TextDocument: protocol.TextDocumentIdentifier{URI: u}}, &res); err != nil {
 			b.Fatal(err)
 		}
+		times = append(times, time.Since(start))
+		// Checking the answer is the benchmark's own work, not timed.
 		if n := strings.Count(string(res), `"selectionRange"`); n < 2000 {
 			b.Fatalf("only %d symbols", n)
 		}
-		times = append(times, time.Since(start))
 	}
 	b.StopTimer()
 	slices.Sort(times)
