@@ -15,5 +15,6 @@
 // PRAGMA user_version), each migration in its own transaction.
 //
 // Search goes through an FTS5 index over titles, message text and tool
-// names, kept in step by triggers, ranked by BM25.
+// names, and a small one of titles alone that ranks title matches, both
+// kept in step by triggers, ranked by BM25.
 package thread

@@ -46,9 +46,21 @@ CREATE TABLE messages (
 	FOREIGN KEY (thread_rid, turn) REFERENCES turns (thread_rid, n) ON DELETE CASCADE
 );
 
--- One index for titles and messages, so one BM25 ranks both. A title row
--- has rowid -threads.rid, a message row messages.id.
+-- The index of titles and messages: a title row has rowid -threads.rid,
+-- a message row messages.id. Search ranks messages and makes every
+-- snippet with it.
 CREATE VIRTUAL TABLE search USING fts5 (
+	title, body, tools, thread_rid UNINDEXED,
+	tokenize = 'unicode61 remove_diacritics 2',
+	prefix = '2 3 4'
+);
+
+-- Titles alone again, rowid threads.rid, to rank title matches: bm25()
+-- counts the documents holding each term by reading the term's whole
+-- list in the index it runs on, which in search means every message
+-- too. Here the lists are short. The columns are search's, so a query
+-- naming a column means the same in both (body and tools stay empty).
+CREATE VIRTUAL TABLE titles USING fts5 (
 	title, body, tools, thread_rid UNINDEXED,
 	tokenize = 'unicode61 remove_diacritics 2',
 	prefix = '2 3 4'
@@ -56,12 +68,15 @@ CREATE VIRTUAL TABLE search USING fts5 (
 
 CREATE TRIGGER threads_ai AFTER INSERT ON threads BEGIN
 	INSERT INTO search (rowid, title, body, tools, thread_rid) VALUES (-new.rid, new.title, '', '', new.rid);
+	INSERT INTO titles (rowid, title, body, tools, thread_rid) VALUES (new.rid, new.title, '', '', new.rid);
 END;
 CREATE TRIGGER threads_au AFTER UPDATE OF title ON threads BEGIN
 	UPDATE search SET title = new.title WHERE rowid = -old.rid;
+	UPDATE titles SET title = new.title WHERE rowid = old.rid;
 END;
 CREATE TRIGGER threads_ad AFTER DELETE ON threads BEGIN
 	DELETE FROM search WHERE rowid = -old.rid;
+	DELETE FROM titles WHERE rowid = old.rid;
 END;
 CREATE TRIGGER messages_ai AFTER INSERT ON messages BEGIN
 	INSERT INTO search (rowid, title, body, tools, thread_rid) VALUES (new.id, '', new.content, new.tool_names, new.thread_rid);

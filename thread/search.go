@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -147,6 +148,9 @@ const (
 // tool name twice.
 const rankExpr = `bm25(search, 5.0, 1.0, 2.0, 0.0)`
 
+// titleRankExpr ranks a title match, in the titles index.
+const titleRankExpr = `bm25(titles, 5.0, 1.0, 2.0, 0.0)`
+
 // search runs a MATCH expression. It ranks the candidates, keeps each
 // thread's best, and makes snippets only for the hits returned, since a
 // snippet costs far more than a rank.
@@ -154,18 +158,24 @@ func (s *Store) search(ctx context.Context, match string, f Filter) ([]Hit, erro
 	var hits []Hit
 	err := s.read(ctx, func(tx *sql.Tx) error {
 		where, fargs := f.where()
-		// Both candidate queries walk the index in rowid order and stop
-		// at their cap: messages newest first (rowid > 0), titles newest
-		// first (rowid = -thread rid < 0). min(score) with bare columns:
-		// SQLite takes hit from the row holding each thread's minimum.
+		// The candidates need threads only to filter.
+		msgJoin, titleJoin := "", ""
+		if len(fargs) > 0 {
+			msgJoin, titleJoin = " JOIN threads t ON t.rid = m.thread_rid", " JOIN threads t ON t.rid = titles.rowid"
+		}
+		// Both candidate queries walk their index in rowid order and stop
+		// at their cap, newest first: messages in search (rowid > 0; its
+		// title rows are left out), titles in titles, given hit -rid as
+		// search numbers them. min(score) with bare columns: SQLite takes
+		// hit from the row holding each thread's minimum.
 		q := `WITH cand AS (
 				SELECT * FROM (SELECT search.rowid AS hit, m.thread_rid AS trid, ` + rankExpr + ` AS score
-					FROM search JOIN messages m ON m.id = search.rowid JOIN threads t ON t.rid = m.thread_rid
+					FROM search JOIN messages m ON m.id = search.rowid` + msgJoin + `
 					WHERE search MATCH ? AND search.rowid > 0 AND ` + where + ` ORDER BY search.rowid DESC LIMIT ` + fmt.Sprint(maxMessageHits) + `)
 				UNION ALL
-				SELECT * FROM (SELECT search.rowid, -search.rowid, ` + rankExpr + `
-					FROM search JOIN threads t ON t.rid = -search.rowid
-					WHERE search MATCH ? AND search.rowid < 0 AND ` + where + ` ORDER BY search.rowid LIMIT ` + fmt.Sprint(maxTitleHits) + `)),
+				SELECT * FROM (SELECT -titles.rowid, titles.rowid, ` + titleRankExpr + `
+					FROM titles` + titleJoin + `
+					WHERE titles MATCH ? AND ` + where + ` ORDER BY titles.rowid DESC LIMIT ` + fmt.Sprint(maxTitleHits) + `)),
 			best AS (SELECT trid, hit, min(score) AS score FROM cand GROUP BY trid)
 			SELECT best.hit, best.score, t.rid, t.id, t.created, t.updated, t.workspace, t.title, t.model, t.status,
 				t.error, t.diff, t.prompt_tokens, t.completion_tokens,
@@ -201,42 +211,62 @@ func (s *Store) search(ctx context.Context, match string, f Filter) ([]Hit, erro
 }
 
 // describeHits fills in the snippets and matching messages of hits, whose
-// index rows are rowids. One pass over the matches makes every snippet:
-// running the MATCH once per hit would redo its setup each time, which
-// for a prefix query means merging every matching term's list.
+// index rows are rowids (a title's is -thread rid). One pass per index
+// over the matches between the oldest and the newest hit makes every
+// snippet: a lookup per hit would redo the MATCH's setup for each, and
+// FTS5 reaches a rowid by stepping through each term's list from its
+// start. The pass runs newest first, from the end of the lists, where the
+// candidates are; without a filter it reads at most the candidates.
 func describeHits(ctx context.Context, tx *sql.Tx, match string, rowids []int64, hits []Hit) error {
 	if len(rowids) == 0 {
 		return nil
 	}
 	index := map[int64]int{}
-	ids := make([]string, len(rowids))
+	var titleIDs, msgIDs []int64
 	for i, r := range rowids {
 		index[r] = i
-		ids[i] = fmt.Sprint(r)
-		hits[i].Role, hits[i].Seq = "title", -1
+		if r < 0 {
+			titleIDs = append(titleIDs, -r)
+			hits[i].Role, hits[i].Seq = "title", -1
+		} else {
+			msgIDs = append(msgIDs, r)
+		}
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT rowid, snippet(search, -1, ?, ?, '…', 16) FROM search
-		WHERE search MATCH ? AND rowid >= ? AND rowid <= ? AND rowid IN (SELECT value FROM json_each(?))`,
-		MarkOpen, MarkClose, match, slices.Min(rowids), slices.Max(rowids), "["+strings.Join(ids, ",")+"]")
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var rowid int64
-		var snip string
-		if err := rows.Scan(&rowid, &snip); err != nil {
-			rows.Close()
+	// The unary + keeps SQLite from handing the IN list to FTS5 as rowid
+	// lookups.
+	snippets := func(table string, ids []int64, sign int64) error {
+		if len(ids) == 0 {
+			return nil
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT rowid, snippet(`+table+`, -1, ?, ?, '…', 16) FROM `+table+`
+			WHERE `+table+` MATCH ? AND rowid >= ? AND rowid <= ? AND +rowid IN (SELECT value FROM json_each(?))
+			ORDER BY rowid DESC`, MarkOpen, MarkClose, match, slices.Min(ids), slices.Max(ids), jsonInts(ids))
+		if err != nil {
 			return err
 		}
-		if i, ok := index[rowid]; ok {
-			hits[i].Snippet = strings.Join(strings.Fields(snip), " ")
+		defer rows.Close()
+		for rows.Next() {
+			var rowid int64
+			var snip string
+			if err := rows.Scan(&rowid, &snip); err != nil {
+				return err
+			}
+			if i, ok := index[sign*rowid]; ok {
+				hits[i].Snippet = strings.Join(strings.Fields(snip), " ")
+			}
 		}
+		return rows.Err()
 	}
-	if err := rows.Close(); err != nil {
+	if err := snippets("titles", titleIDs, -1); err != nil {
 		return err
 	}
-	rows, err = tx.QueryContext(ctx, `SELECT id, role, seq FROM messages WHERE id IN (SELECT value FROM json_each(?))`,
-		"["+strings.Join(ids, ",")+"]")
+	if err := snippets("search", msgIDs, 1); err != nil {
+		return err
+	}
+	if len(msgIDs) == 0 {
+		return nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, role, seq FROM messages WHERE id IN (SELECT value FROM json_each(?))`, jsonInts(msgIDs))
 	if err != nil {
 		return err
 	}
@@ -253,6 +283,18 @@ func describeHits(ctx context.Context, tx *sql.Tx, match string, rowids []int64,
 		}
 	}
 	return rows.Err()
+}
+
+// jsonInts formats ids as a JSON array, for json_each.
+func jsonInts(ids []int64) string {
+	b := []byte{'['}
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, id, 10)
+	}
+	return string(append(b, ']'))
 }
 
 // prefixScanner scans the first columns of a row into extra, the rest

@@ -241,3 +241,48 @@ func TestSearchIndexFollowsChanges(t *testing.T) {
 		t.Errorf("FTS integrity check: %v", err)
 	}
 }
+
+// TestSearchTitlesIndex checks the titles index, which ranks title
+// matches: it follows renames and deletes, honours column filters, and a
+// filtered search gives the same hits and snippets as an unfiltered one.
+func TestSearchTitlesIndex(t *testing.T) {
+	f := newSearchFixture(t)
+	ctx := context.Background()
+	if err := f.s.SetTitle(ctx, f.tokenizer, "Faster lexing of walrus files"); err != nil {
+		t.Fatal(err)
+	}
+	hits, err := f.s.Search(ctx, "walrus", Filter{})
+	if err != nil || len(hits) != 1 || hits[0].Thread.ID != f.tokenizer || hits[0].Role != "title" || hits[0].Snippet != "Faster lexing of «walrus» files" {
+		t.Fatalf("walrus after rename: %+v, %v", hits, err)
+	}
+	if hits, err := f.s.Search(ctx, "title:speed", Filter{}); err != nil || len(hits) != 0 {
+		t.Errorf("old title still found: %+v, %v", hits, err)
+	}
+	if hits, err := f.s.Search(ctx, "body:walrus", Filter{}); err != nil || len(hits) != 0 {
+		t.Errorf("body:walrus matched the title: %+v, %v", hits, err)
+	}
+	all, err := f.s.Search(ctx, "pars*", Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	filtered, err := f.s.Search(ctx, "pars*", Filter{Workspace: "/a"})
+	if err != nil || len(filtered) != len(all) {
+		t.Fatalf("filtered: %d hits, %v; want %d", len(filtered), err, len(all))
+	}
+	for i := range all {
+		a, b := all[i], filtered[i]
+		if a.Thread.ID != b.Thread.ID || a.Snippet != b.Snippet || a.Role != b.Role || a.Seq != b.Seq || a.Snippet == "" {
+			t.Errorf("hit %d: unfiltered %+v, filtered %+v", i, a, b)
+		}
+	}
+	if err := f.s.Delete(ctx, f.tokenizer); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := f.s.db.QueryRow(`SELECT count(*) FROM titles WHERE titles MATCH 'walrus'`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("titles index after Delete: %d rows, %v", n, err)
+	}
+	if _, err := f.s.db.Exec(`INSERT INTO titles (titles) VALUES ('integrity-check')`); err != nil {
+		t.Errorf("FTS integrity check: %v", err)
+	}
+}

@@ -63,6 +63,11 @@ func Open(path string) (*Store, error) {
 			"journal_mode(WAL)",
 			"synchronous(NORMAL)",
 			"foreign_keys(ON)",
+			// A search reads scattered pages of a big index and of the
+			// messages: from SQLite's default 2 MB cache they would come
+			// back through a read(2) each. Mapped, they are shared by all
+			// connections and processes, and only what is read is resident.
+			"mmap_size(268435456)",
 		},
 		"_txlock": {"immediate"}, // writes take the lock up front: no deadlock on upgrade
 	}.Encode()
