@@ -151,7 +151,7 @@ func (s *Server) searchThreads(ctx context.Context, req mcpgo.CallToolRequest) (
 		f.Limit = a.Limit
 	}
 	if a.Since != "" {
-		if f.Since, err = parseSince(a.Since, time.Now()); err != nil {
+		if f.Since, err = thread.ParseSince(a.Since, time.Now()); err != nil {
 			return mcpgo.NewToolResultError("invalid arguments for threads_search: " + err.Error()), nil
 		}
 	}
@@ -225,24 +225,4 @@ func (s *Server) showThread(ctx context.Context, req mcpgo.CallToolRequest) (*mc
 		return mcpgo.NewToolResultError(fmt.Sprintf("reading thread %s: %v", id, err)), nil
 	}
 	return mcpgo.NewToolResultText(b.String()), nil
-}
-
-// parseSince reads a since argument: a Go duration, a number of days
-// ("7d"), a date (local time) or an RFC 3339 time.
-func parseSince(v string, now time.Time) (time.Time, error) {
-	if d, err := time.ParseDuration(v); err == nil && d >= 0 {
-		return now.Add(-d), nil
-	}
-	if n, ok := strings.CutSuffix(v, "d"); ok {
-		if days, err := strconv.Atoi(n); err == nil && days >= 0 {
-			return now.AddDate(0, 0, -days), nil
-		}
-	}
-	if t, err := time.ParseInLocation("2006-01-02", v, time.Local); err == nil {
-		return t, nil
-	}
-	if t, err := time.Parse(time.RFC3339, v); err == nil {
-		return t, nil
-	}
-	return time.Time{}, fmt.Errorf("since %q: want a duration (36h, 7d), a date (2026-01-31) or an RFC 3339 time", v)
 }

@@ -298,28 +298,6 @@ func TestThreadShow(t *testing.T) {
 	}
 }
 
-func TestParseSince(t *testing.T) {
-	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
-	tests := []struct {
-		in   string
-		want time.Time
-		ok   bool
-	}{
-		{"36h", now.Add(-36 * time.Hour), true},
-		{"7d", now.AddDate(0, 0, -7), true},
-		{"2026-01-31T08:00:00Z", time.Date(2026, 1, 31, 8, 0, 0, 0, time.UTC), true},
-		{"2026-01-31", time.Date(2026, 1, 31, 0, 0, 0, 0, time.Local), true},
-		{"-5h", time.Time{}, false},
-		{"soon", time.Time{}, false},
-	}
-	for _, tt := range tests {
-		got, err := parseSince(tt.in, now)
-		if (err == nil) != tt.ok || !got.Equal(tt.want) {
-			t.Errorf("parseSince(%q) = %v, %v; want %v, ok %v", tt.in, got, err, tt.want, tt.ok)
-		}
-	}
-}
-
 // The workspace filter compares roots with symlinks resolved, as threads
 // record them.
 func TestThreadsSearchSymlinkedWorkspace(t *testing.T) {

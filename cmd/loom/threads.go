@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -223,33 +222,13 @@ func (f threadsFlags) filter() (thread.Filter, error) {
 		flt.Workspace = abs
 	}
 	if f.since != "" {
-		t, err := parseSince(f.since, time.Now())
+		t, err := thread.ParseSince(f.since, time.Now())
 		if err != nil {
-			return flt, err
+			return flt, fmt.Errorf("--%w", err)
 		}
 		flt.Since = t
 	}
 	return flt, nil
-}
-
-// parseSince reads --since: a Go duration, a number of days ("7d"), a
-// date or an RFC 3339 time.
-func parseSince(v string, now time.Time) (time.Time, error) {
-	if d, err := time.ParseDuration(v); err == nil && d >= 0 {
-		return now.Add(-d), nil
-	}
-	if n, ok := strings.CutSuffix(v, "d"); ok {
-		if days, err := strconv.Atoi(n); err == nil && days >= 0 {
-			return now.AddDate(0, 0, -days), nil
-		}
-	}
-	if t, err := time.ParseInLocation("2006-01-02", v, time.Local); err == nil {
-		return t, nil
-	}
-	if t, err := time.Parse(time.RFC3339, v); err == nil {
-		return t, nil
-	}
-	return time.Time{}, fmt.Errorf("--since %q: want a duration (36h, 7d) or a date (2026-01-31)", v)
 }
 
 func exportThread(ctx context.Context, s *streams, f threadsFlags, arg string, format thread.Format) error {

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/loom-agent/loom/agent"
 	"github.com/loom-agent/loom/llm"
@@ -166,28 +165,6 @@ func TestThreadsDatabaseLocation(t *testing.T) {
 	// With PATH alone the home folder comes from the user database.
 	if _, _, code := loomEnv(t, []string{path}, "threads", "list"); code != 0 {
 		t.Errorf("with PATH alone: exit %d", code)
-	}
-}
-
-func TestParseSince(t *testing.T) {
-	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.Local)
-	for _, tt := range []struct {
-		in   string
-		want time.Time
-		ok   bool
-	}{
-		{"36h", now.Add(-36 * time.Hour), true},
-		{"7d", now.AddDate(0, 0, -7), true},
-		{"2026-01-31", time.Date(2026, 1, 31, 0, 0, 0, 0, time.Local), true},
-		{"2026-01-31T10:00:00Z", time.Date(2026, 1, 31, 10, 0, 0, 0, time.UTC), true},
-		{"-5h", time.Time{}, false},
-		{"xd", time.Time{}, false},
-		{"", time.Time{}, false},
-	} {
-		got, err := parseSince(tt.in, now)
-		if (err == nil) != tt.ok || !got.Equal(tt.want) {
-			t.Errorf("parseSince(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
-		}
 	}
 }
 
