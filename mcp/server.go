@@ -155,7 +155,10 @@ func (s *Server) Roots() []string { return append([]string(nil), s.roots...) }
 func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) error {
 	std := server.NewStdioServer(s.mcp)
 	std.SetErrorLogger(log.New(slogWriter{s.log}, "", 0))
-	err := std.Listen(ctx, in, observingWriter{w: out, written: s.written})
+	answers := newAnswerTracker()
+	in = &drainingReader{ctx: ctx, r: in, t: answers}
+	out = answerWriter{w: observingWriter{w: out, written: s.written}, t: answers}
+	err := std.Listen(ctx, in, out)
 	if errors.Is(err, context.Canceled) {
 		return nil
 	}

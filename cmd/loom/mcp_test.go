@@ -543,41 +543,21 @@ func TestMCPStdoutIsProtocolOnly(t *testing.T) {
 		`{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"grep","arguments":["not","an","object"]}}`,
 		`{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"name":"nope"}}`,
 	}, "\n") + "\n"
-	// Like a real client, keep stdin open until every answer has come:
-	// calls are answered concurrently, and end of input ends the server.
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdoutPipe, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.WriteString(stdin, in); err != nil {
-		t.Fatal(err)
+	// Input ends right after the last request, as when a script pipes
+	// requests in: the server still answers every one before it exits.
+	cmd.Stdin = strings.NewReader(in)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("loom mcp: %v\n%s", err, stderr.String())
 	}
 	byID := map[string]map[string]json.RawMessage{}
-	lines := bufio.NewScanner(stdoutPipe)
-	lines.Buffer(make([]byte, 1<<20), 1<<20)
-	timer := time.AfterFunc(20*time.Second, func() { cmd.Process.Kill() })
-	defer timer.Stop()
-	for len(byID) < 7 && lines.Scan() {
+	for _, line := range strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n") {
 		var msg map[string]json.RawMessage
-		if err := json.Unmarshal(lines.Bytes(), &msg); err != nil || string(msg["jsonrpc"]) != `"2.0"` {
-			t.Fatalf("stdout line is not a JSON-RPC message: %q", lines.Text())
+		if err := json.Unmarshal([]byte(line), &msg); err != nil || string(msg["jsonrpc"]) != `"2.0"` {
+			t.Fatalf("stdout line is not a JSON-RPC message: %q", line)
 		}
-		if id, ok := msg["id"]; ok { // notifications have none
-			byID[string(id)] = msg
-		}
-	}
-	stdin.Close()
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("loom mcp: %v\n%s", err, stderr.String())
+		byID[string(msg["id"])] = msg
 	}
 	tests := []struct {
 		id, field, want string
