@@ -3,9 +3,12 @@ package analysis
 import (
 	"context"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"runtime"
 	"testing"
+
+	sitter "github.com/smacker/go-tree-sitter"
 )
 
 // goFilesUnder lists the .go files below root, relative to it.
@@ -38,6 +41,32 @@ func BenchmarkBuildIndexGOROOT(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.ReportMetric(float64(ix.Stats().Symbols), "symbols")
+		}
+	})
+	// The floor under "cold": tree-sitter parsing alone, with as many
+	// workers, freeing each tree, extracting nothing.
+	b.Run("parse-only", func(b *testing.B) {
+		cl, err := compiled("go")
+		if err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			err := parallel(ctx, runtime.GOMAXPROCS(0), len(files), func(_ int, next func() (int, bool)) {
+				p := sitter.NewParser()
+				defer p.Close()
+				for i, ok := next(); ok; i, ok = next() {
+					src, err := os.ReadFile(filepath.Join(root, files[i]))
+					if err != nil {
+						continue
+					}
+					if t, err := parseSource(ctx, p, cl, src, nil, 0); err == nil {
+						t.Close()
+					}
+				}
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 	b.Run("warm", func(b *testing.B) {
