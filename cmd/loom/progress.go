@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/loom-agent/loom/agent"
 )
@@ -88,12 +89,12 @@ func (p *progress) handle(ev agent.Event) {
 			changed = " staged " + strings.Join(e.Changed, ", ")
 		}
 		if p.tty {
-			fmt.Fprintf(p.w, "%s %s %s%s\n", mark, e.Name, p.style(dim, e.Duration.Round(1e6).String()), changed)
+			fmt.Fprintf(p.w, "%s %s %s%s\n", mark, e.Name, p.style(dim, shortDuration(e.Duration)), changed)
 			if e.Err != nil {
 				fmt.Fprintf(p.w, "  %s\n", p.style(red, clip(e.Err.Error(), 200)))
 			}
 		} else {
-			fmt.Fprintf(p.w, "tool %s %s in %s%s\n", e.Name, status, e.Duration.Round(1e6), changed)
+			fmt.Fprintf(p.w, "tool %s %s in %s%s\n", e.Name, status, shortDuration(e.Duration), changed)
 		}
 	case agent.Retrying:
 		p.endText()
@@ -104,6 +105,15 @@ func (p *progress) handle(ev agent.Event) {
 			fmt.Fprintf(p.w, "turn %d done: %d tokens in, %d out\n", e.Turn, e.Usage.PromptTokens, e.Usage.CompletionTokens)
 		}
 	}
+}
+
+// shortDuration prints a step's time to the millisecond; a step faster
+// than that reads "<1ms" rather than "0s".
+func shortDuration(d time.Duration) string {
+	if d < time.Millisecond {
+		return "<1ms"
+	}
+	return d.Round(time.Millisecond).String()
 }
 
 // clip shortens s to n bytes on one line.
