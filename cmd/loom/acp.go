@@ -89,15 +89,12 @@ func runACP(cmd *cobra.Command, s *streams, o acpOptions) error {
 // openThreads opens the thread database, or returns nil (sessions then
 // live in memory and cannot be loaded again) when there is none to open.
 func openThreads() *thread.Store {
-	path, err := thread.DefaultPath()
-	if err == nil {
-		var st *thread.Store
-		if st, err = thread.Open(path); err == nil {
-			return st
-		}
+	st, err := openStore("")
+	if err != nil {
+		slog.Warn("acp: no thread database; sessions cannot be loaded again", "err", err)
+		return nil
 	}
-	slog.Warn("acp: no thread database; sessions cannot be loaded again", "err", err)
-	return nil
+	return st
 }
 
 // newACPAgent builds the agent for a session as newAgent does, with the
@@ -107,22 +104,5 @@ func newACPAgent(f agentFlags, c acp.AgentConfig) (*agent.Agent, error) {
 	if model == "" {
 		model = f.model
 	}
-	cfg, err := llm.LoadConfig(llm.Config{Model: model, BaseURL: f.baseURL})
-	if err != nil {
-		return nil, err
-	}
-	provider, err := llm.NewOpenAI(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return agent.New(agent.Options{
-		Provider:   provider,
-		Model:      cfg.Model,
-		Tools:      c.Tools,
-		MaxTurns:   f.maxTurns,
-		MaxTokens:  f.maxTokens,
-		AllowShell: c.AllowShell,
-		Logger:     slog.Default(),
-		RepoMap:    repoMapFor(c.Workspace),
-	})
+	return buildAgent(f, c.Workspace, model, c.Tools, c.AllowShell)
 }

@@ -34,15 +34,22 @@ func (f *agentFlags) register(cmd *cobra.Command) {
 // config file. With no model configured it returns llm.ErrNoModel's
 // instructions.
 func newAgent(f agentFlags, ws *workspace.Workspace) (*agent.Agent, error) {
-	cfg, err := llm.LoadConfig(llm.Config{Model: f.model, BaseURL: f.baseURL})
+	reg, err := tools.NewBuiltinRegistry()
+	if err != nil {
+		return nil, err
+	}
+	return buildAgent(f, ws, f.model, reg, f.allowShell)
+}
+
+// buildAgent builds the agent with a given model (empty: the configured
+// one), tool registry and shell permission, as a protocol session may
+// choose them.
+func buildAgent(f agentFlags, ws *workspace.Workspace, model string, reg *tools.Registry, allowShell bool) (*agent.Agent, error) {
+	cfg, err := llm.LoadConfig(llm.Config{Model: model, BaseURL: f.baseURL})
 	if err != nil {
 		return nil, err
 	}
 	provider, err := llm.NewOpenAI(cfg)
-	if err != nil {
-		return nil, err
-	}
-	reg, err := tools.NewBuiltinRegistry()
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +59,7 @@ func newAgent(f agentFlags, ws *workspace.Workspace) (*agent.Agent, error) {
 		Tools:      reg,
 		MaxTurns:   f.maxTurns,
 		MaxTokens:  f.maxTokens,
-		AllowShell: f.allowShell,
+		AllowShell: allowShell,
 		Logger:     slog.Default(),
 		RepoMap:    repoMapFor(ws),
 	})
