@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"strings"
-	"time"
 
 	sdk "github.com/coder/acp-go-sdk"
 
@@ -62,7 +60,7 @@ func (t terminalShell) Run(ctx context.Context, env *tools.Env, raw json.RawMess
 	if a.Command == "" {
 		return tools.Result{}, errors.New(`invalid arguments for shell: "command" is required`)
 	}
-	timeout, err := commandTimeout(env.ShellTimeout, a.TimeoutSeconds)
+	timeout, err := tools.ShellTimeout(env.ShellTimeout, a.TimeoutSeconds)
 	if err != nil {
 		return tools.Result{}, err
 	}
@@ -137,24 +135,4 @@ func (t terminalShell) Run(ctx context.Context, env *tools.Env, raw json.RawMess
 		text += "\n"
 	}
 	return tools.Result{Text: text + status, Data: data}, nil
-}
-
-// commandTimeout picks a command's timeout as Loom's shell tool does: the
-// call's, capped, else the Env's, else the default.
-func commandTimeout(envTimeout time.Duration, seconds float64) (time.Duration, error) {
-	def := envTimeout
-	if def <= 0 {
-		def = tools.DefaultShellTimeout
-	}
-	if seconds < 0 || math.IsNaN(seconds) {
-		return 0, fmt.Errorf("invalid arguments for shell: timeout_seconds must be positive, not %v", seconds)
-	}
-	if seconds == 0 {
-		return def, nil
-	}
-	limit := max(tools.MaxShellTimeout, def)
-	if seconds >= limit.Seconds() {
-		return limit, nil
-	}
-	return time.Duration(seconds * float64(time.Second)), nil
 }

@@ -91,7 +91,7 @@ func (Shell) Run(ctx context.Context, env *Env, raw json.RawMessage) (Result, er
 	if err := required("shell", "command", a.Command); err != nil {
 		return Result{}, err
 	}
-	timeout, err := shellTimeout(env.ShellTimeout, a.TimeoutSeconds)
+	timeout, err := ShellTimeout(env.ShellTimeout, a.TimeoutSeconds)
 	if err != nil {
 		return Result{}, err
 	}
@@ -145,9 +145,9 @@ func (Shell) Run(ctx context.Context, env *Env, raw json.RawMessage) (Result, er
 	return Result{Text: text + status, Data: data}, nil
 }
 
-// shellTimeout picks the command's timeout: the call's, capped, or the
+// ShellTimeout picks a command's timeout: the call's, capped, or the
 // Env's, or the default.
-func shellTimeout(envTimeout time.Duration, seconds float64) (time.Duration, error) {
+func ShellTimeout(envTimeout time.Duration, seconds float64) (time.Duration, error) {
 	def := envTimeout
 	if def <= 0 {
 		def = DefaultShellTimeout

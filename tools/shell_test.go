@@ -321,9 +321,9 @@ func TestShellTimeout(t *testing.T) {
 		{time.Hour, 7200, time.Hour},
 	}
 	for _, tt := range tests {
-		got, err := shellTimeout(tt.env, tt.seconds)
+		got, err := ShellTimeout(tt.env, tt.seconds)
 		if err != nil || got != tt.want {
-			t.Errorf("shellTimeout(%s, %v) = %s, %v; want %s", tt.env, tt.seconds, got, err, tt.want)
+			t.Errorf("ShellTimeout(%s, %v) = %s, %v; want %s", tt.env, tt.seconds, got, err, tt.want)
 		}
 	}
 }
