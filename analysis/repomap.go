@@ -41,10 +41,22 @@ func (ix *Index) RepoMap(opts RepoMapOptions) string {
 	for fi, f := range ix.files {
 		seen := map[string]bool{}
 		for _, s := range f.Symbols {
+			if !mapped(s) {
+				continue
+			}
 			if !seen[s.Name] {
 				seen[s.Name] = true
 				definers[s.Name] = append(definers[s.Name], int32(fi))
 			}
+		}
+	}
+
+	// Tests use the code but are seldom what a map of it should show.
+	testWeight := make([]float64, n)
+	for i, f := range ix.files {
+		testWeight[i] = 1
+		if isTestPath(f.Path) {
+			testWeight[i] = 0.1
 		}
 	}
 
@@ -59,7 +71,7 @@ func (ix *Index) RepoMap(opts RepoMapOptions) string {
 				w := nameWeight(r.Name, len(defs)) * math.Sqrt(float64(r.Count))
 				for _, to := range defs {
 					if int(to) != fi {
-						fn(int32(fi), to, r.Name, w)
+						fn(int32(fi), to, r.Name, w*testWeight[to])
 					}
 				}
 			}
@@ -107,7 +119,7 @@ func (ix *Index) RepoMap(opts RepoMapOptions) string {
 	// shows them, in file-rank order.
 	for fi, f := range ix.files {
 		for _, s := range f.Symbols {
-			if s.Parent < 0 {
+			if s.Parent < 0 && mapped(s) {
 				symRank[key{int32(fi), s.Name}] += rank[fi] * 1e-6
 			}
 		}
@@ -152,7 +164,7 @@ func (ix *Index) RepoMap(opts RepoMapOptions) string {
 			f := ix.files[ft.file]
 			fmt.Fprintf(&b, "%s:\n", f.Path)
 			for _, s := range f.Symbols {
-				if ft.names[s.Name] {
+				if ft.names[s.Name] && mapped(s) {
 					fmt.Fprintf(&b, "│ %s\n", s.Signature)
 				}
 			}
@@ -171,6 +183,33 @@ func (ix *Index) RepoMap(opts RepoMapOptions) string {
 		}
 	}
 	return render(lo)
+}
+
+// isTestPath recognises test files by the conventions of the supported
+// languages: foo_test.go, test_foo.py, foo.test.ts, foo_spec.rb, and files
+// under test/, tests/, spec/ or __tests__/.
+func isTestPath(p string) bool {
+	base := p[strings.LastIndexByte(p, '/')+1:]
+	stem := strings.TrimSuffix(base, base[strings.LastIndexByte(base, '.')+1:])
+	switch {
+	case strings.HasSuffix(stem, "_test."), strings.HasSuffix(stem, ".test."), strings.HasSuffix(stem, ".spec."),
+		strings.HasSuffix(stem, "_spec."), strings.HasPrefix(base, "test_"), strings.HasSuffix(stem, "Test."):
+		return true
+	}
+	for _, dir := range []string{"test/", "tests/", "spec/", "__tests__/", "testdata/"} {
+		if strings.HasPrefix(p, dir) || strings.Contains(p, "/"+dir) {
+			return true
+		}
+	}
+	return false
+}
+
+// mapped reports whether a definition belongs in the map. Fields and enum
+// members are left out: their names (Name, ID, t, err) are shared by
+// countless unrelated uses, so as graph targets they drown the functions
+// and types that give a codebase its shape.
+func mapped(s Symbol) bool {
+	return s.Kind != KindField && s.Kind != KindEnumMember
 }
 
 func (ix *Index) fileIndex(path string) int {
@@ -193,6 +232,9 @@ func nameWeight(name string, definers int) float64 {
 		w *= 0.1
 	}
 	if definers > 5 {
+		w *= 0.1
+	}
+	if len(name) < 3 { // i, t, ok, db: locals everywhere, rarely the thing defined
 		w *= 0.1
 	}
 	return w

@@ -79,3 +79,25 @@ func TestRepoMapRespectsBudget(t *testing.T) {
 		}
 	}
 }
+
+func TestIsTestPath(t *testing.T) {
+	for _, tt := range []struct {
+		path string
+		want bool
+	}{
+		{"pkg/parse_test.go", true},
+		{"tests/test_lexer.py", true},
+		{"src/app.test.ts", true},
+		{"spec/models/user_spec.rb", true},
+		{"src/main/java/FooTest.java", true},
+		{"web/__tests__/App.tsx", true},
+		{"pkg/parse.go", false},
+		{"src/contest.py", false},
+		{"src/attestation.ts", false},
+		{"latest/main.go", false},
+	} {
+		if got := isTestPath(tt.path); got != tt.want {
+			t.Errorf("isTestPath(%q) = %v, want %v", tt.path, got, tt.want)
+		}
+	}
+}
