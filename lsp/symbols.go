@@ -194,7 +194,9 @@ func symbolKind(k analysis.Kind) protocol.SymbolKind {
 	case analysis.KindEnumMember:
 		return protocol.SymbolKindEnumMember
 	case analysis.KindType:
-		return protocol.SymbolKindTypeParameter
+		// LSP has no kind for a named type; TypeParameter means a generic's
+		// parameter. gopls shows other named types as classes too.
+		return protocol.SymbolKindClass
 	case analysis.KindField:
 		return protocol.SymbolKindField
 	case analysis.KindConstant:
