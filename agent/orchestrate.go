@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"strings"
@@ -90,19 +91,27 @@ func (r *run) execute(c llm.ToolCall) (tools.Result, error) {
 		res, err := r.a.opts.Tools.Run(ctx, r.env, c.Name, json.RawMessage(c.Arguments))
 		done <- toolOutcome{res, err}
 	}()
+	timedOut := func() error { return fmt.Errorf("%s timed out after %s", c.Name, r.a.opts.ToolTimeout) }
 	select {
 	case o := <-done:
+		// A tool that honours its context fails with the context's error
+		// when its time is up: tell the model what happened instead.
+		if o.err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) && r.ctx.Err() == nil {
+			return tools.Result{}, timedOut()
+		}
 		return o.res, o.err
 	case <-ctx.Done():
 		select {
-		case o := <-done: // finished just in time
-			return o.res, o.err
+		case o := <-done: // it finished just as time ran out
+			if o.err == nil {
+				return o.res, nil
+			}
 		default:
 		}
 		if err := r.ctx.Err(); err != nil {
 			return tools.Result{}, fmt.Errorf("%s stopped: %w", c.Name, err)
 		}
-		return tools.Result{}, fmt.Errorf("%s timed out after %s", c.Name, r.a.opts.ToolTimeout)
+		return tools.Result{}, timedOut()
 	}
 }
 
