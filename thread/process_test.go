@@ -259,11 +259,12 @@ func TestKilledWriter(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			// Every reported turn is there, whole; the turn in flight may
-			// or may not be.
+			// Every reported turn is there, whole. The writer keeps
+			// committing while the signal is on its way (its reports sit in
+			// the pipe), so a few more may be there too, each whole.
 			got := len(th.Turns) - 1
-			if got < committed+1 || got > committed+2 {
-				t.Fatalf("%d turns after the start, want %d or %d", got, committed+1, committed+2)
+			if got < committed+1 {
+				t.Fatalf("%d turns after the start, want at least the %d reported", got, committed+1)
 			}
 			for i := range got {
 				want := childTurn("k", i, 64<<10)
