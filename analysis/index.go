@@ -14,8 +14,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	sitter "github.com/smacker/go-tree-sitter"
 )
 
 // Defaults for Options.
@@ -222,8 +220,15 @@ func BuildIndex(ctx context.Context, root string, files []string, opts Options) 
 
 	// Largest first, so no big file is left to run alone at the end.
 	sort.Slice(todo, func(a, b int) bool { return entries[todo[a]].Size > entries[todo[b]].Size })
+	var workerErr error
 	err = parallel(ctx, opts.Workers, len(todo), func(_ int, next func() (int, bool)) {
-		w := newIndexWorker(opts)
+		w, err := newIndexWorker(opts)
+		if err != nil {
+			mu.Lock()
+			workerErr = err
+			mu.Unlock()
+			return
+		}
 		defer w.close()
 		for j, ok := next(); ok; j, ok = next() {
 			if !w.index(ctx, abs, entries[todo[j]]) {
@@ -231,6 +236,9 @@ func BuildIndex(ctx context.Context, root string, files []string, opts Options) 
 			}
 		}
 	})
+	if err == nil {
+		err = workerErr
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -317,17 +325,21 @@ func parallel(ctx context.Context, workers, n int, fn func(worker int, next func
 // for concurrent use.
 type indexWorker struct {
 	opts   Options
-	parser *sitter.Parser
+	arena  *parseArena
 	x      extractor
 	counts map[string]int
 	buf    []byte
 }
 
-func newIndexWorker(opts Options) *indexWorker {
-	return &indexWorker{opts: opts, parser: sitter.NewParser(), counts: map[string]int{}}
+func newIndexWorker(opts Options) (*indexWorker, error) {
+	a, err := newParseArena(arenaLimit)
+	if err != nil {
+		return nil, err
+	}
+	return &indexWorker{opts: opts, arena: a, counts: map[string]int{}}, nil
 }
 
-func (w *indexWorker) close() { w.parser.Close() }
+func (w *indexWorker) close() { w.arena.close() }
 
 // index fills e from the file on disk; false means it could not be read.
 // Extensionless files without a known shebang get Language "".
@@ -361,13 +373,10 @@ func (w *indexWorker) index(ctx context.Context, root string, e *FileEntry) bool
 		e.Skipped = err.Error()
 		return true
 	}
-	t, err := parseSource(ctx, w.parser, cl, src, nil, w.opts.ParseTimeout)
-	if err != nil {
-		e.Skipped = err.Error()
-		return true
-	}
-	res, err := analyzeTree(&w.x, cl, t, src, newLineIndex(src), true)
-	t.Close()
+	var res fileResult
+	err = w.arena.parseWalk(cl, src, w.opts.ParseTimeout, cl.want, cl.skip, false, func(recs []walkRec) {
+		res = extract(&w.x, cl, recs, src, newLineIndex(src), true)
+	})
 	if err != nil {
 		e.Skipped = err.Error()
 		return true

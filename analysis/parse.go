@@ -66,19 +66,32 @@ type fileResult struct {
 // analyzeTree walks t once and extracts definitions and, if withRefs,
 // identifier occurrences.
 func analyzeTree(x *extractor, cl *compiledLang, t *sitter.Tree, src []byte, li lineIndex, withRefs bool) (fileResult, error) {
-	want := cl.outlineWant
-	if withRefs {
-		want = cl.want
-	}
 	var res fileResult
-	err := walkTree(t, want, cl.skip, !withRefs, func(recs []walkRec) {
-		x.run(cl, recs, !withRefs)
-		res.symbols = buildSymbols(src, li, x.defs)
-		if withRefs {
-			res.refs = x.refs
-		}
+	want, prune := analysisWant(cl, withRefs)
+	err := walkTree(t, want, cl.skip, prune, func(recs []walkRec) {
+		res = extract(x, cl, recs, src, li, withRefs)
 	})
 	return res, err
+}
+
+// analysisWant is the walk's table and pruning for a result with or
+// without references.
+func analysisWant(cl *compiledLang, withRefs bool) (want []uint8, prune bool) {
+	if withRefs {
+		return cl.want, false
+	}
+	return cl.outlineWant, true
+}
+
+// extract turns a walk's records into a fileResult; refs stay x's until
+// its next run.
+func extract(x *extractor, cl *compiledLang, recs []walkRec, src []byte, li lineIndex, withRefs bool) fileResult {
+	x.run(cl, recs, !withRefs)
+	res := fileResult{symbols: buildSymbols(src, li, x.defs)}
+	if withRefs {
+		res.refs = x.refs
+	}
+	return res
 }
 
 func analyzeSource(ctx context.Context, path string, src []byte, withRefs bool) (*compiledLang, fileResult, error) {

@@ -8,6 +8,8 @@ import "C"
 
 import (
 	"errors"
+	"fmt"
+	"time"
 	"unsafe"
 
 	sitter "github.com/smacker/go-tree-sitter"
@@ -128,3 +130,69 @@ func walkTop(t *sitter.Tree, want, skip []uint8, prune bool, old []topKid, all b
 	fn(recs, kids, uint16(top.root_sym))
 	return nil
 }
+
+// arenaLimit bounds the memory one parse takes from its worker's arena;
+// larger parses continue on the heap and are freed the usual way.
+const arenaLimit = 256 << 20
+
+// parseArena is a worker's memory for one-shot parses (see arena.c). It is
+// not safe for concurrent use.
+type parseArena struct{ a *C.loom_arena }
+
+// newParseArena makes an arena that holds up to limit bytes per parse.
+func newParseArena(limit int) (*parseArena, error) {
+	a := C.loom_arena_new(C.size_t(limit))
+	if a == nil {
+		return nil, errWalkMemory
+	}
+	return &parseArena{a: a}, nil
+}
+
+func (pa *parseArena) close() {
+	C.loom_arena_free(pa.a)
+	pa.a = nil
+}
+
+var errParseFailed = errors.New("analysis: parse failed")
+
+// parseWalk parses src from scratch and walks the tree as walkTree does,
+// in one call that never builds a Go-side tree: the index's path, where
+// each tree is walked once and dropped. It fails when the parse takes
+// longer than timeout.
+func (pa *parseArena) parseWalk(cl *compiledLang, src []byte, timeout time.Duration, want, skip []uint8, prune bool, fn func(recs []walkRec)) error {
+	if len(want) == 0 || len(skip) != len(want) {
+		return errors.New("analysis: walk tables do not match the grammar")
+	}
+	if timeout <= 0 {
+		timeout = DefaultParseTimeout
+	}
+	var out C.loom_walk_out
+	p := C.int(0)
+	if prune {
+		p = 1
+	}
+	// src is only read during the call, and holds no Go pointers.
+	var s *C.char
+	if len(src) > 0 {
+		s = (*C.char)(unsafe.Pointer(&src[0]))
+	} else {
+		s = (*C.char)(unsafe.Pointer(&emptySource[0]))
+	}
+	ok := C.loom_parse_walk(pa.a, cLanguage(cl.grammar), s, C.uint32_t(len(src)), C.uint64_t(timeout/time.Microsecond),
+		(*C.uint8_t)(unsafe.Pointer(&want[0])), (*C.uint8_t)(unsafe.Pointer(&skip[0])), C.uint32_t(len(want)), p, &out)
+	defer C.free(unsafe.Pointer(out.recs))
+	if ok == 0 {
+		return fmt.Errorf("analysis: parse timed out after %v", timeout)
+	}
+	if out.oom != 0 {
+		return errWalkMemory
+	}
+	var recs []walkRec
+	if out.n > 0 {
+		recs = unsafe.Slice((*walkRec)(unsafe.Pointer(out.recs)), int(out.n))
+	}
+	fn(recs)
+	return nil
+}
+
+var emptySource = []byte{0}

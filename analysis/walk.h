@@ -2,6 +2,7 @@
 #define LOOM_WALK_H
 #include <stdint.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 // Declarations copied from tree-sitter's api.h as vendored by
 // github.com/smacker/go-tree-sitter@v0.0.0-20240827094217-dd81d9e9be82.
@@ -21,6 +22,16 @@ typedef struct TSInputEdit {
 	TSPoint new_end_point;
 } TSInputEdit;
 
+typedef struct TSParser TSParser;
+
+void ts_set_allocator(void *(*new_malloc)(size_t), void *(*new_calloc)(size_t, size_t),
+                      void *(*new_realloc)(void *, size_t), void (*new_free)(void *));
+TSParser *ts_parser_new(void);
+void ts_parser_delete(TSParser *self);
+bool ts_parser_set_language(TSParser *self, const TSLanguage *language);
+void ts_parser_set_timeout_micros(TSParser *self, uint64_t timeout_micros);
+TSTree *ts_parser_parse_string(TSParser *self, const TSTree *old_tree, const char *string, uint32_t length);
+void ts_tree_delete(TSTree *self);
 TSNode ts_tree_root_node(const TSTree *self);
 void ts_tree_edit(TSTree *self, const TSInputEdit *edit);
 TSSymbol ts_node_symbol(TSNode self);
@@ -83,4 +94,14 @@ void loom_walk_top(const TSTree *tree, const uint8_t *want, const uint8_t *skip,
 uint32_t loom_root_start(const TSTree *tree);
 uint32_t loom_root_end(const TSTree *tree);
 uint32_t loom_field_count(const TSLanguage *lang);
+
+// loom_arena serves one parse at a time on one worker (see arena.c).
+typedef struct loom_arena loom_arena;
+loom_arena *loom_arena_new(size_t limit);
+void loom_arena_free(loom_arena *a);
+// loom_parse_walk parses src with a fresh parser in a, walks the tree as
+// loom_walk does and discards everything but out (heap memory the caller
+// frees). It returns 0 when the parse failed or timed out.
+int loom_parse_walk(loom_arena *a, const TSLanguage *lang, const char *src, uint32_t len, uint64_t timeout_micros,
+                    const uint8_t *want, const uint8_t *skip, uint32_t nwant, int prune, loom_walk_out *out);
 #endif
