@@ -13,10 +13,10 @@ import (
 	sitter "github.com/smacker/go-tree-sitter"
 )
 
-// TestParseWalkMatchesTreeWalk checks the index's one-call parse and walk
-// in an arena against the binding's parse and walkTree, record for
-// record: with room to spare, and with a limit so small that the parse
-// spills to the heap and is freed object by object.
+// TestParseWalkMatchesTreeWalk checks the index's one-call parse and
+// direct walk in an arena against the binding's parse and the cursor walk,
+// record for record: with room to spare, and with a limit so small that
+// the parse spills to the heap and is freed object by object.
 func TestParseWalkMatchesTreeWalk(t *testing.T) {
 	type source struct {
 		path string
@@ -59,7 +59,7 @@ func TestParseWalkMatchesTreeWalk(t *testing.T) {
 				t.Fatalf("%s: %v", s.path, err)
 			}
 			var expected []walkRec
-			if err := walkTree(tree, want, cl.skip, prune, func(recs []walkRec) { expected = slices.Clone(recs) }); err != nil {
+			if err := walkTreeWith(true, tree, want, cl.skip, prune, func(recs []walkRec) { expected = slices.Clone(recs) }); err != nil {
 				t.Fatal(err)
 			}
 			tree.Close()

@@ -135,8 +135,14 @@ done:
 	free(inskip);
 }
 
-void loom_walk(const TSTree *tree, const uint8_t *want, const uint8_t *skip, uint32_t nwant, int prune, loom_walk_out *out) {
+void loom_walk_cursor(const TSTree *tree, const uint8_t *want, const uint8_t *skip, uint32_t nwant, int prune, loom_walk_out *out) {
 	walk_core(tree, want, skip, nwant, prune, NULL, 0, 1, out, NULL);
+}
+
+// loom_walk takes the direct walk over subtrees (subtree_walk.c); the
+// cursor walk stays as its reference and for loom_walk_top.
+void loom_walk(const TSTree *tree, const uint8_t *want, const uint8_t *skip, uint32_t nwant, int prune, loom_walk_out *out) {
+	loom_walk_direct(tree, want, skip, nwant, prune, out);
 }
 
 void loom_walk_top(const TSTree *tree, const uint8_t *want, const uint8_t *skip, uint32_t nwant, int prune,

@@ -51,6 +51,12 @@ var errWalkMemory = errors.New("analysis: out of memory walking syntax tree")
 // and calls fn with the records (valid only during fn). skip has want's
 // length; prune stops the walk at skip nodes instead of flagging below them.
 func walkTree(t *sitter.Tree, want, skip []uint8, prune bool, fn func(recs []walkRec)) error {
+	return walkTreeWith(false, t, want, skip, prune, fn)
+}
+
+// walkTreeWith is walkTree with the cursor walk, the reference for the
+// direct one, when cursor is set.
+func walkTreeWith(cursor bool, t *sitter.Tree, want, skip []uint8, prune bool, fn func(recs []walkRec)) error {
 	if len(want) == 0 || len(skip) != len(want) {
 		return errors.New("analysis: walk tables do not match the grammar")
 	}
@@ -59,7 +65,11 @@ func walkTree(t *sitter.Tree, want, skip []uint8, prune bool, fn func(recs []wal
 	if prune {
 		p = 1
 	}
-	C.loom_walk(cTree(t), (*C.uint8_t)(unsafe.Pointer(&want[0])), (*C.uint8_t)(unsafe.Pointer(&skip[0])), C.uint32_t(len(want)), p, &out)
+	if cursor {
+		C.loom_walk_cursor(cTree(t), (*C.uint8_t)(unsafe.Pointer(&want[0])), (*C.uint8_t)(unsafe.Pointer(&skip[0])), C.uint32_t(len(want)), p, &out)
+	} else {
+		C.loom_walk(cTree(t), (*C.uint8_t)(unsafe.Pointer(&want[0])), (*C.uint8_t)(unsafe.Pointer(&skip[0])), C.uint32_t(len(want)), p, &out)
+	}
 	defer C.free(unsafe.Pointer(out.recs))
 	if out.oom != 0 {
 		return errWalkMemory

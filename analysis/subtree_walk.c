@@ -1,0 +1,303 @@
+// The index's walk, over tree-sitter's subtrees directly. The cursor walk
+// in walk.c pays for a general API on every node (a TSNode built, its
+// alias and symbol looked up again, positions kept in rows and columns);
+// this one iterates each subtree's children array and keeps only byte
+// offsets, for the same records in the same order.
+//
+// It reads the runtime's private structures, so the declarations below are
+// copied from the tree-sitter sources vendored by the pinned binding
+// (github.com/smacker/go-tree-sitter@v0.0.0-20240827094217-dd81d9e9be82:
+// subtree.h, length.h, parser.h, tree.h), trimmed to the fields read here.
+// TestDirectWalkMatchesCursor compares the two walks record for record.
+#include <stdlib.h>
+#include "walk.h"
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && UINTPTR_MAX == 0xffffffffffffffffu
+
+typedef uint16_t TSStateId;
+
+typedef struct {
+	uint32_t bytes;
+	TSPoint extent;
+} Length;
+
+typedef struct {
+	bool is_inline : 1;
+	bool visible : 1;
+	bool named : 1;
+	bool extra : 1;
+	bool has_changes : 1;
+	bool is_missing : 1;
+	bool is_keyword : 1;
+	uint8_t symbol;
+	uint16_t parse_state;
+	uint8_t padding_columns;
+	uint8_t padding_rows : 4;
+	uint8_t lookahead_bytes : 4;
+	uint8_t padding_bytes;
+	uint8_t size_bytes;
+} SubtreeInlineData;
+
+typedef struct {
+	volatile uint32_t ref_count;
+	Length padding;
+	Length size;
+	uint32_t lookahead_bytes;
+	uint32_t error_cost;
+	uint32_t child_count;
+	TSSymbol symbol;
+	TSStateId parse_state;
+	bool visible : 1;
+	bool named : 1;
+	bool extra : 1;
+	bool fragile_left : 1;
+	bool fragile_right : 1;
+	bool has_changes : 1;
+	bool has_external_tokens : 1;
+	bool has_external_scanner_state_change : 1;
+	bool depends_on_column : 1;
+	bool is_missing : 1;
+	bool is_keyword : 1;
+	union {
+		struct {
+			uint32_t visible_child_count;
+			uint32_t named_child_count;
+			uint32_t visible_descendant_count;
+			int32_t dynamic_precedence;
+			uint16_t repeat_depth;
+			uint16_t production_id;
+		};
+		int32_t lookahead_char;
+	};
+} SubtreeHeapData;
+
+typedef union {
+	SubtreeInlineData data;
+	const SubtreeHeapData *ptr;
+} Subtree;
+
+typedef struct {
+	TSFieldId field_id;
+	uint8_t child_index;
+	bool inherited;
+} TSFieldMapEntry;
+
+typedef struct {
+	uint16_t index;
+	uint16_t length;
+} TSFieldMapSlice;
+
+// The head of struct TSLanguage, up to the last field read here.
+typedef struct {
+	uint32_t version;
+	uint32_t symbol_count;
+	uint32_t alias_count;
+	uint32_t token_count;
+	uint32_t external_token_count;
+	uint32_t state_count;
+	uint32_t large_state_count;
+	uint32_t production_id_count;
+	uint32_t field_count;
+	uint16_t max_alias_sequence_length;
+	const uint16_t *parse_table;
+	const uint16_t *small_parse_table;
+	const uint32_t *small_parse_table_map;
+	const void *parse_actions;
+	const char *const *symbol_names;
+	const char *const *field_names;
+	const TSFieldMapSlice *field_map_slices;
+	const TSFieldMapEntry *field_map_entries;
+	const void *symbol_metadata;
+	const TSSymbol *public_symbol_map;
+	const uint16_t *alias_map;
+	const TSSymbol *alias_sequences;
+} LanguageHead;
+
+typedef struct {
+	Subtree root;
+	const LanguageHead *language;
+} TreeHead;
+
+#define SYM_ERROR ((TSSymbol)-1)
+
+static inline bool st_extra(Subtree s) { return s.data.is_inline ? s.data.extra : s.ptr->extra; }
+static inline bool st_visible(Subtree s) { return s.data.is_inline ? s.data.visible : s.ptr->visible; }
+static inline TSSymbol st_symbol(Subtree s) { return s.data.is_inline ? s.data.symbol : s.ptr->symbol; }
+static inline uint32_t st_size(Subtree s) { return s.data.is_inline ? s.data.size_bytes : s.ptr->size.bytes; }
+static inline uint32_t st_padding(Subtree s) { return s.data.is_inline ? s.data.padding_bytes : s.ptr->padding.bytes; }
+static inline uint32_t st_child_count(Subtree s) { return s.data.is_inline ? 0 : s.ptr->child_count; }
+static inline const Subtree *st_children(Subtree s) { return (const Subtree *)s.ptr - s.ptr->child_count; }
+
+static inline TSSymbol public_symbol(const LanguageHead *l, TSSymbol s) {
+	return s == SYM_ERROR ? s : l->public_symbol_map[s];
+}
+
+static inline const TSSymbol *alias_sequence(const LanguageHead *l, Subtree parent) {
+	uint16_t id = parent.ptr->production_id;
+	return id ? &l->alias_sequences[(uint32_t)id * l->max_alias_sequence_length] : NULL;
+}
+
+// field_at is the field a child at structural index i of parent holds
+// directly (inherited entries name fields of the child's own children).
+static inline TSFieldId field_at(const LanguageHead *l, Subtree parent, uint32_t i) {
+	if (l->field_count == 0) {
+		return 0;
+	}
+	TSFieldMapSlice slice = l->field_map_slices[parent.ptr->production_id];
+	const TSFieldMapEntry *e = &l->field_map_entries[slice.index];
+	for (const TSFieldMapEntry *end = e + slice.length; e < end; e++) {
+		if (!e->inherited && e->child_index == i) {
+			return e->field_id;
+		}
+	}
+	return 0;
+}
+
+// A frame iterates one subtree's children: a visible node, or an
+// invisible one the walk passes through as the cursor does.
+typedef struct {
+	Subtree parent;
+	const TSSymbol *aliases;
+	uint32_t child;      // next child
+	uint32_t structural; // next child's index among non-extra children
+	uint32_t pos;        // next child's start byte
+	int32_t rec;         // record of the nearest visible ancestor, -1 if none
+	TSFieldId chain;     // field the invisible parent holds in its own parent
+	uint8_t below;       // a visible ancestor is a skip node
+} frame;
+
+int loom_walk_direct(const TSTree *tree, const uint8_t *want, const uint8_t *skip, uint32_t nwant, int prune, loom_walk_out *out) {
+	const TreeHead *t = (const TreeHead *)tree;
+	const LanguageHead *l = t->language;
+	out->recs = NULL;
+	out->n = 0;
+	out->visited = 0;
+	out->oom = 0;
+	uint32_t cap = 0, fcap = 64, sp = 0;
+	frame *stack = malloc(fcap * sizeof(frame));
+	if (stack == NULL) {
+		out->oom = 1;
+		return 1;
+	}
+
+	// visit handles a visible node: records it if wanted and, unless it
+	// is a leaf or pruned, pushes a frame for its children.
+	Subtree node = t->root;
+	uint32_t start = st_padding(node);
+	TSSymbol sym = public_symbol(l, st_symbol(node));
+	TSFieldId field = 0;
+	int32_t parent_rec = -1;
+	uint8_t below = 0;
+	for (;;) {
+		out->visited++;
+		uint8_t w = sym < nwant ? want[sym] : 0;
+		uint8_t is_skip = sym < nwant ? skip[sym] : 0;
+		int32_t idx = -1;
+		if (w == 2 || (w == 1 && parent_rec >= 0)) {
+			if (out->n == cap) {
+				uint32_t ncap = cap ? cap * 2 : 1024;
+				loom_rec *r = realloc(out->recs, (size_t)ncap * sizeof(loom_rec));
+				if (r == NULL) {
+					out->oom = 1;
+					break;
+				}
+				out->recs = r;
+				cap = ncap;
+			}
+			loom_rec *r = &out->recs[out->n];
+			r->start = start;
+			r->end = start + st_size(node);
+			r->sym = sym;
+			r->field = field;
+			r->parent = parent_rec;
+			r->flags = below ? LOOM_IN_SKIP : 0;
+			idx = (int32_t)out->n++;
+		}
+		if (st_child_count(node) > 0 && !(prune && is_skip)) {
+			if (sp == fcap) {
+				frame *s = realloc(stack, (size_t)fcap * 2 * sizeof(frame));
+				if (s == NULL) {
+					out->oom = 1;
+					break;
+				}
+				stack = s;
+				fcap *= 2;
+			}
+			stack[sp++] = (frame){node, alias_sequence(l, node), 0, 0, start, idx, 0, (uint8_t)(below | is_skip)};
+		}
+
+		// Find the next visible node in pre-order.
+		int found = 0;
+		while (sp > 0 && !found) {
+			frame *f = &stack[sp - 1];
+			uint32_t count = f->parent.ptr->child_count;
+			if (f->child == count) {
+				sp--;
+				continue;
+			}
+			const Subtree *kids = st_children(f->parent);
+			Subtree c = kids[f->child];
+			uint32_t cstart = f->pos;
+			bool extra = st_extra(c);
+			uint32_t si = f->structural;
+			TSSymbol alias = 0;
+			if (!extra) {
+				if (f->aliases != NULL) {
+					alias = f->aliases[si];
+				}
+				f->structural++;
+			}
+			f->child++;
+			f->pos = cstart + st_size(c) + (f->child < count ? st_padding(kids[f->child]) : 0);
+			if (st_visible(c) || alias != 0) {
+				node = c;
+				start = cstart;
+				sym = public_symbol(l, alias ? alias : st_symbol(c));
+				field = 0;
+				if (!extra) {
+					field = field_at(l, f->parent, si);
+					if (field == 0) {
+						field = f->chain;
+					}
+				}
+				parent_rec = f->rec;
+				below = f->below;
+				found = 1;
+			} else if (st_child_count(c) > 0 && c.ptr->visible_child_count > 0) {
+				TSFieldId chain = 0;
+				if (!extra) {
+					chain = field_at(l, f->parent, si);
+					if (chain == 0) {
+						chain = f->chain;
+					}
+				}
+				if (sp == fcap) {
+					frame *s = realloc(stack, (size_t)fcap * 2 * sizeof(frame));
+					if (s == NULL) {
+						out->oom = 1;
+						break;
+					}
+					stack = s;
+					fcap *= 2;
+					f = &stack[sp - 1];
+				}
+				stack[sp++] = (frame){c, alias_sequence(l, c), 0, 0, cstart, f->rec, chain, f->below};
+			}
+		}
+		if (!found || out->oom) {
+			break;
+		}
+	}
+	free(stack);
+	return 1;
+}
+
+#else
+
+// Elsewhere the private layout above is unverified: walk with the cursor.
+int loom_walk_direct(const TSTree *tree, const uint8_t *want, const uint8_t *skip, uint32_t nwant, int prune, loom_walk_out *out) {
+	loom_walk_cursor(tree, want, skip, nwant, prune, out);
+	return 0;
+}
+
+#endif
