@@ -15,11 +15,13 @@ import (
 )
 
 // The cache is a compact binary file rather than gob: a warm build must
-// load the definitions of thousands of files in a few milliseconds. All
-// strings live in one table, decoded as substrings of a single string, so
-// loading does one allocation for text however many symbols there are.
+// load the definitions of thousands of files in a few milliseconds. The
+// files are split into a few contiguous segments, encoded in parallel;
+// each segment's strings live in one table, decoded as substrings of a
+// single string, so loading does one allocation for text per segment
+// however many symbols there are.
 
-const cacheMagic = "LOOMIDX\x02"
+const cacheMagic = "LOOMIDX\x03"
 
 var errCacheCorrupt = errors.New("analysis: index cache is corrupt")
 
@@ -90,49 +92,98 @@ func (e *cacheEncoder) pos(p Position, base Position) {
 	e.uv(uint64(p.Column))
 }
 
+// file appends f's body and returns its length.
+func (e *cacheEncoder) file(f *FileEntry) int {
+	start := len(e.body)
+	e.uv(uint64(len(f.Symbols)))
+	for _, s := range f.Symbols {
+		e.str(s.Name)
+		e.uv(kindIndex[s.Kind])
+		e.uv(uint64(s.Parent + 1))
+		e.str(s.Signature)
+		e.pos(s.Range.Start, Position{})
+		e.pos(s.Range.End, s.Range.Start)
+		e.pos(s.NameRange.Start, s.Range.Start)
+		e.pos(s.NameRange.End, s.NameRange.Start)
+	}
+	e.uv(uint64(len(f.Refs)))
+	for _, r := range f.Refs {
+		e.str(r.Name)
+		e.uv(uint64(r.Count))
+	}
+	return len(e.body) - start
+}
+
+// cacheSegments is how many parts the files are split into for encoding.
+func cacheSegments(files, workers int) int {
+	return max(1, min(workers, files/256))
+}
+
 // Layout: magic, fingerprint, file headers (inline, so a warm build decodes
-// only these), the string table, then one body per file with its symbols and
-// names. Bodies are decoded lazily and in parallel when first needed.
-func encodeCache(fp string, files []*FileEntry) []byte {
-	e := &cacheEncoder{ids: map[string]uint64{}}
+// only these), the segments' file counts and string tables, then one body
+// per file with its symbols and names. Bodies are decoded lazily and in
+// parallel when first needed.
+func encodeCache(fp string, files []*FileEntry, workers int) []byte {
+	nseg := cacheSegments(len(files), workers)
+	encs := make([]cacheEncoder, nseg)
+	bounds := make([]int, nseg+1)
+	for k := range nseg {
+		bounds[k+1] = len(files) * (k + 1) / nseg
+	}
+	bodyLens := make([]int, len(files))
+	var wg sync.WaitGroup
+	for k := range encs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			part := files[bounds[k]:bounds[k+1]]
+			nsyms := 0
+			for _, f := range part {
+				nsyms += len(f.Symbols)
+			}
+			e := &encs[k]
+			e.ids = make(map[string]uint64, nsyms)
+			e.body = make([]byte, 0, nsyms*24)
+			for i, f := range part {
+				bodyLens[bounds[k]+i] = e.file(f)
+			}
+		}()
+	}
+	wg.Wait()
+
 	var heads []byte
 	heads = binary.AppendUvarint(heads, uint64(len(files)))
-	for _, f := range files {
-		start := len(e.body)
-		e.uv(uint64(len(f.Symbols)))
-		for _, s := range f.Symbols {
-			e.str(s.Name)
-			e.uv(kindIndex[s.Kind])
-			e.uv(uint64(s.Parent + 1))
-			e.str(s.Signature)
-			e.pos(s.Range.Start, Position{})
-			e.pos(s.Range.End, s.Range.Start)
-			e.pos(s.NameRange.Start, s.Range.Start)
-			e.pos(s.NameRange.End, s.NameRange.Start)
-		}
-		e.uv(uint64(len(f.Refs)))
-		for _, r := range f.Refs {
-			e.str(r.Name)
-			e.uv(uint64(r.Count))
-		}
+	for i, f := range files {
 		heads = appendString(heads, f.Path)
 		heads = appendString(heads, f.Language)
 		heads = binary.AppendUvarint(heads, uint64(f.Size))
 		heads = binary.AppendVarint(heads, f.ModTime)
 		heads = appendString(heads, f.Skipped)
 		heads = binary.AppendUvarint(heads, uint64(len(f.Symbols)))
-		heads = binary.AppendUvarint(heads, uint64(len(e.body)-start))
+		heads = binary.AppendUvarint(heads, uint64(bodyLens[i]))
 	}
-	out := make([]byte, 0, len(cacheMagic)+len(fp)+len(heads)+len(e.blob)+len(e.lens)+len(e.body)+32)
+	size := len(cacheMagic) + len(fp) + len(heads) + 16
+	for k := range encs {
+		size += len(encs[k].blob) + len(encs[k].lens) + len(encs[k].body) + 32
+	}
+	out := make([]byte, 0, size)
 	out = append(out, cacheMagic...)
 	out = appendString(out, fp)
 	out = append(out, heads...)
-	out = binary.AppendUvarint(out, uint64(len(e.ids)))
-	out = binary.AppendUvarint(out, uint64(len(e.blob)))
-	out = binary.AppendUvarint(out, uint64(len(e.lens)))
-	out = append(out, e.blob...)
-	out = append(out, e.lens...)
-	return append(out, e.body...)
+	out = binary.AppendUvarint(out, uint64(nseg))
+	for k := range encs {
+		e := &encs[k]
+		out = binary.AppendUvarint(out, uint64(bounds[k+1]-bounds[k]))
+		out = binary.AppendUvarint(out, uint64(len(e.ids)))
+		out = binary.AppendUvarint(out, uint64(len(e.blob)))
+		out = binary.AppendUvarint(out, uint64(len(e.lens)))
+		out = append(out, e.blob...)
+		out = append(out, e.lens...)
+	}
+	for k := range encs {
+		out = append(out, encs[k].body...)
+	}
+	return out
 }
 
 func appendString(b []byte, s string) []byte {
@@ -141,7 +192,7 @@ func appendString(b []byte, s string) []byte {
 }
 
 func saveCache(path, absRoot string, opts Options, files []*FileEntry) error {
-	data := encodeCache(fingerprint(absRoot, opts), files)
+	data := encodeCache(fingerprint(absRoot, opts), files, opts.Workers)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
@@ -231,16 +282,17 @@ func (d *cacheDecoder) position(base Position) Position {
 	return Position{Offset: base.Offset + int(off), Line: base.Line + int(line), Column: int(col)}
 }
 
-// cacheData is a loaded cache file whose bodies are not decoded yet.
+// cacheData is one segment of a loaded cache file whose bodies are not
+// decoded yet.
 type cacheData struct {
-	data           []byte
-	strtab, bodies int // offsets of the string table and the first body
-	once           sync.Once
-	strs           []string
-	err            error
+	data   []byte
+	strtab int // offset of the segment's string table
+	once   sync.Once
+	strs   []string
+	err    error
 }
 
-// lazyBody locates a file's undecoded symbols and names.
+// lazyBody locates a file's undecoded symbols and names: off is absolute.
 type lazyBody struct {
 	c        *cacheData
 	off, len int
@@ -275,7 +327,6 @@ func decodeCacheHeads(data []byte, fp string) ([]*FileEntry, error) {
 	n := d.count()
 	entries := make([]FileEntry, n)
 	files := make([]*FileEntry, n)
-	c := &cacheData{data: data}
 	bodyOff := 0
 	for i := 0; i < n && !d.bad; i++ {
 		f := &entries[i]
@@ -286,16 +337,38 @@ func decodeCacheHeads(data []byte, fp string) ([]*FileEntry, error) {
 		f.Skipped = d.inline()
 		f.nsyms = int(d.uv())
 		l := d.count()
-		f.lazy = &lazyBody{c: c, off: bodyOff, len: l}
+		f.lazy = &lazyBody{off: bodyOff, len: l}
 		bodyOff += l
 		files[i] = f
 	}
-	c.strtab = d.pos
-	d.uv()
-	blobLen, lensLen := d.count(), d.count()
-	c.bodies = d.pos + blobLen + lensLen
-	if d.bad || c.bodies+bodyOff != len(data) {
+	nseg := d.count()
+	next := 0
+	for range nseg {
+		if d.bad {
+			break
+		}
+		c := &cacheData{data: data}
+		nf := d.count()
+		if nf > n-next {
+			return nil, errCacheCorrupt
+		}
+		for _, f := range files[next : next+nf] {
+			f.lazy.c = c
+		}
+		next += nf
+		c.strtab = d.pos
+		d.uv()
+		blobLen, lensLen := d.count(), d.count()
+		if d.bad || blobLen+lensLen > len(data)-d.pos {
+			return nil, errCacheCorrupt
+		}
+		d.pos += blobLen + lensLen
+	}
+	if d.bad || next != n || d.pos+bodyOff != len(data) {
 		return nil, errCacheCorrupt
+	}
+	for _, f := range files {
+		f.lazy.off += d.pos
 	}
 	return files, nil
 }
@@ -332,8 +405,7 @@ func (b *lazyBody) decode(f *FileEntry) error {
 	if err != nil {
 		return err
 	}
-	start := b.c.bodies + b.off
-	d := &cacheDecoder{data: b.c.data[:start+b.len], pos: start, strs: strs}
+	d := &cacheDecoder{data: b.c.data[:b.off+b.len], pos: b.off, strs: strs}
 	if ns := d.count(); ns > 0 {
 		f.Symbols = make([]Symbol, ns)
 		for j := range f.Symbols {

@@ -36,6 +36,11 @@ type extractor struct {
 	claim []uint8 // 1: a definition's name, 2: a call
 	defs  []rawDef
 	refs  []rawRef
+	caps  []hit  // scratch for match
+	conts []cont // continuation stack for match
+
+	role   patRole // of the root pattern being matched
+	nmatch int     // its matches so far at this node
 }
 
 const (
@@ -103,85 +108,156 @@ func resize(s []int32, n int) []int32 {
 }
 
 func (x *extractor) apply(i int32, rp rootPat) {
-	matches := 0
-	x.match(i, rp.pat, nil, func(caps []hit) bool {
-		matches++
-		switch rp.role {
-		case roleDefinition:
-			def, name := int32(-1), int32(-1)
-			var kind Kind
-			for _, h := range caps {
-				switch h.role {
-				case capDefinition:
-					def, kind = h.rec, h.kind
-				case capName:
-					name = h.rec
-				}
-			}
-			if def >= 0 && name >= 0 && x.claim[name] == 0 {
-				x.claim[name] = claimName
-				d, nm := x.recs[def], x.recs[name]
-				if d.flags&recInSkip != 0 {
-					break // local to a body the outline does not enter
-				}
-				x.defs = append(x.defs, rawDef{kind: kind, start: d.start, end: d.end, nameStart: nm.start, nameEnd: nm.end})
-			}
-		case roleCall:
-			for _, h := range caps {
-				if h.role == capCall && x.claim[h.rec] == 0 {
-					x.claim[h.rec] = claimCall
-				}
-			}
-		}
-		return matches >= maxMatchesPerNode
-	})
+	// Most nodes a pattern can start at do not match it; finding that out
+	// without enumerating is cheaper.
+	if !x.matches(i, rp.pat) {
+		return
+	}
+	x.role, x.nmatch = rp.role, 0
+	x.conts = append(x.conts[:0], cont{kind: contEmit})
+	x.match(i, rp.pat, x.caps[:0], 0)
 }
 
-// match enumerates the matches of p at record i, calling k with the captures
-// of each; k returns true to stop. caps is shared scratch: k must not keep it.
-func (x *extractor) match(i int32, p *qpat, caps []hit, k func([]hit) bool) bool {
+// emit handles one match of the current root pattern; true stops the
+// enumeration.
+func (x *extractor) emit(caps []hit) bool {
+	x.caps = caps[:0] // keep the grown scratch
+	x.nmatch++
+	switch x.role {
+	case roleDefinition:
+		def, name := int32(-1), int32(-1)
+		var kind Kind
+		for _, h := range caps {
+			switch h.role {
+			case capDefinition:
+				def, kind = h.rec, h.kind
+			case capName:
+				name = h.rec
+			}
+		}
+		if def >= 0 && name >= 0 && x.claim[name] == 0 {
+			x.claim[name] = claimName
+			d, nm := x.recs[def], x.recs[name]
+			if d.flags&recInSkip != 0 {
+				break // local to a body the outline does not enter
+			}
+			x.defs = append(x.defs, rawDef{kind: kind, start: d.start, end: d.end, nameStart: nm.start, nameEnd: nm.end})
+		}
+	case roleCall:
+		for _, h := range caps {
+			if h.role == capCall && x.claim[h.rec] == 0 {
+				x.claim[h.rec] = claimCall
+			}
+		}
+	}
+	return x.nmatch >= maxMatchesPerNode
+}
+
+// matches reports whether p matches at record i at all. Kids match
+// independently of each other, so one match of each kid is enough.
+func (x *extractor) matches(i int32, p *qpat) bool {
 	if p.alts != nil {
 		for _, a := range p.alts {
-			stop := x.match(i, a, caps, func(c []hit) bool {
-				return k(appendCaps(c, p.caps, i))
-			})
-			if stop {
+			if x.matches(i, a) {
 				return true
 			}
 		}
 		return false
 	}
-	sym := x.recs[i].sym
-	found := false
-	for _, s := range p.syms {
-		if s == sym {
-			found = true
-			break
+	if !x.symIn(i, p) {
+		return false
+	}
+	for ki := range p.kids {
+		kid := &p.kids[ki]
+		ok := false
+		for j := x.first[i]; j >= 0 && !ok; j = x.next[j] {
+			ok = (kid.field == 0 || x.recs[j].field == kid.field) && x.matches(j, kid.pat)
+		}
+		if !ok {
+			return false
 		}
 	}
-	if !found {
+	return true
+}
+
+func (x *extractor) symIn(i int32, p *qpat) bool {
+	sym := x.recs[i].sym
+	for _, s := range p.syms {
+		if s == sym {
+			return true
+		}
+	}
+	return false
+}
+
+// cont is what to do after a sub-pattern matched: the enumeration's
+// continuation as data in x.conts, a stack, where closures would each be
+// allocated. next indexes x.conts.
+type cont struct {
+	kind contKind
+	i    int32
+	p    *qpat
+	ki   int
+	next int
+}
+
+type contKind uint8
+
+const (
+	contEmit    contKind = iota // a whole root pattern matched
+	contKid                     // kid ki of p at i matched: match the next kid
+	contAltCaps                 // an alternative of p at i matched: add p's captures
+)
+
+func (x *extractor) resume(k int, caps []hit) bool {
+	c := x.conts[k]
+	switch c.kind {
+	case contKid:
+		return x.matchKids(c.i, c.p, c.ki+1, caps, c.next)
+	case contAltCaps:
+		return x.resume(c.next, appendCaps(caps, c.p.caps, c.i))
+	default:
+		return x.emit(caps)
+	}
+}
+
+// match enumerates the matches of p at record i, resuming k with the
+// captures of each; true stops. caps is shared scratch, valid only until
+// the enumeration moves on.
+func (x *extractor) match(i int32, p *qpat, caps []hit, k int) bool {
+	if p.alts != nil {
+		x.conts = append(x.conts, cont{kind: contAltCaps, i: i, p: p, next: k})
+		c := len(x.conts) - 1
+		stop := false
+		for _, a := range p.alts {
+			if stop = x.match(i, a, caps, c); stop {
+				break
+			}
+		}
+		x.conts = x.conts[:c]
+		return stop
+	}
+	if !x.symIn(i, p) {
 		return false
 	}
 	return x.matchKids(i, p, 0, caps, k)
 }
 
-func (x *extractor) matchKids(i int32, p *qpat, ki int, caps []hit, k func([]hit) bool) bool {
+func (x *extractor) matchKids(i int32, p *qpat, ki int, caps []hit, k int) bool {
 	if ki == len(p.kids) {
-		return k(appendCaps(caps, p.caps, i))
+		return x.resume(k, appendCaps(caps, p.caps, i))
 	}
 	kid := &p.kids[ki]
-	for j := x.first[i]; j >= 0; j = x.next[j] {
-		if kid.field != 0 && x.recs[j].field != kid.field {
-			continue
-		}
-		stop := x.match(j, kid.pat, caps, func(c []hit) bool {
-			return x.matchKids(i, p, ki+1, c, k)
-		})
-		if stop {
-			return true
+	x.conts = append(x.conts, cont{kind: contKid, i: i, p: p, ki: ki, next: k})
+	c := len(x.conts) - 1
+	stop := false
+	for j := x.first[i]; j >= 0 && !stop; j = x.next[j] {
+		if kid.field == 0 || x.recs[j].field == kid.field {
+			stop = x.match(j, kid.pat, caps, c)
 		}
 	}
-	return false
+	x.conts = x.conts[:c]
+	return stop
 }
 
 func appendCaps(caps []hit, pc []qcap, rec int32) []hit {

@@ -329,6 +329,7 @@ type indexWorker struct {
 	x      extractor
 	counts map[string]int
 	buf    []byte
+	lines  lineIndex
 }
 
 func newIndexWorker(opts Options) (*indexWorker, error) {
@@ -375,7 +376,8 @@ func (w *indexWorker) index(ctx context.Context, root string, e *FileEntry) bool
 	}
 	var res fileResult
 	err = w.arena.parseWalk(cl, src, w.opts.ParseTimeout, cl.want, cl.skip, false, func(recs []walkRec) {
-		res = extract(&w.x, cl, recs, src, newLineIndex(src), true)
+		w.lines = appendLineIndex(w.lines, src)
+		res = extract(&w.x, cl, recs, src, w.lines, true)
 	})
 	if err != nil {
 		e.Skipped = err.Error()

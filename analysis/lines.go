@@ -12,7 +12,12 @@ import (
 type lineIndex []uint32
 
 func newLineIndex(src []byte) lineIndex {
-	li := make(lineIndex, 1, 1+len(src)/32)
+	return appendLineIndex(make(lineIndex, 0, 1+len(src)/32), src)
+}
+
+// appendLineIndex builds src's index in li's memory.
+func appendLineIndex(li lineIndex, src []byte) lineIndex {
+	li = append(li[:0], 0)
 	for off := 0; ; {
 		i := bytes.IndexByte(src[off:], '\n')
 		if i < 0 {

@@ -1,0 +1,55 @@
+package analysis
+
+import (
+	"fmt"
+	"reflect"
+	"testing"
+)
+
+// TestCacheRoundTrip encodes files in one and in several segments (each
+// with its own string table) and decodes every body back.
+func TestCacheRoundTrip(t *testing.T) {
+	for _, n := range []int{0, 1, 300, 1500} {
+		for _, workers := range []int{1, 2, 3} {
+			files := make([]*FileEntry, n)
+			for i := range files {
+				f := &FileEntry{Path: fmt.Sprintf("pkg%d/f%d.go", i%7, i), Language: "go", Size: int64(i * 10), ModTime: int64(i) << 20}
+				if i%11 == 0 {
+					f.Skipped = "too large"
+				}
+				for j := range i % 5 {
+					at := Position{Offset: 100 * j, Line: 3 * j, Column: j}
+					f.Symbols = append(f.Symbols, Symbol{
+						Name: fmt.Sprintf("Name%d", (i+j)%40), Kind: kindList[(i+j)%len(kindList)],
+						Range:     Range{Start: at, End: Position{Offset: at.Offset + 50, Line: at.Line + 2, Column: 1}},
+						NameRange: Range{Start: Position{Offset: at.Offset + 5, Line: at.Line, Column: at.Column + 5}, End: Position{Offset: at.Offset + 10, Line: at.Line, Column: at.Column + 10}},
+						Signature: fmt.Sprintf("func Name%d()", j), Parent: j - 1,
+					})
+					f.Refs = append(f.Refs, NameCount{Name: fmt.Sprintf("ref%d", (i*j)%13), Count: j + 1})
+				}
+				f.nsyms = len(f.Symbols)
+				files[i] = f
+			}
+			data := encodeCache("fp", files, workers)
+			got, err := decodeCacheHeads(data, "fp")
+			if err != nil {
+				t.Fatalf("%d files, %d workers: %v", n, workers, err)
+			}
+			if len(got) != n {
+				t.Fatalf("%d files, %d workers: decoded %d", n, workers, len(got))
+			}
+			for i, g := range got {
+				if err := g.lazy.decode(g); err != nil {
+					t.Fatalf("file %d: %v", i, err)
+				}
+				g.lazy = nil
+				if !reflect.DeepEqual(g, files[i]) {
+					t.Fatalf("%d files, %d workers: file %d is\n%+v\nwant\n%+v", n, workers, i, g, files[i])
+				}
+			}
+			if _, err := decodeCacheHeads(data[:len(data)-1], "fp"); err == nil && n > 1 {
+				t.Fatalf("%d files: a truncated cache decoded", n)
+			}
+		}
+	}
+}
