@@ -327,7 +327,8 @@ type indexWorker struct {
 	opts   Options
 	arena  *parseArena
 	x      extractor
-	counts map[string]int
+	counts map[string]int // name -> index in countNames' result
+	names  []NameCount    // countNames' scratch
 	buf    []byte
 	lines  lineIndex
 }
@@ -414,15 +415,20 @@ func (w *indexWorker) read(path string, size int64) ([]byte, error) {
 
 func (w *indexWorker) countNames(src []byte, refs []rawRef) []NameCount {
 	clear(w.counts)
+	out := w.names[:0]
 	for _, r := range refs {
-		w.counts[string(src[r.start:r.end])]++
+		// A lookup with string(bytes) does not allocate; only new names do.
+		if i, ok := w.counts[string(src[r.start:r.end])]; ok {
+			out[i].Count++
+			continue
+		}
+		name := string(src[r.start:r.end])
+		w.counts[name] = len(out)
+		out = append(out, NameCount{Name: name, Count: 1})
 	}
-	out := make([]NameCount, 0, len(w.counts))
-	for name, n := range w.counts {
-		out = append(out, NameCount{Name: name, Count: n})
-	}
-	sort.Slice(out, func(a, b int) bool { return out[a].Name < out[b].Name })
-	return out
+	w.names = out
+	slices.SortFunc(out, func(a, b NameCount) int { return strings.Compare(a.Name, b.Name) })
+	return slices.Clone(out) // exact size: the index keeps it
 }
 
 // unindexable recognises content not worth parsing: binary data and
