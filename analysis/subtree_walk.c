@@ -10,6 +10,7 @@
 // subtree.h, length.h, parser.h, tree.h), trimmed to the fields read here.
 // TestDirectWalkMatchesCursor compares the two walks record for record.
 #include <stdlib.h>
+#include <string.h>
 #include "walk.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && UINTPTR_MAX == 0xffffffffffffffffu
@@ -164,20 +165,24 @@ typedef struct {
 	int32_t rec;         // record of the nearest visible ancestor, -1 if none
 	TSFieldId chain;     // field the invisible parent holds in its own parent
 	uint8_t below;       // a visible ancestor is a skip node
+	uint8_t top;         // the nearest visible ancestor is the root
 } frame;
 
-int loom_walk_direct(const TSTree *tree, const uint8_t *want, const uint8_t *skip, uint32_t nwant, int prune, loom_walk_out *out) {
+// walk_direct is walk_core (walk.c) over subtrees: with top set it also
+// lists the root's children and enters only those not in old, unless all.
+static void walk_direct(const TSTree *tree, const uint8_t *want, const uint8_t *skip, uint32_t nwant, int prune,
+                        const loom_kid *old, uint32_t nold, int all, loom_walk_out *out, loom_top_out *top) {
 	const TreeHead *t = (const TreeHead *)tree;
 	const LanguageHead *l = t->language;
 	out->recs = NULL;
 	out->n = 0;
 	out->visited = 0;
 	out->oom = 0;
-	uint32_t cap = 0, fcap = 64, sp = 0;
+	uint32_t cap = 0, fcap = 64, sp = 0, kcap = 0, oi = 0;
 	frame *stack = malloc(fcap * sizeof(frame));
 	if (stack == NULL) {
 		out->oom = 1;
-		return 1;
+		return;
 	}
 
 	// visit handles a visible node: records it if wanted and, unless it
@@ -188,6 +193,7 @@ int loom_walk_direct(const TSTree *tree, const uint8_t *want, const uint8_t *ski
 	TSFieldId field = 0;
 	int32_t parent_rec = -1;
 	uint8_t below = 0;
+	uint8_t is_root = 1;
 	for (;;) {
 		out->visited++;
 		uint8_t w = sym < nwant ? want[sym] : 0;
@@ -223,8 +229,10 @@ int loom_walk_direct(const TSTree *tree, const uint8_t *want, const uint8_t *ski
 				stack = s;
 				fcap *= 2;
 			}
-			stack[sp++] = (frame){node, alias_sequence(l, node), 0, 0, start, idx, 0, (uint8_t)(below | is_skip)};
+			stack[sp++] = (frame){node, alias_sequence(l, node), 0, 0, start, idx, 0, (uint8_t)(below | is_skip),
+			                      is_root};
 		}
+		is_root = 0;
 
 		// Find the next visible node in pre-order.
 		int found = 0;
@@ -253,6 +261,37 @@ int loom_walk_direct(const TSTree *tree, const uint8_t *want, const uint8_t *ski
 				node = c;
 				start = cstart;
 				sym = public_symbol(l, alias ? alias : st_symbol(c));
+				if (top != NULL && f->top) {
+					uint32_t e = cstart + st_size(c);
+					uint64_t id;
+					memcpy(&id, &c, sizeof id);
+					uint32_t in = all;
+					if (!in) {
+						while (oi < nold && (old[oi].start < cstart || (old[oi].start == cstart && old[oi].end < e))) {
+							oi++;
+						}
+						if (oi < nold && old[oi].start == cstart && old[oi].end == e && old[oi].sym == sym &&
+						    old[oi].subtree == id) {
+							oi++;
+						} else {
+							in = 1;
+						}
+					}
+					if (top->nkids == kcap) {
+						uint32_t ncap = kcap ? kcap * 2 : 1024;
+						loom_kid *k = realloc(top->kids, (size_t)ncap * sizeof(loom_kid));
+						if (k == NULL) {
+							top->oom = 1;
+							break;
+						}
+						top->kids = k;
+						kcap = ncap;
+					}
+					top->kids[top->nkids++] = (loom_kid){id, cstart, e, sym, in};
+					if (!in) {
+						continue; // passed over as if absent
+					}
+				}
 				field = 0;
 				if (!extra) {
 					field = field_at(l, f->parent, si);
@@ -281,14 +320,29 @@ int loom_walk_direct(const TSTree *tree, const uint8_t *want, const uint8_t *ski
 					fcap *= 2;
 					f = &stack[sp - 1];
 				}
-				stack[sp++] = (frame){c, alias_sequence(l, c), 0, 0, cstart, f->rec, chain, f->below};
+				stack[sp++] = (frame){c, alias_sequence(l, c), 0, 0, cstart, f->rec, chain, f->below, f->top};
 			}
 		}
-		if (!found || out->oom) {
+		if (!found || out->oom || (top != NULL && top->oom)) {
 			break;
 		}
 	}
 	free(stack);
+}
+
+int loom_walk_direct(const TSTree *tree, const uint8_t *want, const uint8_t *skip, uint32_t nwant, int prune, loom_walk_out *out) {
+	walk_direct(tree, want, skip, nwant, prune, NULL, 0, 1, out, NULL);
+	return 1;
+}
+
+int loom_walk_top_direct(const TSTree *tree, const uint8_t *want, const uint8_t *skip, uint32_t nwant, int prune,
+                         const loom_kid *old, uint32_t nold, int all, loom_walk_out *out, loom_top_out *top) {
+	const TreeHead *t = (const TreeHead *)tree;
+	top->kids = NULL;
+	top->nkids = 0;
+	top->oom = 0;
+	top->root_sym = public_symbol(t->language, st_symbol(t->root));
+	walk_direct(tree, want, skip, nwant, prune, old, nold, all, out, top);
 	return 1;
 }
 
@@ -297,6 +351,12 @@ int loom_walk_direct(const TSTree *tree, const uint8_t *want, const uint8_t *ski
 // Elsewhere the private layout above is unverified: walk with the cursor.
 int loom_walk_direct(const TSTree *tree, const uint8_t *want, const uint8_t *skip, uint32_t nwant, int prune, loom_walk_out *out) {
 	loom_walk_cursor(tree, want, skip, nwant, prune, out);
+	return 0;
+}
+
+int loom_walk_top_direct(const TSTree *tree, const uint8_t *want, const uint8_t *skip, uint32_t nwant, int prune,
+                         const loom_kid *old, uint32_t nold, int all, loom_walk_out *out, loom_top_out *top) {
+	loom_walk_top(tree, want, skip, nwant, prune, old, nold, all, out, top);
 	return 0;
 }
 

@@ -106,6 +106,12 @@ type topKid struct {
 // memory could be reused. fn gets the records, the children and the root's
 // symbol, valid only during fn.
 func walkTop(t *sitter.Tree, want, skip []uint8, prune bool, old []topKid, all bool, fn func(recs []walkRec, kids []topKid, rootSym uint16)) error {
+	return walkTopWith(false, t, want, skip, prune, old, all, fn)
+}
+
+// walkTopWith is walkTop with the cursor walk, the reference for the
+// direct one, when cursor is set.
+func walkTopWith(cursor bool, t *sitter.Tree, want, skip []uint8, prune bool, old []topKid, all bool, fn func(recs []walkRec, kids []topKid, rootSym uint16)) error {
 	if len(want) == 0 || len(skip) != len(want) {
 		return errors.New("analysis: walk tables do not match the grammar")
 	}
@@ -122,8 +128,13 @@ func walkTop(t *sitter.Tree, want, skip []uint8, prune bool, old []topKid, all b
 	if len(old) > 0 {
 		op = (*C.loom_kid)(unsafe.Pointer(&old[0]))
 	}
-	C.loom_walk_top(cTree(t), (*C.uint8_t)(unsafe.Pointer(&want[0])), (*C.uint8_t)(unsafe.Pointer(&skip[0])), C.uint32_t(len(want)), p,
-		op, C.uint32_t(len(old)), a, &out, &top)
+	if cursor {
+		C.loom_walk_top(cTree(t), (*C.uint8_t)(unsafe.Pointer(&want[0])), (*C.uint8_t)(unsafe.Pointer(&skip[0])), C.uint32_t(len(want)), p,
+			op, C.uint32_t(len(old)), a, &out, &top)
+	} else {
+		C.loom_walk_top_direct(cTree(t), (*C.uint8_t)(unsafe.Pointer(&want[0])), (*C.uint8_t)(unsafe.Pointer(&skip[0])), C.uint32_t(len(want)), p,
+			op, C.uint32_t(len(old)), a, &out, &top)
+	}
 	defer C.free(unsafe.Pointer(out.recs))
 	defer C.free(unsafe.Pointer(top.kids))
 	if out.oom != 0 || top.oom != 0 {

@@ -92,6 +92,9 @@ void loom_walk_cursor(const TSTree *tree, const uint8_t *want, const uint8_t *sk
 // the platform's layout is not the one it was written for and it used the
 // cursor.
 int loom_walk_direct(const TSTree *tree, const uint8_t *want, const uint8_t *skip, uint32_t nwant, int prune, loom_walk_out *out);
+// loom_walk_top_direct is loom_walk_top over subtrees, likewise.
+int loom_walk_top_direct(const TSTree *tree, const uint8_t *want, const uint8_t *skip, uint32_t nwant, int prune,
+                         const loom_kid *old, uint32_t nold, int all, loom_walk_out *out, loom_top_out *top);
 void loom_tree_edit(TSTree *tree, uint32_t start, uint32_t old_end, uint32_t new_end,
                     uint32_t sr, uint32_t sc, uint32_t oer, uint32_t oec, uint32_t ner, uint32_t nec);
 void loom_walk_top(const TSTree *tree, const uint8_t *want, const uint8_t *skip, uint32_t nwant, int prune,

@@ -236,29 +236,6 @@ func (s *Server) workspace() *workspace.Workspace {
 	return s.ws
 }
 
-// codec marshals payloads with the protocol package's union-aware JSON, as
-// protocol.NewServer does; the server builds its own connection to put its
-// middleware in front of the dispatcher.
-type codec struct{}
-
-func (codec) Marshal(v any) ([]byte, error) {
-	if m, ok := v.(jsonrpc2.RawMessage); ok {
-		if m == nil {
-			return []byte("null"), nil
-		}
-		return m, nil
-	}
-	return protocol.Marshal(v)
-}
-
-func (codec) Unmarshal(data []byte, v any) error {
-	if p, ok := v.(*jsonrpc2.RawMessage); ok {
-		*p = append(jsonrpc2.RawMessage(nil), data...)
-		return nil
-	}
-	return protocol.Unmarshal(data, v)
-}
-
 // NewClientConn connects an LSP client implementation to a server over rwc,
 // with the same context-safe concurrency as the server (protocol.NewClient
 // would expose the jsonrpc2 v1.0.1 crash detach avoids). It returns the

@@ -13,7 +13,6 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 	"unicode/utf8"
 
 	"go.lsp.dev/jsonrpc2"
@@ -199,51 +198,6 @@ func TestHelpers(t *testing.T) {
 	if got := clip("a 😀😀", 4); got != "a …" {
 		t.Errorf("clip cut inside a rune: %q", got)
 	}
-}
-
-// BenchmarkDocumentSymbolAfterEdit measures what an outline view costs as
-// the user types: a one-line change to a 10,000-line file, then
-// documentSymbol, over the protocol (in process). It reports the median.
-func BenchmarkDocumentSymbolAfterEdit(b *testing.B) {
-	var src strings.Builder
-	src.WriteString("package big\n\n")
-	for i := 0; src.Len() == 0 || strings.Count(src.String(), "\n") < 10_000-10; i++ {
-		fmt.Fprintf(&src, "// F%d does a thing.\nfunc F%d(x int) int {\n\ty := x * %d\n\tif y > 10 {\n\t\treturn y\n\t}\n\treturn x\n}\n\ntype T%d struct{ A, B int }\n", i, i, i, i)
-	}
-	text := src.String()
-	srv, dir, conn := serveConn(b, Options{})
-	u := uri.File(filepath.Join(dir, "big.go"))
-	ctx := context.Background()
-	if err := srv.DidOpen(ctx, &protocol.DidOpenTextDocumentParams{TextDocument: protocol.TextDocumentItem{URI: u, Version: 1, Text: text}}); err != nil {
-		b.Fatal(err)
-	}
-	times := make([]time.Duration, 0, b.N)
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		start := time.Now()
-		line := uint32(5000 + i%100*7)
-		err := srv.DidChange(ctx, &protocol.DidChangeTextDocumentParams{
-			TextDocument: protocol.VersionedTextDocumentIdentifier{TextDocumentIdentifier: protocol.TextDocumentIdentifier{URI: u}, Version: int32(i + 2)},
-			ContentChanges: []protocol.TextDocumentContentChangeEvent{&protocol.TextDocumentContentChangePartial{
-				Range: protocol.Range{Start: protocol.Position{Line: line}, End: protocol.Position{Line: line}}, Text: "\t// edited\n"}},
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-		// The answer stays raw: decoding it is the client's cost, not ours.
-		var res jsonrpc2.RawMessage
-		if _, err := conn.Call(ctx, protocol.MethodTextDocumentDocumentSymbol, &protocol.DocumentSymbolParams{TextDocument: protocol.TextDocumentIdentifier{URI: u}}, &res); err != nil {
-			b.Fatal(err)
-		}
-		times = append(times, time.Since(start))
-		// Checking the answer is the benchmark's own work, not timed.
-		if n := strings.Count(string(res), `"selectionRange"`); n < 2000 {
-			b.Fatalf("only %d symbols", n)
-		}
-	}
-	b.StopTimer()
-	slices.Sort(times)
-	b.ReportMetric(float64(times[len(times)/2].Microseconds())/1000, "median-ms")
 }
 
 // TestDocumentSymbolAfterRandomEdits checks, over seeded random edits sent
