@@ -93,10 +93,12 @@ void loom_arena_free(loom_arena *a) {
 	if (a == NULL) {
 		return;
 	}
-	arena_reset(a);
-	if (a->first != NULL) {
-		free(a->first->base);
-		free(a->first);
+	arena_chunk *c = a->first;
+	while (c != NULL) {
+		arena_chunk *n = c->next;
+		free(c->base);
+		free(c);
+		c = n;
 	}
 	free(a);
 }
