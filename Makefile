@@ -38,6 +38,7 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./workspace/
 	$(GO) test -run '^$$' -bench 'BenchmarkDocumentEditOutline' ./analysis/
 	$(GO) test -run '^$$' -bench 'BenchmarkAgentOverhead' -benchtime 5x ./agent/
+	$(GO) test -run '^$$' -bench 'BenchmarkDocumentSymbolAfterEdit' -benchtime 300x ./lsp/
 	@for s in bench/*.sh; do echo "== $$s"; LOOM=$(CURDIR)/$(BIN) bash "$$s" || exit 1; done
 
 # Longer fuzzing of the diff parser and of edit_file.
