@@ -200,24 +200,10 @@ static void walk_direct(const TSTree *tree, const uint8_t *want, const uint8_t *
 		uint8_t is_skip = sym < nwant ? skip[sym] : 0;
 		int32_t idx = -1;
 		if (w == 2 || (w == 1 && parent_rec >= 0)) {
-			if (out->n == cap) {
-				uint32_t ncap = cap ? cap * 2 : 1024;
-				loom_rec *r = realloc(out->recs, (size_t)ncap * sizeof(loom_rec));
-				if (r == NULL) {
-					out->oom = 1;
-					break;
-				}
-				out->recs = r;
-				cap = ncap;
+			if (loom_push_rec(out, &cap, start, start + st_size(node), sym, field, parent_rec, below) == NULL) {
+				break;
 			}
-			loom_rec *r = &out->recs[out->n];
-			r->start = start;
-			r->end = start + st_size(node);
-			r->sym = sym;
-			r->field = field;
-			r->parent = parent_rec;
-			r->flags = below ? LOOM_IN_SKIP : 0;
-			idx = (int32_t)out->n++;
+			idx = (int32_t)out->n - 1;
 		}
 		if (st_child_count(node) > 0 && !(prune && is_skip)) {
 			if (sp == fcap) {
@@ -262,32 +248,12 @@ static void walk_direct(const TSTree *tree, const uint8_t *want, const uint8_t *
 				start = cstart;
 				sym = public_symbol(l, alias ? alias : st_symbol(c));
 				if (top != NULL && f->top) {
-					uint32_t e = cstart + st_size(c);
 					uint64_t id;
 					memcpy(&id, &c, sizeof id);
-					uint32_t in = all;
-					if (!in) {
-						while (oi < nold && (old[oi].start < cstart || (old[oi].start == cstart && old[oi].end < e))) {
-							oi++;
-						}
-						if (oi < nold && old[oi].start == cstart && old[oi].end == e && old[oi].sym == sym &&
-						    old[oi].subtree == id) {
-							oi++;
-						} else {
-							in = 1;
-						}
+					int in = loom_top_kid(top, &kcap, old, nold, &oi, all, id, cstart, cstart + st_size(c), sym);
+					if (in < 0) {
+						break;
 					}
-					if (top->nkids == kcap) {
-						uint32_t ncap = kcap ? kcap * 2 : 1024;
-						loom_kid *k = realloc(top->kids, (size_t)ncap * sizeof(loom_kid));
-						if (k == NULL) {
-							top->oom = 1;
-							break;
-						}
-						top->kids = k;
-						kcap = ncap;
-					}
-					top->kids[top->nkids++] = (loom_kid){id, cstart, e, sym, in};
 					if (!in) {
 						continue; // passed over as if absent
 					}

@@ -39,35 +39,11 @@ static void walk_core(const TSTree *tree, const uint8_t *want, const uint8_t *sk
 		TSSymbol sym = ts_node_symbol(node);
 		int32_t idx = -1;
 		if (top != NULL && depth == 1) {
-			uint32_t s = ts_node_start_byte(node), e = ts_node_end_byte(node);
-			uint32_t in = all;
-			if (!in) {
-				while (oi < nold && (old[oi].start < s || (old[oi].start == s && old[oi].end < e))) {
-					oi++;
-				}
-				if (oi < nold && old[oi].start == s && old[oi].end == e && old[oi].sym == sym &&
-				    old[oi].subtree == *(const uint64_t *)node.id) {
-					oi++;
-				} else {
-					in = 1;
-				}
+			int in = loom_top_kid(top, &kcap, old, nold, &oi, all, *(const uint64_t *)node.id, ts_node_start_byte(node),
+			                      ts_node_end_byte(node), sym);
+			if (in < 0) {
+				break;
 			}
-			if (top->nkids == kcap) {
-				uint32_t ncap = kcap ? kcap * 2 : 1024;
-				loom_kid *k = realloc(top->kids, (size_t)ncap * sizeof(loom_kid));
-				if (k == NULL) {
-					top->oom = 1;
-					break;
-				}
-				top->kids = k;
-				kcap = ncap;
-			}
-			loom_kid *k = &top->kids[top->nkids++];
-			k->subtree = *(const uint64_t *)node.id;
-			k->start = s;
-			k->end = e;
-			k->sym = sym;
-			k->entered = in;
 			if (!in) {
 				goto next;
 			}
@@ -79,25 +55,11 @@ static void walk_core(const TSTree *tree, const uint8_t *want, const uint8_t *sk
 		uint8_t below = depth > 0 ? inskip[depth - 1] : 0;
 		uint8_t is_skip = sym < nwant ? skip[sym] : 0;
 		if (w == 2 || (w == 1 && depth > 0 && stack[depth - 1] >= 0)) {
-			if (out->n == cap) {
-				uint32_t ncap = cap ? cap * 2 : 1024;
-				loom_rec *r = realloc(out->recs, (size_t)ncap * sizeof(loom_rec));
-				if (r == NULL) {
-					out->oom = 1;
-					break;
-				}
-				out->recs = r;
-				cap = ncap;
+			if (loom_push_rec(out, &cap, ts_node_start_byte(node), ts_node_end_byte(node), sym,
+			                  ts_tree_cursor_current_field_id(&cur), depth > 0 ? stack[depth - 1] : -1, below) == NULL) {
+				break;
 			}
-			loom_rec *r = &out->recs[out->n];
-			r->start = ts_node_start_byte(node);
-			r->end = ts_node_end_byte(node);
-			r->sym = sym;
-			r->field = ts_tree_cursor_current_field_id(&cur);
-			r->parent = depth > 0 ? stack[depth - 1] : -1;
-			r->flags = below ? LOOM_IN_SKIP : 0;
-			idx = (int32_t)out->n;
-			out->n++;
+			idx = (int32_t)out->n - 1;
 		}
 		if (depth >= depth_cap) {
 			uint32_t ncap = depth_cap * 2;

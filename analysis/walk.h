@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdlib.h>
 
 // Declarations copied from tree-sitter's api.h as vendored by
 // github.com/smacker/go-tree-sitter@v0.0.0-20240827094217-dd81d9e9be82.
@@ -85,6 +86,71 @@ typedef struct loom_top_out {
 	uint32_t root_sym;
 	int oom;
 } loom_top_out;
+
+// Helpers both walks share (walk.c over the cursor, subtree_walk.c over
+// subtrees).
+
+// loom_push_rec appends a record to out, growing it as needed; NULL (and
+// out->oom set) when memory runs out. *cap is out->recs' capacity.
+static inline loom_rec *loom_push_rec(loom_walk_out *out, uint32_t *cap, uint32_t start, uint32_t end, uint16_t sym,
+                                      uint16_t field, int32_t parent, uint8_t below) {
+	if (out->n == *cap) {
+		uint32_t ncap = *cap ? *cap * 2 : 1024;
+		loom_rec *r = (loom_rec *)realloc(out->recs, (size_t)ncap * sizeof(loom_rec));
+		if (r == NULL) {
+			out->oom = 1;
+			return NULL;
+		}
+		out->recs = r;
+		*cap = ncap;
+	}
+	loom_rec *r = &out->recs[out->n++];
+	r->start = start;
+	r->end = end;
+	r->sym = sym;
+	r->field = field;
+	r->parent = parent;
+	r->flags = below ? LOOM_IN_SKIP : 0;
+	return r;
+}
+
+// loom_top_kid lists a child of the root in top and says whether the walk
+// enters it: 1 with all set, else unless old (sorted by span; *oi is where
+// the search resumes) holds one with the same span, symbol and subtree.
+// -1 (and top->oom set) when memory runs out.
+static inline int loom_top_kid(loom_top_out *top, uint32_t *kcap, const loom_kid *old, uint32_t nold, uint32_t *oi,
+                               int all, uint64_t subtree, uint32_t start, uint32_t end, uint32_t sym) {
+	uint32_t in = all;
+	if (!in) {
+		uint32_t i = *oi;
+		while (i < nold && (old[i].start < start || (old[i].start == start && old[i].end < end))) {
+			i++;
+		}
+		if (i < nold && old[i].start == start && old[i].end == end && old[i].sym == sym && old[i].subtree == subtree) {
+			i++;
+		} else {
+			in = 1;
+		}
+		*oi = i;
+	}
+	if (top->nkids == *kcap) {
+		uint32_t ncap = *kcap ? *kcap * 2 : 1024;
+		loom_kid *k = (loom_kid *)realloc(top->kids, (size_t)ncap * sizeof(loom_kid));
+		if (k == NULL) {
+			top->oom = 1;
+			return -1;
+		}
+		top->kids = k;
+		*kcap = ncap;
+	}
+	loom_kid *k = &top->kids[top->nkids++];
+	k->subtree = subtree;
+	k->start = start;
+	k->end = end;
+	k->sym = sym;
+	k->entered = in;
+	return (int)in;
+}
 
 void loom_walk(const TSTree *tree, const uint8_t *want, const uint8_t *skip, uint32_t nwant, int prune, loom_walk_out *out);
 void loom_walk_cursor(const TSTree *tree, const uint8_t *want, const uint8_t *skip, uint32_t nwant, int prune, loom_walk_out *out);
