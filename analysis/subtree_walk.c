@@ -296,12 +296,11 @@ static void walk_direct(const TSTree *tree, const uint8_t *want, const uint8_t *
 	free(stack);
 }
 
-int loom_walk_direct(const TSTree *tree, const uint8_t *want, const uint8_t *skip, uint32_t nwant, int prune, loom_walk_out *out) {
+void loom_walk(const TSTree *tree, const uint8_t *want, const uint8_t *skip, uint32_t nwant, int prune, loom_walk_out *out) {
 	walk_direct(tree, want, skip, nwant, prune, NULL, 0, 1, out, NULL);
-	return 1;
 }
 
-int loom_walk_top_direct(const TSTree *tree, const uint8_t *want, const uint8_t *skip, uint32_t nwant, int prune,
+void loom_walk_top(const TSTree *tree, const uint8_t *want, const uint8_t *skip, uint32_t nwant, int prune,
                          const loom_kid *old, uint32_t nold, int all, loom_walk_out *out, loom_top_out *top) {
 	const TreeHead *t = (const TreeHead *)tree;
 	top->kids = NULL;
@@ -309,21 +308,18 @@ int loom_walk_top_direct(const TSTree *tree, const uint8_t *want, const uint8_t 
 	top->oom = 0;
 	top->root_sym = public_symbol(t->language, st_symbol(t->root));
 	walk_direct(tree, want, skip, nwant, prune, old, nold, all, out, top);
-	return 1;
 }
 
 #else
 
 // Elsewhere the private layout above is unverified: walk with the cursor.
-int loom_walk_direct(const TSTree *tree, const uint8_t *want, const uint8_t *skip, uint32_t nwant, int prune, loom_walk_out *out) {
+void loom_walk(const TSTree *tree, const uint8_t *want, const uint8_t *skip, uint32_t nwant, int prune, loom_walk_out *out) {
 	loom_walk_cursor(tree, want, skip, nwant, prune, out);
-	return 0;
 }
 
-int loom_walk_top_direct(const TSTree *tree, const uint8_t *want, const uint8_t *skip, uint32_t nwant, int prune,
-                         const loom_kid *old, uint32_t nold, int all, loom_walk_out *out, loom_top_out *top) {
-	loom_walk_top(tree, want, skip, nwant, prune, old, nold, all, out, top);
-	return 0;
+void loom_walk_top(const TSTree *tree, const uint8_t *want, const uint8_t *skip, uint32_t nwant, int prune,
+                   const loom_kid *old, uint32_t nold, int all, loom_walk_out *out, loom_top_out *top) {
+	loom_walk_top_cursor(tree, want, skip, nwant, prune, old, nold, all, out, top);
 }
 
 #endif

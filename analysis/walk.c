@@ -1,7 +1,9 @@
 // A single pre-order cursor walk that copies the nodes a language's tags
 // query can mention into a flat array, so Go never crosses cgo per node.
-// The tree-sitter runtime is linked in by github.com/smacker/go-tree-sitter;
-// only the few declarations needed are repeated here (see walk.h).
+// It uses tree-sitter's public API only and is the reference for the
+// faster walk over subtrees (subtree_walk.c). The tree-sitter runtime is
+// linked in by github.com/smacker/go-tree-sitter; only the few
+// declarations needed are repeated here (see walk.h).
 #include <stdlib.h>
 #include <string.h>
 #include "walk.h"
@@ -101,13 +103,8 @@ void loom_walk_cursor(const TSTree *tree, const uint8_t *want, const uint8_t *sk
 	walk_core(tree, want, skip, nwant, prune, NULL, 0, 1, out, NULL);
 }
 
-// loom_walk takes the direct walk over subtrees (subtree_walk.c); the
-// cursor walk stays as its reference and for loom_walk_top.
-void loom_walk(const TSTree *tree, const uint8_t *want, const uint8_t *skip, uint32_t nwant, int prune, loom_walk_out *out) {
-	loom_walk_direct(tree, want, skip, nwant, prune, out);
-}
 
-void loom_walk_top(const TSTree *tree, const uint8_t *want, const uint8_t *skip, uint32_t nwant, int prune,
+void loom_walk_top_cursor(const TSTree *tree, const uint8_t *want, const uint8_t *skip, uint32_t nwant, int prune,
                    const loom_kid *old, uint32_t nold, int all, loom_walk_out *out, loom_top_out *top) {
 	top->kids = NULL;
 	top->nkids = 0;

@@ -129,10 +129,10 @@ func walkTopWith(cursor bool, t *sitter.Tree, want, skip []uint8, prune bool, ol
 		op = (*C.loom_kid)(unsafe.Pointer(&old[0]))
 	}
 	if cursor {
-		C.loom_walk_top(cTree(t), (*C.uint8_t)(unsafe.Pointer(&want[0])), (*C.uint8_t)(unsafe.Pointer(&skip[0])), C.uint32_t(len(want)), p,
+		C.loom_walk_top_cursor(cTree(t), (*C.uint8_t)(unsafe.Pointer(&want[0])), (*C.uint8_t)(unsafe.Pointer(&skip[0])), C.uint32_t(len(want)), p,
 			op, C.uint32_t(len(old)), a, &out, &top)
 	} else {
-		C.loom_walk_top_direct(cTree(t), (*C.uint8_t)(unsafe.Pointer(&want[0])), (*C.uint8_t)(unsafe.Pointer(&skip[0])), C.uint32_t(len(want)), p,
+		C.loom_walk_top(cTree(t), (*C.uint8_t)(unsafe.Pointer(&want[0])), (*C.uint8_t)(unsafe.Pointer(&skip[0])), C.uint32_t(len(want)), p,
 			op, C.uint32_t(len(old)), a, &out, &top)
 	}
 	defer C.free(unsafe.Pointer(out.recs))
@@ -173,8 +173,6 @@ func (pa *parseArena) close() {
 	C.loom_arena_free(pa.a)
 	pa.a = nil
 }
-
-var errParseFailed = errors.New("analysis: parse failed")
 
 // parseWalk parses src from scratch and walks the tree as walkTree does,
 // in one call that never builds a Go-side tree: the index's path, where

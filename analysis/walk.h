@@ -152,19 +152,20 @@ static inline int loom_top_kid(loom_top_out *top, uint32_t *kcap, const loom_kid
 	return (int)in;
 }
 
+// loom_walk records, in pre-order, the nodes whose symbols want marks
+// (subtree_walk.c, over tree-sitter's subtrees). loom_walk_top also lists
+// the root's children and enters only those an outline needs again.
 void loom_walk(const TSTree *tree, const uint8_t *want, const uint8_t *skip, uint32_t nwant, int prune, loom_walk_out *out);
-void loom_walk_cursor(const TSTree *tree, const uint8_t *want, const uint8_t *skip, uint32_t nwant, int prune, loom_walk_out *out);
-// loom_walk_direct returns 1 when it walked the subtrees directly, 0 when
-// the platform's layout is not the one it was written for and it used the
-// cursor.
-int loom_walk_direct(const TSTree *tree, const uint8_t *want, const uint8_t *skip, uint32_t nwant, int prune, loom_walk_out *out);
-// loom_walk_top_direct is loom_walk_top over subtrees, likewise.
-int loom_walk_top_direct(const TSTree *tree, const uint8_t *want, const uint8_t *skip, uint32_t nwant, int prune,
-                         const loom_kid *old, uint32_t nold, int all, loom_walk_out *out, loom_top_out *top);
-void loom_tree_edit(TSTree *tree, uint32_t start, uint32_t old_end, uint32_t new_end,
-                    uint32_t sr, uint32_t sc, uint32_t oer, uint32_t oec, uint32_t ner, uint32_t nec);
 void loom_walk_top(const TSTree *tree, const uint8_t *want, const uint8_t *skip, uint32_t nwant, int prune,
                    const loom_kid *old, uint32_t nold, int all, loom_walk_out *out, loom_top_out *top);
+// The same walks through tree-sitter's public cursor (walk.c): the
+// reference the tests hold the subtree walks to, and the fallback where
+// the private layout is not the one declared.
+void loom_walk_cursor(const TSTree *tree, const uint8_t *want, const uint8_t *skip, uint32_t nwant, int prune, loom_walk_out *out);
+void loom_walk_top_cursor(const TSTree *tree, const uint8_t *want, const uint8_t *skip, uint32_t nwant, int prune,
+                          const loom_kid *old, uint32_t nold, int all, loom_walk_out *out, loom_top_out *top);
+void loom_tree_edit(TSTree *tree, uint32_t start, uint32_t old_end, uint32_t new_end,
+                    uint32_t sr, uint32_t sc, uint32_t oer, uint32_t oec, uint32_t ner, uint32_t nec);
 uint32_t loom_root_start(const TSTree *tree);
 uint32_t loom_root_end(const TSTree *tree);
 uint32_t loom_field_count(const TSLanguage *lang);
