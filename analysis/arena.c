@@ -1,7 +1,7 @@
 // Arena allocation for one-shot parses. Building an index parses thousands
 // of files and throws each tree away right after walking it; with
-// tree-sitter's default allocator a tenth of that time goes to malloc and
-// free, and deleting each tree node by node costs as much again. Here a
+// tree-sitter's default allocator an eighth of that time went to malloc,
+// free and deleting each tree node by node. Here a
 // whole parse (parser, lexer, stacks, tree) is carved out of a per-worker
 // arena that is reset, not freed, for the next file.
 //
