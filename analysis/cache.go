@@ -21,9 +21,17 @@ import (
 // single string, so loading does one allocation for text per segment
 // however many symbols there are.
 
-const cacheMagic = "LOOMIDX\x03"
+const (
+	cacheMagic  = "LOOMIDX\x03"
+	cacheFamily = "LOOMIDX" // every version's prefix
+)
 
-var errCacheCorrupt = errors.New("analysis: index cache is corrupt")
+var (
+	errCacheCorrupt = errors.New("analysis: index cache is corrupt")
+	// errCacheStale is a cache written by another Loom version or for
+	// other options: rebuilt without a word, as a missing one is.
+	errCacheStale = errors.New("analysis: index cache is stale (other version, root or options)")
+)
 
 // cacheFile returns the cache path for root, or "" when there is nowhere to
 // put one (no HOME and no XDG_CACHE_HOME, for instance).
@@ -318,11 +326,16 @@ func loadCache(path, absRoot string, opts Options) (map[string]*FileEntry, error
 // checks the rest is laid out consistently.
 func decodeCacheHeads(data []byte, fp string) ([]*FileEntry, error) {
 	if !bytes.HasPrefix(data, []byte(cacheMagic)) {
+		if bytes.HasPrefix(data, []byte(cacheFamily)) && len(data) > len(cacheMagic) {
+			return nil, errCacheStale
+		}
 		return nil, errCacheCorrupt
 	}
 	d := &cacheDecoder{data: data, pos: len(cacheMagic)}
-	if got := d.inline(); d.bad || got != fp {
-		return nil, fmt.Errorf("analysis: index cache is stale (other version, root or options)")
+	if got := d.inline(); d.bad {
+		return nil, errCacheCorrupt
+	} else if got != fp {
+		return nil, errCacheStale
 	}
 	n := d.count()
 	entries := make([]FileEntry, n)

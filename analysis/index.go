@@ -178,7 +178,7 @@ func BuildIndex(ctx context.Context, root string, files []string, opts Options) 
 			switch {
 			case err == nil:
 				ix.stats.CacheLoaded = true
-			case !errors.Is(err, os.ErrNotExist):
+			case !errors.Is(err, os.ErrNotExist) && !errors.Is(err, errCacheStale):
 				ix.stats.CacheError = err.Error()
 			}
 		}

@@ -231,6 +231,34 @@ func TestCacheSurvivesDamageAndMissingHome(t *testing.T) {
 		}
 	}
 
+	// A cache from another Loom version, or for other options, is rebuilt
+	// without being reported as a problem.
+	if _, err := BuildIndex(ctx, root, paths, Options{CacheDir: cacheDir}); err != nil {
+		t.Fatal(err)
+	}
+	older := append([]byte(cacheFamily+"\x02"), data[len(cacheMagic):]...)
+	for _, c := range []struct {
+		name  string
+		write []byte
+		opts  Options
+	}{
+		{"older format", older, Options{CacheDir: cacheDir}},
+		{"other options", nil, Options{CacheDir: cacheDir, MaxLineLength: 999}},
+	} {
+		if c.write != nil {
+			if err := os.WriteFile(ix.Stats().CachePath, c.write, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		again, err := BuildIndex(ctx, root, paths, c.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := again.Stats(); st.CacheLoaded || st.CacheError != "" || st.Parsed != 1 || !st.CacheSaved {
+			t.Fatalf("%s: stats %+v", c.name, st)
+		}
+	}
+
 	t.Setenv("HOME", "")
 	t.Setenv("XDG_CACHE_HOME", "")
 	ix, err = BuildIndex(ctx, root, paths, Options{})
