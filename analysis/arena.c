@@ -89,6 +89,20 @@ static void arena_reset(loom_arena *a) {
 	memset(a->free_lists, 0, sizeof(a->free_lists));
 }
 
+void loom_arena_trim(loom_arena *a) {
+	arena_chunk *c = a->first != NULL ? a->first->next : NULL;
+	while (c != NULL) {
+		arena_chunk *n = c->next;
+		free(c->base);
+		free(c);
+		c = n;
+	}
+	if (a->first != NULL) {
+		a->first->next = NULL;
+	}
+	arena_reset(a);
+}
+
 void loom_arena_free(loom_arena *a) {
 	if (a == NULL) {
 		return;

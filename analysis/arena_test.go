@@ -62,7 +62,14 @@ func TestParseWalkMatchesTreeWalk(t *testing.T) {
 			if err := walkTreeWith(true, tree, want, cl.skip, prune, func(recs []walkRec) { expected = slices.Clone(recs) }); err != nil {
 				t.Fatal(err)
 			}
+			var direct []walkRec
+			if err := walkTreeWith(false, tree, want, cl.skip, prune, func(recs []walkRec) { direct = slices.Clone(recs) }); err != nil {
+				t.Fatal(err)
+			}
 			tree.Close()
+			if !slices.Equal(direct, expected) {
+				t.Fatalf("%s (refs %v): the direct walk gives %d records, the cursor %d", s.path, withRefs, len(direct), len(expected))
+			}
 			if len(expected) == 0 && withRefs && len(s.src) > 0 {
 				t.Fatalf("%s: the walk recorded nothing", s.path)
 			}

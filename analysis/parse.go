@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -17,8 +18,9 @@ var ErrUnsupportedLanguage = errors.New("analysis: unsupported language")
 // than stall an index build.
 const DefaultParseTimeout = 20 * time.Second
 
-// parserPool serves the one-shot per-file functions; a Parser is not safe
-// for concurrent use, so each call borrows its own.
+// parserPool serves one-shot parses that need the tree itself (syntax
+// errors); a Parser is not safe for concurrent use, so each call borrows
+// its own.
 var parserPool = sync.Pool{New: func() any { return sitter.NewParser() }}
 
 var extractorPool = sync.Pool{New: func() any { return new(extractor) }}
@@ -63,17 +65,6 @@ type fileResult struct {
 	refs    []rawRef // only when refs were requested
 }
 
-// analyzeTree walks t once and extracts definitions and, if withRefs,
-// identifier occurrences.
-func analyzeTree(x *extractor, cl *compiledLang, t *sitter.Tree, src []byte, li lineIndex, withRefs bool) (fileResult, error) {
-	var res fileResult
-	want, prune := analysisWant(cl, withRefs)
-	err := walkTree(t, want, cl.skip, prune, func(recs []walkRec) {
-		res = extract(x, cl, recs, src, li, withRefs)
-	})
-	return res, err
-}
-
 // analysisWant is the walk's table and pruning for a result with or
 // without references.
 func analysisWant(cl *compiledLang, withRefs bool) (want []uint8, prune bool) {
@@ -99,19 +90,22 @@ func analyzeSource(ctx context.Context, path string, src []byte, withRefs bool) 
 	if err != nil {
 		return nil, fileResult{}, err
 	}
-	p := parserPool.Get().(*sitter.Parser)
-	defer parserPool.Put(p)
-	t, err := parseSource(ctx, p, cl, src, nil, 0)
+	if err := ctx.Err(); err != nil {
+		return nil, fileResult{}, err
+	}
+	pa, err := getArena()
 	if err != nil {
 		return nil, fileResult{}, err
 	}
-	defer t.Close()
+	defer putArena(pa)
 	x := extractorPool.Get().(*extractor)
 	defer extractorPool.Put(x)
-	res, err := analyzeTree(x, cl, t, src, newLineIndex(src), withRefs)
-	if withRefs {
-		res.refs = append([]rawRef(nil), res.refs...)
-	}
+	want, prune := analysisWant(cl, withRefs)
+	var res fileResult
+	err = pa.parseWalk(cl, src, 0, want, cl.skip, prune, func(recs []walkRec) {
+		res = extract(x, cl, recs, src, newLineIndex(src), withRefs)
+		res.refs = slices.Clone(res.refs) // x's until its next run
+	})
 	return cl, res, err
 }
 

@@ -9,6 +9,8 @@ import "C"
 import (
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -47,15 +49,13 @@ func fieldCount(l *sitter.Language) int {
 
 var errWalkMemory = errors.New("analysis: out of memory walking syntax tree")
 
-// walkTree records, in pre-order, every node whose symbol is marked in want,
-// and calls fn with the records (valid only during fn). skip has want's
-// length; prune stops the walk at skip nodes instead of flagging below them.
-func walkTree(t *sitter.Tree, want, skip []uint8, prune bool, fn func(recs []walkRec)) error {
-	return walkTreeWith(false, t, want, skip, prune, fn)
-}
-
-// walkTreeWith is walkTree with the cursor walk, the reference for the
-// direct one, when cursor is set.
+// walkTreeWith records, in pre-order, every node of t whose symbol is
+// marked in want, and calls fn with the records (valid only during fn),
+// walking subtrees directly or, with cursor set, through tree-sitter's
+// cursor. skip has want's length; prune stops the walk at skip nodes
+// instead of flagging below them. The index and the one-shot functions
+// parse and walk in one call instead (parseArena.parseWalk); this walk of
+// a binding tree is what tests compare the two walks on.
 func walkTreeWith(cursor bool, t *sitter.Tree, want, skip []uint8, prune bool, fn func(recs []walkRec)) error {
 	if len(want) == 0 || len(skip) != len(want) {
 		return errors.New("analysis: walk tables do not match the grammar")
@@ -172,6 +172,31 @@ func newParseArena(limit int) (*parseArena, error) {
 func (pa *parseArena) close() {
 	C.loom_arena_free(pa.a)
 	pa.a = nil
+}
+
+// arenaPool serves the one-shot per-file functions (Symbols, Outline,
+// FindReferences). A pooled arena is trimmed to its first chunk when put
+// back, and its C memory is freed when the pool lets it go.
+var arenaPool = sync.Pool{New: func() any {
+	pa, err := newParseArena(arenaLimit)
+	if err != nil {
+		return nil
+	}
+	runtime.AddCleanup(pa, func(a *C.loom_arena) { C.loom_arena_free(a) }, pa.a)
+	return pa
+}}
+
+func getArena() (*parseArena, error) {
+	pa, _ := arenaPool.Get().(*parseArena)
+	if pa == nil {
+		return nil, errWalkMemory
+	}
+	return pa, nil
+}
+
+func putArena(pa *parseArena) {
+	C.loom_arena_trim(pa.a)
+	arenaPool.Put(pa)
 }
 
 // parseWalk parses src from scratch and walks the tree as walkTree does,

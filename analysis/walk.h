@@ -174,6 +174,8 @@ uint32_t loom_field_count(const TSLanguage *lang);
 typedef struct loom_arena loom_arena;
 loom_arena *loom_arena_new(size_t limit);
 void loom_arena_free(loom_arena *a);
+// loom_arena_trim gives back all but the arena's first chunk.
+void loom_arena_trim(loom_arena *a);
 // loom_parse_walk parses src with a fresh parser in a, walks the tree as
 // loom_walk does and discards everything but out (heap memory the caller
 // frees). It returns 0 when the parse failed or timed out.
