@@ -168,6 +168,30 @@ typedef struct {
 	uint8_t top;         // the nearest visible ancestor is the root
 } frame;
 
+// push_frame pushes f onto the stack, growing it; 0 when memory runs out.
+static int push_frame(frame **stack, uint32_t *sp, uint32_t *cap, frame f) {
+	if (*sp == *cap) {
+		frame *s = realloc(*stack, (size_t)*cap * 2 * sizeof(frame));
+		if (s == NULL) {
+			return 0;
+		}
+		*stack = s;
+		*cap *= 2;
+	}
+	(*stack)[(*sp)++] = f;
+	return 1;
+}
+
+// held_field is the field the child at structural index si of f's subtree
+// holds: its own, or the one its invisible parent holds. Extras hold none.
+static inline TSFieldId held_field(const LanguageHead *l, const frame *f, uint32_t si, bool extra) {
+	if (extra) {
+		return 0;
+	}
+	TSFieldId id = field_at(l, f->parent, si);
+	return id != 0 ? id : f->chain;
+}
+
 // walk_direct is walk_core (walk.c) over subtrees: with top set it also
 // lists the root's children and enters only those not in old, unless all.
 static void walk_direct(const TSTree *tree, const uint8_t *want, const uint8_t *skip, uint32_t nwant, int prune,
@@ -185,8 +209,9 @@ static void walk_direct(const TSTree *tree, const uint8_t *want, const uint8_t *
 		return;
 	}
 
-	// visit handles a visible node: records it if wanted and, unless it
-	// is a leaf or pruned, pushes a frame for its children.
+	// Each pass of the loop handles one visible node, the root first: it is
+	// recorded if wanted and, unless a leaf or pruned, its children get a
+	// frame; then the next visible node in pre-order is found.
 	Subtree node = t->root;
 	uint32_t start = st_padding(node);
 	TSSymbol sym = public_symbol(l, st_symbol(node));
@@ -205,22 +230,14 @@ static void walk_direct(const TSTree *tree, const uint8_t *want, const uint8_t *
 			}
 			idx = (int32_t)out->n - 1;
 		}
-		if (st_child_count(node) > 0 && !(prune && is_skip)) {
-			if (sp == fcap) {
-				frame *s = realloc(stack, (size_t)fcap * 2 * sizeof(frame));
-				if (s == NULL) {
-					out->oom = 1;
-					break;
-				}
-				stack = s;
-				fcap *= 2;
-			}
-			stack[sp++] = (frame){node, alias_sequence(l, node), 0, 0, start, idx, 0, (uint8_t)(below | is_skip),
-			                      is_root};
+		if (st_child_count(node) > 0 && !(prune && is_skip) &&
+		    !push_frame(&stack, &sp, &fcap,
+		                (frame){node, alias_sequence(l, node), 0, 0, start, idx, 0, (uint8_t)(below | is_skip), is_root})) {
+			out->oom = 1;
+			break;
 		}
 		is_root = 0;
 
-		// Find the next visible node in pre-order.
 		int found = 0;
 		while (sp > 0 && !found) {
 			frame *f = &stack[sp - 1];
@@ -258,35 +275,18 @@ static void walk_direct(const TSTree *tree, const uint8_t *want, const uint8_t *
 						continue; // passed over as if absent
 					}
 				}
-				field = 0;
-				if (!extra) {
-					field = field_at(l, f->parent, si);
-					if (field == 0) {
-						field = f->chain;
-					}
-				}
+				field = held_field(l, f, si, extra);
 				parent_rec = f->rec;
 				below = f->below;
 				found = 1;
 			} else if (st_child_count(c) > 0 && c.ptr->visible_child_count > 0) {
-				TSFieldId chain = 0;
-				if (!extra) {
-					chain = field_at(l, f->parent, si);
-					if (chain == 0) {
-						chain = f->chain;
-					}
+				// An invisible node: its children are its parent's, as
+				// the cursor sees them.
+				frame inner = {c, alias_sequence(l, c), 0, 0, cstart, f->rec, held_field(l, f, si, extra), f->below, f->top};
+				if (!push_frame(&stack, &sp, &fcap, inner)) {
+					out->oom = 1;
+					break;
 				}
-				if (sp == fcap) {
-					frame *s = realloc(stack, (size_t)fcap * 2 * sizeof(frame));
-					if (s == NULL) {
-						out->oom = 1;
-						break;
-					}
-					stack = s;
-					fcap *= 2;
-					f = &stack[sp - 1];
-				}
-				stack[sp++] = (frame){c, alias_sequence(l, c), 0, 0, cstart, f->rec, chain, f->below, f->top};
 			}
 		}
 		if (!found || out->oom || (top != NULL && top->oom)) {
