@@ -2,11 +2,13 @@ package analysis
 
 import (
 	"context"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 
 	sitter "github.com/smacker/go-tree-sitter"
@@ -78,4 +80,70 @@ func TestDirectTopWalkMatchesCursor(t *testing.T) {
 		}
 		tree.Close()
 	}
+}
+
+// TestWalksAgreeOnGoroot holds the subtree walks (over a binding tree and
+// in an arena) to the cursor walk on real code: the Go files under
+// $GOROOT/src/go and every file of another supported language in
+// $GOROOT/src (C, C++ headers, JavaScript, Python).
+func TestWalksAgreeOnGoroot(t *testing.T) {
+	if testing.Short() {
+		t.Skip("parses a thousand files")
+	}
+	root := filepath.Join(runtime.GOROOT(), "src")
+	p := sitter.NewParser()
+	defer p.Close()
+	a, err := newParseArena(arenaLimit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.close()
+	per := map[string]int{}
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		lang, ok := LanguageForPath(path)
+		rel, _ := filepath.Rel(root, path)
+		if !ok || (lang == "go" && !strings.HasPrefix(rel, "go"+string(filepath.Separator))) {
+			return nil
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		cl, err := compiled(lang)
+		if err != nil {
+			return err
+		}
+		tree, err := parseSource(context.Background(), p, cl, src, nil, 0)
+		if err != nil {
+			return nil // too slow to parse: not this test's concern
+		}
+		defer tree.Close()
+		per[lang]++
+		var cursor, direct, arena []walkRec
+		for _, w := range []struct {
+			dst    *[]walkRec
+			cursor bool
+		}{{&cursor, true}, {&direct, false}} {
+			if err := walkTreeWith(w.cursor, tree, cl.want, cl.skip, false, func(r []walkRec) { *w.dst = slices.Clone(r) }); err != nil {
+				return err
+			}
+		}
+		if err := a.parseWalk(cl, src, 0, cl.want, cl.skip, false, func(r []walkRec) { arena = slices.Clone(r) }); err != nil {
+			return err
+		}
+		if !slices.Equal(direct, cursor) || !slices.Equal(arena, cursor) {
+			t.Errorf("%s: the cursor walk records %d nodes, the direct walk %d, the arena walk %d", rel, len(cursor), len(direct), len(arena))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if per["go"] < 100 || per["c"] == 0 {
+		t.Fatalf("too few files compared: %v", per)
+	}
+	t.Logf("files compared: %v", per)
 }
