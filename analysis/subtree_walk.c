@@ -169,7 +169,7 @@ typedef struct {
 } frame;
 
 // push_frame pushes f onto the stack, growing it; 0 when memory runs out.
-static int push_frame(frame **stack, uint32_t *sp, uint32_t *cap, frame f) {
+static inline int push_frame(frame **stack, uint32_t *sp, uint32_t *cap, frame f) {
 	if (*sp == *cap) {
 		frame *s = realloc(*stack, (size_t)*cap * 2 * sizeof(frame));
 		if (s == NULL) {
@@ -259,7 +259,16 @@ static void walk_direct(const TSTree *tree, const uint8_t *want, const uint8_t *
 				f->structural++;
 			}
 			f->child++;
-			f->pos = cstart + st_size(c) + (f->child < count ? st_padding(kids[f->child]) : 0);
+			f->pos = cstart + st_size(c);
+			if (f->child < count) {
+				Subtree next = kids[f->child];
+				f->pos += st_padding(next);
+				// The walk is bound by loads of subtrees scattered in memory;
+				// ask for the next sibling's while this one is handled.
+				if (!next.data.is_inline) {
+					__builtin_prefetch(next.ptr);
+				}
+			}
 			if (st_visible(c) || alias != 0) {
 				node = c;
 				start = cstart;
