@@ -12,7 +12,7 @@ import (
 type lineIndex []uint32
 
 func newLineIndex(src []byte) lineIndex {
-	return appendLineIndex(make(lineIndex, 0, 1+len(src)/32), src)
+	return appendLineIndex(make(lineIndex, 0, 1+bytes.Count(src, []byte{'\n'})), src)
 }
 
 // appendLineIndex builds src's index in li's memory.

@@ -46,8 +46,36 @@ var cores = func() int { return runtime.GOMAXPROCS(0) }
 var symbolBytes atomic.Int64
 
 // partBufs recycles the buffers of the parts after the first, which are
-// copied into the answer before marshalSymbols returns.
-var partBufs sync.Pool
+// copied into the answer before marshalSymbols returns. Not a sync.Pool:
+// with answers this large the collector runs every few requests and would
+// empty it each time.
+var partBufs struct {
+	sync.Mutex
+	free [][]byte
+}
+
+// partBuf returns an empty buffer of at least size bytes' capacity.
+func partBuf(size int) []byte {
+	partBufs.Lock()
+	defer partBufs.Unlock()
+	if n := len(partBufs.free); n > 0 {
+		b := partBufs.free[n-1]
+		partBufs.free = partBufs.free[:n-1]
+		if cap(b) >= size {
+			return b[:0]
+		}
+	}
+	return make([]byte, 0, size)
+}
+
+// putPartBuf keeps b for a later answer, up to one buffer per core.
+func putPartBuf(b []byte) {
+	partBufs.Lock()
+	defer partBufs.Unlock()
+	if len(partBufs.free) < cores() {
+		partBufs.free = append(partBufs.free, b)
+	}
+}
 
 // marshalSymbols marshals an outline as protocol.Marshal does, in one part
 // per core: a large file's outline is a megabyte of JSON that an editor
@@ -69,8 +97,8 @@ func marshalSymbols(syms protocol.DocumentSymbolSlice) ([]byte, error) {
 		var buf []byte
 		if k == 0 {
 			buf = make([]byte, 0, per*len(syms)*9/8)
-		} else if b, ok := partBufs.Get().(*[]byte); ok {
-			buf = (*b)[:0]
+		} else {
+			buf = partBuf(per * (len(syms)/parts + 1) * 9 / 8)
 		}
 		wg.Add(1)
 		go func() {
@@ -90,7 +118,7 @@ func marshalSymbols(syms protocol.DocumentSymbolSlice) ([]byte, error) {
 	for _, b := range bufs[1:] {
 		out = append(out, ',')
 		out = append(out, b[1:len(b)-1]...)
-		partBufs.Put(&b)
+		putPartBuf(b)
 	}
 	out = append(out, ']')
 	symbolBytes.Store(int64(len(out) / len(syms)))

@@ -139,7 +139,7 @@ func (s *Server) overlay(d *document) {
 	if d.rel == "" || ws == nil {
 		return
 	}
-	if err := ws.SetBuffer(d.rel, []byte(d.text)); err != nil {
+	if err := ws.SetBufferText(d.rel, d.text); err != nil {
 		s.log.Warn("lsp: cannot overlay buffer", "path", d.rel, "err", err)
 	}
 }

@@ -150,8 +150,8 @@ func listDirSize(cs *workspace.Changeset, ws *workspace.Workspace, staged map[st
 			return int64(len(b))
 		}
 	}
-	if b, ok := ws.Buffer(rel); ok {
-		return int64(len(b))
+	if n, ok := ws.BufferSize(rel); ok {
+		return int64(n)
 	}
 	fi, err := os.Lstat(ws.Abs(rel))
 	if err != nil {

@@ -133,7 +133,7 @@ func (c *Changeset) Exists(path string) (bool, error) {
 	if staged {
 		return e.exists, nil
 	}
-	if _, ok := c.ws.Buffer(rel); ok {
+	if _, ok := c.ws.BufferSize(rel); ok {
 		return true, nil
 	}
 	_, exists, err := c.ws.statDisk(rel)

@@ -3,6 +3,7 @@ package workspace
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -57,7 +58,8 @@ type Lines struct {
 
 // NewLines indexes text.
 func NewLines(text string) *Lines {
-	starts := []int{0}
+	// Sized once: a large buffer is indexed again after every keystroke.
+	starts := make([]int, 1, 1+strings.Count(text, "\n"))
 	for i := 0; i < len(text); i++ {
 		switch text[i] {
 		case '\n':

@@ -27,7 +27,7 @@ type Workspace struct {
 	root     string // absolute, symlinks resolved
 	given    string // absolute, as the caller named it
 	mu       sync.RWMutex
-	buffers  map[string][]byte // rel path -> unsaved text
+	buffers  map[string]string // rel path -> unsaved text
 	maxBytes int64
 }
 
@@ -51,7 +51,7 @@ func New(dir string) (*Workspace, error) {
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("workspace root %s is not a folder", dir)
 	}
-	return &Workspace{root: real, given: abs, buffers: map[string][]byte{}, maxBytes: MaxFileSize}, nil
+	return &Workspace{root: real, given: abs, buffers: map[string]string{}, maxBytes: MaxFileSize}, nil
 }
 
 // Root returns the absolute root folder with symlinks resolved.
@@ -65,12 +65,19 @@ func (w *Workspace) Abs(rel string) string {
 // SetBuffer records the unsaved text of an open editor buffer. Reads see it
 // instead of the disk until ClearBuffer.
 func (w *Workspace) SetBuffer(path string, text []byte) error {
+	return w.SetBufferText(path, string(text))
+}
+
+// SetBufferText is SetBuffer for text already held as a string, which is
+// kept without a copy: an editor sends a buffer's changes on every
+// keystroke, and reads of it are far rarer.
+func (w *Workspace) SetBufferText(path string, text string) error {
 	rel, err := w.Resolve(path)
 	if err != nil {
 		return err
 	}
 	w.mu.Lock()
-	w.buffers[rel] = append([]byte(nil), text...)
+	w.buffers[rel] = text
 	w.mu.Unlock()
 	return nil
 }
@@ -87,12 +94,23 @@ func (w *Workspace) ClearBuffer(path string) error {
 	return nil
 }
 
-// Buffer returns the unsaved text of a buffer, if one is open.
+// Buffer returns a copy of the unsaved text of a buffer, if one is open.
 func (w *Workspace) Buffer(rel string) ([]byte, bool) {
+	w.mu.RLock()
+	b, ok := w.buffers[rel]
+	w.mu.RUnlock()
+	if !ok {
+		return nil, false
+	}
+	return []byte(b), true
+}
+
+// BufferSize returns the length of a buffer's unsaved text, if one is open.
+func (w *Workspace) BufferSize(rel string) (int, bool) {
 	w.mu.RLock()
 	defer w.mu.RUnlock()
 	b, ok := w.buffers[rel]
-	return b, ok
+	return len(b), ok
 }
 
 // Buffers lists the paths that have an open buffer, sorted.
