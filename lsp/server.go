@@ -236,6 +236,14 @@ func (s *Server) workspace() *workspace.Workspace {
 	return s.ws
 }
 
+// GCPercent is the collector target `loom lsp` runs with unless GOGC is
+// set. An editor sends a change and asks for the outline on every
+// keystroke, and on a large file each answer allocates a megabyte or more
+// while the live heap stays small: at the default (100) the collector runs
+// every couple of keystrokes. At 200 it collects half as often, for a
+// peak heap at most half again as large.
+const GCPercent = 200
+
 // NewClientConn connects an LSP client implementation to a server over rwc,
 // with the same context-safe concurrency as the server (protocol.NewClient
 // would expose the jsonrpc2 v1.0.1 crash detach avoids). It returns the

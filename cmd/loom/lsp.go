@@ -3,6 +3,8 @@ package main
 import (
 	"io"
 	"log/slog"
+	"os"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
@@ -38,6 +40,9 @@ them. If the database cannot be opened the server runs without threads.`,
   LOOM_MODEL=gpt-4.1 loom lsp --log-level info`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if os.Getenv("GOGC") == "" {
+				debug.SetGCPercent(lsp.GCPercent)
+			}
 			// Editors start the server with the project; a broken thread
 			// database must not cost the user the code actions.
 			st, dbErr := openStore(db)
