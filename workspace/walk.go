@@ -126,12 +126,19 @@ func (w *Workspace) walkDir(ctx context.Context, rel string, patterns []gitignor
 	if rel != "." {
 		domain = strings.Split(rel, "/")
 	}
-	patterns = append(patterns[:len(patterns):len(patterns)], readIgnore(w.root, path.Join(rel, ".gitignore"), domain)...)
-	matcher := gitignore.NewMatcher(patterns)
 	entries, err := os.ReadDir(w.Abs(rel))
 	if err != nil {
 		return nil // an unreadable folder is skipped, as git and ripgrep do
 	}
+	// Most folders have no .gitignore: look for one among the entries
+	// rather than trying to open it in each.
+	for _, e := range entries {
+		if e.Name() == ".gitignore" {
+			patterns = append(patterns[:len(patterns):len(patterns)], readIgnore(w.root, path.Join(rel, ".gitignore"), domain)...)
+			break
+		}
+	}
+	matcher := gitignore.NewMatcher(patterns)
 	for _, e := range entries {
 		name := e.Name()
 		if name == ".git" {
