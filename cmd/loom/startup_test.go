@@ -1,0 +1,66 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+// TestStartupLeavesSchemaDraftsAlone guards the patch in
+// third_party/jsonschema: mcp-go links that package, whose init used to
+// compile every JSON Schema draft when any loom command started (half of
+// the start-up). Allocations are counted, not time. The drafts must still
+// be there once something compiles a schema.
+func TestStartupLeavesSchemaDraftsAlone(t *testing.T) {
+	cmd := exec.Command(loomBin, "version")
+	cmd.Env = append(os.Environ(), "GODEBUG=inittrace=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("loom version: %v\n%s", err, out)
+	}
+	// init github.com/santhosh-tekuri/jsonschema/v6 @2.1 ms, 3.3 ms clock, 1701112 bytes, 21285 allocs
+	re := regexp.MustCompile(`(?m)^init github\.com/santhosh-tekuri/jsonschema/v6 @.* (\d+) allocs$`)
+	m := re.FindStringSubmatch(string(out))
+	if m == nil {
+		if strings.Contains(string(out), "santhosh-tekuri/jsonschema/v6 @") {
+			t.Fatalf("cannot read the package's init line:\n%s", out)
+		}
+		return // no init work at all
+	}
+	if allocs, _ := strconv.Atoi(m[1]); allocs > 1000 {
+		t.Fatalf("the jsonschema package's init made %d allocations: is the replace in go.mod gone?", allocs)
+	}
+
+	c := jsonschema.NewCompiler()
+	schema := map[string]any{
+		"$schema":    "http://json-schema.org/draft-07/schema#",
+		"type":       "object",
+		"properties": map[string]any{"n": map[string]any{"type": "integer"}},
+	}
+	if err := c.AddResource("mem://s.json", schema); err != nil {
+		t.Fatal(err)
+	}
+	sch, err := c.Compile("mem://s.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sch.Validate(map[string]any{"n": 1}); err != nil {
+		t.Fatalf("a valid instance was refused: %v", err)
+	}
+	if err := sch.Validate(map[string]any{"n": "one"}); err == nil {
+		t.Fatal("an invalid instance passed")
+	}
+	// A schema that breaks its draft's metaschema is refused, so the
+	// metaschemas were compiled.
+	if err := c.AddResource("mem://bad.json", map[string]any{"$schema": "http://json-schema.org/draft-07/schema#", "type": 5}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Compile("mem://bad.json"); err == nil {
+		t.Fatal("a schema with \"type\": 5 compiled")
+	}
+}
