@@ -9,6 +9,8 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/loom-agent/loom/internal/rpcdrain"
+
 	sdk "github.com/coder/acp-go-sdk"
 
 	"github.com/loom-agent/loom/agent"
@@ -94,10 +96,14 @@ func New(opts Options) (*Server, error) {
 }
 
 // Serve speaks ACP on in and out (one JSON message per line) until the
-// client closes in or ctx ends; then it cancels the turns in progress and
-// waits for them to be recorded.
+// client closes in and every request read is answered, or ctx ends; then it
+// cancels the turns in progress and waits for them to be recorded.
 func (s *Server) Serve(ctx context.Context, in io.Reader, out io.Writer) error {
-	conn := sdk.NewAgentSideConnection(s, out, in)
+	// The SDK cancels every request still running when its input ends:
+	// hold the end back until every request read is answered, so a client
+	// that writes its requests and closes its end gets every answer.
+	answers := rpcdrain.New("$/cancel_request")
+	conn := sdk.NewAgentSideConnection(s, answers.Writer(out), answers.Reader(ctx, in))
 	conn.SetLogger(s.log)
 	s.attach(conn)
 	select {

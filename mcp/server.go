@@ -10,6 +10,8 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/loom-agent/loom/internal/rpcdrain"
+
 	mcpgo "github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
@@ -155,9 +157,11 @@ func (s *Server) Roots() []string { return append([]string(nil), s.roots...) }
 func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) error {
 	std := server.NewStdioServer(s.mcp)
 	std.SetErrorLogger(log.New(slogWriter{s.log}, "", 0))
-	answers := newAnswerTracker()
-	in = &drainingReader{ctx: ctx, r: in, t: answers}
-	out = answerWriter{w: observingWriter{w: out, written: s.written}, t: answers}
+	// mcp-go cancels what still runs when its input ends: hold the end back
+	// until every request read is answered.
+	answers := rpcdrain.New("notifications/cancelled")
+	in = answers.Reader(ctx, in)
+	out = answers.Writer(observingWriter{w: out, written: s.written})
 	err := std.Listen(ctx, in, out)
 	if errors.Is(err, context.Canceled) {
 		return nil
