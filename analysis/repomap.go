@@ -3,6 +3,7 @@ package analysis
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
@@ -37,18 +38,43 @@ func (ix *Index) RepoMap(opts RepoMapOptions) string {
 	if n == 0 {
 		return ""
 	}
-	definers := map[string][]int32{}
+	// Every name a mapped definition has gets an ID; its definers are the
+	// files defining it, in file order, and each (name, definer) pair has a
+	// slot in symRank: slot[id]+k for the k-th definer.
+	nameID := map[string]int32{}
+	var definers [][]int32
 	for fi, f := range ix.files {
-		seen := map[string]bool{}
 		for _, s := range f.Symbols {
 			if !mapped(s) {
 				continue
 			}
-			if !seen[s.Name] {
-				seen[s.Name] = true
-				definers[s.Name] = append(definers[s.Name], int32(fi))
+			id, ok := nameID[s.Name]
+			if !ok {
+				id = int32(len(definers))
+				nameID[s.Name] = id
+				definers = append(definers, nil)
+			}
+			if d := definers[id]; len(d) == 0 || d[len(d)-1] != int32(fi) {
+				definers[id] = append(d, int32(fi))
 			}
 		}
+	}
+	slot := make([]int32, len(definers)+1)
+	for id, d := range definers {
+		slot[id+1] = slot[id] + int32(len(d))
+	}
+	// Each file's references, resolved once: the name's ID, or -1 when the
+	// name is defined nowhere or in too many files to mean anything.
+	refIDs := make([][]int32, n)
+	for fi, f := range ix.files {
+		ids := make([]int32, len(f.Refs))
+		for i, r := range f.Refs {
+			ids[i] = -1
+			if id, ok := nameID[r.Name]; ok && len(definers[id]) <= maxDefiners {
+				ids[i] = id
+			}
+		}
+		refIDs[fi] = ids
 	}
 
 	// Tests use the code but are seldom what a map of it should show.
@@ -60,31 +86,27 @@ func (ix *Index) RepoMap(opts RepoMapOptions) string {
 		}
 	}
 
-	// forEachEdge yields every weighted (user file, defining file, name) triple.
-	forEachEdge := func(fn func(from, to int32, name string, w float64)) {
+	// forEachEdge yields every weighted edge from a user file to a defining
+	// file, with the slot of the (name, definer) pair, grouped by user file
+	// in file order.
+	forEachEdge := func(fn func(from, to, slot int32, w float64)) {
 		for fi, f := range ix.files {
-			for _, r := range f.Refs {
-				defs := definers[r.Name]
-				if len(defs) == 0 || len(defs) > maxDefiners {
+			for i, id := range refIDs[fi] {
+				if id < 0 {
 					continue
 				}
-				w := nameWeight(r.Name, len(defs)) * math.Sqrt(float64(r.Count))
-				for _, to := range defs {
+				defs := definers[id]
+				w := nameWeight(f.Refs[i].Name, len(defs)) * math.Sqrt(float64(f.Refs[i].Count))
+				for k, to := range defs {
 					if int(to) != fi {
-						fn(int32(fi), to, r.Name, w*testWeight[to])
+						fn(int32(fi), to, slot[id]+int32(k), w*testWeight[to])
 					}
 				}
 			}
 		}
 	}
-	out := make([]float64, n)
-	edges := make([]map[int32]float64, n)
-	forEachEdge(func(from, to int32, _ string, w float64) {
-		if edges[from] == nil {
-			edges[from] = map[int32]float64{}
-		}
-		edges[from][to] += w
-		out[from] += w
+	start, targets, weights, out := compressEdges(n, func(fn func(from, to int32, w float64)) {
+		forEachEdge(func(from, to, _ int32, w float64) { fn(from, to, w) })
 	})
 
 	personal := make([]float64, n)
@@ -104,33 +126,41 @@ func (ix *Index) RepoMap(opts RepoMapOptions) string {
 	for i := range personal {
 		personal[i] /= float64(focused)
 	}
-	rank := pageRank(edges, out, personal, 0.85, 50)
+	rank := pageRank(start, targets, weights, out, personal, 0.85, 50)
 
 	// Spread each file's rank over its outgoing edges onto the names.
-	type key struct {
-		file int32
-		name string
-	}
-	symRank := map[key]float64{}
-	forEachEdge(func(from, to int32, name string, w float64) {
-		symRank[key{to, name}] += rank[from] * w / out[from]
+	symRank := make([]float64, slot[len(definers)])
+	ranked := make([]bool, len(symRank))
+	forEachEdge(func(from, _, sl int32, w float64) {
+		symRank[sl] += rank[from] * w / out[from]
+		ranked[sl] = true
 	})
 	// A trickle for unreferenced definitions, so a generous budget still
 	// shows them, in file-rank order.
 	for fi, f := range ix.files {
 		for _, s := range f.Symbols {
 			if s.Parent < 0 && mapped(s) {
-				symRank[key{int32(fi), s.Name}] += rank[fi] * 1e-6
+				id := nameID[s.Name]
+				defs := definers[id]
+				k, _ := slices.BinarySearch(defs, int32(fi))
+				sl := slot[id] + int32(k)
+				symRank[sl] += rank[fi] * 1e-6
+				ranked[sl] = true
 			}
 		}
 	}
 	type tag struct {
-		key
+		file int32
+		name string
 		rank float64
 	}
-	tags := make([]tag, 0, len(symRank))
-	for k, r := range symRank {
-		tags = append(tags, tag{k, r})
+	var tags []tag
+	for name, id := range nameID {
+		for k, fi := range definers[id] {
+			if sl := slot[id] + int32(k); ranked[sl] {
+				tags = append(tags, tag{fi, name, symRank[sl]})
+			}
+		}
 	}
 	sort.Slice(tags, func(a, b int) bool {
 		if tags[a].rank != tags[b].rank {
@@ -172,14 +202,20 @@ func (ix *Index) RepoMap(opts RepoMapOptions) string {
 		return b.String()
 	}
 	fits := func(s string) bool { return (len(s)+3)/4 <= budget }
-	// The largest prefix of the ranking that fits, by binary search.
-	lo, hi := 0, len(tags)
-	for lo < hi {
-		mid := (lo + hi + 1) / 2
+	// The largest prefix of the ranking that fits (the rendering grows with
+	// the prefix): gallop, since the answer is usually a few hundred tags of
+	// many thousands, then bisect.
+	lo, hi := 0, 1
+	for hi <= len(tags) && fits(render(hi)) {
+		lo, hi = hi, hi*2
+	}
+	hi = min(hi, len(tags)+1)
+	for hi-lo > 1 {
+		mid := (lo + hi) / 2
 		if fits(render(mid)) {
 			lo = mid
 		} else {
-			hi = mid - 1
+			hi = mid
 		}
 	}
 	return render(lo)
@@ -249,9 +285,45 @@ func hasInnerUpper(s string) bool {
 	return false
 }
 
-// pageRank computes personalised PageRank by power iteration. Rank of files
-// with no outgoing edges returns to the personalisation vector.
-func pageRank(edges []map[int32]float64, out, personal []float64, damping float64, iterations int) []float64 {
+// compressEdges builds the file graph in compressed rows from edges that
+// each yields grouped by their source, in ascending order: the edges from
+// file f go to targets[start[f]:start[f+1]], each target once with the
+// summed weight; out[f] is the total weight leaving f.
+func compressEdges(n int, each func(fn func(from, to int32, w float64))) (start, targets []int32, weights, out []float64) {
+	out = make([]float64, n)
+	start = make([]int32, n+1)
+	pos := make([]int32, n) // index in targets of the current row's edge to a file, +1; 0: none yet
+	cur := int32(-1)
+	each(func(from, to int32, w float64) {
+		if from != cur {
+			if cur >= 0 {
+				for _, t := range targets[start[cur]:] {
+					pos[t] = 0
+				}
+			}
+			for f := cur + 1; f <= from; f++ {
+				start[f] = int32(len(targets))
+			}
+			cur = from
+		}
+		if pos[to] == 0 {
+			targets = append(targets, to)
+			weights = append(weights, 0)
+			pos[to] = int32(len(targets))
+		}
+		weights[pos[to]-1] += w
+		out[from] += w
+	})
+	for f := cur + 1; f <= int32(n); f++ {
+		start[f] = int32(len(targets))
+	}
+	return start, targets, weights, out
+}
+
+// pageRank computes personalised PageRank by power iteration over a graph in
+// compressed rows (see RepoMap). Rank of files with no outgoing edges
+// returns to the personalisation vector.
+func pageRank(start, targets []int32, weights, out, personal []float64, damping float64, iterations int) []float64 {
 	n := len(personal)
 	rank := append([]float64(nil), personal...)
 	next := make([]float64, n)
@@ -263,13 +335,13 @@ func pageRank(edges []map[int32]float64, out, personal []float64, damping float6
 				dangling += rank[i]
 			}
 		}
-		for from, es := range edges {
+		for from := range n {
 			if out[from] == 0 {
 				continue
 			}
 			share := damping * rank[from] / out[from]
-			for to, w := range es {
-				next[to] += share * w
+			for e := start[from]; e < start[from+1]; e++ {
+				next[targets[e]] += share * weights[e]
 			}
 		}
 		delta := 0.0

@@ -3,6 +3,8 @@ package analysis
 import (
 	"context"
 	"fmt"
+	"maps"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -98,6 +100,58 @@ func TestIsTestPath(t *testing.T) {
 	} {
 		if got := isTestPath(tt.path); got != tt.want {
 			t.Errorf("isTestPath(%q) = %v, want %v", tt.path, got, tt.want)
+		}
+	}
+}
+
+// TestCompressEdges checks the compressed file graph against plain maps on
+// random edges: repeated targets within a row merge, rows never share
+// entries, and files without edges get empty rows.
+func TestCompressEdges(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for round := range 50 {
+		n := 1 + rng.IntN(40)
+		type edge struct {
+			from, to int32
+			w        float64
+		}
+		var edges []edge
+		for from := range n {
+			if rng.IntN(3) == 0 {
+				continue // a file without edges
+			}
+			for range rng.IntN(12) {
+				edges = append(edges, edge{int32(from), int32(rng.IntN(n)), float64(1 + rng.IntN(5))})
+			}
+		}
+		start, targets, weights, out := compressEdges(n, func(fn func(from, to int32, w float64)) {
+			for _, e := range edges {
+				fn(e.from, e.to, e.w)
+			}
+		})
+		want := make([]map[int32]float64, n)
+		wantOut := make([]float64, n)
+		for _, e := range edges {
+			if want[e.from] == nil {
+				want[e.from] = map[int32]float64{}
+			}
+			want[e.from][e.to] += e.w
+			wantOut[e.from] += e.w
+		}
+		for f := range n {
+			got := map[int32]float64{}
+			for e := start[f]; e < start[f+1]; e++ {
+				if _, dup := got[targets[e]]; dup {
+					t.Fatalf("round %d: file %d lists target %d twice", round, f, targets[e])
+				}
+				got[targets[e]] = weights[e]
+			}
+			if !maps.Equal(got, want[f]) {
+				t.Fatalf("round %d: file %d has edges %v, want %v", round, f, got, want[f])
+			}
+			if out[f] != wantOut[f] {
+				t.Fatalf("round %d: file %d has out %v, want %v", round, f, out[f], wantOut[f])
+			}
 		}
 	}
 }
