@@ -135,8 +135,23 @@ func rootOf(p *protocol.InitializeParams) string {
 	return ""
 }
 
-// Initialized needs no action: the server registers nothing dynamically.
+// Initialized starts the symbol index; the server registers nothing
+// dynamically.
 func (s *Server) Initialized(ctx context.Context, params *protocol.InitializedParams) error {
+	// Load or build the symbol index now, while the user reads the code,
+	// so the first workspace/symbol or definition does not wait for it (a
+	// large repository seen for the first time takes seconds). A request
+	// that comes first waits for this build rather than starting another.
+	s.mu.Lock()
+	life, ready := s.life, s.ws != nil
+	s.mu.Unlock()
+	if ready && life != nil {
+		go func() {
+			if _, err := s.symbolIndex(life); err != nil && life.Err() == nil {
+				s.log.Warn("lsp: cannot build the symbol index", "err", err)
+			}
+		}()
+	}
 	return nil
 }
 

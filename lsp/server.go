@@ -95,6 +95,7 @@ type Server struct {
 	indexMu  sync.Mutex // serialises index builds
 	index    *indexState
 	exitOnce sync.Once
+	life     context.Context // ends with Serve: for work the server starts itself
 }
 
 type state int
@@ -126,6 +127,9 @@ func New(opts Options) *Server {
 func (s *Server) Serve(ctx context.Context, rwc io.ReadWriteCloser) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	s.mu.Lock()
+	s.life = ctx
+	s.mu.Unlock()
 	s.conn = jsonrpc2.NewConn(jsonrpc2.NewHeaderStream(rwc), jsonrpc2.WithCodec(codec{}))
 	s.client = protocol.ClientDispatcher(s.conn)
 	s.conn.Go(ctx, detach(protocol.CancelHandler(s.guard(protocol.ServerHandler(s, jsonrpc2.MethodNotFoundHandler)))))

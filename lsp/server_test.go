@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"go.lsp.dev/jsonrpc2"
@@ -281,5 +282,39 @@ func TestDocumentSymbolAfterRandomEdits(t *testing.T) {
 		if string(gotJSON) != string(wantJSON) {
 			t.Fatalf("step %d: after replacing [%d,%d) with %q\ngot  %s\nwant %s", step, start, end, ins, gotJSON, wantJSON)
 		}
+	}
+}
+
+// TestIndexBuiltAfterInitialized: once the client says initialized, the
+// server builds the symbol index by itself (its cache file appears), so
+// the first workspace/symbol finds it ready.
+func TestIndexBuiltAfterInitialized(t *testing.T) {
+	cacheDir := t.TempDir()
+	srv, dir, _ := serveConn(t, Options{IndexOptions: analysis.Options{CacheDir: cacheDir}})
+	if err := os.WriteFile(filepath.Join(dir, "a.go"), []byte("package a\n\nfunc Alpha() {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(cacheDir); len(entries) != 0 {
+		t.Fatalf("an index before initialized: %v", entries)
+	}
+	if err := srv.Initialized(context.Background(), &protocol.InitializedParams{}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if entries, _ := os.ReadDir(cacheDir); len(entries) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no index was built after initialized")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	res, err := srv.Symbols(context.Background(), &protocol.WorkspaceSymbolParams{Query: "Alpha"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if syms, _ := res.(protocol.SymbolInformationSlice); len(syms) != 1 || syms[0].Name != "Alpha" {
+		t.Fatalf("workspace/symbol Alpha = %v", res)
 	}
 }
