@@ -22,7 +22,7 @@ import (
 // however many symbols there are.
 
 const (
-	cacheMagic  = "LOOMIDX\x03"
+	cacheMagic  = "LOOMIDX\x04"
 	cacheFamily = "LOOMIDX" // every version's prefix
 )
 
@@ -118,6 +118,7 @@ func (e *cacheEncoder) file(f *FileEntry) int {
 	for _, r := range f.Refs {
 		e.str(r.Name)
 		e.uv(uint64(r.Count))
+		e.uv(uint64(r.Package))
 	}
 	return len(e.body) - start
 }
@@ -440,7 +441,7 @@ func (b *lazyBody) decode(f *FileEntry) error {
 	if nr := d.count(); nr > 0 {
 		f.Refs = make([]NameCount, nr)
 		for j := range f.Refs {
-			f.Refs[j] = NameCount{Name: d.str(), Count: int(d.uv())}
+			f.Refs[j] = NameCount{Name: d.str(), Count: int(d.uv()), Package: int(d.uv())}
 		}
 	}
 	if d.bad || d.pos != len(d.data) {

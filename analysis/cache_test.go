@@ -25,7 +25,7 @@ func TestCacheRoundTrip(t *testing.T) {
 						NameRange: Range{Start: Position{Offset: at.Offset + 5, Line: at.Line, Column: at.Column + 5}, End: Position{Offset: at.Offset + 10, Line: at.Line, Column: at.Column + 10}},
 						Signature: fmt.Sprintf("func Name%d()", j), Parent: j - 1,
 					})
-					f.Refs = append(f.Refs, NameCount{Name: fmt.Sprintf("ref%d", (i*j)%13), Count: j + 1})
+					f.Refs = append(f.Refs, NameCount{Name: fmt.Sprintf("ref%d", (i*j)%13), Count: j + 1, Package: j % 2})
 				}
 				f.nsyms = len(f.Symbols)
 				files[i] = f

@@ -63,7 +63,7 @@ func (d *Document) OutlineStamped() ([]OutlineItem, []uint64, error) {
 func (d *Document) fullOutline() error {
 	st := outlineState{}
 	err := walkTop(d.tree, d.cl.outlineWant, d.cl.skip, true, nil, true, func(recs []walkRec, kids []topKid, rootSym uint16) {
-		d.x.run(d.cl, recs, true)
+		d.x.run(d.cl, recs, d.src, true)
 		syms := buildSymbols(d.src, d.lines, d.x.defs)
 		st.items, st.count, st.rootSym = nest(syms), len(syms), rootSym
 		st.stamps = newStamps(make([]uint64, 0, len(st.items)), len(st.items))
@@ -168,7 +168,7 @@ func (d *Document) updateOutline(e InputEdit, oldLines lineIndex) error {
 			failed = true
 			return
 		}
-		d.x.run(d.cl, recs, true)
+		d.x.run(d.cl, recs, d.src, true)
 		if zeroWidth(d.x.defs) {
 			failed = true
 			return

@@ -39,23 +39,30 @@ type extractor struct {
 	caps  []hit  // scratch for match
 	conts []cont // continuation stack for match
 
+	src     []byte          // the file's text, for names the patterns need
+	imports map[string]bool // local names of the packages the file imports
+
 	role   patRole // of the root pattern being matched
 	nmatch int     // its matches so far at this node
 }
 
 const (
-	claimName = 1
-	claimCall = 2
+	claimName    = 1
+	claimCall    = 2
+	claimPackage = 3 // qualifies a selector and names an imported package
 )
 
 // maxMatchesPerNode bounds the enumeration of pattern matches at one node,
 // so pathological trees cannot make matching quadratic.
 const maxMatchesPerNode = 256
 
-// run fills x.defs and, unless outlineOnly, x.refs.
-func (x *extractor) run(cl *compiledLang, recs []walkRec, outlineOnly bool) {
+// run fills x.defs and, unless outlineOnly, x.refs, from the walk records
+// of src.
+func (x *extractor) run(cl *compiledLang, recs []walkRec, src []byte, outlineOnly bool) {
 	x.cl = cl
 	x.recs = recs
+	x.src = src
+	clear(x.imports)
 	x.defs = x.defs[:0]
 	x.refs = x.refs[:0]
 	n := len(recs)
@@ -95,6 +102,8 @@ func (x *extractor) run(cl *compiledLang, recs []walkRec, outlineOnly bool) {
 				x.refs = append(x.refs, rawRef{start: recs[i].start, end: recs[i].end, kind: RefReference})
 			case claimCall:
 				x.refs = append(x.refs, rawRef{start: recs[i].start, end: recs[i].end, kind: RefCall})
+			case claimPackage:
+				x.refs = append(x.refs, rawRef{start: recs[i].start, end: recs[i].end, kind: RefPackage})
 			}
 		}
 	}
@@ -149,8 +158,75 @@ func (x *extractor) emit(caps []hit) bool {
 				x.claim[h.rec] = claimCall
 			}
 		}
+	case roleImport:
+		// Imports come before the code that uses them, and records are in
+		// source order, so every selector below sees the whole list.
+		for _, h := range caps {
+			if h.role != capImport {
+				continue
+			}
+			text := string(x.text(h.rec))
+			if h.kind == importPath {
+				text = packageName(text)
+			} else if x.claim[h.rec] == 0 {
+				x.claim[h.rec] = claimPackage // the local name a package is given
+			}
+			if text != "" && text != "_" && text != "." {
+				if x.imports == nil {
+					x.imports = map[string]bool{}
+				}
+				x.imports[text] = true
+			}
+		}
+	case roleQualifier:
+		for _, h := range caps {
+			if h.role == capQualifier && x.claim[h.rec] == 0 && x.imports[string(x.text(h.rec))] {
+				x.claim[h.rec] = claimPackage
+			}
+		}
 	}
 	return x.nmatch >= maxMatchesPerNode
+}
+
+// text is the source text of record i.
+func (x *extractor) text(i int32) []byte {
+	r := x.recs[i]
+	if int(r.end) > len(x.src) || r.start > r.end {
+		return nil
+	}
+	return x.src[r.start:r.end]
+}
+
+// packageName guesses the name a package is known by from its import path
+// (a quoted string literal): the last element, without a major version
+// element (/v2) or suffix (yaml.v3) and without a go- prefix or -go
+// suffix. A package declaring another name is missed, and its uses stay
+// plain references.
+func packageName(quoted string) string {
+	p := strings.Trim(quoted, "\"`'")
+	elems := strings.Split(p, "/")
+	name := elems[len(elems)-1]
+	if len(elems) > 1 && isMajorVersion(name) {
+		name = elems[len(elems)-2]
+	}
+	if i := strings.LastIndex(name, ".v"); i > 0 && isMajorVersion(name[i+1:]) {
+		name = name[:i]
+	}
+	name = strings.TrimSuffix(strings.TrimPrefix(name, "go-"), "-go")
+	return name
+}
+
+// isMajorVersion reports whether s is v followed by digits.
+func isMajorVersion(s string) bool {
+	if len(s) < 2 || s[0] != 'v' {
+		return false
+	}
+	for _, c := range s[1:] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // matches reports whether p matches at record i at all. Kids match

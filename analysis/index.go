@@ -61,6 +61,9 @@ func (o Options) withDefaults() Options {
 type NameCount struct {
 	Name  string `json:"name"`
 	Count int    `json:"count"`
+	// Package counts the occurrences among Count that are an imported
+	// package's name (fmt in fmt.Println), which the repo map leaves out.
+	Package int `json:"package,omitempty"`
 }
 
 // FileEntry is the index's record of one file.
@@ -418,13 +421,17 @@ func (w *indexWorker) countNames(src []byte, refs []rawRef) []NameCount {
 	out := w.names[:0]
 	for _, r := range refs {
 		// A lookup with string(bytes) does not allocate; only new names do.
-		if i, ok := w.counts[string(src[r.start:r.end])]; ok {
-			out[i].Count++
-			continue
+		i, ok := w.counts[string(src[r.start:r.end])]
+		if !ok {
+			name := string(src[r.start:r.end])
+			i = len(out)
+			w.counts[name] = i
+			out = append(out, NameCount{Name: name})
 		}
-		name := string(src[r.start:r.end])
-		w.counts[name] = len(out)
-		out = append(out, NameCount{Name: name, Count: 1})
+		out[i].Count++
+		if r.kind == RefPackage {
+			out[i].Package++
+		}
 	}
 	w.names = out
 	slices.SortFunc(out, func(a, b NameCount) int { return strings.Compare(a.Name, b.Name) })

@@ -77,7 +77,7 @@ func analysisWant(cl *compiledLang, withRefs bool) (want []uint8, prune bool) {
 // extract turns a walk's records into a fileResult; refs stay x's until
 // its next run.
 func extract(x *extractor, cl *compiledLang, recs []walkRec, src []byte, li lineIndex, withRefs bool) fileResult {
-	x.run(cl, recs, !withRefs)
+	x.run(cl, recs, src, !withRefs)
 	res := fileResult{symbols: buildSymbols(src, li, x.defs)}
 	if withRefs {
 		res.refs = x.refs

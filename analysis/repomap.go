@@ -64,24 +64,29 @@ func (ix *Index) RepoMap(opts RepoMapOptions) string {
 		slot[id+1] = slot[id] + int32(len(d))
 	}
 	// Each file's references, resolved once: the name's ID, or -1 when the
-	// name is defined nowhere or in too many files to mean anything.
+	// name is defined nowhere, in too many files to mean anything, is one
+	// of the file's language's predeclared names (a Go file's string or len
+	// is not a use of some method named string or len), or occurs only as
+	// an imported package's name (fmt in fmt.Println).
 	refIDs := make([][]int32, n)
 	for fi, f := range ix.files {
 		ids := make([]int32, len(f.Refs))
+		builtin := predeclared[f.Language]
 		for i, r := range f.Refs {
 			ids[i] = -1
-			if id, ok := nameID[r.Name]; ok && len(definers[id]) <= maxDefiners {
+			if id, ok := nameID[r.Name]; ok && len(definers[id]) <= maxDefiners && !builtin[r.Name] && r.Count > r.Package {
 				ids[i] = id
 			}
 		}
 		refIDs[fi] = ids
 	}
 
-	// Tests use the code but are seldom what a map of it should show.
+	// Tests and vendored copies of other projects use or hold code, but are
+	// seldom what a map of this one should show.
 	testWeight := make([]float64, n)
 	for i, f := range ix.files {
 		testWeight[i] = 1
-		if isTestPath(f.Path) {
+		if isTestPath(f.Path) || isVendoredPath(f.Path) {
 			testWeight[i] = 0.1
 		}
 	}
@@ -96,7 +101,8 @@ func (ix *Index) RepoMap(opts RepoMapOptions) string {
 					continue
 				}
 				defs := definers[id]
-				w := nameWeight(f.Refs[i].Name, len(defs)) * math.Sqrt(float64(f.Refs[i].Count))
+				r := f.Refs[i]
+				w := nameWeight(r.Name, len(defs)) * math.Sqrt(float64(r.Count-r.Package))
 				for k, to := range defs {
 					if int(to) != fi {
 						fn(int32(fi), to, slot[id]+int32(k), w*testWeight[to])
@@ -238,6 +244,39 @@ func isTestPath(p string) bool {
 		}
 	}
 	return false
+}
+
+// isVendoredPath recognises copies of other projects kept in a repository:
+// files under vendor/, third_party/ or node_modules/.
+func isVendoredPath(p string) bool {
+	for _, dir := range []string{"vendor/", "third_party/", "node_modules/"} {
+		if strings.HasPrefix(p, dir) || strings.Contains(p, "/"+dir) {
+			return true
+		}
+	}
+	return false
+}
+
+// predeclared lists, per language, names that every file may use without
+// defining or importing them; a reference to one says nothing about the
+// repository's own definitions of that name.
+var predeclared = map[string]map[string]bool{
+	"go": setOf("any", "append", "bool", "byte", "cap", "clear", "close", "comparable", "complex", "complex64",
+		"complex128", "copy", "delete", "error", "false", "float32", "float64", "iota", "imag", "int", "int8",
+		"int16", "int32", "int64", "len", "make", "max", "min", "new", "nil", "panic", "print", "println",
+		"real", "recover", "rune", "string", "true", "uint", "uint8", "uint16", "uint32", "uint64", "uintptr"),
+	"python": setOf("abs", "all", "any", "bool", "bytes", "dict", "enumerate", "filter", "float", "format",
+		"getattr", "hasattr", "hash", "id", "input", "int", "isinstance", "issubclass", "iter", "len", "list",
+		"map", "max", "min", "next", "object", "open", "print", "range", "repr", "reversed", "round", "self",
+		"set", "setattr", "sorted", "str", "sum", "super", "tuple", "type", "zip"),
+}
+
+func setOf(names ...string) map[string]bool {
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[n] = true
+	}
+	return m
 }
 
 // mapped reports whether a definition belongs in the map. Fields and enum

@@ -155,3 +155,29 @@ func TestCompressEdges(t *testing.T) {
 		}
 	}
 }
+
+// TestRepoMapIgnoresPackageNamesAndBuiltins: uses of an imported package's
+// name (strings.Split) and of predeclared names (string, len) do not make a
+// definition that happens to share the name (a method strings, len) look
+// important.
+func TestRepoMapIgnoresPackageNamesAndBuiltins(t *testing.T) {
+	files := map[string]string{
+		"cache.go":  "package p\n\ntype cache struct{}\n\nfunc (c *cache) strings() []string { return nil }\n\nfunc (c *cache) len() int { return 0 }\n",
+		"useful.go": "package p\n\n// UsefulThing is what the others call.\nfunc UsefulThing() {}\n",
+	}
+	for i := range 6 {
+		files[fmt.Sprintf("pkg%d.go", i)] = fmt.Sprintf("package p\n\nimport \"strings\"\n\nfunc Split%d(s string) int {\n\t_ = strings.Split(s, \",\")\n\t_ = strings.ToUpper(s)\n\treturn len(s)\n}\n", i)
+	}
+	for i := range 2 {
+		files[fmt.Sprintf("user%d.go", i)] = fmt.Sprintf("package p\n\nfunc User%d() { UsefulThing() }\n", i)
+	}
+	root, paths := writeTree(t, files)
+	ix, err := BuildIndex(context.Background(), root, paths, Options{NoCache: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := ix.RepoMap(RepoMapOptions{MaxTokens: 1000})
+	if got := firstFile(m); got != "useful.go" {
+		t.Fatalf("first file %q, want useful.go; map:\n%s", got, m)
+	}
+}

@@ -82,17 +82,22 @@ type OutlineItem struct {
 	Children []OutlineItem `json:"children,omitempty"`
 }
 
-// RefKind tells a call from any other use of a name.
+// RefKind tells a call, and an imported package's name qualifying a
+// selector (fmt in fmt.Println), from any other use of a name.
 type RefKind uint8
 
 const (
 	RefReference RefKind = iota
 	RefCall
+	RefPackage
 )
 
 func (k RefKind) String() string {
-	if k == RefCall {
+	switch k {
+	case RefCall:
 		return "call"
+	case RefPackage:
+		return "package"
 	}
 	return "reference"
 }

@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -20,12 +21,21 @@ const (
 	capDefinition
 	capCall
 	capReference
+	capImport    // a package a file imports: its path or its local name
+	capQualifier // an identifier that qualifies a selector, a package if imported
 )
 
 type qcap struct {
 	role capRole
-	kind Kind // for capDefinition
+	kind Kind // for capDefinition; for capImport, importName or importPath
 }
+
+// The two captures of an import: the local name it is given, or the
+// package path (whose last element is the name when none is given).
+const (
+	importName Kind = "import.name"
+	importPath Kind = "import.path"
+)
 
 type qpat struct {
 	typeName string
@@ -47,6 +57,8 @@ const (
 	roleDefinition patRole = iota + 1
 	roleCall
 	roleReference
+	roleImport
+	roleQualifier
 )
 
 type rootPat struct {
@@ -200,6 +212,15 @@ func classify(p *qpat) (patRole, error) {
 		}
 	}
 	walk(p, 0)
+	others := func(roles ...capRole) int {
+		n := 0
+		for r, c := range counts {
+			if r != 0 && !slices.Contains(roles, r) {
+				n += c
+			}
+		}
+		return n
+	}
 	switch {
 	case counts[0] > 0:
 		return 0, fmt.Errorf("@reference must capture a whole root pattern such as (identifier) @reference")
@@ -209,8 +230,12 @@ func classify(p *qpat) (patRole, error) {
 		return roleCall, nil
 	case counts[capReference] > 0 && len(p.kids) == 0 && counts[capDefinition]+counts[capName]+counts[capCall] == 0:
 		return roleReference, nil
+	case counts[capImport] > 0 && others(capImport) == 0:
+		return roleImport, nil
+	case counts[capQualifier] > 0 && others(capQualifier) == 0:
+		return roleQualifier, nil
 	}
-	return 0, fmt.Errorf("pattern %s: needs @definition.* with @name, or @reference.call, or a bare @reference", p.typeName)
+	return 0, fmt.Errorf("pattern %s: needs @definition.* with @name, @reference.call, a bare @reference, @import.name or @import.path, or @reference.qualifier", p.typeName)
 }
 
 // markSymbols sets want to 2 for symbols a pattern starts at and at least 1
@@ -384,6 +409,12 @@ func parseCapture(name string) (qcap, error) {
 		return qcap{role: capReference}, nil
 	case name == "reference.call":
 		return qcap{role: capCall}, nil
+	case name == "reference.qualifier":
+		return qcap{role: capQualifier}, nil
+	case name == "import.name":
+		return qcap{role: capImport, kind: importName}, nil
+	case name == "import.path":
+		return qcap{role: capImport, kind: importPath}, nil
 	case strings.HasPrefix(name, "definition."):
 		k := Kind(strings.TrimPrefix(name, "definition."))
 		if !knownKinds[k] {
