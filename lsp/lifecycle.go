@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 
 	"go.lsp.dev/protocol"
@@ -143,9 +144,9 @@ func (s *Server) Initialized(ctx context.Context, params *protocol.InitializedPa
 	// large repository seen for the first time takes seconds). A request
 	// that comes first waits for this build rather than starting another.
 	s.mu.Lock()
-	life, ready := s.life, s.ws != nil
+	life, ws := s.life, s.ws
 	s.mu.Unlock()
-	if ready && life != nil {
+	if ws != nil && life != nil && !broadRoot(ws.Root()) {
 		go func() {
 			if _, err := s.symbolIndex(life); err != nil && life.Err() == nil {
 				s.log.Warn("lsp: cannot build the symbol index", "err", err)
@@ -153,6 +154,20 @@ func (s *Server) Initialized(ctx context.Context, params *protocol.InitializedPa
 		}()
 	}
 	return nil
+}
+
+// broadRoot reports a root too broad to index unasked: the file system's
+// root or the home folder, which an editor opened without a project.
+func broadRoot(root string) bool {
+	if filepath.Dir(root) == root {
+		return true
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return false
+	}
+	real, err := filepath.EvalSymlinks(home)
+	return filepath.Clean(home) == root || (err == nil && real == root)
 }
 
 // Shutdown cancels the runs still going; from now on only exit is

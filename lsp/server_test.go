@@ -318,3 +318,15 @@ func TestIndexBuiltAfterInitialized(t *testing.T) {
 		t.Fatalf("workspace/symbol Alpha = %v", res)
 	}
 }
+
+func TestBroadRoot(t *testing.T) {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		t.Skip(err)
+	}
+	for root, want := range map[string]bool{"/": true, home: true, t.TempDir(): false, filepath.Join(home, "project"): false} {
+		if got := broadRoot(root); got != want {
+			t.Errorf("broadRoot(%q) = %v, want %v", root, got, want)
+		}
+	}
+}
