@@ -99,7 +99,12 @@ func (x *extractor) run(cl *compiledLang, recs []walkRec, src []byte, outlineOnl
 		if !outlineOnly && cl.refSym[sym] {
 			switch x.claim[i] {
 			case 0:
-				x.refs = append(x.refs, rawRef{start: recs[i].start, end: recs[i].end, kind: RefReference})
+				kind := RefReference
+				if f := recs[i].field; len(x.imports) > 0 && int(f) < len(cl.qualifier) && cl.qualifier[f] &&
+					x.imports[string(x.text(int32(i)))] {
+					kind = RefPackage
+				}
+				x.refs = append(x.refs, rawRef{start: recs[i].start, end: recs[i].end, kind: kind})
 			case claimCall:
 				x.refs = append(x.refs, rawRef{start: recs[i].start, end: recs[i].end, kind: RefCall})
 			case claimPackage:
@@ -176,12 +181,6 @@ func (x *extractor) emit(caps []hit) bool {
 					x.imports = map[string]bool{}
 				}
 				x.imports[text] = true
-			}
-		}
-	case roleQualifier:
-		for _, h := range caps {
-			if h.role == capQualifier && x.claim[h.rec] == 0 && x.imports[string(x.text(h.rec))] {
-				x.claim[h.rec] = claimPackage
 			}
 		}
 	}

@@ -31,10 +31,15 @@ type languageSpec struct {
 	// only local declarations; outlines do not enter them, which keeps
 	// outlining an edited document fast. Optional.
 	outlineSkip []string
+	// qualifierFields are the fields in which a name the file imports (see
+	// @import.name and @import.path) is a package qualifying what follows
+	// (Go's fmt.Println, strings.Builder). Optional.
+	qualifierFields []string
 }
 
 var languageTable = []languageSpec{
-	{name: "go", grammar: golang.GetLanguage, extensions: []string{".go"}, tags: goTags, outlineSkip: []string{"block", "parameter_list"}},
+	{name: "go", grammar: golang.GetLanguage, extensions: []string{".go"}, tags: goTags, outlineSkip: []string{"block", "parameter_list"},
+		qualifierFields: []string{"operand", "package"}},
 	{name: "python", grammar: python.GetLanguage, extensions: []string{".py", ".pyi", ".pyw"}, interpreters: []string{"python", "python2", "python3"}, tags: pythonTags},
 	{name: "javascript", grammar: javascript.GetLanguage, extensions: []string{".js", ".mjs", ".cjs", ".jsx"}, interpreters: []string{"node", "nodejs"}, tags: javascriptTags},
 	{name: "typescript", grammar: typescript.GetLanguage, extensions: []string{".ts", ".mts", ".cts"}, interpreters: []string{"ts-node", "deno", "tsx", "bun"}, tags: typescriptTags},

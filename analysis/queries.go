@@ -28,8 +28,6 @@ const goTags = `
 
 (import_spec name: (package_identifier) @import.name)
 (import_spec path: (interpreted_string_literal) @import.path)
-(selector_expression operand: (identifier) @reference.qualifier)
-(qualified_type package: (package_identifier) @reference.qualifier)
 
 (identifier) @reference
 (type_identifier) @reference

@@ -21,8 +21,7 @@ const (
 	capDefinition
 	capCall
 	capReference
-	capImport    // a package a file imports: its path or its local name
-	capQualifier // an identifier that qualifies a selector, a package if imported
+	capImport // a package a file imports: its path or its local name
 )
 
 type qcap struct {
@@ -58,7 +57,6 @@ const (
 	roleCall
 	roleReference
 	roleImport
-	roleQualifier
 )
 
 type rootPat struct {
@@ -76,6 +74,7 @@ type compiledLang struct {
 	roots       [][]rootPat
 	refSym      []bool
 	skip        []uint8 // node types holding no outline entries
+	qualifier   []bool  // by field id: see languageSpec.qualifierFields
 }
 
 var (
@@ -131,6 +130,14 @@ func compileLanguage(spec *languageSpec) (*compiledLang, error) {
 		roots:       make([][]rootPat, n),
 		refSym:      make([]bool, n),
 		skip:        make([]uint8, n),
+	}
+	cl.qualifier = make([]bool, len(fields)+1)
+	for _, name := range spec.qualifierFields {
+		id, ok := fields[name]
+		if !ok {
+			return nil, fmt.Errorf("analysis: %s qualifier field: unknown field %q", spec.name, name)
+		}
+		cl.qualifier[id] = true
 	}
 	for _, typ := range spec.outlineSkip {
 		ids, ok := symbols[typ]
@@ -232,10 +239,8 @@ func classify(p *qpat) (patRole, error) {
 		return roleReference, nil
 	case counts[capImport] > 0 && others(capImport) == 0:
 		return roleImport, nil
-	case counts[capQualifier] > 0 && others(capQualifier) == 0:
-		return roleQualifier, nil
 	}
-	return 0, fmt.Errorf("pattern %s: needs @definition.* with @name, @reference.call, a bare @reference, @import.name or @import.path, or @reference.qualifier", p.typeName)
+	return 0, fmt.Errorf("pattern %s: needs @definition.* with @name, @reference.call, a bare @reference, or @import.name or @import.path", p.typeName)
 }
 
 // markSymbols sets want to 2 for symbols a pattern starts at and at least 1
@@ -409,8 +414,6 @@ func parseCapture(name string) (qcap, error) {
 		return qcap{role: capReference}, nil
 	case name == "reference.call":
 		return qcap{role: capCall}, nil
-	case name == "reference.qualifier":
-		return qcap{role: capQualifier}, nil
 	case name == "import.name":
 		return qcap{role: capImport, kind: importName}, nil
 	case name == "import.path":
