@@ -46,9 +46,27 @@ median_ms() {
 	printf '%s\n' "${times[@]}" | sort -n | awk -v n="$RUNS" 'NR == int((n + 1) / 2) { print $1 }'
 }
 
+# elapsed_ms FN: runs FN once, prints its wall time in milliseconds.
+elapsed_ms() {
+	local start end
+	start=$(date +%s%N)
+	"$1" || die "$1 failed: $(head -c 500 "$tmp/loom.err" 2>/dev/null)"
+	end=$(date +%s%N)
+	echo $(((end - start) / 1000000))
+}
+median() { printf '%s\n' "$@" | sort -n | awk -v n="$#" 'NR == int((n + 1) / 2) { print $1 }'; }
+
 run_ctags # warm the page cache for both
-ctags_ms=$(median_ms run_ctags)
-cold_ms=$(median_ms run_loom_cold)
+# ctags and the cold index take turns, so a machine that speeds up or slows
+# down during the run moves both alike.
+ctags_runs=() cold_runs=()
+for ((i = 0; i < RUNS; i++)); do
+	ctags_runs+=("$(elapsed_ms run_ctags)")
+	cold_runs+=("$(elapsed_ms run_loom_cold)")
+done
+ctags_ms=$(median "${ctags_runs[@]}")
+cold_ms=$(median "${cold_runs[@]}")
+run_loom # the cache for the warm runs
 warm_ms=$(median_ms run_loom)
 index_ms=$(median_ms run_loom_index)
 
