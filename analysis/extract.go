@@ -49,7 +49,7 @@ type extractor struct {
 const (
 	claimName    = 1
 	claimCall    = 2
-	claimPackage = 3 // qualifies a selector and names an imported package
+	claimPackage = 3 // the local name an import gives a package
 )
 
 // maxMatchesPerNode bounds the enumeration of pattern matches at one node,
@@ -165,7 +165,8 @@ func (x *extractor) emit(caps []hit) bool {
 		}
 	case roleImport:
 		// Imports come before the code that uses them, and records are in
-		// source order, so every selector below sees the whole list.
+		// source order, so the whole list is known before any reference is
+		// told apart as a package qualifier (see run).
 		for _, h := range caps {
 			if h.role != capImport {
 				continue
