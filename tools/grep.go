@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"regexp"
 	"runtime"
 	"slices"
@@ -16,7 +15,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"unicode/utf8"
 
 	"github.com/loom-agent/loom/workspace"
@@ -329,56 +327,19 @@ func (s *grepSearch) read(rel string, buf *[]byte) (data []byte, tooBig bool) {
 	if b, ok := s.ws.Buffer(rel); ok {
 		return b, len(b) > workspace.MaxFileSize
 	}
-	return readPlain(s.ws.Abs(rel), buf)
+	return s.readDisk(rel, buf)
 }
 
-// readPlain reads a disk file into buf with bare system calls: os.Open
-// also tries (and for regular files fails) to register every file with the
-// network poller, and sets a finalizer on it, a cost paid per file on a
-// large tree. fd's type is inferred, so this builds on Unix and Windows
-// alike. O_NONBLOCK keeps opening a FIFO from hanging (its read then fails
-// and it is skipped); regular files ignore it.
-func readPlain(abs string, buf *[]byte) (data []byte, tooBig bool) {
-	fd, err := syscall.Open(abs, syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_NONBLOCK, 0)
+// readDisk reads a file into buf (kept for the next file when it grew).
+// A folder, FIFO, device or unreadable file is nil; a text file over the
+// limit is reported as skipped, a binary one as silently as a small one.
+func (s *grepSearch) readDisk(rel string, buf *[]byte) (data []byte, tooBig bool) {
+	b, err := s.ws.ReadDiskInto(rel, *buf)
 	if err != nil {
-		return nil, false
+		var big *workspace.TooLargeError
+		return nil, errors.As(err, &big) && !s.ws.IsBinaryOnDisk(rel)
 	}
-	defer syscall.Close(fd)
-	b := (*buf)[:0]
-	if cap(b) == 0 {
-		b = make([]byte, 0, 256<<10)
-	}
-	for {
-		if len(b) == cap(b) {
-			// Few files outgrow the buffer; asking their size once spares
-			// growing it step by step.
-			size := int64(2 * cap(b))
-			if fi, err := os.Stat(abs); err == nil && fi.Size() >= int64(len(b)) {
-				size = fi.Size() + 1
-			}
-			if size > workspace.MaxFileSize+1 {
-				*buf = b[:0]
-				// A large binary is skipped as silently as a small one.
-				return nil, !workspace.IsBinary(b)
-			}
-			nb := make([]byte, len(b), size)
-			copy(nb, b)
-			b = nb
-		}
-		n, err := syscall.Read(fd, b[len(b):cap(b)])
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil || n < 0 {
-			*buf = b[:0]
-			return nil, false // a folder, an empty FIFO, an I/O error
-		}
-		if n == 0 {
-			break
-		}
-		b = b[:len(b)+n]
-	}
-	*buf = b
+	*buf = b[:0]
 	return b, false
 }
 

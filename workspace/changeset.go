@@ -162,6 +162,9 @@ func (c *Changeset) WriteFile(path string, content []byte) (string, error) {
 	if rel == "." {
 		return "", fmt.Errorf("write %s: is the workspace root", path)
 	}
+	if err := checkNotVCS("write", rel); err != nil {
+		return "", err
+	}
 	if err := checkNewName(rel); err != nil {
 		return "", err
 	}
@@ -182,6 +185,9 @@ func (c *Changeset) WriteFile(path string, content []byte) (string, error) {
 func (c *Changeset) Remove(path string) (string, error) {
 	rel, err := c.ws.Resolve(path)
 	if err != nil {
+		return "", err
+	}
+	if err := checkNotVCS("delete", rel); err != nil {
 		return "", err
 	}
 	c.mu.Lock()
@@ -206,6 +212,11 @@ func (c *Changeset) Move(from, to string) (string, string, error) {
 	dst, err := c.ws.Resolve(to)
 	if err != nil {
 		return "", "", err
+	}
+	for _, rel := range []string{src, dst} {
+		if err := checkNotVCS("move", rel); err != nil {
+			return "", "", err
+		}
 	}
 	if err := checkNewName(dst); err != nil {
 		return "", "", err

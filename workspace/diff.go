@@ -202,10 +202,13 @@ func gitMode(m fs.FileMode) string {
 	return "100644"
 }
 
+// binarySniffLen is how much of a file isBinary looks at.
+const binarySniffLen = 8000
+
 // isBinary uses git's rule of thumb: a NUL byte in the first 8000 bytes.
 func isBinary(b []byte) bool {
-	if len(b) > 8000 {
-		b = b[:8000]
+	if len(b) > binarySniffLen {
+		b = b[:binarySniffLen]
 	}
 	return bytes.IndexByte(b, 0) >= 0
 }

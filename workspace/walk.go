@@ -7,13 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
-	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
+	"github.com/loom-agent/loom/internal/beneath"
 )
 
 // SkipDir, returned by a WalkFunc for a folder, skips that folder.
@@ -93,19 +92,22 @@ func (w *Workspace) walk(ctx context.Context, dir string, fn WalkFunc) error {
 	if err != nil {
 		return err
 	}
-	fi, err := os.Stat(w.Abs(base))
+	fi, err := w.fsys.OS().Stat(base)
 	if err != nil {
 		return pathError("walk", base, err)
 	}
 	if !fi.IsDir() {
+		if !fi.Mode().IsRegular() {
+			return fmt.Errorf("walk %s: is %s: %w", base, beneath.Describe(fi.Mode()), ErrNotRegular)
+		}
 		return fn(base, false)
 	}
 	// Patterns of the folders above base apply inside it too.
-	patterns := readIgnore(w.root, ".git/info/exclude", nil)
+	patterns := w.readIgnore(".git/info/exclude", nil)
 	if base != "." {
 		parts := strings.Split(base, "/")
 		for i := 0; i < len(parts); i++ {
-			patterns = append(patterns, readIgnore(w.root, path.Join(append(parts[:i:i], ".gitignore")...), parts[:i])...)
+			patterns = append(patterns, w.readIgnore(path.Join(append(parts[:i:i], ".gitignore")...), parts[:i])...)
 		}
 	}
 	err = w.walkDir(ctx, base, patterns, fn)
@@ -126,7 +128,7 @@ func (w *Workspace) walkDir(ctx context.Context, rel string, patterns []gitignor
 	if rel != "." {
 		domain = strings.Split(rel, "/")
 	}
-	entries, err := os.ReadDir(w.Abs(rel))
+	entries, err := w.readDir(rel)
 	if err != nil {
 		return nil // an unreadable folder is skipped, as git and ripgrep do
 	}
@@ -134,7 +136,7 @@ func (w *Workspace) walkDir(ctx context.Context, rel string, patterns []gitignor
 	// rather than trying to open it in each.
 	for _, e := range entries {
 		if e.Name() == ".gitignore" {
-			patterns = append(patterns[:len(patterns):len(patterns)], readIgnore(w.root, path.Join(rel, ".gitignore"), domain)...)
+			patterns = append(patterns[:len(patterns):len(patterns)], w.readIgnore(path.Join(rel, ".gitignore"), domain)...)
 			break
 		}
 	}
@@ -149,7 +151,9 @@ func (w *Workspace) walkDir(ctx context.Context, rel string, patterns []gitignor
 			child = rel + "/" + name
 		}
 		isDir := e.IsDir()
-		if e.Type()&fs.ModeSymlink != 0 {
+		// Symlinks are not followed; FIFOs, sockets and devices are not
+		// files to read.
+		if e.Type()&fs.ModeSymlink != 0 || beneath.Special(e.Type()) {
 			continue
 		}
 		if len(patterns) > 0 && matcher.Match(append(domain[:len(domain):len(domain)], name), isDir) {
@@ -175,15 +179,20 @@ func (w *Workspace) walkDir(ctx context.Context, rel string, patterns []gitignor
 	return nil
 }
 
-// readIgnore parses one ignore file; a missing or unreadable file has no
-// patterns.
-func readIgnore(root, rel string, domain []string) []gitignore.Pattern {
-	b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(rel)))
+// maxIgnoreSize caps an ignore file; a larger one is not a list of
+// patterns anyone wrote, and is skipped.
+const maxIgnoreSize = 1 << 20
+
+// readIgnore parses one ignore file; a missing, unreadable, irregular or
+// oversized file has no patterns.
+func (w *Workspace) readIgnore(rel string, domain []string) []gitignore.Pattern {
+	b, err := w.fsys.ReadFile(rel, maxIgnoreSize)
 	if err != nil {
 		return nil
 	}
 	var ps []gitignore.Pattern
 	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(nil, maxIgnoreSize+1)
 	for sc.Scan() {
 		line := strings.TrimSuffix(sc.Text(), "\r")
 		if strings.HasPrefix(line, "#") || strings.TrimSpace(line) == "" {
@@ -192,4 +201,16 @@ func readIgnore(root, rel string, domain []string) []gitignore.Pattern {
 		ps = append(ps, gitignore.ParsePattern(line, domain))
 	}
 	return ps
+}
+
+// readDir lists a folder in lexical order, through the root.
+func (w *Workspace) readDir(rel string) ([]fs.DirEntry, error) {
+	f, err := w.fsys.OpenDir(rel)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	entries, err := f.ReadDir(-1)
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
+	return entries, err
 }

@@ -15,6 +15,9 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
+
+	"github.com/loom-agent/loom/internal/beneath"
 )
 
 // MaxFileSize is the largest file the workspace reads into memory. Larger
@@ -26,6 +29,7 @@ const MaxFileSize = 16 << 20
 type Workspace struct {
 	root     string // absolute, symlinks resolved
 	given    string // absolute, as the caller named it
+	fsys     *beneath.Root
 	mu       sync.RWMutex
 	buffers  map[string]string // rel path -> unsaved text
 	maxBytes int64
@@ -51,7 +55,13 @@ func New(dir string) (*Workspace, error) {
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("workspace root %s is not a folder", dir)
 	}
-	return &Workspace{root: real, given: abs, buffers: map[string]string{}, maxBytes: MaxFileSize}, nil
+	// Every disk access below goes through this root: paths are resolved
+	// with openat, so nothing swapped in after Resolve leads outside.
+	fsys, err := beneath.Open(real)
+	if err != nil {
+		return nil, fmt.Errorf("workspace root %s: %w", dir, err)
+	}
+	return &Workspace{root: real, given: abs, fsys: fsys, buffers: map[string]string{}, maxBytes: MaxFileSize}, nil
 }
 
 // Root returns the absolute root folder with symlinks resolved.
@@ -137,29 +147,38 @@ func (w *Workspace) ReadFile(path string) ([]byte, error) {
 	return w.readDisk(rel)
 }
 
-// readDisk reads rel from disk, refusing folders and oversized files.
+// readDisk reads rel from disk if it is a regular file within the size
+// limit; folders, FIFOs, sockets and devices are refused.
 func (w *Workspace) readDisk(rel string) ([]byte, error) {
-	abs := w.Abs(rel)
-	fi, err := os.Stat(abs)
-	if err != nil {
-		return nil, pathError("read", rel, err)
-	}
-	if fi.IsDir() {
-		return nil, fmt.Errorf("read %s: is a folder", rel)
-	}
-	if fi.Size() > w.maxBytes {
-		return nil, fmt.Errorf("read %s: file is %d bytes, larger than the %d-byte limit", rel, fi.Size(), w.maxBytes)
-	}
-	b, err := os.ReadFile(abs)
+	b, err := w.fsys.ReadFile(rel, w.maxBytes)
 	if err != nil {
 		return nil, pathError("read", rel, err)
 	}
 	return b, nil
 }
 
+// ReadDiskInto reads rel from disk, ignoring open buffers, reusing buf's
+// storage; it refuses what readDisk refuses. Searches over many files use
+// it to spare an allocation per file.
+func (w *Workspace) ReadDiskInto(rel string, buf []byte) ([]byte, error) {
+	b, err := w.fsys.ReadFileInto(rel, w.maxBytes, buf)
+	if err != nil {
+		return nil, pathError("read", rel, err)
+	}
+	return b, nil
+}
+
+// IsBinaryOnDisk reports whether the file rel on disk looks binary by its
+// first bytes, as IsBinary judges whole contents; it reads no more, so it
+// suits files over the size limit.
+func (w *Workspace) IsBinaryOnDisk(rel string) bool {
+	b, err := w.fsys.ReadHead(rel, binarySniffLen)
+	return err == nil && isBinary(b)
+}
+
 // statDisk reports whether rel exists on disk and its mode.
 func (w *Workspace) statDisk(rel string) (fs.FileMode, bool, error) {
-	fi, err := os.Stat(w.Abs(rel))
+	fi, err := w.fsys.OS().Stat(rel)
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, false, nil
 	}
@@ -176,11 +195,26 @@ func pathError(op, rel string, err error) error {
 	if errors.As(err, &pe) {
 		err = pe.Err
 	}
+	var tooLarge *beneath.TooLargeError
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("%s %s: no such file: %w", op, rel, fs.ErrNotExist)
 	case errors.Is(err, fs.ErrPermission):
-		return fmt.Errorf("%s %s: permission denied: %w", op, rel, fs.ErrPermission)
+		// fs.ErrPermission's own text is "permission denied": wrap it bare.
+		return fmt.Errorf("%s %s: %w", op, rel, fs.ErrPermission)
+	case errors.Is(err, syscall.ELOOP):
+		return fmt.Errorf("%s %s: too many levels of symbolic links", op, rel)
+	case errors.Is(err, beneath.ErrEscapes):
+		return fmt.Errorf("%s %s: %w", op, rel, ErrOutsideRoot)
+	case errors.As(err, &tooLarge):
+		return fmt.Errorf("%s %s: %w", op, rel, err)
 	}
 	return fmt.Errorf("%s %s: %w", op, rel, err)
 }
+
+// TooLargeError refuses a file over the size limit before it is read.
+type TooLargeError = beneath.TooLargeError
+
+// ErrNotRegular is wrapped by every error that refuses a FIFO, socket,
+// device or folder where a regular file was wanted.
+var ErrNotRegular = beneath.ErrNotRegular
