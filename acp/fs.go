@@ -62,7 +62,9 @@ func (sess *session) syncFiles(ctx context.Context, name string, args json.RawMe
 		if err != nil {
 			continue // the tool refuses it with the reason
 		}
-		if fi, err := os.Stat(sess.ws.Abs(rel)); err == nil && fi.IsDir() {
+		// A folder, FIFO or device is not the client's to read (a FIFO
+		// would hang it); the tool refuses it with the reason.
+		if fi, err := os.Stat(sess.ws.Abs(rel)); err == nil && !fi.Mode().IsRegular() {
 			continue
 		}
 		resp, err := sess.srv.peer().ReadTextFile(ctx, sdk.ReadTextFileRequest{SessionId: sess.id, Path: sess.abs(rel)})

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/loom-agent/loom/internal/beneath"
 )
 
 // Defaults for Options.
@@ -99,6 +101,7 @@ type Stats struct {
 // Index holds the definitions of every supported file of a workspace.
 type Index struct {
 	root  string
+	fsys  *beneath.Root // every source read goes through it
 	opts  Options
 	files []*FileEntry // sorted by Path
 	stats Stats
@@ -169,7 +172,13 @@ func BuildIndex(ctx context.Context, root string, files []string, opts Options) 
 	if err != nil {
 		return nil, fmt.Errorf("analysis: root %q: %w", root, err)
 	}
-	ix := &Index{root: abs, opts: opts}
+	// Sources are read through the root: only regular files, without
+	// blocking on a FIFO, never outside it, never more than MaxFileSize.
+	fsys, err := beneath.Open(abs)
+	if err != nil {
+		return nil, fmt.Errorf("analysis: root %q: %w", root, err)
+	}
+	ix := &Index{root: abs, fsys: fsys, opts: opts}
 
 	var cached map[string]*FileEntry
 	cachePath := ""
@@ -234,7 +243,7 @@ func BuildIndex(ctx context.Context, root string, files []string, opts Options) 
 		}
 		defer w.close()
 		for j, ok := next(); ok; j, ok = next() {
-			if !w.index(ctx, abs, entries[todo[j]]) {
+			if !w.index(ctx, fsys, entries[todo[j]]) {
 				entries[todo[j]] = nil
 			}
 		}
@@ -348,16 +357,22 @@ func (w *indexWorker) close() { w.arena.close() }
 
 // index fills e from the file on disk; false means it could not be read.
 // Extensionless files without a known shebang get Language "".
-func (w *indexWorker) index(ctx context.Context, root string, e *FileEntry) bool {
+func (w *indexWorker) index(ctx context.Context, fsys *beneath.Root, e *FileEntry) bool {
 	name, ok := LanguageForPath(e.Path)
 	if ok && e.Size > w.opts.MaxFileSize {
 		e.Language, e.Skipped = name, "too large"
 		return true
 	}
-	src, err := w.read(filepath.Join(root, filepath.FromSlash(e.Path)), e.Size)
+	src, err := fsys.ReadFileInto(e.Path, w.opts.MaxFileSize, w.buf)
+	var tooLarge *beneath.TooLargeError
+	if errors.As(err, &tooLarge) {
+		e.Language, e.Skipped = name, "too large"
+		return true
+	}
 	if err != nil {
 		return false
 	}
+	w.buf = src[:0] // the next file reuses the storage
 	if !ok {
 		if name = languageFromShebang(src); name == "" {
 			e.Skipped = "unsupported"
@@ -390,30 +405,6 @@ func (w *indexWorker) index(ctx context.Context, root string, e *FileEntry) bool
 	e.Symbols, e.nsyms = res.symbols, len(res.symbols)
 	e.Refs = w.countNames(src, res.refs)
 	return true
-}
-
-// read reads a file into the worker's buffer; the returned slice is only
-// valid until the next read.
-func (w *indexWorker) read(path string, size int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	limit := min(size, w.opts.MaxFileSize) + 1
-	if int64(cap(w.buf)) < limit {
-		w.buf = make([]byte, limit)
-	}
-	buf := w.buf[:limit]
-	n := 0
-	for n < len(buf) {
-		m, err := f.Read(buf[n:])
-		n += m
-		if err != nil {
-			break
-		}
-	}
-	return buf[:n], nil
 }
 
 func (w *indexWorker) countNames(src []byte, refs []rawRef) []NameCount {
@@ -596,7 +587,7 @@ func (ix *Index) References(ctx context.Context, name string) ([]Reference, erro
 	err := parallel(ctx, ix.opts.Workers, len(candidates), func(_ int, next func() (int, bool)) {
 		for i, ok := next(); ok; i, ok = next() {
 			f := candidates[i]
-			src, err := os.ReadFile(filepath.Join(ix.root, filepath.FromSlash(f.Path)))
+			src, err := ix.fsys.ReadFile(f.Path, ix.opts.MaxFileSize)
 			if err != nil {
 				continue
 			}

@@ -3,7 +3,6 @@ package lsp
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -420,7 +419,7 @@ func (c *lineCache) get(rel string) *workspace.Lines {
 		return l
 	}
 	var l *workspace.Lines
-	if b, err := os.ReadFile(c.ws.Abs(rel)); err == nil {
+	if b, err := c.ws.ReadDiskInto(rel, nil); err == nil {
 		l = workspace.NewLines(string(b))
 	}
 	c.lines[rel] = l

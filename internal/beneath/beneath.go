@@ -48,7 +48,9 @@ func Open(dir string) (*Root, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Root{root: r, fast: openFast(dir)}, nil
+	root := &Root{root: r, fast: openFast(dir)}
+	root.fast.watch(root)
+	return root, nil
 }
 
 // OS returns the underlying *os.Root for writes, renames and listings.

@@ -4,6 +4,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
@@ -23,6 +24,7 @@ import (
 type fastDir struct {
 	fd       int
 	disabled atomic.Bool
+	cleanup  runtime.Cleanup
 }
 
 func openFast(dir string) fastDir {
@@ -33,8 +35,17 @@ func openFast(dir string) fastDir {
 	return fastDir{fd: fd}
 }
 
+// watch closes the descriptor when owner is collected without Close, as
+// os.Root does for its own.
+func (d *fastDir) watch(owner *Root) {
+	if d.fd >= 0 {
+		d.cleanup = runtime.AddCleanup(owner, func(fd int) { unix.Close(fd) }, d.fd)
+	}
+}
+
 func (d *fastDir) close() {
 	if d.fd >= 0 {
+		d.cleanup.Stop()
 		unix.Close(d.fd)
 		d.fd = -1
 	}

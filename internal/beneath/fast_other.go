@@ -9,6 +9,8 @@ type fastDir struct{}
 
 func openFast(string) fastDir { return fastDir{} }
 
+func (*fastDir) watch(*Root) {}
+
 func (*fastDir) close() {}
 
 func (*fastDir) readFast(string, int64, []byte) ([]byte, error, bool) { return nil, nil, false }
