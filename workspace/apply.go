@@ -74,7 +74,10 @@ func (w *Workspace) ApplyChanges(changes []FileChange) error {
 		}
 		return fmt.Errorf("apply failed, every file restored: %w", cause)
 	}
-	for _, ch := range changes {
+	for i, ch := range changes {
+		if testHookBeforeChange != nil {
+			testHookBeforeChange(i, ch)
+		}
 		steps, err := w.applyOne(ch)
 		undo = append(undo, steps...)
 		if err != nil {
@@ -83,6 +86,11 @@ func (w *Workspace) ApplyChanges(changes []FileChange) error {
 	}
 	return nil
 }
+
+// testHookBeforeChange, set only by tests, runs before each change is
+// written: it lets a test disturb the disk after earlier changes landed,
+// the one moment a rollback matters.
+var testHookBeforeChange func(i int, ch FileChange)
 
 // checkBases refuses the apply when any file on disk differs from the base
 // of its change, or is one that replacing would harm without a word: a

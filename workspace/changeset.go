@@ -6,11 +6,14 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io/fs"
+	"path"
 	"sort"
 	"strings"
 	"sync"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // Kind is what a file change does.
@@ -177,6 +180,11 @@ func (c *Changeset) WriteFile(path string, content []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if !e.baseExists {
+		if err := c.ws.checkTwin(rel); err != nil {
+			return "", err
+		}
+	}
 	e.exists, e.content = true, append([]byte(nil), content...)
 	return rel, nil
 }
@@ -240,6 +248,9 @@ func (c *Changeset) Move(from, to string) (string, string, error) {
 	if de.exists {
 		return "", "", fmt.Errorf("move %s to %s: destination already exists", src, dst)
 	}
+	if err := c.ws.checkTwin(dst); err != nil {
+		return "", "", err
+	}
 	de.exists, de.content, de.mode = true, se.content, se.mode
 	de.movedFrom = src
 	if se.movedFrom != "" {
@@ -250,8 +261,10 @@ func (c *Changeset) Move(from, to string) (string, string, error) {
 }
 
 // checkNewName refuses names for new files that diffs cannot carry
-// unquoted and that are nearly always a slip: control characters, invalid
-// UTF-8, quotes, backslashes, and elements with leading or trailing spaces.
+// unquoted and that are nearly always a slip or a disguise: control
+// characters, invisible format characters (U+202E RIGHT-TO-LEFT OVERRIDE
+// shows "gpj.exe" as "exe.jpg"), invalid UTF-8, quotes, backslashes, and
+// elements with leading or trailing spaces.
 func checkNewName(rel string) error {
 	if !utf8.ValidString(rel) {
 		return fmt.Errorf("file name %q is not valid UTF-8", rel)
@@ -264,9 +277,45 @@ func checkNewName(rel string) error {
 			if unicode.IsControl(r) || r == '"' || r == '\\' {
 				return fmt.Errorf("file name %q contains a control character, a quote or a backslash", rel)
 			}
+			if unicode.Is(unicode.Cf, r) {
+				return fmt.Errorf("file name %q contains the invisible character %U, which can disguise how the name reads", rel, r)
+			}
 		}
 	}
 	return nil
+}
+
+// checkTwin refuses a new name that reads the same as an existing one but
+// differs in bytes: "café" written with a combining accent (NFD) beside
+// "café" with a precomposed one (NFC). Both would show in a diff as the
+// same file.
+func (w *Workspace) checkTwin(rel string) error {
+	dir := "."
+	for elem := range strings.SplitSeq(rel, "/") {
+		if !isASCII(elem) { // an ASCII name has no other spelling
+			entries, err := w.readDir(dir)
+			if err != nil {
+				return nil // a folder still to be made has no twins
+			}
+			want := norm.NFC.String(elem)
+			for _, e := range entries {
+				if e.Name() != elem && norm.NFC.String(e.Name()) == want {
+					return fmt.Errorf("file name %q looks the same as the existing %q but is spelled with other Unicode code points", rel, path.Join(dir, e.Name()))
+				}
+			}
+		}
+		dir = path.Join(dir, elem)
+	}
+	return nil
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // Empty reports whether the changeset changes nothing.

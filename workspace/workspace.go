@@ -198,10 +198,9 @@ func pathError(op, rel string, err error) error {
 	var tooLarge *beneath.TooLargeError
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("%s %s: no such file: %w", op, rel, fs.ErrNotExist)
+		return &opError{fmt.Sprintf("%s %s: no such file", op, rel), fs.ErrNotExist}
 	case errors.Is(err, fs.ErrPermission):
-		// fs.ErrPermission's own text is "permission denied": wrap it bare.
-		return fmt.Errorf("%s %s: %w", op, rel, fs.ErrPermission)
+		return &opError{fmt.Sprintf("%s %s: permission denied", op, rel), fs.ErrPermission}
 	case errors.Is(err, syscall.ELOOP):
 		return fmt.Errorf("%s %s: too many levels of symbolic links", op, rel)
 	case errors.Is(err, beneath.ErrEscapes):
@@ -211,6 +210,16 @@ func pathError(op, rel string, err error) error {
 	}
 	return fmt.Errorf("%s %s: %w", op, rel, err)
 }
+
+// opError says what failed in its own words and still matches its cause
+// with errors.Is, without repeating the cause's text.
+type opError struct {
+	text  string
+	cause error
+}
+
+func (e *opError) Error() string { return e.text }
+func (e *opError) Unwrap() error { return e.cause }
 
 // TooLargeError refuses a file over the size limit before it is read.
 type TooLargeError = beneath.TooLargeError

@@ -72,7 +72,7 @@ const openFlags = os.O_RDONLY | syscall.O_NONBLOCK | syscall.O_NOCTTY
 func (r *Root) OpenRegular(rel string, limit int64) (*os.File, fs.FileInfo, error) {
 	f, err := r.root.OpenFile(rel, openFlags, 0)
 	if err != nil {
-		return nil, nil, escapes(err)
+		return nil, nil, r.openError(rel, limit, escapes(err))
 	}
 	fi, err := f.Stat()
 	if err != nil {
@@ -84,6 +84,19 @@ func (r *Root) OpenRegular(rel string, limit int64) (*os.File, fs.FileInfo, erro
 		return nil, nil, err
 	}
 	return f, fi, nil
+}
+
+// openError explains an open that failed because of what the file is: a
+// socket, or a device without a driver, cannot be opened at all (ENXIO).
+func (r *Root) openError(rel string, limit int64, err error) error {
+	if errors.Is(err, syscall.ENXIO) {
+		if fi, serr := r.root.Stat(rel); serr == nil {
+			if cerr := CheckRegular(fi, limit); cerr != nil {
+				return cerr
+			}
+		}
+	}
+	return err
 }
 
 // CheckRegular refuses what is not a regular file of at most limit bytes.
@@ -147,7 +160,10 @@ func (r *Root) ReadFile(rel string, limit int64) ([]byte, error) {
 // A file that grows past the cap while it is read is refused too.
 func (r *Root) ReadFileInto(rel string, limit int64, buf []byte) ([]byte, error) {
 	if b, err, ok := r.fast.readFast(rel, limit, buf); ok {
-		return b, err
+		if err != nil {
+			return nil, r.openError(rel, limit, err)
+		}
+		return b, nil
 	}
 	f, fi, err := r.OpenRegular(rel, limit)
 	if err != nil {
