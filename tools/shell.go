@@ -71,9 +71,9 @@ func (Shell) Spec() Spec {
 			"On timeout the command and all its child processes are killed; background processes it leaves running are killed when it exits. " +
 			"A non-zero exit status is a normal result, not an error.",
 		Schema: json.RawMessage(`{"type":"object","properties":{
-"command":{"type":"string","description":"shell command, run with /bin/sh -c"},
+"command":{"type":"string","minLength":1,"maxLength":131072,"description":"shell command, run with /bin/sh -c"},
 "timeout_seconds":{"type":"number","exclusiveMinimum":0,"maximum":600,"description":"kill the command after this many seconds (default 120)"},
-"cwd":{"type":"string","description":"folder to run in, relative to the workspace root (default the root)"}},
+"cwd":{"type":"string","maxLength":4096,"description":"folder to run in, relative to the workspace root (default the root)"}},
 "required":["command"],"additionalProperties":false}`),
 		Destructive: true,
 	}
