@@ -57,9 +57,10 @@ type shellArgs struct {
 }
 
 // ShellData is shell's structured result. ExitCode is -1 when the command
-// was killed by a signal (including on timeout).
+// was killed by a signal (including on timeout); Signal is then its number.
 type ShellData struct {
 	ExitCode   int   `json:"exit_code"`
+	Signal     int   `json:"signal,omitempty"`
 	TimedOut   bool  `json:"timed_out"`
 	Truncated  bool  `json:"truncated"`
 	DurationMS int64 `json:"duration_ms"`
@@ -138,6 +139,7 @@ func (Shell) Run(ctx context.Context, env *Env, raw json.RawMessage) (Result, er
 	case r.timedOut:
 		status = fmt.Sprintf("timed out after %s; the process group was killed", timeout)
 	case wst.Signaled():
+		data.Signal = int(wst.Signal())
 		status = "terminated by signal: " + wst.Signal().String()
 	default:
 		status = fmt.Sprintf("exit status %d", data.ExitCode)
