@@ -169,7 +169,7 @@ func TestToolFailuresGoBackToTheModel(t *testing.T) {
 		{"c2", "read_file", `{"path": "a.txt"`, "error: invalid arguments for read_file: not valid JSON (unexpected end of JSON input); received {\"path\": \"a.txt\""},
 		{"c3", "read_file", `["a.txt"]`, `error: invalid arguments for read_file: expected a JSON object, got ["a.txt"]`},
 		{"c4", "read_file", `{"path": "missing.txt"}`, "error: "},
-		{"c5", "read_file", `{"file": "a.txt"}`, `error: invalid arguments for read_file: json: unknown field "file"`},
+		{"c5", "read_file", `{"file": "a.txt"}`, `error: invalid arguments for read_file: "path" is required; unknown field "file"`},
 		{"c6", "silent", `{}`, "(no output)"},
 		{"c7", "blank", ``, "(no output)"},
 		{"c8", "boom", `{}`, "error: the boom tool failed unexpectedly (panic: kaboom)"},

@@ -8,8 +8,17 @@ import (
 
 // migrate brings the schema up to len(migrations). Each step runs in its
 // own write transaction that re-reads the version first, so two processes
-// opening a new database at once apply each step exactly once.
+// opening a new database at once apply each step exactly once. A database
+// already up to date is only read, so opening it does not wait for another
+// process's write.
 func (s *Store) migrate(ctx context.Context) error {
+	v, err := s.schemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if v == len(migrations) {
+		return nil
+	}
 	for {
 		done := false
 		err := s.write(ctx, func(tx *sql.Tx) error {
@@ -36,4 +45,13 @@ func (s *Store) migrate(ctx context.Context) error {
 			return err
 		}
 	}
+}
+
+// schemaVersion reads the schema version, in the database header.
+func (s *Store) schemaVersion(ctx context.Context) (int, error) {
+	var v int
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v)
+	})
+	return v, err
 }

@@ -6,13 +6,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
+	"golang.org/x/sys/unix"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
@@ -20,28 +24,113 @@ import (
 )
 
 // busyTimeout is how long SQLite waits for another connection's lock
-// before giving up with SQLITE_BUSY; write then retries a few times more.
-const busyTimeout = 10 * time.Second
+// before giving up with SQLITE_BUSY. The store then says on stderr that it
+// is waiting, and retries until lockWait has passed.
+const busyTimeout = time.Second
+
+// lockWait bounds the wait for a lock another process holds.
+const lockWait = 10 * time.Second
 
 // Store is a thread database. It is safe for concurrent use, by several
 // goroutines and by several processes sharing the file.
 type Store struct {
-	db   *sql.DB
-	path string
+	db       *sql.DB
+	path     string
+	readOnly bool
+	lockWait time.Duration
+	// lockNotice says once that another process holds the lock.
+	lockNotice sync.Once
 }
 
 // Open opens the database at path, creating it and its folder if needed,
 // and brings its schema up to date.
 func Open(path string) (*Store, error) {
+	abs, err := absPath(path)
+	if err != nil {
+		return nil, err
+	}
+	return open(abs)
+}
+
+// OpenForReading opens the database at path for commands that only read
+// it: as Open does, unless the file or its folder cannot be written (mode
+// 0444, a read-only folder or file system), in which case it opens the
+// database read-only. Writes through such a store fail with an error that
+// says so.
+func OpenForReading(path string) (*Store, error) {
+	abs, err := absPath(path)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(abs); err == nil && (!writable(abs) || !writable(filepath.Dir(abs))) {
+		return openReadOnly(abs)
+	}
+	return open(abs)
+}
+
+// writable reports whether this process may write path, as the kernel
+// judges it for the effective user (root passes a 0444 file, not an
+// immutable one or a read-only file system).
+func writable(path string) bool {
+	return unix.Faccessat(unix.AT_FDCWD, path, unix.W_OK, unix.AT_EACCESS) == nil
+}
+
+func absPath(path string) (string, error) {
 	if path == "" {
-		return nil, errors.New("thread database: empty path")
+		return "", errors.New("thread database: empty path")
 	}
 	if strings.IndexByte(path, 0) >= 0 {
-		return nil, errors.New("thread database: the path contains a NUL byte")
+		return "", errors.New("thread database: the path contains a NUL byte")
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return nil, fmt.Errorf("thread database %s: %w", path, err)
+		return "", fmt.Errorf("thread database %s: %w", path, err)
+	}
+	return abs, nil
+}
+
+// fileURI makes a file: URI of path with query, so a path with '?' or '#'
+// in it is not read as options.
+func fileURI(path string, query url.Values) string {
+	return (&url.URL{Scheme: "file", Path: path, OmitHost: true}).String() + "?" + query.Encode()
+}
+
+// openReadOnly opens an existing database without writing anything: not
+// the schema, not the journal mode. In a folder it may not write, SQLite
+// cannot create the shared-memory file WAL readers need, so the database
+// is read as immutable, without locks: the one way SQLite reads from
+// read-only media.
+func openReadOnly(abs string) (*Store, error) {
+	q := url.Values{
+		"mode":    {"ro"},
+		"_pragma": {fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()), "query_only(1)"},
+	}
+	if !writable(filepath.Dir(abs)) {
+		q.Set("immutable", "1")
+	}
+	db, err := sql.Open("sqlite", fileURI(abs, q))
+	if err != nil {
+		return nil, fmt.Errorf("thread database %s: %w", abs, err)
+	}
+	db.SetMaxOpenConns(8)
+	db.SetConnMaxIdleTime(time.Minute)
+	s := &Store{db: db, path: abs, readOnly: true, lockWait: lockWait}
+	v, err := s.schemaVersion(context.Background())
+	if err == nil && v != len(migrations) {
+		err = fmt.Errorf("it has schema version %d and this Loom reads version %d, but it is read-only, so it cannot be migrated", v, len(migrations))
+	}
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("thread database %s (read-only): %w", abs, err)
+	}
+	return s, nil
+}
+
+// open opens the database at abs for reading and writing.
+func open(abs string) (*Store, error) {
+	if _, err := os.Stat(abs); err == nil && (!writable(abs) || !writable(filepath.Dir(abs))) {
+		return nil, fmt.Errorf("thread database %s is read-only (the file or its folder is not writable): "+
+			"it can be listed, searched and shown, not written", abs)
 	}
 	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
 		return nil, fmt.Errorf("thread database: %w", err)
@@ -53,11 +142,10 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("thread database: %w", err)
 	}
 	f.Close()
-	// A file: URI, so a path with '?' or '#' in it is not read as options.
 	// busy_timeout is applied first (the driver sorts it so), then WAL;
 	// synchronous=NORMAL is safe in WAL mode: a killed process loses
 	// nothing committed, a power cut at most the last commits.
-	dsn := (&url.URL{Scheme: "file", Path: abs, OmitHost: true}).String() + "?" + url.Values{
+	dsn := fileURI(abs, url.Values{
 		"_pragma": {
 			fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()),
 			"journal_mode(WAL)",
@@ -70,14 +158,14 @@ func Open(path string) (*Store, error) {
 			"mmap_size(268435456)",
 		},
 		"_txlock": {"immediate"}, // writes take the lock up front: no deadlock on upgrade
-	}.Encode()
+	})
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("thread database %s: %w", abs, err)
 	}
 	db.SetMaxOpenConns(8)
 	db.SetConnMaxIdleTime(time.Minute)
-	s := &Store{db: db, path: abs}
+	s := &Store{db: db, path: abs, lockWait: lockWait}
 	if err := s.migrate(context.Background()); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("thread database %s: %w", abs, err)
@@ -91,19 +179,38 @@ func (s *Store) Path() string { return s.path }
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
 
-// maxWriteAttempts bounds write's retries on SQLITE_BUSY.
-const maxWriteAttempts = 8
-
-// write runs fn in a write transaction (BEGIN IMMEDIATE), retried when the
-// database stays busy past the busy timeout or reports a busy state the
-// timeout does not cover (a snapshot or a WAL recovery in progress). fn
-// must be safe to run again: a failed attempt is rolled back.
+// write runs fn in a write transaction (BEGIN IMMEDIATE), retried while
+// the database is busy (see retryBusy). fn must be safe to run again: a
+// failed attempt is rolled back.
 func (s *Store) write(ctx context.Context, fn func(*sql.Tx) error) error {
+	if s.readOnly {
+		return fmt.Errorf("thread database %s is open read-only: the file or its folder is not writable", s.path)
+	}
+	return s.retryBusy(ctx, func() error { return s.writeOnce(ctx, fn) })
+}
+
+// retryBusy runs fn again while it fails on a lock another connection
+// holds, past SQLite's own busy timeout or in a busy state that timeout
+// does not cover (a snapshot or a WAL recovery in progress), for at most
+// s.lockWait. The first time it waits it says so on stderr, naming the
+// file, since the other holder is often a process the user can end.
+func (s *Store) retryBusy(ctx context.Context, fn func() error) error {
+	start := time.Now()
 	delay := 10 * time.Millisecond
-	for attempt := 1; ; attempt++ {
-		err := s.writeOnce(ctx, fn)
-		if err == nil || !isBusy(err) || attempt == maxWriteAttempts {
+	for {
+		err := fn()
+		if err == nil || !isBusy(err) {
 			return err
+		}
+		waited := time.Since(start)
+		if waited >= busyTimeout {
+			s.lockNotice.Do(func() {
+				slog.Warn("the thread database is locked by another process; waiting", "file", s.path, "at_most", s.lockWait)
+			})
+		}
+		if waited+busyTimeout > s.lockWait { // the next attempt would overrun
+			return fmt.Errorf("thread database %s is locked by another process; gave up after %s: %w",
+				s.path, waited.Round(100*time.Millisecond), err)
 		}
 		t := time.NewTimer(delay/2 + rand.N(delay))
 		select {
@@ -128,8 +235,13 @@ func (s *Store) writeOnce(ctx context.Context, fn func(*sql.Tx) error) error {
 	return tx.Commit()
 }
 
-// read runs fn in a read transaction, so it sees one snapshot.
+// read runs fn in a read transaction, so it sees one snapshot, retried
+// while the database is busy.
 func (s *Store) read(ctx context.Context, fn func(*sql.Tx) error) error {
+	return s.retryBusy(ctx, func() error { return s.readOnce(ctx, fn) })
+}
+
+func (s *Store) readOnce(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return err
@@ -505,21 +617,25 @@ func (f Filter) limit() int {
 // without their turns.
 func (s *Store) List(ctx context.Context, f Filter) ([]Thread, error) {
 	where, args := f.where()
-	rows, err := s.db.QueryContext(ctx, strings.Replace(threadColumns, "FROM threads", "FROM threads t", 1)+
-		" WHERE "+where+" ORDER BY t.updated DESC, t.id DESC LIMIT ?", append(args, f.limit())...)
-	if err != nil {
-		return nil, fmt.Errorf("listing threads: %w", err)
-	}
-	defer rows.Close()
 	var out []Thread
-	for rows.Next() {
-		t, _, err := scanThread(rows)
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		out = nil
+		rows, err := tx.QueryContext(ctx, strings.Replace(threadColumns, "FROM threads", "FROM threads t", 1)+
+			" WHERE "+where+" ORDER BY t.updated DESC, t.id DESC LIMIT ?", append(args, f.limit())...)
 		if err != nil {
-			return nil, fmt.Errorf("listing threads: %w", err)
+			return err
 		}
-		out = append(out, *t)
-	}
-	if err := rows.Err(); err != nil {
+		defer rows.Close()
+		for rows.Next() {
+			t, _, err := scanThread(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, *t)
+		}
+		return rows.Err()
+	})
+	if err != nil {
 		return nil, fmt.Errorf("listing threads: %w", err)
 	}
 	return out, nil
@@ -532,25 +648,29 @@ func (s *Store) Resolve(ctx context.Context, prefix string) (string, error) {
 		return "", fmt.Errorf("%w: %q", ErrNotFound, prefix)
 	}
 	prefix = strings.ToLower(prefix)
-	// '~' sorts after every ID character, so the range is the prefix's.
-	rows, err := s.db.QueryContext(ctx, `SELECT id FROM threads WHERE id >= ? AND id < ? ORDER BY id LIMIT 3`, prefix, prefix+"~")
+	var ids []string
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		ids = nil
+		// '~' sorts after every ID character, so the range is the prefix's.
+		rows, err := tx.QueryContext(ctx, `SELECT id FROM threads WHERE id >= ? AND id < ? ORDER BY id LIMIT 3`, prefix, prefix+"~")
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		return rows.Err()
+	})
 	if err != nil {
 		return "", err
 	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return "", err
-		}
-		if id == prefix {
-			return id, nil
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Err(); err != nil {
-		return "", err
+	if slices.Contains(ids, prefix) {
+		return prefix, nil
 	}
 	switch len(ids) {
 	case 0:

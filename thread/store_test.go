@@ -103,7 +103,7 @@ func TestSchemaAndPragmas(t *testing.T) {
 		{"journal_mode", "wal"},
 		{"user_version", "1"},
 		{"foreign_keys", "1"},
-		{"busy_timeout", "10000"},
+		{"busy_timeout", "1000"},
 		{"synchronous", "1"},
 	} {
 		var got string

@@ -46,7 +46,7 @@ func TestAnalysisTools(t *testing.T) {
 		{name: "find_symbol falls back to fuzzy", tool: FindSymbol{}, args: `{"name":"helpr"}`,
 			want: []string{`No definition named exactly "helpr"`, "util/util.go:5: function Helper"}},
 		{name: "find_symbol bad mode", tool: FindSymbol{}, args: `{"name":"x","match":"regex"}`, wantErr: true,
-			want: []string{"want exact, ignore_case or fuzzy"}},
+			want: []string{`"match": value must be one of 'exact', 'ignore_case', 'fuzzy'`}},
 		{name: "find_references", tool: FindReferences{}, args: `{"name":"Greet"}`,
 			want:    []string{"main.go:11:12: call: println(s.Greet())"},
 			notWant: []string{"ignored/gen.go"}},

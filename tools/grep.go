@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"regexp/syntax"
 	"runtime"
 	"slices"
 	"sort"
@@ -25,6 +26,9 @@ const (
 	grepMaxContext = 20
 	// grepMaxLineLen keeps one minified line from filling a model's context.
 	grepMaxLineLen = 2000
+	// grepMaxPattern bounds a pattern: compiling megabytes of regular
+	// expression costs gigabytes, and no search needs more than this.
+	grepMaxPattern = 64 << 10
 )
 
 // Grep searches file contents with a regular expression, in parallel.
@@ -68,12 +72,12 @@ func (Grep) Spec() Spec {
 			"Lines longer than 2000 bytes are shortened. " +
 			"At most max_results (default 200) matching lines are shown; past that a closing note gives the total, and narrowing the pattern, path or glob helps.",
 		Schema: json.RawMessage(`{"type":"object","properties":{
-"pattern":{"type":"string","description":"RE2 regular expression, e.g. func \\w+Handler or TODO"},
+"pattern":{"type":"string","minLength":1,"maxLength":65536,"description":"RE2 regular expression, e.g. func \\w+Handler or TODO"},
 "path":{"type":"string","description":"folder or file to search, relative to the workspace root (default: the root)"},
 "glob":{"type":"string","description":"only search files matching this glob, e.g. *.go or src/**/*.ts"},
 "ignore_case":{"type":"boolean","description":"match letters regardless of case (default false)"},
 "context":{"type":"integer","minimum":0,"maximum":20,"description":"lines of context before and after each match (default 0)"},
-"max_results":{"type":"integer","minimum":1,"description":"most matching lines to show (default 200)"}},
+"max_results":{"type":"integer","minimum":1,"maximum":100000,"description":"most matching lines to show (default 200)"}},
 "required":["pattern"],"additionalProperties":false}`),
 		ReadOnly:   true,
 		Idempotent: true,
@@ -494,7 +498,7 @@ func (s *grepSearch) result(files []*grepFile, pattern, base string) Result {
 	// would copy it while the matches still point into the original.
 	switch {
 	case total == 0:
-		fmt.Fprintf(&b, "No matches for %s under %s.\n", pattern, displayDir(base))
+		fmt.Fprintf(&b, "No matches for %s under %s.\n", QuoteArg(pattern), displayDir(base))
 	case shown < total:
 		fmt.Fprintf(&b, "(showing the first %d of %d matches; narrow the pattern, path or glob)\n", shown, total)
 	}
@@ -523,10 +527,22 @@ type grepMatcher struct {
 }
 
 func newGrepMatcher(pattern string, ignoreCase bool) (*grepMatcher, error) {
+	if len(pattern) > grepMaxPattern {
+		return nil, fmt.Errorf("invalid arguments for grep: the pattern is %d bytes long, over the %d KB limit", len(pattern), grepMaxPattern>>10)
+	}
 	// Compiled alone first so that an error quotes the pattern as given.
 	plain, err := regexp.Compile(pattern)
 	if err != nil {
-		return nil, fmt.Errorf("invalid arguments for grep: pattern %q is not a valid RE2 regular expression: %v", pattern, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+		// The parser's message quotes the offending part, which may be
+		// the whole pattern: quote each at most once, shortened.
+		why := err.Error()
+		if se, ok := err.(*syntax.Error); ok {
+			why = string(se.Code)
+			if se.Expr != pattern {
+				why += ": " + QuoteArg(se.Expr)
+			}
+		}
+		return nil, fmt.Errorf("invalid arguments for grep: pattern %s is not a valid RE2 regular expression: %s", QuoteArg(pattern), why)
 	}
 	flags := "(?m)"
 	if ignoreCase {

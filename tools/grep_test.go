@@ -75,7 +75,7 @@ func TestGrep(t *testing.T) {
 			"main.go:4:\tprintln(\"hello\")\n"},
 		{"no match",
 			`{"pattern":"nowhere"}`,
-			"No matches for nowhere under the workspace root.\n"},
+			"No matches for \"nowhere\" under the workspace root.\n"},
 	}
 	env, _ := fileEnv(t, searchTree)
 	for _, c := range cases {
@@ -396,7 +396,7 @@ func TestGrepErrors(t *testing.T) {
 		{"backreference", `{"pattern":"(a)\\1"}`, "not a valid RE2 regular expression", false},
 		{"missing pattern", `{}`, `"pattern" is required`, false},
 		{"unknown argument", `{"pattern":"x","regex":"y"}`, "unknown field", false},
-		{"negative context", `{"pattern":"x","context":-1}`, "must not be negative", false},
+		{"negative context", `{"pattern":"x","context":-1}`, `"context": minimum: got -1, want 0`, false},
 		{"bad glob", `{"pattern":"x","glob":"[a"}`, "bad glob pattern", false},
 		{"missing path", `{"pattern":"x","path":"nope"}`, "no such file", false},
 		{"dot-dot escape", `{"pattern":"x","path":"../x"}`, "outside the workspace root", true},

@@ -92,7 +92,7 @@ func TestListDirDepthAndCap(t *testing.T) {
 		files[fmt.Sprintf("many/f%04d", i)] = ""
 	}
 	env, _ := fileEnv(t, files)
-	res, err := call(t, env, ListDir{}, `{"path":"a","depth":9}`)
+	res, err := call(t, env, ListDir{}, `{"path":"a","depth":5}`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,9 +100,9 @@ func TestListDirDepthAndCap(t *testing.T) {
 	for _, e := range res.Data.(ListDirData).Entries {
 		got = append(got, e.Path)
 	}
-	// Depth is capped at 5: f/ is listed, g.txt below it is not.
+	// Depth 5, the most: f/ is listed, g.txt below it is not.
 	if want := []string{"b/", "b/c/", "b/c/d/", "b/c/d/e/", "b/c/d/e/f/"}; !reflect.DeepEqual(got, want) {
-		t.Errorf("depth 9: %q, want %q", got, want)
+		t.Errorf("depth 5: %q, want %q", got, want)
 	}
 	res, err = call(t, env, ListDir{}, `{"path":"many"}`)
 	if err != nil {
@@ -125,7 +125,7 @@ func TestListDirErrors(t *testing.T) {
 		outside          bool
 	}{
 		{"a file", `{"path":"main.go"}`, "is a file, not a folder", false},
-		{"depth 0", `{"depth":0}`, "depth must be at least 1", false},
+		{"depth 0", `{"depth":0}`, `"depth": minimum: got 0, want 1`, false},
 		{"missing folder", `{"path":"nope"}`, "no such file", false},
 		{"dot-dot escape", `{"path":"../x"}`, "outside the workspace root", true},
 		{"absolute path elsewhere", fmt.Sprintf(`{"path":%q}`, elsewhere), "outside the workspace root", true},

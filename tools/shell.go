@@ -1,7 +1,10 @@
 package tools
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +13,7 @@ import (
 	"math"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -53,9 +57,10 @@ type shellArgs struct {
 }
 
 // ShellData is shell's structured result. ExitCode is -1 when the command
-// was killed by a signal (including on timeout).
+// was killed by a signal (including on timeout); Signal is then its number.
 type ShellData struct {
 	ExitCode   int   `json:"exit_code"`
+	Signal     int   `json:"signal,omitempty"`
 	TimedOut   bool  `json:"timed_out"`
 	Truncated  bool  `json:"truncated"`
 	DurationMS int64 `json:"duration_ms"`
@@ -71,9 +76,9 @@ func (Shell) Spec() Spec {
 			"On timeout the command and all its child processes are killed; background processes it leaves running are killed when it exits. " +
 			"A non-zero exit status is a normal result, not an error.",
 		Schema: json.RawMessage(`{"type":"object","properties":{
-"command":{"type":"string","description":"shell command, run with /bin/sh -c"},
+"command":{"type":"string","minLength":1,"maxLength":131072,"description":"shell command, run with /bin/sh -c"},
 "timeout_seconds":{"type":"number","exclusiveMinimum":0,"maximum":600,"description":"kill the command after this many seconds (default 120)"},
-"cwd":{"type":"string","description":"folder to run in, relative to the workspace root (default the root)"}},
+"cwd":{"type":"string","maxLength":4096,"description":"folder to run in, relative to the workspace root (default the root)"}},
 "required":["command"],"additionalProperties":false}`),
 		Destructive: true,
 	}
@@ -134,6 +139,7 @@ func (Shell) Run(ctx context.Context, env *Env, raw json.RawMessage) (Result, er
 	case r.timedOut:
 		status = fmt.Sprintf("timed out after %s; the process group was killed", timeout)
 	case wst.Signaled():
+		data.Signal = int(wst.Signal())
 		status = "terminated by signal: " + wst.Signal().String()
 	default:
 		status = fmt.Sprintf("exit status %d", data.ExitCode)
@@ -173,11 +179,15 @@ type shellRun struct {
 	duration  time.Duration
 }
 
-// runShell runs command in its own process group and kills the whole group
-// when the command exits, times out or ctx is cancelled, so no background
-// job or grandchild outlives the call. A cancelled ctx is an error; a
-// non-zero exit is not.
+// runShell runs command in its own process group and kills the whole group,
+// and every process the command started that left it, when the command
+// exits, times out or ctx is cancelled, so no background job or grandchild
+// outlives the call. A cancelled ctx is an error; a non-zero exit is not.
 func runShell(ctx context.Context, dir, command string, timeout time.Duration) (shellRun, error) {
+	marker, err := newShellMarker()
+	if err != nil {
+		return shellRun{}, fmt.Errorf("shell: %w", err)
+	}
 	// One pipe for stdout and stderr keeps their interleaving. We own the
 	// read end, rather than letting exec copy it, so we decide when to stop
 	// reading: a grandchild holding the write end must not block the call.
@@ -188,6 +198,7 @@ func runShell(ctx context.Context, dir, command string, timeout time.Duration) (
 	defer pr.Close()
 	cmd := exec.Command("/bin/sh", "-c", command)
 	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), marker)
 	cmd.Stdout = pw
 	cmd.Stderr = pw // Stdin stays nil: exec connects /dev/null.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -223,6 +234,7 @@ func runShell(ctx context.Context, dir, command string, timeout time.Duration) (
 	}
 	if timedOut || cancelled {
 		syscall.Kill(-pgid, syscall.SIGTERM)
+		signalMarked(marker, syscall.SIGTERM)
 		// The group is done once the shell has exited and nothing holds the
 		// output pipe; until then, and at most the grace period, let it
 		// clean up. Waiting on the shell alone would cut its children short.
@@ -244,6 +256,7 @@ func runShell(ctx context.Context, dir, command string, timeout time.Duration) (
 	// cmd.Wait below, so its pid, and thus the group id, cannot have been
 	// reused by an unrelated process.
 	syscall.Kill(-pgid, syscall.SIGKILL)
+	killMarked(marker)
 	<-exited
 	err = cmd.Wait()
 	duration := time.Since(start)
@@ -353,4 +366,88 @@ func trimPartialRuneStart(b []byte) []byte {
 		}
 	}
 	return b
+}
+
+// A shell command's processes are found by a mark in their environment,
+// which every process it starts inherits: a process group is not enough,
+// since `setsid` (or a daemon's double fork) leaves it, and the parent
+// chain breaks when an orphan is re-parented to init.
+//
+// The alternatives were weighed. PR_SET_CHILD_SUBREAPER would keep orphans
+// in the tree, but it applies to the whole Loom process, which would then
+// have to reap every orphan of every child it runs (and reaping races with
+// os/exec's own Wait); a subreaper helper process would mean re-executing
+// Loom for every command. A cgroup needs a delegated hierarchy, which a
+// desktop session or a container seldom gives. The mark needs nothing:
+// only a process that deliberately starts a child with a fresh environment
+// (env -i) sheds it, and the shell is no sandbox against that anyway: a
+// command can as well ask systemd or cron to run something later.
+const shellMarkerVar = "LOOM_SHELL_RUN"
+
+// newShellMarker returns a fresh environment entry marking one command.
+func newShellMarker() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return shellMarkerVar + "=" + hex.EncodeToString(b[:]), nil
+}
+
+// killMarked sends SIGKILL to every process holding marker until a scan of
+// /proc finds none alive, so that one forking while it is killed does not
+// leave a child behind. It gives up after shellKillRounds scans.
+func killMarked(marker string) {
+	for range shellKillRounds {
+		if signalMarked(marker, syscall.SIGKILL) == 0 {
+			return
+		}
+		time.Sleep(5 * time.Millisecond) // let the killed exit: a zombie's environment reads empty
+	}
+}
+
+const shellKillRounds = 200
+
+// signalMarked sends sig to every process of this user whose environment
+// holds marker and returns how many it found.
+func signalMarked(marker string, sig syscall.Signal) int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() || !hasMarker(pid, marker) {
+			continue
+		}
+		// Through a pidfd, checked again once open, so a pid that was
+		// freed and reused meanwhile is not signalled.
+		p, err := os.FindProcess(pid)
+		if err != nil {
+			continue
+		}
+		if hasMarker(pid, marker) {
+			n++
+			p.Signal(sig)
+		}
+		p.Release()
+	}
+	return n
+}
+
+// hasMarker reports whether process pid's environment holds marker. Other
+// users' processes cannot be read, and do not match.
+func hasMarker(pid int, marker string) bool {
+	env, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+	if err != nil {
+		return false
+	}
+	for len(env) > 0 {
+		entry, rest, _ := bytes.Cut(env, []byte{0})
+		if string(entry) == marker {
+			return true
+		}
+		env = rest
+	}
+	return false
 }

@@ -308,6 +308,63 @@ func TestShellCancelKillsGroup(t *testing.T) {
 	}
 }
 
+// TestShellKillsEscapedProcesses: a process that left the command's
+// process group and session with setsid, and was orphaned to init when its
+// parent exited, is killed all the same, whether the command exits, times
+// out or is cancelled. The escaped process writes its pid to esc.pid; the
+// command waits for that file, so the kill cannot come first.
+func TestShellKillsEscapedProcesses(t *testing.T) {
+	t.Parallel()
+	const (
+		// Keeps the output pipe open: the call must not wait for it.
+		escape      = `setsid sh -c 'echo $$ > esc.tmp; mv esc.tmp esc.pid; exec sleep 1000' & `
+		doubleFork  = `(setsid sh -c 'sleep 1000 >/dev/null 2>&1 & echo $! > esc.tmp; mv esc.tmp esc.pid' &); `
+		waitPidFile = `while [ ! -e esc.pid ]; do sleep 0.01; done`
+	)
+	tests := []struct {
+		name    string
+		command string
+		timeout float64
+		cancel  bool
+	}{
+		{name: "after exit", command: escape + waitPidFile},
+		{name: "after exit, double fork", command: doubleFork + waitPidFile},
+		{name: "on timeout", command: escape + waitPidFile + "; sleep 1000", timeout: 0.5},
+		{name: "on cancel", command: doubleFork + waitPidFile + "; sleep 1000", cancel: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			env, root := shellEnv(t)
+			pidFile := filepath.Join(root, "esc.pid")
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if tt.cancel {
+				go func() {
+					for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+						if _, err := os.Stat(pidFile); err == nil {
+							break
+						}
+					}
+					cancel()
+				}()
+			}
+			args := map[string]any{"command": tt.command}
+			if tt.timeout > 0 {
+				args["timeout_seconds"] = tt.timeout
+			}
+			res, err := Shell{}.Run(ctx, env, shellArgsJSON(t, args))
+			if tt.cancel != errors.Is(err, context.Canceled) || (!tt.cancel && err != nil) {
+				t.Fatalf("err = %v", err)
+			}
+			if tt.timeout > 0 && !res.Data.(ShellData).TimedOut {
+				t.Errorf("data = %+v, want timed_out", res.Data)
+			}
+			shellAssertDead(t, shellReadPid(t, pidFile))
+		})
+	}
+}
+
 func TestShellTimeout(t *testing.T) {
 	tests := []struct {
 		env     time.Duration
@@ -386,11 +443,11 @@ func shellReadPid(t *testing.T, path string) int {
 }
 
 // shellAssertDead fails unless process pid is gone or a zombie. SIGKILL lands
-// asynchronously, so it polls briefly; a survivor of the kill would live on
-// for its full 30 s sleep and fail the check.
+// asynchronously, so it polls, for long enough on a loaded machine; a
+// survivor of the kill would live on for its full sleep and fail the check.
 func shellAssertDead(t *testing.T, pid int) {
 	t.Helper()
-	deadline := time.Now().Add(time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for {
 		err := syscall.Kill(pid, 0)
 		if errors.Is(err, syscall.ESRCH) || shellIsZombie(pid) {

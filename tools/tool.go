@@ -9,7 +9,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/loom-agent/loom/workspace"
 )
@@ -74,6 +76,38 @@ func decodeArgs(name string, raw json.RawMessage, v any) error {
 		return fmt.Errorf("invalid arguments for %s: trailing data after the JSON object", name)
 	}
 	return nil
+}
+
+// maxQuote bounds how much of an argument a message quotes: enough to
+// recognise it, never the megabytes a caller may have sent.
+const maxQuote = 200
+
+// QuoteArg quotes an argument for a message, cut to its first maxQuote
+// bytes (with the full length) when longer.
+func QuoteArg(s string) string {
+	if len(s) <= maxQuote {
+		return strconv.Quote(s)
+	}
+	return fmt.Sprintf("%s… (%d bytes)", strconv.Quote(cutRunes(s, maxQuote)), len(s))
+}
+
+// shorten cuts s to about n bytes, saying how much was left out.
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return fmt.Sprintf("%s… (%d more bytes)", cutRunes(s, n), len(s)-len(cutRunes(s, n)))
+}
+
+// cutRunes returns s's first n bytes, less a rune cut in two.
+func cutRunes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // required reports a missing required string argument.

@@ -48,7 +48,7 @@ database when $HOME is unset). IDs may be shortened to any unique prefix.`,
   loom threads list --workspace . --since 7d --status failed`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withStore(f, func(st *thread.Store, flt thread.Filter) error {
+			return withStore(f, reading, func(st *thread.Store, flt thread.Filter) error {
 				ts, err := st.List(cmd.Context(), flt)
 				if err != nil {
 					return err
@@ -80,7 +80,7 @@ valid FTS5 is searched as plain words.`,
   loom threads search 'pars* "empty input"' --workspace .`,
 		Args: usageArgs(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withStore(f, func(st *thread.Store, flt thread.Filter) error {
+			return withStore(f, reading, func(st *thread.Store, flt thread.Filter) error {
 				hits, err := st.Search(cmd.Context(), strings.Join(args, " "), flt)
 				if errors.Is(err, thread.ErrBadQuery) {
 					return &usageError{err}
@@ -140,7 +140,7 @@ valid FTS5 is searched as plain words.`,
 		Short: "Delete threads",
 		Args:  usageArgs(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withStore(f, func(st *thread.Store, _ thread.Filter) error {
+			return withStore(f, writing, func(st *thread.Store, _ thread.Filter) error {
 				for _, arg := range args {
 					id, err := st.Resolve(cmd.Context(), arg)
 					if err != nil {
@@ -175,13 +175,24 @@ func joinStatuses() string {
 	return strings.Join(names, ", ")
 }
 
+// Whether a threads command writes to the database: one that only reads
+// can list a database it may not write (see thread.OpenForReading).
+const (
+	reading = false
+	writing = true
+)
+
 // withStore checks the filter flags, opens the database and runs fn.
-func withStore(f threadsFlags, fn func(*thread.Store, thread.Filter) error) error {
+func withStore(f threadsFlags, writes bool, fn func(*thread.Store, thread.Filter) error) error {
 	flt, err := f.filter()
 	if err != nil {
 		return &usageError{err}
 	}
-	st, err := openStore(f.db)
+	open := thread.OpenForReading
+	if writes {
+		open = thread.Open
+	}
+	st, err := openStoreWith(f.db, open)
 	if err != nil {
 		return err
 	}
@@ -191,14 +202,18 @@ func withStore(f threadsFlags, fn func(*thread.Store, thread.Filter) error) erro
 
 // openStore opens the thread database at db, or at its default place
 // (LOOM_DB, then the user's data folder) when db is empty.
-func openStore(db string) (*thread.Store, error) {
+func openStore(db string) (*thread.Store, error) { return openStoreWith(db, thread.Open) }
+
+// openStoreWith opens the thread database as openStore does, with open
+// (thread.Open or thread.OpenForReading).
+func openStoreWith(db string, open func(string) (*thread.Store, error)) (*thread.Store, error) {
 	if db == "" {
 		var err error
 		if db, err = thread.DefaultPath(); err != nil {
 			return nil, err
 		}
 	}
-	return thread.Open(db)
+	return open(db)
 }
 
 func (f threadsFlags) filter() (thread.Filter, error) {
@@ -232,7 +247,7 @@ func (f threadsFlags) filter() (thread.Filter, error) {
 }
 
 func exportThread(ctx context.Context, s *streams, f threadsFlags, arg string, format thread.Format) error {
-	return withStore(f, func(st *thread.Store, _ thread.Filter) error {
+	return withStore(f, reading, func(st *thread.Store, _ thread.Filter) error {
 		id, err := st.Resolve(ctx, arg)
 		if err != nil {
 			return err

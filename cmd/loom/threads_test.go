@@ -1,14 +1,21 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/loom-agent/loom/agent"
 	"github.com/loom-agent/loom/llm"
@@ -193,5 +200,129 @@ func TestStartRecording(t *testing.T) {
 	}
 	if _, _, err := startRecording(ctx, db, "zzzz", "x", "/", "m"); err == nil || !strings.Contains(err.Error(), "no such thread") {
 		t.Errorf("unknown thread: %v", err)
+	}
+}
+
+// TestThreadsLockedDatabase: while another process holds the database's
+// write lock, list answers at once, and rm says on stderr that the file
+// is locked, then finishes once the lock is released.
+func TestThreadsLockedDatabase(t *testing.T) {
+	db, a, _ := seedThreads(t)
+	lock, err := sql.Open("sqlite", "file:"+db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	conn, err := lock.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(context.Background(), "BEGIN EXCLUSIVE"); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"PATH=" + os.Getenv("PATH")}
+
+	// Answered without waiting for the lock: the hang guard is generous.
+	listed := make(chan string, 1)
+	go func() {
+		out, errOut, code := loomEnv(t, env, "threads", "list", "--db", db)
+		listed <- fmt.Sprintf("exit %d\n%s%s", code, out, errOut)
+	}()
+	select {
+	case got := <-listed:
+		if !strings.HasPrefix(got, "exit 0\n") || !strings.Contains(got, a) || strings.Contains(got, "locked") {
+			t.Errorf("list while locked: %s", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("list waited for the lock")
+	}
+
+	cmd := exec.Command(loomBin, "threads", "rm", a, "--db", db)
+	cmd.Env = env
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	sc := bufio.NewScanner(stderr)
+	noticed := false
+	for !noticed && sc.Scan() {
+		noticed = strings.Contains(sc.Text(), "locked by another process") && strings.Contains(sc.Text(), db)
+	}
+	if !noticed {
+		cmd.Wait()
+		t.Fatal("rm never said the database is locked")
+	}
+	conn.ExecContext(context.Background(), "ROLLBACK")
+	rest, _ := io.ReadAll(stderr)
+	if err := cmd.Wait(); err != nil || !strings.Contains(string(rest), "Deleted "+a) {
+		t.Errorf("rm after the lock was released: %v\n%s", err, rest)
+	}
+}
+
+// TestThreadsReadOnlyDatabase: a database the user may not write (a 0444
+// file, a read-only folder) is listed, searched and shown; rm fails saying
+// it is read-only. Root may write any file, so as root loom runs as nobody.
+func TestThreadsReadOnlyDatabase(t *testing.T) {
+	for _, tt := range []struct {
+		name              string
+		fileMode, dirMode os.FileMode
+	}{
+		{"0444 file", 0o444, 0o755},
+		{"read-only folder", 0o644, 0o555},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			db, a, _ := seedThreads(t)
+			dir := filepath.Dir(db)
+			var cred *syscall.Credential
+			if os.Getuid() == 0 {
+				const nobody = 65534
+				cred = &syscall.Credential{Uid: nobody, Gid: nobody}
+				// nobody must reach the binary and the database.
+				for _, d := range []string{filepath.Dir(loomBin), filepath.Dir(dir)} {
+					if err := os.Chmod(d, 0o755); err != nil {
+						t.Fatal(err)
+					}
+				}
+				for _, p := range []string{dir, db} {
+					if err := os.Chown(p, nobody, nobody); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if err := os.Chmod(db, tt.fileMode); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(dir, tt.dirMode); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.Chmod(dir, 0o755) })
+			run := func(args ...string) (string, string, int) {
+				cmd := exec.Command(loomBin, append(args, "--db", db)...)
+				cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+				cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+				var stdout, stderr bytes.Buffer
+				cmd.Stdout, cmd.Stderr = &stdout, &stderr
+				err := cmd.Run()
+				var ee *exec.ExitError
+				if err != nil && !errors.As(err, &ee) {
+					t.Fatal(err)
+				}
+				return stdout.String(), stderr.String(), cmd.ProcessState.ExitCode()
+			}
+			for _, args := range [][]string{{"threads", "list"}, {"threads", "search", "tokenizer"}, {"threads", "show", a}} {
+				if out, errOut, code := run(args...); code != 0 || !strings.Contains(out, a) {
+					t.Errorf("%v: exit %d\n%s%s", args, code, out, errOut)
+				}
+			}
+			_, errOut, code := run("threads", "rm", a)
+			if code != exitFailure || !strings.Contains(errOut, "read-only") || !strings.Contains(errOut, db) {
+				t.Errorf("rm: exit %d: %s", code, errOut)
+			}
+		})
 	}
 }

@@ -69,7 +69,10 @@ func newToolCmd(s *streams) *cobra.Command {
 		Short: "Run one tool and print its result (and, for edits, the diff)",
 		Long: `Run one tool against the workspace and print its result. For tools that
 edit, the unified diff of the staged change goes to stdout (a summary to
-stderr); the disk changes only with --apply, which refuses conflicts.`,
+stderr); the disk changes only with --apply, which refuses conflicts.
+
+The shell tool's exit status is its command's: the command's own non-zero
+status, 124 when it timed out, 128+N when signal N ended it.`,
 		Example: `  loom tool grep --args '{"pattern":"func main"}'
   loom tool edit_file --root ./proj --args '{"path":"a.go","old_text":"foo","new_text":"bar"}' --apply`,
 		Args: cobra.ExactArgs(1),
@@ -96,7 +99,7 @@ func runTool(cmd *cobra.Command, s *streams, o toolOptions) error {
 		return &usageError{err}
 	}
 	if !json.Valid([]byte(o.args)) {
-		return &usageError{fmt.Errorf("--args is not valid JSON: %s", o.args)}
+		return &usageError{fmt.Errorf("--args is not valid JSON: %s", tools.QuoteArg(o.args))}
 	}
 	ws, err := workspace.New(o.root)
 	if err != nil {
@@ -123,17 +126,20 @@ func runTool(cmd *cobra.Command, s *streams, o toolOptions) error {
 		applied = true
 	}
 	if o.asJSON {
-		return writeJSON(s, struct {
+		if err := writeJSON(s, struct {
 			Tool    string `json:"tool"`
 			Text    string `json:"text"`
 			Data    any    `json:"data,omitempty"`
 			Diff    string `json:"diff,omitempty"`
 			Applied bool   `json:"applied"`
-		}{o.name, res.Text, res.Data, diff, applied})
+		}{o.name, res.Text, res.Data, diff, applied}); err != nil {
+			return err
+		}
+		return commandFailed(res)
 	}
 	if diff == "" {
 		io.WriteString(s.Out, ensureNewline(res.Text))
-		return nil
+		return commandFailed(res)
 	}
 	summary, _, _ := strings.Cut(res.Text, "\n")
 	fmt.Fprintln(s.Err, summary)
@@ -145,6 +151,27 @@ func runTool(cmd *cobra.Command, s *streams, o toolOptions) error {
 	}
 	return nil
 }
+
+// commandFailed turns a shell command that did not succeed into loom's
+// exit status, as timeout(1) and sh do, so a script sees the failure.
+func commandFailed(res tools.Result) error {
+	d, ok := res.Data.(tools.ShellData)
+	if !ok {
+		return nil
+	}
+	switch {
+	case d.TimedOut:
+		return &exitError{code: exitTimedOut, err: errors.New("shell: the command timed out and was killed")}
+	case d.Signal != 0:
+		return &exitError{code: 128 + d.Signal, err: fmt.Errorf("shell: the command was killed by signal %d", d.Signal)}
+	case d.ExitCode != 0:
+		return &exitError{code: d.ExitCode, err: fmt.Errorf("shell: the command exited with status %d", d.ExitCode)}
+	}
+	return nil
+}
+
+// exitTimedOut is timeout(1)'s status for a command it had to stop.
+const exitTimedOut = 124
 
 func writeJSON(s *streams, v any) error {
 	enc := json.NewEncoder(s.Out)
