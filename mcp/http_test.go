@@ -1,7 +1,6 @@
 package mcp
 
 import (
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,28 +9,41 @@ import (
 
 func TestHTTPAddr(t *testing.T) {
 	tests := []struct {
-		addr, token, want string
-		wantErr           error
+		addr string
+		opts HTTPOptions
+		want string
 	}{
-		{":7777", "", "127.0.0.1:7777", nil},
-		{"7777", "", "127.0.0.1:7777", nil},
-		{"localhost:7777", "", "localhost:7777", nil},
-		{"127.0.0.2:7777", "", "127.0.0.2:7777", nil},
-		{"[::1]:7777", "", "[::1]:7777", nil},
-		{"0.0.0.0:7777", "", "", ErrTokenRequired},
-		{"[::]:7777", "", "", ErrTokenRequired},
-		{"example.com:7777", "", "", ErrTokenRequired},
-		{"0.0.0.0:7777", "t", "0.0.0.0:7777", nil},
+		{":7777", HTTPOptions{}, "127.0.0.1:7777"},
+		{"7777", HTTPOptions{}, "127.0.0.1:7777"},
+		{"localhost:7777", HTTPOptions{}, "localhost:7777"},
+		{"127.0.0.2:7777", HTTPOptions{}, "127.0.0.2:7777"},
+		{"[::1]:7777", HTTPOptions{NoAuth: true}, "[::1]:7777"},
+		{"0.0.0.0:7777", HTTPOptions{Token: "t"}, "0.0.0.0:7777"},
+		{":7777", HTTPOptions{AllowOrigins: []string{"https://app.example.com", "http://h:8080/"}}, "127.0.0.1:7777"},
 	}
 	for _, tt := range tests {
-		got, err := HTTPAddr(tt.addr, tt.token)
-		if got != tt.want || !errors.Is(err, tt.wantErr) {
-			t.Errorf("HTTPAddr(%q, %q) = %q, %v; want %q, %v", tt.addr, tt.token, got, err, tt.want, tt.wantErr)
+		if got, err := HTTPAddr(tt.addr, tt.opts); got != tt.want || err != nil {
+			t.Errorf("HTTPAddr(%q, %+v) = %q, %v; want %q", tt.addr, tt.opts, got, err, tt.want)
 		}
 	}
-	for _, bad := range []string{"a:b:c", "host:"} {
-		if _, err := HTTPAddr(bad, "t"); err == nil {
-			t.Errorf("HTTPAddr(%q) accepted", bad)
+	for _, bad := range []struct {
+		addr string
+		opts HTTPOptions
+		want string
+	}{
+		{"0.0.0.0:7777", HTTPOptions{}, "bearer token"},
+		{"[::]:7777", HTTPOptions{}, "bearer token"},
+		{"example.com:7777", HTTPOptions{}, "bearer token"},
+		{"0.0.0.0:7777", HTTPOptions{NoAuth: true}, "--no-auth is refused off loopback"},
+		{":7777", HTTPOptions{NoAuth: true, Token: "t"}, "--no-auth contradicts"},
+		{":7777", HTTPOptions{AllowOrigins: []string{"app.example.com"}}, "--allow-origin"},
+		{":7777", HTTPOptions{AllowOrigins: []string{"https://app.example.com/path"}}, "--allow-origin"},
+		{":7777", HTTPOptions{AllowOrigins: []string{"file:///x"}}, "--allow-origin"},
+		{"a:b:c", HTTPOptions{Token: "t"}, "HOST:PORT"},
+		{"host:", HTTPOptions{Token: "t"}, "port is missing"},
+	} {
+		if _, err := HTTPAddr(bad.addr, bad.opts); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("HTTPAddr(%q, %+v) = %v, want an error with %q", bad.addr, bad.opts, err, bad.want)
 		}
 	}
 }
@@ -44,10 +56,14 @@ func TestBearer(t *testing.T) {
 	}{
 		{"", "", http.StatusTeapot},
 		{"s3cret", "Bearer s3cret", http.StatusTeapot},
+		{"s3cret", "bearer s3cret", http.StatusTeapot}, // the scheme is case-insensitive
+		{"s3cret", "BEARER s3cret", http.StatusTeapot},
 		{"s3cret", "", http.StatusUnauthorized},
 		{"s3cret", "Bearer s3cre", http.StatusUnauthorized},
-		{"s3cret", "bearer s3cret", http.StatusUnauthorized},
+		{"s3cret", "Bearer s3cretx", http.StatusUnauthorized},
+		{"s3cret", "Bearer S3CRET", http.StatusUnauthorized}, // the token is not
 		{"s3cret", "Basic s3cret", http.StatusUnauthorized},
+		{"s3cret", "Bearers3cret", http.StatusUnauthorized},
 	}
 	for _, tt := range tests {
 		rec := httptest.NewRecorder()
@@ -61,6 +77,42 @@ func TestBearer(t *testing.T) {
 		}
 		if rec.Code == http.StatusUnauthorized && !strings.HasPrefix(rec.Header().Get("WWW-Authenticate"), "Bearer") {
 			t.Errorf("401 without a WWW-Authenticate: Bearer challenge")
+		}
+	}
+}
+
+func TestCheckOrigin(t *testing.T) {
+	allowed, err := allowedOrigins([]string{"https://App.Example.com:443", "http://tool.test:8080"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) })
+	tests := []struct {
+		origins []string
+		want    int
+	}{
+		{nil, http.StatusTeapot}, // not a browser
+		{[]string{"http://localhost:6274"}, http.StatusTeapot},
+		{[]string{"http://127.0.0.1:3000"}, http.StatusTeapot},
+		{[]string{"https://[::1]"}, http.StatusTeapot},
+		{[]string{"https://app.example.com"}, http.StatusTeapot},
+		{[]string{"http://tool.test:8080"}, http.StatusTeapot},
+		{[]string{"https://evil.example.com"}, http.StatusForbidden},
+		{[]string{"http://app.example.com"}, http.StatusForbidden}, // another scheme is another origin
+		{[]string{"http://tool.test:8081"}, http.StatusForbidden},
+		{[]string{"http://localhost.evil.com"}, http.StatusForbidden},
+		{[]string{"null"}, http.StatusForbidden},
+		{[]string{"http://localhost:1", "https://evil.example.com"}, http.StatusForbidden},
+	}
+	for _, tt := range tests {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodPost, "/mcp", strings.NewReader("{}"))
+		for _, o := range tt.origins {
+			req.Header.Add("Origin", o)
+		}
+		checkOrigin(allowed, ok).ServeHTTP(rec, req)
+		if rec.Code != tt.want {
+			t.Errorf("Origin %q: status %d, want %d", tt.origins, rec.Code, tt.want)
 		}
 	}
 }
