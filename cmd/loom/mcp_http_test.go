@@ -17,9 +17,9 @@ import (
 	mcpgo "github.com/mark3labs/mcp-go/mcp"
 )
 
-// The tests in this file attack `loom mcp --http` as another local user
-// would: with raw HTTP requests, their own sessions, other credentials and
-// a browser's Origin.
+// The tests in this file attack `loom mcp` as another local user would:
+// over HTTP with raw requests, their own sessions, other credentials and a
+// browser's Origin; over stdio with calls before initialize.
 
 // pwnDiff creates pwned.txt: what an attacker would apply.
 const pwnDiff = "diff --git a/pwned.txt b/pwned.txt\nnew file mode 100644\n--- /dev/null\n+++ b/pwned.txt\n@@ -0,0 +1 @@\n+pwned\n"
@@ -247,5 +247,53 @@ func TestMCPHTTPTokenFile(t *testing.T) {
 	}
 	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the token file outlived the server (stat: %v)", err)
+	}
+}
+
+// TestMCPStdioBeforeInitialize: requests before initialize are refused
+// (ping excepted), even apply_changes, and LOOM_MCP_TOKEN set for some
+// HTTP server does not stop the stdio server.
+func TestMCPStdioBeforeInitialize(t *testing.T) {
+	dir := project(t)
+	early := strings.ReplaceAll(pwnDiff, "pwned.txt", "early.txt")
+	cmd := exec.Command(loomBin, "mcp", "--root", dir)
+	cmd.Env = append(append(os.Environ(), mcpEnv(t, nil)...), "LOOM_MCP_TOKEN=set-for-another-server")
+	cmd.Stdin = strings.NewReader(strings.Join([]string{
+		strings.Replace(applyRequest(early), `"id":2`, `"id":1`, 1),
+		`{"jsonrpc":"2.0","id":2,"method":"tools/list"}`,
+		`{"jsonrpc":"2.0","id":3,"method":"ping"}`,
+		strings.Replace(initializeBody, `"id":1`, `"id":4`, 1),
+		`{"jsonrpc":"2.0","method":"notifications/initialized"}`,
+		strings.Replace(applyRequest(pwnDiff), `"id":2`, `"id":5`, 1),
+	}, "\n") + "\n")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("loom mcp with LOOM_MCP_TOKEN set: %v\n%s", err, stderr.String())
+	}
+	byID := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		var msg struct{ ID json.RawMessage }
+		if err := json.Unmarshal([]byte(line), &msg); err != nil {
+			t.Fatalf("stdout line %q: %v", line, err)
+		}
+		byID[string(msg.ID)] = line
+	}
+	for id, want := range map[string]string{
+		"1": `"code":-32600,"message":"the session is not initialized: send initialize first"`,
+		"2": `"code":-32600`,
+		"3": `"result":{}`,
+		"4": `"serverInfo":{"name":"loom"`,
+		"5": `Applied to disk`,
+	} {
+		if !strings.Contains(byID[id], want) {
+			t.Errorf("id %s: %s, want %s", id, byID[id], want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "early.txt")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("apply_changes before initialize wrote early.txt (stat: %v)", err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "pwned.txt")); err != nil || string(b) != "pwned\n" {
+		t.Errorf("pwned.txt = %q, %v: want it written by the call after initialize", b, err)
 	}
 }
