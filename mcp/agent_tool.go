@@ -154,18 +154,25 @@ func (s *Server) runAgent(ctx context.Context, req mcpgo.CallToolRequest) (*mcpg
 	case runErr != nil:
 		return mcpgo.NewToolResultError(withDiff(fmt.Sprintf("The run failed: %v. Nothing was written.", runErr)+threadNote, out.Diff)), nil
 	}
+	// Only a run the model finished is applied: one stopped at a limit
+	// left its work half done, and its edits are shown, never written.
+	finished := res.StopReason == agent.StopDone
 	note := "No edits."
-	if out.Diff != "" {
-		note = "Not applied: pass the diff to apply_changes, or run again with apply=true."
-		if a.Apply {
-			if _, err := res.Changes.Apply(); err != nil {
-				return mcpgo.NewToolResultError(withDiff(fmt.Sprintf("The run finished but its edits were not applied: %v", err)+threadNote, out.Diff)), nil
-			}
-			out.Applied = true
-			note = "Applied to disk."
+	switch {
+	case out.Diff == "":
+	case a.Apply && finished:
+		if _, err := res.Changes.Apply(); err != nil {
+			return mcpgo.NewToolResultError(withDiff(fmt.Sprintf("The run finished but its edits were not applied: %v", err)+threadNote, out.Diff)), nil
 		}
+		out.Applied = true
+		note = "Applied to disk."
+	case a.Apply:
+		note = "Not applied, although apply=true: the run did not finish. Review the edits made so far (the diff below); " +
+			"pass it to apply_changes to keep them, or continue the thread."
+	default:
+		note = "Not applied: pass the diff to apply_changes, or run again with apply=true."
 	}
-	if res.StopReason != agent.StopDone {
+	if !finished {
 		note = fmt.Sprintf("The run stopped at a limit (%s) before the model finished. %s", res.StopReason, note)
 	}
 	text := out.Summary

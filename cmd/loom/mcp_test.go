@@ -423,6 +423,36 @@ func TestMCPAgentProgressAndApply(t *testing.T) {
 	}
 }
 
+// TestMCPAgentApplyUnfinished: loom_agent with apply=true on a server
+// started with --max-turns 1, whose model edits and then needs another
+// turn, writes nothing, returns the edit and says it was not applied.
+func TestMCPAgentApplyUnfinished(t *testing.T) {
+	for _, setup := range []mcpSetup{{"stdio", ""}, {"http", mcpgo.ProtocolVersion20251125}} {
+		t.Run(setup.String(), func(t *testing.T) {
+			dir := project(t)
+			before, _ := os.ReadFile(filepath.Join(dir, "greet.go"))
+			srv := llmtest.NewServer(t, agentEditScript())
+			s := startMCP(t, setup, dir, mcpEnv(t, srv), "--max-turns", "1")
+			res := callTool(t, s.c, "loom_agent", map[string]any{"task": "say hello instead of hi", "apply": true})
+			var out struct {
+				Diff       string `json:"diff"`
+				Applied    bool   `json:"applied"`
+				StopReason string `json:"stop_reason"`
+			}
+			structured(t, res, &out)
+			if out.Applied || out.StopReason != "max_turns" || out.Diff != greetDiff {
+				t.Errorf("result = %+v, want not applied, stopped at max_turns, with the diff", out)
+			}
+			if !strings.Contains(resultText(res), "Not applied, although apply=true: the run did not finish") {
+				t.Errorf("the text does not say the edit was not applied:\n%s", resultText(res))
+			}
+			if after, _ := os.ReadFile(filepath.Join(dir, "greet.go")); !bytes.Equal(after, before) {
+				t.Errorf("greet.go was written by an unfinished run:\n%s", after)
+			}
+		})
+	}
+}
+
 func TestMCPAgentCancel(t *testing.T) {
 	for _, setup := range []mcpSetup{{"stdio", ""}, {"stdio", mcpgo.ProtocolVersion20251125}, {"http", ""}} {
 		t.Run(setup.String(), func(t *testing.T) {
