@@ -37,7 +37,7 @@ const agentInputSchema = `{"type":"object","properties":{
 "task":{"type":"string","description":"what to do, in plain words, as you would ask a colleague"},
 "files":{"type":"array","items":{"type":"string"},"description":"files in focus (relative to the first root, or absolute inside a root); the agent looks at them first"},
 "apply":{"type":"boolean","description":"write the edits to disk when the run ends (atomically; refused if a file changed meanwhile). Default false: only the diff is returned"},
-"thread_id":{"type":"string","description":"continue an earlier run's conversation: the thread_id a loom_agent result returned (or a unique prefix of it), or a threads_search hit's id. The agent sees that conversation before the task"}},
+"thread_id":{"type":"string","description":"continue an earlier run's conversation in this server's workspace roots: the thread_id a loom_agent result returned (or a unique prefix of it), or a threads_search hit's id. The agent sees that conversation before the task"}},
 "required":["task"],"additionalProperties":false}`
 
 const agentOutputSchema = `{"type":"object","properties":{
@@ -88,7 +88,11 @@ func (s *Server) runAgent(ctx context.Context, req mcpgo.CallToolRequest) (*mcpg
 			return mcpgo.NewToolResultError(fmt.Sprintf("cannot continue thread %q: %s. Call loom_agent without thread_id, "+
 				"and put what the agent needs to know in the task.", a.ThreadID, s.threadsUnavailable())), nil
 		}
-		if threadID, err = s.resolveThread(ctx, a.ThreadID); err != nil {
+		scope, ask, err := s.threadScope(ctx, req)
+		if ask != nil || err != nil {
+			return ask, err
+		}
+		if threadID, err = s.resolveThread(ctx, a.ThreadID, scope); err != nil {
 			return mcpgo.NewToolResultError(err.Error()), nil
 		}
 	}
