@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	mcpgo "github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 )
 
@@ -164,6 +165,13 @@ func bearer(token string, next http.Handler) http.Handler {
 	}
 	want := sha256.Sum256([]byte(token))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isPreflight(r) {
+			// A browser's CORS preflight carries no credentials by design:
+			// it asks what the real request may send, and mcp-go answers it
+			// without running anything.
+			next.ServeHTTP(w, r)
+			return
+		}
 		got := credentialOf(r)
 		if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="loom"`)
@@ -172,6 +180,11 @@ func bearer(token string, next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// isPreflight reports whether r is a CORS preflight request.
+func isPreflight(r *http.Request) bool {
+	return r.Method == http.MethodOptions && r.Header.Get("Origin") != "" && r.Header.Get("Access-Control-Request-Method") != ""
 }
 
 // httpHandler serves the streamable HTTP transport at EndpointPath, behind
@@ -192,6 +205,14 @@ func (s *Server) httpHandler(o HTTPOptions) (http.Handler, *server.StreamableHTT
 		server.WithStreamableHTTPLogger(s.log),
 		server.WithSessionIdManagerResolver(sessions),
 		server.WithSessionIdleTTL(sessionIdleTTL),
+		// Browsers reach the server only from the origins checkOrigin lets
+		// through, so CORS may allow any: a web client on an allowed
+		// origin can then send the token and read the session id.
+		server.WithStreamableHTTPCORS(
+			server.WithCORSAllowedOrigins("*"),
+			server.WithCORSAllowedHeaders("Content-Type", "Authorization", server.HeaderKeySessionID, mcpgo.HeaderProtocolVersion, "Last-Event-ID"),
+			server.WithCORSExposedHeaders(server.HeaderKeySessionID),
+		),
 	)
 	observed := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		streamable.ServeHTTP(observingResponse{ResponseWriter: w, written: s.written}, r)

@@ -1,6 +1,9 @@
 package mcp
 
 import (
+	"context"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -114,5 +117,80 @@ func TestCheckOrigin(t *testing.T) {
 		if rec.Code != tt.want {
 			t.Errorf("Origin %q: status %d, want %d", tt.origins, rec.Code, tt.want)
 		}
+	}
+}
+
+// TestHTTPBrowserOrigins drives a real server the way a browser would: a
+// web client on an allowed origin gets through CORS with the token; any
+// other origin is refused, preflight included.
+func TestHTTPBrowserOrigins(t *testing.T) {
+	s, err := New(Options{Roots: []string{t.TempDir()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- s.ServeHTTP(ctx, l, HTTPOptions{Token: "t0ken", AllowOrigins: []string{"https://app.example.com"}})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("ServeHTTP: %v", err)
+		}
+	})
+	url := "http://" + l.Addr().String() + EndpointPath
+	const initialize = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"web","version":"1"}}}`
+	tests := []struct {
+		name, method, origin string
+		token                bool
+		want                 int
+		wantHeaders          map[string]string // header → a part of its value
+	}{
+		{"preflight, allowed origin", http.MethodOptions, "https://app.example.com", false, http.StatusNoContent,
+			map[string]string{"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Headers": "Authorization"}},
+		{"preflight, loopback origin", http.MethodOptions, "http://localhost:5173", false, http.StatusNoContent,
+			map[string]string{"Access-Control-Allow-Headers": "Mcp-Protocol-Version"}},
+		{"preflight, foreign origin", http.MethodOptions, "https://evil.example.com", false, http.StatusForbidden, nil},
+		{"request, allowed origin", http.MethodPost, "https://app.example.com", true, http.StatusOK,
+			map[string]string{"Access-Control-Expose-Headers": "Mcp-Session-Id", "Mcp-Session-Id": ""}},
+		{"request, allowed origin, no token", http.MethodPost, "https://app.example.com", false, http.StatusUnauthorized, nil},
+		{"request, foreign origin", http.MethodPost, "https://evil.example.com", true, http.StatusForbidden, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequest(tt.method, url, strings.NewReader(initialize))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Origin", tt.origin)
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Accept", "application/json, text/event-stream")
+			if tt.method == http.MethodOptions {
+				req.Header.Set("Access-Control-Request-Method", "POST")
+				req.Header.Set("Access-Control-Request-Headers", "authorization, content-type, mcp-protocol-version")
+			}
+			if tt.token {
+				req.Header.Set("Authorization", "Bearer t0ken")
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tt.want {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tt.want, body)
+			}
+			for h, part := range tt.wantHeaders {
+				if v := resp.Header.Get(h); v == "" || !strings.Contains(v, part) {
+					t.Errorf("%s: %q, want it to contain %q", h, v, part)
+				}
+			}
+		})
 	}
 }
