@@ -37,7 +37,7 @@ const agentInputSchema = `{"type":"object","properties":{
 "task":{"type":"string","description":"what to do, in plain words, as you would ask a colleague"},
 "files":{"type":"array","items":{"type":"string"},"description":"files in focus (relative to the first root, or absolute inside a root); the agent looks at them first"},
 "apply":{"type":"boolean","description":"write the edits to disk when the run ends (atomically; refused if a file changed meanwhile). Default false: only the diff is returned"},
-"thread_id":{"type":"string","description":"continue an earlier run's conversation: the thread_id a loom_agent result returned (or a unique prefix of it), or a threads_search hit's id. The agent sees that conversation before the task"}},
+"thread_id":{"type":"string","description":"continue an earlier run's conversation in this server's workspace roots: the thread_id a loom_agent result returned (or a unique prefix of it), or a threads_search hit's id. The agent sees that conversation before the task"}},
 "required":["task"],"additionalProperties":false}`
 
 const agentOutputSchema = `{"type":"object","properties":{
@@ -88,7 +88,11 @@ func (s *Server) runAgent(ctx context.Context, req mcpgo.CallToolRequest) (*mcpg
 			return mcpgo.NewToolResultError(fmt.Sprintf("cannot continue thread %q: %s. Call loom_agent without thread_id, "+
 				"and put what the agent needs to know in the task.", a.ThreadID, s.threadsUnavailable())), nil
 		}
-		if threadID, err = s.resolveThread(ctx, a.ThreadID); err != nil {
+		scope, ask, err := s.threadScope(ctx, req)
+		if ask != nil || err != nil {
+			return ask, err
+		}
+		if threadID, err = s.resolveThread(ctx, a.ThreadID, scope); err != nil {
 			return mcpgo.NewToolResultError(err.Error()), nil
 		}
 	}
@@ -154,18 +158,25 @@ func (s *Server) runAgent(ctx context.Context, req mcpgo.CallToolRequest) (*mcpg
 	case runErr != nil:
 		return mcpgo.NewToolResultError(withDiff(fmt.Sprintf("The run failed: %v. Nothing was written.", runErr)+threadNote, out.Diff)), nil
 	}
+	// Only a run the model finished is applied: one stopped at a limit
+	// left its work half done, and its edits are shown, never written.
+	finished := res.StopReason == agent.StopDone
 	note := "No edits."
-	if out.Diff != "" {
-		note = "Not applied: pass the diff to apply_changes, or run again with apply=true."
-		if a.Apply {
-			if _, err := res.Changes.Apply(); err != nil {
-				return mcpgo.NewToolResultError(withDiff(fmt.Sprintf("The run finished but its edits were not applied: %v", err)+threadNote, out.Diff)), nil
-			}
-			out.Applied = true
-			note = "Applied to disk."
+	switch {
+	case out.Diff == "":
+	case a.Apply && finished:
+		if _, err := res.Changes.Apply(); err != nil {
+			return mcpgo.NewToolResultError(withDiff(fmt.Sprintf("The run finished but its edits were not applied: %v", err)+threadNote, out.Diff)), nil
 		}
+		out.Applied = true
+		note = "Applied to disk."
+	case a.Apply:
+		note = "Not applied, although apply=true: the run did not finish. Review the edits made so far (the diff below); " +
+			"pass it to apply_changes to keep them, or continue the thread."
+	default:
+		note = "Not applied: pass the diff to apply_changes, or run again with apply=true."
 	}
-	if res.StopReason != agent.StopDone {
+	if !finished {
 		note = fmt.Sprintf("The run stopped at a limit (%s) before the model finished. %s", res.StopReason, note)
 	}
 	text := out.Summary

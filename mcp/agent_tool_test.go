@@ -64,6 +64,10 @@ func TestLoomAgent(t *testing.T) {
 			wantErr: "conflict: a.txt", wantDisk: "changed meanwhile\n"},
 		{name: "stopped at a limit", runner: &fakeRunner{stop: agent.StopMaxTurns}, args: map[string]any{"task": "edit"},
 			wantText: "stopped at a limit (max_turns)", wantDisk: "original\n"},
+		{name: "apply stopped at the turn limit", runner: &fakeRunner{stop: agent.StopMaxTurns}, args: map[string]any{"task": "edit", "apply": true},
+			wantText: "stopped at a limit (max_turns) before the model finished. Not applied, although apply=true", wantDisk: "original\n"},
+		{name: "apply stopped at the token limit", runner: &fakeRunner{stop: agent.StopMaxTokens}, args: map[string]any{"task": "edit", "apply": true},
+			wantText: "stopped at a limit (max_tokens) before the model finished. Not applied, although apply=true", wantDisk: "original\n"},
 		{name: "run failed", runner: &fakeRunner{stop: agent.StopFailed, err: errors.New("model unreachable")}, args: map[string]any{"task": "edit", "apply": true},
 			wantErr: "The run failed: model unreachable. Nothing was written.", wantDisk: "original\n"},
 		{name: "cancelled", runner: &fakeRunner{stop: agent.StopCancelled, err: fmt.Errorf("agent: run cancelled: %w", context.Canceled)}, args: map[string]any{"task": "edit", "apply": true},
@@ -104,7 +108,8 @@ func TestLoomAgent(t *testing.T) {
 					t.Errorf("text = %q, want %q and the diff", text(res), tt.wantText)
 				}
 				js := structuredJSON(t, res)
-				for _, want := range []string{`"files_changed":["a.txt"]`, `"thread_id":""`, `"summary":"Edited a.txt."`} {
+				wantApplied := fmt.Sprintf(`"applied":%v`, tt.wantDisk == "edited\n")
+				for _, want := range []string{`"files_changed":["a.txt"]`, `"thread_id":""`, `"summary":"Edited a.txt."`, wantApplied} {
 					if !strings.Contains(js, want) {
 						t.Errorf("structured %s lacks %s", js, want)
 					}

@@ -18,6 +18,8 @@
 // root; nothing outside the roots is reachable.
 //
 // The transports are mcp-go's: stdio (one JSON-RPC message per line; stdout
-// carries nothing else) and streamable HTTP, optionally behind a bearer
-// token.
+// carries nothing else; requests before initialize are refused) and
+// streamable HTTP behind an Origin allow-list and a bearer token (unless
+// explicitly turned off on loopback), with sessions issued by initialize
+// and bound to the token that opened them.
 package mcp

@@ -61,16 +61,29 @@ func (s *Server) registryTool(t tools.Tool) server.ServerTool {
 	}}
 }
 
-// annotations maps a tool's properties to MCP's hints. The editing tools
-// are read-only here: over MCP they stage into a changeset that is thrown
-// away and only report a diff. destructiveHint keeps the tool's own
-// nature, for clients that show what applying the diff would do.
+// annotations maps a tool's properties to MCP's hints, by what a call does
+// over MCP. The specification's readOnlyHint means "does not modify its
+// environment", and destructiveHint and idempotentHint mean something only
+// when readOnlyHint is false. Over MCP the editing tools stage into a
+// changeset that is thrown away and answer with a diff: they modify
+// nothing, so they are read-only, and not destructive (the hint would be
+// meaningless, and claiming both contradicts itself). What writes is
+// apply_changes (and loom_agent with apply), annotated destructive. The
+// shell runs arbitrary commands: not read-only, destructive, and open
+// world (a command can reach anything the user can).
 func annotations(sp tools.Spec) mcpgo.ToolAnnotation {
-	readOnly := sp.ReadOnly || stagesEdits(sp)
+	if sp.Name == shellName {
+		return mcpgo.ToolAnnotation{
+			ReadOnlyHint:    mcpgo.ToBoolPtr(false),
+			DestructiveHint: mcpgo.ToBoolPtr(true),
+			IdempotentHint:  mcpgo.ToBoolPtr(false),
+			OpenWorldHint:   mcpgo.ToBoolPtr(true),
+		}
+	}
 	return mcpgo.ToolAnnotation{
-		ReadOnlyHint:    mcpgo.ToBoolPtr(readOnly),
-		DestructiveHint: mcpgo.ToBoolPtr(sp.Destructive),
-		IdempotentHint:  mcpgo.ToBoolPtr(sp.Idempotent || readOnly),
+		ReadOnlyHint:    mcpgo.ToBoolPtr(true),
+		DestructiveHint: mcpgo.ToBoolPtr(false),
+		IdempotentHint:  mcpgo.ToBoolPtr(true),
 		OpenWorldHint:   mcpgo.ToBoolPtr(false),
 	}
 }

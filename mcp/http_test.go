@@ -1,7 +1,9 @@
 package mcp
 
 import (
-	"errors"
+	"context"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,28 +12,41 @@ import (
 
 func TestHTTPAddr(t *testing.T) {
 	tests := []struct {
-		addr, token, want string
-		wantErr           error
+		addr string
+		opts HTTPOptions
+		want string
 	}{
-		{":7777", "", "127.0.0.1:7777", nil},
-		{"7777", "", "127.0.0.1:7777", nil},
-		{"localhost:7777", "", "localhost:7777", nil},
-		{"127.0.0.2:7777", "", "127.0.0.2:7777", nil},
-		{"[::1]:7777", "", "[::1]:7777", nil},
-		{"0.0.0.0:7777", "", "", ErrTokenRequired},
-		{"[::]:7777", "", "", ErrTokenRequired},
-		{"example.com:7777", "", "", ErrTokenRequired},
-		{"0.0.0.0:7777", "t", "0.0.0.0:7777", nil},
+		{":7777", HTTPOptions{}, "127.0.0.1:7777"},
+		{"7777", HTTPOptions{}, "127.0.0.1:7777"},
+		{"localhost:7777", HTTPOptions{}, "localhost:7777"},
+		{"127.0.0.2:7777", HTTPOptions{}, "127.0.0.2:7777"},
+		{"[::1]:7777", HTTPOptions{NoAuth: true}, "[::1]:7777"},
+		{"0.0.0.0:7777", HTTPOptions{Token: "t"}, "0.0.0.0:7777"},
+		{":7777", HTTPOptions{AllowOrigins: []string{"https://app.example.com", "http://h:8080/"}}, "127.0.0.1:7777"},
 	}
 	for _, tt := range tests {
-		got, err := HTTPAddr(tt.addr, tt.token)
-		if got != tt.want || !errors.Is(err, tt.wantErr) {
-			t.Errorf("HTTPAddr(%q, %q) = %q, %v; want %q, %v", tt.addr, tt.token, got, err, tt.want, tt.wantErr)
+		if got, err := HTTPAddr(tt.addr, tt.opts); got != tt.want || err != nil {
+			t.Errorf("HTTPAddr(%q, %+v) = %q, %v; want %q", tt.addr, tt.opts, got, err, tt.want)
 		}
 	}
-	for _, bad := range []string{"a:b:c", "host:"} {
-		if _, err := HTTPAddr(bad, "t"); err == nil {
-			t.Errorf("HTTPAddr(%q) accepted", bad)
+	for _, bad := range []struct {
+		addr string
+		opts HTTPOptions
+		want string
+	}{
+		{"0.0.0.0:7777", HTTPOptions{}, "bearer token"},
+		{"[::]:7777", HTTPOptions{}, "bearer token"},
+		{"example.com:7777", HTTPOptions{}, "bearer token"},
+		{"0.0.0.0:7777", HTTPOptions{NoAuth: true}, "--no-auth is refused off loopback"},
+		{":7777", HTTPOptions{NoAuth: true, Token: "t"}, "--no-auth contradicts"},
+		{":7777", HTTPOptions{AllowOrigins: []string{"app.example.com"}}, "--allow-origin"},
+		{":7777", HTTPOptions{AllowOrigins: []string{"https://app.example.com/path"}}, "--allow-origin"},
+		{":7777", HTTPOptions{AllowOrigins: []string{"file:///x"}}, "--allow-origin"},
+		{"a:b:c", HTTPOptions{Token: "t"}, "HOST:PORT"},
+		{"host:", HTTPOptions{Token: "t"}, "port is missing"},
+	} {
+		if _, err := HTTPAddr(bad.addr, bad.opts); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("HTTPAddr(%q, %+v) = %v, want an error with %q", bad.addr, bad.opts, err, bad.want)
 		}
 	}
 }
@@ -44,10 +59,14 @@ func TestBearer(t *testing.T) {
 	}{
 		{"", "", http.StatusTeapot},
 		{"s3cret", "Bearer s3cret", http.StatusTeapot},
+		{"s3cret", "bearer s3cret", http.StatusTeapot}, // the scheme is case-insensitive
+		{"s3cret", "BEARER s3cret", http.StatusTeapot},
 		{"s3cret", "", http.StatusUnauthorized},
 		{"s3cret", "Bearer s3cre", http.StatusUnauthorized},
-		{"s3cret", "bearer s3cret", http.StatusUnauthorized},
+		{"s3cret", "Bearer s3cretx", http.StatusUnauthorized},
+		{"s3cret", "Bearer S3CRET", http.StatusUnauthorized}, // the token is not
 		{"s3cret", "Basic s3cret", http.StatusUnauthorized},
+		{"s3cret", "Bearers3cret", http.StatusUnauthorized},
 	}
 	for _, tt := range tests {
 		rec := httptest.NewRecorder()
@@ -62,5 +81,116 @@ func TestBearer(t *testing.T) {
 		if rec.Code == http.StatusUnauthorized && !strings.HasPrefix(rec.Header().Get("WWW-Authenticate"), "Bearer") {
 			t.Errorf("401 without a WWW-Authenticate: Bearer challenge")
 		}
+	}
+}
+
+func TestCheckOrigin(t *testing.T) {
+	allowed, err := allowedOrigins([]string{"https://App.Example.com:443", "http://tool.test:8080"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) })
+	tests := []struct {
+		origins []string
+		want    int
+	}{
+		{nil, http.StatusTeapot}, // not a browser
+		{[]string{"http://localhost:6274"}, http.StatusTeapot},
+		{[]string{"http://127.0.0.1:3000"}, http.StatusTeapot},
+		{[]string{"https://[::1]"}, http.StatusTeapot},
+		{[]string{"https://app.example.com"}, http.StatusTeapot},
+		{[]string{"http://tool.test:8080"}, http.StatusTeapot},
+		{[]string{"https://evil.example.com"}, http.StatusForbidden},
+		{[]string{"http://app.example.com"}, http.StatusForbidden}, // another scheme is another origin
+		{[]string{"http://tool.test:8081"}, http.StatusForbidden},
+		{[]string{"http://localhost.evil.com"}, http.StatusForbidden},
+		{[]string{"null"}, http.StatusForbidden},
+		{[]string{"http://localhost:1", "https://evil.example.com"}, http.StatusForbidden},
+	}
+	for _, tt := range tests {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodPost, "/mcp", strings.NewReader("{}"))
+		for _, o := range tt.origins {
+			req.Header.Add("Origin", o)
+		}
+		checkOrigin(allowed, ok).ServeHTTP(rec, req)
+		if rec.Code != tt.want {
+			t.Errorf("Origin %q: status %d, want %d", tt.origins, rec.Code, tt.want)
+		}
+	}
+}
+
+// TestHTTPBrowserOrigins drives a real server the way a browser would: a
+// web client on an allowed origin gets through CORS with the token; any
+// other origin is refused, preflight included.
+func TestHTTPBrowserOrigins(t *testing.T) {
+	s, err := New(Options{Roots: []string{t.TempDir()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- s.ServeHTTP(ctx, l, HTTPOptions{Token: "t0ken", AllowOrigins: []string{"https://app.example.com"}})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("ServeHTTP: %v", err)
+		}
+	})
+	url := "http://" + l.Addr().String() + EndpointPath
+	const initialize = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"web","version":"1"}}}`
+	tests := []struct {
+		name, method, origin string
+		token                bool
+		want                 int
+		wantHeaders          map[string]string // header → a part of its value
+	}{
+		{"preflight, allowed origin", http.MethodOptions, "https://app.example.com", false, http.StatusNoContent,
+			map[string]string{"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Headers": "Authorization"}},
+		{"preflight, loopback origin", http.MethodOptions, "http://localhost:5173", false, http.StatusNoContent,
+			map[string]string{"Access-Control-Allow-Headers": "Mcp-Protocol-Version"}},
+		{"preflight, foreign origin", http.MethodOptions, "https://evil.example.com", false, http.StatusForbidden, nil},
+		{"request, allowed origin", http.MethodPost, "https://app.example.com", true, http.StatusOK,
+			map[string]string{"Access-Control-Expose-Headers": "Mcp-Session-Id", "Mcp-Session-Id": ""}},
+		{"request, allowed origin, no token", http.MethodPost, "https://app.example.com", false, http.StatusUnauthorized, nil},
+		{"request, foreign origin", http.MethodPost, "https://evil.example.com", true, http.StatusForbidden, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequest(tt.method, url, strings.NewReader(initialize))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Origin", tt.origin)
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Accept", "application/json, text/event-stream")
+			if tt.method == http.MethodOptions {
+				req.Header.Set("Access-Control-Request-Method", "POST")
+				req.Header.Set("Access-Control-Request-Headers", "authorization, content-type, mcp-protocol-version")
+			}
+			if tt.token {
+				req.Header.Set("Authorization", "Bearer t0ken")
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tt.want {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tt.want, body)
+			}
+			for h, part := range tt.wantHeaders {
+				if v := resp.Header.Get(h); v == "" || !strings.Contains(v, part) {
+					t.Errorf("%s: %q, want it to contain %q", h, v, part)
+				}
+			}
+		})
 	}
 }

@@ -161,8 +161,8 @@ func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) er
 	// until every request read is answered.
 	answers := rpcdrain.New("notifications/cancelled")
 	in = answers.Reader(ctx, in)
-	out = answers.Writer(observingWriter{w: out, written: s.written})
-	err := std.Listen(ctx, in, out)
+	out = &lockedWriter{w: answers.Writer(observingWriter{w: out, written: s.written})}
+	err := std.Listen(ctx, newInitGate(in, out), out)
 	if errors.Is(err, context.Canceled) {
 		return nil
 	}

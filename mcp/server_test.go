@@ -74,15 +74,18 @@ func TestAnnotations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string][3]bool{ // readOnly, destructive, idempotent
-		"read_file":      {true, false, true},
-		"grep":           {true, false, true},
-		"edit_file":      {true, true, true}, // writes nothing over MCP
-		"write_file":     {true, true, true},
-		"shell":          {false, true, false},
-		"apply_changes":  {false, true, false},
-		"threads_search": {true, false, true},
-		"thread_show":    {true, false, true},
+	// A read-only tool is never destructive: the specification gives
+	// destructiveHint a meaning only when readOnlyHint is false.
+	want := map[string][4]bool{ // readOnly, destructive, idempotent, open world
+		"read_file":      {true, false, true, false},
+		"grep":           {true, false, true, false},
+		"edit_file":      {true, false, true, false}, // writes nothing over MCP: it answers with a diff
+		"write_file":     {true, false, true, false},
+		"delete_file":    {true, false, true, false},
+		"shell":          {false, true, false, true},
+		"apply_changes":  {false, true, false, false},
+		"threads_search": {true, false, true, false},
+		"thread_show":    {true, false, true, false},
 	}
 	for _, tool := range list.Tools {
 		w, ok := want[tool.Name]
@@ -90,9 +93,9 @@ func TestAnnotations(t *testing.T) {
 			continue
 		}
 		a := tool.Annotations
-		got := [3]bool{*a.ReadOnlyHint, *a.DestructiveHint, *a.IdempotentHint}
+		got := [4]bool{*a.ReadOnlyHint, *a.DestructiveHint, *a.IdempotentHint, *a.OpenWorldHint}
 		if got != w {
-			t.Errorf("%s: readOnly, destructive, idempotent = %v, want %v", tool.Name, got, w)
+			t.Errorf("%s: readOnly, destructive, idempotent, open world = %v, want %v", tool.Name, got, w)
 		}
 		delete(want, tool.Name)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -32,13 +33,32 @@ func (s *Server) threadsUnavailable() string {
 	return "threads are unavailable on this server: it was started without a thread database"
 }
 
-// resolveThread expands a thread ID or unique prefix to the thread's ID;
-// the error is the message for the client. The store must be open.
-func (s *Server) resolveThread(ctx context.Context, arg string) (string, error) {
-	id, err := s.opts.Threads.Resolve(ctx, arg)
+// threadScope returns the root folders whose threads this call may see:
+// the server's workspace roots (the client's, when it offers them). Other
+// projects' threads on the machine are not this client's business. When
+// the client has to be asked for its roots first, it returns the result
+// to answer the call with instead.
+func (s *Server) threadScope(ctx context.Context, req mcpgo.CallToolRequest) ([]string, *mcpgo.CallToolResult, error) {
+	roots, ask, err := s.currentRoots(ctx, req)
+	if err != nil || ask != nil {
+		return nil, ask, err
+	}
+	scope := make([]string, len(roots))
+	for i, r := range roots {
+		scope[i] = r.real // threads record the root with symlinks resolved
+	}
+	return scope, nil, nil
+}
+
+// resolveThread expands a thread ID or unique prefix to the ID of a thread
+// in scope; the error is the message for the client. A thread of another
+// workspace is unknown, exactly as one that does not exist. The store must
+// be open.
+func (s *Server) resolveThread(ctx context.Context, arg string, scope []string) (string, error) {
+	id, err := s.opts.Threads.ResolveIn(ctx, arg, scope)
 	switch {
 	case errors.Is(err, thread.ErrNotFound):
-		return "", fmt.Errorf("thread %q is unknown: no thread has that ID or ID prefix (threads_search finds earlier threads)", arg)
+		return "", fmt.Errorf("thread %q is unknown: no thread of this workspace has that ID or ID prefix (threads_search finds earlier threads)", arg)
 	case err != nil:
 		return "", fmt.Errorf("thread %q: %v", arg, err)
 	}
@@ -97,12 +117,13 @@ func (s *Server) threadsSearchTool() server.ServerTool {
 	statuses, _ := json.Marshal(statusNames())
 	tool := mcpgo.Tool{
 		Name: "threads_search",
-		Description: "Search the threads (conversations) of earlier loom_agent runs, and of Loom's other front ends on this " +
-			"machine, by title, message text and tool names, best match first. Without workspace it searches every " +
-			"workspace's threads. Pass a hit's id to thread_show to read it, or to loom_agent's thread_id to continue it.",
+		Description: "Search the threads (conversations) of earlier agent runs in this server's workspace roots, by " +
+			"loom_agent and Loom's other front ends, by title, message text and tool names, best match first. " +
+			"Threads of other folders are not visible here. Pass a hit's id to thread_show to read it, or to " +
+			"loom_agent's thread_id to continue it.",
 		RawInputSchema: json.RawMessage(`{"type":"object","properties":{
 "query":{"type":"string","description":"words (all must match), \"exact phrases\", prefix*, OR, NOT; title:, body:, tools: restrict to a column"},
-"workspace":{"type":"string","description":"only threads of this workspace root folder: absolute, or relative to the first root (\".\" for it)"},
+"workspace":{"type":"string","description":"only threads of this workspace root (one of the server's roots): absolute, or relative to the first root (\".\" for it)"},
 "status":{"type":"string","enum":` + string(statuses) + `,"description":"only threads whose latest run ended so"},
 "since":{"type":"string","description":"only threads updated since: a duration (36h, 7d), a date (2026-01-31) or an RFC 3339 time"},
 "limit":{"type":"integer","minimum":1,"maximum":` + strconv.Itoa(maxSearchLimit) + `,"description":"at most this many threads (default ` + strconv.Itoa(defaultSearchLimit) + `)"}},
@@ -155,19 +176,24 @@ func (s *Server) searchThreads(ctx context.Context, req mcpgo.CallToolRequest) (
 			return mcpgo.NewToolResultError("invalid arguments for threads_search: " + err.Error()), nil
 		}
 	}
+	scope, ask, err := s.threadScope(ctx, req)
+	if ask != nil || err != nil {
+		return ask, err
+	}
+	f.Workspaces = scope
 	if a.Workspace != "" {
 		dir := a.Workspace
 		if !filepath.IsAbs(dir) {
-			ws, ask, err := s.workspaceFor(ctx, req, nil)
-			if ask != nil || err != nil {
-				return ask, err
-			}
-			dir = filepath.Join(ws.Root(), dir)
+			dir = filepath.Join(scope[0], dir)
 		}
 		// Threads record the root with symlinks resolved.
 		dir = filepath.Clean(dir)
 		if real, err := filepath.EvalSymlinks(dir); err == nil {
 			dir = real
+		}
+		if !slices.Contains(scope, dir) {
+			return mcpgo.NewToolResultError(fmt.Sprintf("invalid arguments for threads_search: workspace %q is not one of this server's roots (%s); "+
+				"only their threads are visible here", a.Workspace, strings.Join(scope, ", "))), nil
 		}
 		f.Workspace = dir
 	}
@@ -192,8 +218,8 @@ func (s *Server) searchThreads(ctx context.Context, req mcpgo.CallToolRequest) (
 func (s *Server) threadShowTool() server.ServerTool {
 	tool := mcpgo.Tool{
 		Name: "thread_show",
-		Description: "Read a thread of earlier agent runs as Markdown: its facts (workspace, model, status, tokens), every " +
-			"instruction, answer, tool call and result, and the diff of its latest run.",
+		Description: "Read a thread of earlier agent runs in this server's workspace roots as Markdown: its facts " +
+			"(workspace, model, status, tokens), every instruction, answer, tool call and result, and the diff of its latest run.",
 		RawInputSchema: json.RawMessage(`{"type":"object","properties":{
 "id":{"type":"string","description":"the thread's ID or a unique prefix of it, as loom_agent or threads_search returned"}},
 "required":["id"],"additionalProperties":false}`),
@@ -216,7 +242,11 @@ func (s *Server) showThread(ctx context.Context, req mcpgo.CallToolRequest) (*mc
 	if strings.TrimSpace(a.ID) == "" {
 		return mcpgo.NewToolResultError(`invalid arguments for thread_show: "id" is required`), nil
 	}
-	id, err := s.resolveThread(ctx, strings.TrimSpace(a.ID))
+	scope, ask, err := s.threadScope(ctx, req)
+	if ask != nil || err != nil {
+		return ask, err
+	}
+	id, err := s.resolveThread(ctx, strings.TrimSpace(a.ID), scope)
 	if err != nil {
 		return mcpgo.NewToolResultError(err.Error()), nil
 	}

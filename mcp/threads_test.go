@@ -4,12 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mark3labs/mcp-go/client"
+	mcpgo "github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/loom-agent/loom/agent"
 	"github.com/loom-agent/loom/llm"
@@ -44,7 +48,7 @@ func TestLoomAgentThreads(t *testing.T) {
 		{name: "failed run is recorded", runErr: errors.New("model unreachable"), thread: func(id string) string { return id },
 			wantErr: "The run failed: model unreachable", wantSame: true, wantHistory: first, wantStatus: thread.StatusFailed, wantThreads: 1},
 		{name: "unknown thread", thread: func(string) string { return "zzzzzz" },
-			wantErr: `thread "zzzzzz" is unknown: no thread has that ID`, wantThreads: 1},
+			wantErr: `thread "zzzzzz" is unknown: no thread of this workspace has that ID`, wantThreads: 1},
 		{name: "not an ID", thread: func(string) string { return "../x" },
 			wantErr: `thread "../x" is unknown`, wantThreads: 1},
 		{name: "store unavailable", noStore: true, storeErr: errors.New("thread database /x/threads.db: permission denied"),
@@ -181,14 +185,15 @@ type seed struct {
 }
 
 func TestThreadsSearch(t *testing.T) {
-	dir, other := t.TempDir(), t.TempDir()
+	dir, second, other := t.TempDir(), t.TempDir(), t.TempDir()
 	st := openStore(t)
 	ids := seedThreads(t, st, []seed{
 		{dir, "fix the tokenizer", "The tokenizer dropped empty input; fixed.", "", thread.StatusDone},
-		{other, "speed up the tokenizer", "Gave up: the model failed.", "", thread.StatusFailed},
+		{second, "speed up the tokenizer", "Gave up: the model failed.", "", thread.StatusFailed},
 		{dir, "add a verbose flag", "Added --verbose to main.go.", "", thread.StatusDone},
+		{other, "tokenizer of another project", "Not this server's.", "", thread.StatusFailed},
 	})
-	s, err := New(Options{Roots: []string{dir}, Threads: st})
+	s, err := New(Options{Roots: []string{dir, second}, Threads: st})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +206,8 @@ func TestThreadsSearch(t *testing.T) {
 	}{
 		{"words", map[string]any{"query": "tokenizer"}, []string{"fix the tokenizer", "speed up the tokenizer"}, ""},
 		{"this workspace", map[string]any{"query": "tokenizer", "workspace": "."}, []string{"fix the tokenizer"}, ""},
-		{"another workspace", map[string]any{"query": "tokenizer", "workspace": other}, []string{"speed up the tokenizer"}, ""},
+		{"the second root", map[string]any{"query": "tokenizer", "workspace": second}, []string{"speed up the tokenizer"}, ""},
+		{"a folder that is not a root", map[string]any{"query": "tokenizer", "workspace": other}, nil, "is not one of this server's roots"},
 		{"status", map[string]any{"query": "tokenizer", "status": "failed"}, []string{"speed up the tokenizer"}, ""},
 		{"message text", map[string]any{"query": "verbose"}, []string{"add a verbose flag"}, ""},
 		{"recent", map[string]any{"query": "tokenizer", "since": "1h"}, []string{"fix the tokenizer", "speed up the tokenizer"}, ""},
@@ -319,4 +325,83 @@ func TestThreadsSearchSymlinkedWorkspace(t *testing.T) {
 	if res.IsError || !strings.Contains(text(res), "symlinked project") {
 		t.Errorf("= %q (isError %v), want the thread found through the link", text(res), res.IsError)
 	}
+}
+
+// TestThreadsOfOtherWorkspaces: one store holds the threads of two
+// projects; a server rooted at one sees only that one's, through
+// threads_search, thread_show and loom_agent's thread_id alike, and a
+// thread of the other is as unknown as one that does not exist. A client
+// that offers its own roots sees theirs instead.
+func TestThreadsOfOtherWorkspaces(t *testing.T) {
+	mine, theirs := t.TempDir(), t.TempDir()
+	st := openStore(t)
+	ids := seedThreads(t, st, []seed{
+		{mine, "fix the tokenizer here", "Fixed.", "", thread.StatusDone},
+		{theirs, "tokenizer secrets elsewhere", "The API key is in .env.", "", thread.StatusDone},
+	})
+	runner := &fakeRunner{stop: agent.StopDone}
+	s, err := New(Options{Roots: []string{mine}, Threads: st,
+		NewAgent: func(*workspace.Workspace) (Runner, error) { return runner, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name          string
+		clientRoots   []string // offered by the client; nil: none
+		visible, gone string   // titles
+	}{
+		{"the server's root", nil, "fix the tokenizer here", "tokenizer secrets elsewhere"},
+		{"the client's roots", []string{theirs}, "tokenizer secrets elsewhere", "fix the tokenizer here"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var opts []client.ClientOption
+			if tt.clientRoots != nil {
+				opts = append(opts, client.WithRootsHandler(rootsList(tt.clientRoots)))
+			}
+			c := connect(t, s, opts...)
+			res := call(t, c, "threads_search", map[string]any{"query": "tokenizer"})
+			var out struct{ Hits []SearchHit }
+			if err := json.Unmarshal([]byte(structuredJSON(t, res)), &out); err != nil || res.IsError {
+				t.Fatalf("threads_search = %q: %v", text(res), err)
+			}
+			if len(out.Hits) != 1 || out.Hits[0].Title != tt.visible {
+				t.Errorf("threads_search hits = %+v, want only %q", out.Hits, tt.visible)
+			}
+			if strings.Contains(text(res), tt.gone) {
+				t.Errorf("threads_search shows %q:\n%s", tt.gone, text(res))
+			}
+			if res := call(t, c, "thread_show", map[string]any{"id": ids[tt.visible]}); res.IsError {
+				t.Errorf("thread_show of this workspace's thread: %s", text(res))
+			}
+			goneID := ids[tt.gone]
+			res = call(t, c, "thread_show", map[string]any{"id": goneID})
+			want := fmt.Sprintf("thread %q is unknown", goneID)
+			if !res.IsError || !strings.Contains(text(res), want) || strings.Contains(text(res), tt.gone) {
+				t.Errorf("thread_show %s = %q (isError %v), want only %q", goneID, text(res), res.IsError, want)
+			}
+			runner.gotHistory = nil
+			res = call(t, c, "loom_agent", map[string]any{"task": "go on", "thread_id": goneID})
+			if !res.IsError || !strings.Contains(text(res), want) || runner.gotHistory != nil {
+				t.Errorf("loom_agent thread_id %s = %q (isError %v, history %v), want only %q", goneID, text(res), res.IsError, runner.gotHistory, want)
+			}
+			// Both IDs were made in the same millisecond and share their
+			// start: a prefix finds this workspace's thread, never the other.
+			prefix := goneID[:6]
+			if res := call(t, c, "thread_show", map[string]any{"id": prefix}); strings.Contains(text(res), tt.gone) {
+				t.Errorf("thread_show %s shows the other workspace's thread:\n%s", prefix, text(res))
+			}
+		})
+	}
+}
+
+// rootsList offers fixed roots to the server.
+type rootsList []string
+
+func (r rootsList) ListRoots(context.Context, mcpgo.ListRootsRequest) (*mcpgo.ListRootsResult, error) {
+	res := &mcpgo.ListRootsResult{}
+	for _, dir := range r {
+		res.Roots = append(res.Roots, mcpgo.Root{URI: "file://" + dir})
+	}
+	return res, nil
 }

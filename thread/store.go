@@ -592,6 +592,11 @@ func (f Filter) where() (string, []any) {
 		conds = append(conds, "t.workspace = ?")
 		args = append(args, f.Workspace)
 	}
+	if f.Workspaces != nil {
+		cond, wargs := inWorkspaces("t.workspace", f.Workspaces)
+		conds = append(conds, cond)
+		args = append(args, wargs...)
+	}
 	if f.Status != "" {
 		conds = append(conds, "t.status = ?")
 		args = append(args, string(f.Status))
@@ -604,6 +609,18 @@ func (f Filter) where() (string, []any) {
 		return "1", nil
 	}
 	return strings.Join(conds, " AND "), args
+}
+
+// inWorkspaces is the SQL condition that column is one of dirs.
+func inWorkspaces(column string, dirs []string) (string, []any) {
+	if len(dirs) == 0 {
+		return "0", nil
+	}
+	args := make([]any, len(dirs))
+	for i, d := range dirs {
+		args[i] = d
+	}
+	return column + " IN (" + strings.TrimSuffix(strings.Repeat("?,", len(dirs)), ",") + ")", args
 }
 
 func (f Filter) limit() int {
@@ -644,15 +661,35 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Thread, error) {
 // Resolve expands an ID prefix to the one thread ID it starts; an exact
 // ID is returned as it is.
 func (s *Store) Resolve(ctx context.Context, prefix string) (string, error) {
+	return s.resolve(ctx, prefix, nil)
+}
+
+// ResolveIn is Resolve among the threads of the workspaces given (root
+// folders, as recorded): a thread of another workspace is not found, and
+// does not make a prefix ambiguous.
+func (s *Store) ResolveIn(ctx context.Context, prefix string, workspaces []string) (string, error) {
+	if workspaces == nil {
+		workspaces = []string{}
+	}
+	return s.resolve(ctx, prefix, workspaces)
+}
+
+func (s *Store) resolve(ctx context.Context, prefix string, workspaces []string) (string, error) {
 	if prefix == "" || strings.Trim(strings.ToLower(prefix), idAlphabet) != "" {
 		return "", fmt.Errorf("%w: %q", ErrNotFound, prefix)
 	}
 	prefix = strings.ToLower(prefix)
+	scope, args := "1", []any{prefix, prefix + "~"}
+	if workspaces != nil {
+		var wargs []any
+		scope, wargs = inWorkspaces("workspace", workspaces)
+		args = append(args, wargs...)
+	}
 	var ids []string
 	err := s.read(ctx, func(tx *sql.Tx) error {
 		ids = nil
 		// '~' sorts after every ID character, so the range is the prefix's.
-		rows, err := tx.QueryContext(ctx, `SELECT id FROM threads WHERE id >= ? AND id < ? ORDER BY id LIMIT 3`, prefix, prefix+"~")
+		rows, err := tx.QueryContext(ctx, `SELECT id FROM threads WHERE id >= ? AND id < ? AND `+scope+` ORDER BY id LIMIT 3`, args...)
 		if err != nil {
 			return err
 		}

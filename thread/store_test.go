@@ -226,6 +226,9 @@ func TestListFilters(t *testing.T) {
 		{"limit", Filter{Limit: 1}, []string{b1}},
 		{"all filters", Filter{Workspace: "/a", Status: StatusRunning, Since: base}, []string{a1}},
 		{"nothing", Filter{Workspace: "/c"}, nil},
+		{"workspaces", Filter{Workspaces: []string{"/b", "/c"}}, []string{b1}},
+		{"workspaces and workspace", Filter{Workspaces: []string{"/b"}, Workspace: "/a"}, nil},
+		{"no workspaces at all", Filter{Workspaces: []string{}}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -248,6 +251,35 @@ func TestListFilters(t *testing.T) {
 	got, _ := s.List(ctx, Filter{Workspace: "/b"})
 	if len(got) != 1 || got[0].TurnCount != 2 || got[0].Usage.PromptTokens != 10 || got[0].Title != "b1" {
 		t.Errorf("b1 listed as %+v", got)
+	}
+}
+
+// TestResolveIn: a thread outside the workspaces given is not found, and
+// does not make a prefix ambiguous.
+func TestResolveIn(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	a := newThread(t, s, Meta{Workspace: "/a", Title: "a"}, userTurn("x"))
+	b := newThread(t, s, Meta{Workspace: "/b", Title: "b"}, userTurn("x"))
+	for _, tt := range []struct {
+		prefix     string
+		workspaces []string
+		want       string
+	}{
+		{a, []string{"/a"}, a},
+		{b, []string{"/a"}, ""},
+		{b, []string{"/a", "/b"}, b},
+		{b, nil, ""},
+	} {
+		got, err := s.ResolveIn(ctx, tt.prefix, tt.workspaces)
+		if got != tt.want || (tt.want == "") != errors.Is(err, ErrNotFound) {
+			t.Errorf("ResolveIn(%q, %q) = %q, %v; want %q", tt.prefix, tt.workspaces, got, err, tt.want)
+		}
+	}
+	if a[:3] == b[:3] {
+		if got, err := s.ResolveIn(ctx, a[:3], []string{"/b"}); got != b || err != nil {
+			t.Errorf("ResolveIn(%q, [/b]) = %q, %v; want %q: the thread of /a made it ambiguous", a[:3], got, err, b)
+		}
 	}
 }
 

@@ -97,7 +97,11 @@ type Outcome struct {
 type Filter struct {
 	// Workspace keeps threads of this exact root folder.
 	Workspace string
-	Status    Status
+	// Workspaces, when not nil, keeps threads of these root folders only
+	// (none when empty): the scope of a server that must not show other
+	// projects' threads.
+	Workspaces []string
+	Status     Status
 	// Since keeps threads updated at or after this time.
 	Since time.Time
 	// Limit bounds the number of results (default 50).

@@ -16,10 +16,12 @@ func init() { subcommands = append(subcommands, newMCPCmd) }
 
 type mcpOptions struct {
 	agentFlags
-	roots []string
-	http  string
-	token string
-	db    string
+	roots        []string
+	http         string
+	token        string
+	noAuth       bool
+	allowOrigins []string
+	db           string
 }
 
 func newMCPCmd(s *streams) *cobra.Command {
@@ -34,7 +36,16 @@ only by apply_changes (or loom_agent with apply=true), atomically.
 
 Over stdio (the default) stdout carries only protocol messages; logs go to
 stderr. With --http the server listens on ADDR (127.0.0.1 when no host is
-given) at path /mcp; a non-loopback address requires a bearer token.
+given) at path /mcp, and every request must carry a bearer token
+("Authorization: Bearer TOKEN"): the one given by --token or
+LOOM_MCP_TOKEN, else one generated at start and written to a file only you
+can read, $XDG_RUNTIME_DIR/loom/mcp-HOST-PORT.token (else under
+$XDG_STATE_HOME/loom or ~/.local/state/loom), whose path is printed on
+stderr. --no-auth drops the token, on loopback only: any local user can
+then use the server. A non-loopback address requires a given token.
+Requests from browsers are refused unless their Origin is a loopback one or
+given with --allow-origin. Sessions are issued by initialize, bound to the
+token that opened them, and ended by DELETE.
 
 The workspace is the --root folders, or the client's roots when it offers them.
 
@@ -43,7 +54,7 @@ $LOOM_DB, else ~/.local/share/loom/threads.db); thread_id continues one, and the
 threads_search and thread_show tools read them. If the database cannot be
 opened the server runs without threads and says so on stderr.`,
 		Example: `  loom mcp --root ~/src/project
-  loom mcp --http :7777
+  loom mcp --http :7777          # token in $XDG_RUNTIME_DIR/loom/mcp-127.0.0.1-7777.token
   LOOM_MCP_TOKEN=s3cret loom mcp --http 0.0.0.0:7777 --root /srv/repo`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -53,17 +64,32 @@ opened the server runs without threads and says so on stderr.`,
 	o.agentFlags.register(cmd)
 	cmd.Flags().StringSliceVar(&o.roots, "root", []string{"."}, "a workspace folder (repeat for several; paths resolve against the first)")
 	cmd.Flags().StringVar(&o.http, "http", "", "serve streamable HTTP on ADDR (HOST:PORT or :PORT) instead of stdio")
-	cmd.Flags().StringVar(&o.token, "token", "", "bearer token HTTP clients must send (env LOOM_MCP_TOKEN); required off loopback")
+	cmd.Flags().StringVar(&o.token, "token", "", "bearer token HTTP clients must send (env LOOM_MCP_TOKEN; default: generated, written to a file); required off loopback")
+	cmd.Flags().BoolVar(&o.noAuth, "no-auth", false, "serve HTTP on loopback without a token: any local user can use the server")
+	cmd.Flags().StringSliceVar(&o.allowOrigins, "allow-origin", nil, "a browser origin allowed besides loopback ones, such as https://app.example.com (repeat for several)")
 	cmd.Flags().StringVar(&o.db, "db", "", "the thread database (env LOOM_DB)")
 	return cmd
 }
 
 func runMCP(cmd *cobra.Command, s *streams, o mcpOptions) error {
-	if o.token == "" {
+	if o.http == "" {
+		// LOOM_MCP_TOKEN may be set for an HTTP server elsewhere: stdio
+		// ignores it, and refuses only flags given for HTTP.
+		for _, name := range []string{"token", "no-auth", "allow-origin"} {
+			if cmd.Flags().Changed(name) {
+				return &usageError{fmt.Errorf("--%s applies to --http only", name)}
+			}
+		}
+	} else if o.token == "" {
 		o.token = os.Getenv("LOOM_MCP_TOKEN")
 	}
-	if o.token != "" && o.http == "" {
-		return &usageError{fmt.Errorf("--token applies to --http only")}
+	httpOpts := mcp.HTTPOptions{Token: o.token, NoAuth: o.noAuth, AllowOrigins: o.allowOrigins}
+	var addr string
+	if o.http != "" {
+		var err error
+		if addr, err = mcp.HTTPAddr(o.http, httpOpts); err != nil {
+			return &usageError{err}
+		}
 	}
 	// A server without threads is still useful: loom_agent and the code
 	// tools work, only recording and the thread tools are lost.
@@ -92,16 +118,26 @@ func runMCP(cmd *cobra.Command, s *streams, o mcpOptions) error {
 	if o.http == "" {
 		return srv.ServeStdio(ctx, s.In, s.Out)
 	}
-	addr, err := mcp.HTTPAddr(o.http, o.token)
-	if err != nil {
-		return &usageError{err}
-	}
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
+	switch {
+	case o.noAuth:
+		fmt.Fprintf(s.Err, "loom mcp: --no-auth: any local user can use this server\n")
+	case httpOpts.Token == "":
+		tf, err := mcp.WriteTokenFile(l.Addr())
+		if err != nil {
+			l.Close()
+			return err
+		}
+		defer tf.Remove()
+		httpOpts.Token = tf.Token
+		// The path, never the token: stderr often ends up in logs.
+		fmt.Fprintf(s.Err, "loom mcp: token file %s (send Authorization: Bearer <its content>)\n", tf.Path)
+	}
 	// The URL goes to stderr whatever the log level: with port 0 it is the
 	// only way to learn the port.
 	fmt.Fprintf(s.Err, "loom mcp: serving http://%s%s\n", l.Addr(), mcp.EndpointPath)
-	return srv.ServeHTTP(ctx, l, o.token)
+	return srv.ServeHTTP(ctx, l, httpOpts)
 }

@@ -52,7 +52,8 @@ func (l *lockedBuffer) String() string {
 // else no model at all; never the user's config, cache or threads.
 func mcpEnv(t *testing.T, srv *llmtest.Server) []string {
 	env := []string{"LOOM_MODEL=", "LOOM_API_KEY=", "OPENAI_API_KEY=", "LOOM_LOG=info", "LOOM_MCP_TOKEN=",
-		"XDG_CONFIG_HOME=" + t.TempDir(), "XDG_CACHE_HOME=" + t.TempDir(), "LOOM_DB=" + filepath.Join(t.TempDir(), "threads.db")}
+		"XDG_CONFIG_HOME=" + t.TempDir(), "XDG_CACHE_HOME=" + t.TempDir(), "XDG_RUNTIME_DIR=" + t.TempDir(),
+		"LOOM_DB=" + filepath.Join(t.TempDir(), "threads.db")}
 	if srv != nil {
 		env = append(env, "LOOM_MODEL=test-model", "LOOM_BASE_URL="+srv.URL)
 	}
@@ -110,8 +111,8 @@ func startMCPClient(t *testing.T, setup mcpSetup, opts []client.ClientOption, mc
 		}
 		c = client.NewClient(tr, opts...)
 	case "http":
-		url := startHTTPServer(t, env, stderr, args...)
-		tr, err := transport.NewStreamableHTTP(url)
+		h := startHTTPServer(t, env, stderr, args...)
+		tr, err := transport.NewStreamableHTTP(h.url, transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + h.token}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -136,9 +137,16 @@ func startMCPClient(t *testing.T, setup mcpSetup, opts []client.ClientOption, mc
 	return &mcpSession{c: c, stderr: stderr}
 }
 
-// startHTTPServer runs `loom mcp --http 127.0.0.1:0 ARGS` and returns the
-// URL it prints; the process is terminated when the test ends.
-func startHTTPServer(t *testing.T, env []string, stderr io.Writer, args ...string) string {
+// httpServer is a `loom mcp --http` child: its URL, and the token it
+// generated ("" when it was given one or none).
+type httpServer struct {
+	url, token, tokenFile string
+}
+
+// startHTTPServer runs `loom mcp --http 127.0.0.1:0 ARGS`, reads the URL
+// and the token file it prints; the process is terminated when the test
+// ends.
+func startHTTPServer(t *testing.T, env []string, stderr io.Writer, args ...string) httpServer {
 	t.Helper()
 	cmd := exec.Command(loomBin, append(args, "--http", "127.0.0.1:0")...)
 	cmd.Env = append(os.Environ(), env...)
@@ -160,28 +168,40 @@ func startHTTPServer(t *testing.T, env []string, stderr io.Writer, args ...strin
 			<-exited
 		}
 	})
-	urls := make(chan string, 1)
+	served := make(chan httpServer, 1)
 	go func() {
 		defer close(exited)
+		var h httpServer
 		sc := bufio.NewScanner(pipe)
 		for sc.Scan() {
 			line := sc.Text()
 			fmt.Fprintln(stderr, line)
+			if rest, ok := strings.CutPrefix(line, "loom mcp: token file "); ok {
+				h.tokenFile, _, _ = strings.Cut(rest, " ")
+			}
 			if u, ok := strings.CutPrefix(line, "loom mcp: serving "); ok {
-				urls <- u
+				h.url = u
+				served <- h
 			}
 		}
 		cmd.Wait()
 	}()
 	select {
-	case u := <-urls:
-		return u
+	case h := <-served:
+		if h.tokenFile != "" {
+			b, err := os.ReadFile(h.tokenFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.token = strings.TrimSpace(string(b))
+		}
+		return h
 	case <-exited:
 		t.Fatalf("loom mcp --http exited before serving")
 	case <-time.After(10 * time.Second):
 		t.Fatalf("loom mcp --http printed no URL within 10 s")
 	}
-	return ""
+	return httpServer{}
 }
 
 func callTool(t *testing.T, c *client.Client, name string, args any) *mcpgo.CallToolResult {
@@ -403,6 +423,36 @@ func TestMCPAgentProgressAndApply(t *testing.T) {
 	}
 }
 
+// TestMCPAgentApplyUnfinished: loom_agent with apply=true on a server
+// started with --max-turns 1, whose model edits and then needs another
+// turn, writes nothing, returns the edit and says it was not applied.
+func TestMCPAgentApplyUnfinished(t *testing.T) {
+	for _, setup := range []mcpSetup{{"stdio", ""}, {"http", mcpgo.ProtocolVersion20251125}} {
+		t.Run(setup.String(), func(t *testing.T) {
+			dir := project(t)
+			before, _ := os.ReadFile(filepath.Join(dir, "greet.go"))
+			srv := llmtest.NewServer(t, agentEditScript())
+			s := startMCP(t, setup, dir, mcpEnv(t, srv), "--max-turns", "1")
+			res := callTool(t, s.c, "loom_agent", map[string]any{"task": "say hello instead of hi", "apply": true})
+			var out struct {
+				Diff       string `json:"diff"`
+				Applied    bool   `json:"applied"`
+				StopReason string `json:"stop_reason"`
+			}
+			structured(t, res, &out)
+			if out.Applied || out.StopReason != "max_turns" || out.Diff != greetDiff {
+				t.Errorf("result = %+v, want not applied, stopped at max_turns, with the diff", out)
+			}
+			if !strings.Contains(resultText(res), "Not applied, although apply=true: the run did not finish") {
+				t.Errorf("the text does not say the edit was not applied:\n%s", resultText(res))
+			}
+			if after, _ := os.ReadFile(filepath.Join(dir, "greet.go")); !bytes.Equal(after, before) {
+				t.Errorf("greet.go was written by an unfinished run:\n%s", after)
+			}
+		})
+	}
+}
+
 func TestMCPAgentCancel(t *testing.T) {
 	for _, setup := range []mcpSetup{{"stdio", ""}, {"stdio", mcpgo.ProtocolVersion20251125}, {"http", ""}} {
 		t.Run(setup.String(), func(t *testing.T) {
@@ -580,7 +630,7 @@ func TestMCPStdoutIsProtocolOnly(t *testing.T) {
 func TestMCPHTTPToken(t *testing.T) {
 	dir := project(t)
 	env := mcpEnv(t, nil)
-	url := startHTTPServer(t, append(env, "LOOM_MCP_TOKEN=s3cret"), io.Discard, "mcp", "--root", dir)
+	url := startHTTPServer(t, append(env, "LOOM_MCP_TOKEN=s3cret"), io.Discard, "mcp", "--root", dir).url
 	connect := func(headers map[string]string) error {
 		tr, err := transport.NewStreamableHTTP(url, transport.WithHTTPHeaders(headers))
 		if err != nil {

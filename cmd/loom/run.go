@@ -108,8 +108,11 @@ func runRun(ctx context.Context, s *streams, o runOptions) error {
 			return err
 		}
 	}
+	// Only a run the model finished is applied: a failed or cancelled run,
+	// or one stopped at a limit, left its work half done.
+	finished := runErr == nil && res.StopReason == agent.StopDone
 	applied := false
-	if runErr == nil && o.apply && diff != "" {
+	if finished && o.apply && diff != "" {
 		if _, err := res.Changes.Apply(); err != nil {
 			return err
 		}
@@ -146,6 +149,10 @@ func runRun(ctx context.Context, s *streams, o runOptions) error {
 			fmt.Fprintln(s.Err, "No edits.")
 		case applied:
 			fmt.Fprintln(s.Err, "Applied to disk.")
+		case o.apply:
+			fmt.Fprintln(s.Err, "Not applied, despite --apply: the run did not finish. The edits made so far are the diff on stdout (git apply keeps them).")
+		case !finished:
+			fmt.Fprintln(s.Err, "Not applied: the run did not finish. The edits made so far are the diff on stdout.")
 		default:
 			fmt.Fprintln(s.Err, "Not applied: run again with --apply, or pipe the diff to git apply.")
 		}

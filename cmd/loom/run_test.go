@@ -81,6 +81,48 @@ func TestRunPrintsDiff(t *testing.T) {
 	}
 }
 
+// TestRunApplyUnfinished: a run stopped at --max-turns or --max-tokens
+// after staging an edit applies nothing, despite --apply, shows the edit
+// and says why it was not applied; it exits 3.
+func TestRunApplyUnfinished(t *testing.T) {
+	// The model edits, then would need another turn to finish.
+	edit := `{"tool_calls":[{"name":"edit_file","arguments":{"path":"greet.go","old_text":"return \"hi\"","new_text":"return \"hello\""}}],
+	  "usage":{"prompt_tokens":900,"completion_tokens":200}}`
+	for _, limit := range []string{"--max-turns=1", "--max-tokens=1000"} {
+		t.Run(limit, func(t *testing.T) {
+			s, err := llmtest.ParseScript([]byte(`{"turns":[` + edit + `,{"text":"Done."}]}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := llmtest.NewServer(t, s)
+			dir := project(t)
+			before, _ := os.ReadFile(filepath.Join(dir, "greet.go"))
+			cmd := exec.Command(loomBin, "run", "--apply", limit, "change the greeting to hello")
+			cmd.Dir, cmd.Env = dir, modelEnv(t, srv)
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err = cmd.Run()
+			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitLimit {
+				t.Fatalf("exit = %v, want %d\n%s", err, exitLimit, stderr.String())
+			}
+			if after, _ := os.ReadFile(filepath.Join(dir, "greet.go")); !bytes.Equal(after, before) {
+				t.Errorf("greet.go was written by an unfinished run:\n%s", after)
+			}
+			if stdout.String() != wantRunDiff {
+				t.Errorf("stdout =\n%s\nwant the staged edit\n%s", stdout.String(), wantRunDiff)
+			}
+			for _, want := range []string{"Not applied, despite --apply: the run did not finish", "stopped at a limit"} {
+				if !strings.Contains(stderr.String(), want) {
+					t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+				}
+			}
+			if strings.Contains(stderr.String(), "Applied to disk") {
+				t.Errorf("stderr claims the edit was applied:\n%s", stderr.String())
+			}
+		})
+	}
+}
+
 func TestRunWithoutModel(t *testing.T) {
 	cmd := exec.Command(loomBin, "run", "anything")
 	cmd.Dir = t.TempDir()

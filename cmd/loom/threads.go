@@ -75,7 +75,9 @@ database when $HOME is unset). IDs may be shortened to any unique prefix.`,
 		Long: `Search thread titles, messages and tool names, best match first (BM25).
 The query is SQLite FTS5 syntax: words (all must match), "exact phrases",
 prefix*, OR, NOT, title:/body:/tools: column filters. A query that is not
-valid FTS5 is searched as plain words.`,
+valid FTS5 is searched as plain words. Without --workspace it searches the
+threads of every workspace (MCP clients of loom mcp see only the threads of
+its own workspace roots).`,
 		Example: `  loom threads search tokenizer
   loom threads search 'pars* "empty input"' --workspace .`,
 		Args: usageArgs(cobra.MinimumNArgs(1)),

@@ -1,6 +1,7 @@
-// Drives `loom mcp` over stdio with the official TypeScript SDK's Client,
-// as a third-party MCP client would. Run by run.sh with node --test; LOOM
-// is the binary, and LOOM_MODEL / LOOM_BASE_URL point at llmtest playing
+// Drives `loom mcp` over stdio, and over streamable HTTP with the token it
+// writes to its token file, with the official TypeScript SDK's Client, as a
+// third-party MCP client would. Run by run.sh with node --test; LOOM is the
+// binary, and LOOM_MODEL / LOOM_BASE_URL point at llmtest playing
 // agent-script.json.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,6 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 
 const loom = process.env.LOOM;
 const greet = 'package main\n\nfunc greeting() string { return "hi" }\n';
@@ -54,6 +58,9 @@ test('tools/list offers the agent, the file and analysis tools, with annotations
   assert.equal(byName.shell, undefined, 'shell is offered without --allow-shell');
   assert.equal(byName.grep.annotations.readOnlyHint, true);
   assert.equal(byName.apply_changes.annotations.destructiveHint, true);
+  // Over MCP the editing tools only return a diff: read-only, not destructive.
+  assert.equal(byName.edit_file.annotations.readOnlyHint, true);
+  assert.equal(byName.edit_file.annotations.destructiveHint, false);
   assert.equal(byName.loom_agent.outputSchema.type, 'object');
   assert.equal(byName.threads_search.annotations.readOnlyHint, true);
   assert.equal(byName.thread_show.annotations.readOnlyHint, true);
@@ -129,4 +136,70 @@ test('loom_agent with thread_id continues the conversation', async () => {
   assert.ok(!res.isError, text(res));
   assert.equal(res.structuredContent.thread_id, threadID);
   assert.equal(res.structuredContent.summary, 'It says hello now.');
+});
+
+// startHTTP runs `loom mcp --http 127.0.0.1:0` on dir and resolves with its
+// URL and the token read from the token file it names on stderr.
+function startHTTP(dir) {
+  const runtimeDir = mkdtempSync(join(tmpdir(), 'loom-mcp-run-'));
+  const child = spawn(loom, ['mcp', '--http', '127.0.0.1:0', '--root', dir], {
+    env: { ...process.env, XDG_RUNTIME_DIR: runtimeDir, LOOM_MCP_TOKEN: '' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  return new Promise((resolve, reject) => {
+    let tokenFile;
+    const lines = createInterface({ input: child.stderr });
+    lines.on('line', (line) => {
+      const file = line.match(/^loom mcp: token file (\S+) /);
+      if (file) tokenFile = file[1];
+      const url = line.match(/^loom mcp: serving (\S+)$/);
+      if (url) {
+        assert.ok(tokenFile, 'no token file was printed before the URL');
+        resolve({ child, runtimeDir, url: url[1], token: readFileSync(tokenFile, 'utf8').trim() });
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`loom mcp --http exited (${code}) before serving`)));
+  });
+}
+
+test('over HTTP: the token from the token file opens a session; without it, 401; DELETE ends the session', async () => {
+  const server = await startHTTP(dir);
+  try {
+    const http = new Client({ name: 'loom-e2e-http', version: '1.0.0' });
+    const transport = new StreamableHTTPClientTransport(new URL(server.url), {
+      requestInit: { headers: { Authorization: `Bearer ${server.token}` } },
+    });
+    await http.connect(transport);
+    assert.ok(transport.sessionId, 'the server issued no session');
+    const res = await http.callTool({ name: 'grep', arguments: { pattern: 'func greeting' } });
+    assert.ok(!res.isError, text(res));
+    assert.match(text(res), /^greet\.go:3:/m);
+
+    // Another client, without the token, gets nowhere, even with the session id.
+    const stranger = await fetch(server.url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream',
+        'Mcp-Session-Id': transport.sessionId, 'Mcp-Protocol-Version': '2025-11-25' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/list' }),
+    });
+    assert.equal(stranger.status, 401);
+    const noToken = new Client({ name: 'stranger', version: '1.0.0' });
+    await assert.rejects(noToken.connect(new StreamableHTTPClientTransport(new URL(server.url))),
+      (err) => err.code === 401 && /bearer token/.test(err.message));
+
+    // DELETE ends the session: the id is then unknown (404).
+    const ended = transport.sessionId;
+    await transport.terminateSession();
+    const reused = await fetch(server.url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream',
+        Authorization: `Bearer ${server.token}`, 'Mcp-Session-Id': ended, 'Mcp-Protocol-Version': '2025-11-25' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 10, method: 'tools/list' }),
+    });
+    assert.equal(reused.status, 404);
+    await http.close();
+  } finally {
+    server.child.kill('SIGTERM');
+    rmSync(server.runtimeDir, { recursive: true, force: true });
+  }
 });

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Third-party MCP clients against the built binary ($LOOM):
-#  1. the official TypeScript SDK's Client over stdio (client.test.mjs, node
-#     --test), with llmtest as the model;
+#  1. the official TypeScript SDK's Client over stdio and over streamable
+#     HTTP with the generated token (client.test.mjs, node --test), with
+#     llmtest as the model;
 #  2. the MCP conformance suite over streamable HTTP (loom mcp --http), where
 #     every scenario must pass except those conformance-skip.yml lists as not
-#     applying to Loom.
+#     applying to Loom. The suite cannot send a bearer token, so this server
+#     runs with --no-auth; sessions and the Origin check still apply.
 # install.sh installs what this needs. Threads go to a temporary database
 # (LOOM_DB), never the user's.
 set -euo pipefail
@@ -45,7 +47,7 @@ waitline() {
 pids+=($!)
 model_url=$(waitline "$tmp/llmtest.out" "")
 
-echo "== TypeScript SDK client over stdio"
+echo "== TypeScript SDK client over stdio and streamable HTTP"
 (cd "$here" && env LOOM="$LOOM" LOOM_MODEL=test-model LOOM_BASE_URL="$model_url" LOOM_API_KEY= OPENAI_API_KEY= \
 	XDG_CONFIG_HOME="$tmp/config" XDG_CACHE_HOME="$tmp/cache" \
 	node --test --test-reporter=spec client.test.mjs)
@@ -54,7 +56,7 @@ echo "== MCP conformance suite over streamable HTTP"
 mkdir -p "$tmp/root"
 printf 'package main\n\nfunc main() {}\n' >"$tmp/root/main.go"
 XDG_CONFIG_HOME="$tmp/config" XDG_CACHE_HOME="$tmp/cache" LOOM_MCP_TOKEN= \
-	"$LOOM" mcp --http 127.0.0.1:0 --root "$tmp/root" 2>"$tmp/mcp.err" &
+	"$LOOM" mcp --http 127.0.0.1:0 --no-auth --root "$tmp/root" 2>"$tmp/mcp.err" &
 pids+=($!)
 mcp_url=$(waitline "$tmp/mcp.err" "loom mcp: serving ")
 "$node22" "$here/node_modules/@modelcontextprotocol/conformance/dist/index.js" server \
