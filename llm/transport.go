@@ -291,8 +291,9 @@ func (b *guardedBody) finish(err error) {
 }
 
 func (b *guardedBody) Close() error {
+	err := b.rc.Close()
 	b.g.stop()
-	return b.rc.Close()
+	return err
 }
 
 // newHTTPClient returns a copy of c (or of a default client) whose transport
