@@ -8,22 +8,64 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // DefaultBaseURL is used when no base URL is configured.
 const DefaultBaseURL = "https://api.openai.com/v1"
 
-// Config says which model to use and where. It is also the JSON shape of the
-// config file ($XDG_CONFIG_HOME/loom/config.json); other top-level keys of
-// that file are ignored here.
+// Config says which model to use, where, and how long to wait for it. The
+// config file ($XDG_CONFIG_HOME/loom/config.json) holds the same fields under
+// the keys named in each comment; other top-level keys of that file are
+// ignored here.
 type Config struct {
-	Model   string `json:"model,omitempty"`
-	BaseURL string `json:"base_url,omitempty"`
-	APIKey  string `json:"api_key,omitempty"`
+	Model   string // "model"
+	BaseURL string // "base_url"
+	APIKey  string // "api_key"
+
+	// The bounds on one model call; zero means the default (Default*).
+	// In the file and the environment a duration is written as "90s", "5m"
+	// or a number of seconds.
+	//
+	// ConnectTimeout bounds opening the connection, TLS included
+	// ("connect_timeout", LOOM_CONNECT_TIMEOUT).
+	ConnectTimeout time.Duration
+	// FirstByteTimeout bounds the wait from sending a request to the first
+	// byte of the answer's body, which a local model may only send once it
+	// has read the whole prompt ("first_byte_timeout", LOOM_FIRST_BYTE_TIMEOUT).
+	FirstByteTimeout time.Duration
+	// IdleTimeout bounds the silence between two parts of a streamed answer
+	// ("idle_timeout", LOOM_IDLE_TIMEOUT).
+	IdleTimeout time.Duration
+	// StreamTimeout bounds a whole answer, so an endless stream ends
+	// ("stream_timeout", LOOM_STREAM_TIMEOUT).
+	StreamTimeout time.Duration
+	// MaxOutputTokens is the output cap sent with each request that does
+	// not set its own ("max_output_tokens", LOOM_MAX_OUTPUT_TOKENS); zero
+	// means DefaultMaxOutputTokens, or DefaultMaxReasoningTokens for
+	// OpenAI's reasoning models, whose cap includes their reasoning.
+	MaxOutputTokens int
+
 	// HTTPClient replaces the default HTTP client (for tests or proxies).
-	HTTPClient *http.Client `json:"-"`
+	// Its Transport, when set, is used as is: ConnectTimeout applies only
+	// to the transport Loom builds.
+	HTTPClient *http.Client
 }
+
+// The defaults suit a slow local model: a CPU may read a long prompt for
+// minutes before the first token, and some servers (Ollama with tools) send
+// a tool call only once it is complete, so the stream can be silent for as
+// long as writing a whole file takes.
+const (
+	DefaultConnectTimeout     = 10 * time.Second
+	DefaultFirstByteTimeout   = 5 * time.Minute
+	DefaultIdleTimeout        = 5 * time.Minute
+	DefaultStreamTimeout      = 60 * time.Minute
+	DefaultMaxOutputTokens    = 8192
+	DefaultMaxReasoningTokens = 32768
+)
 
 // String shows the configuration without the API key, so it can be logged.
 func (c Config) String() string {
@@ -34,16 +76,33 @@ func (c Config) String() string {
 	return fmt.Sprintf("model=%q base_url=%q api_key=%s", c.Model, c.BaseURL, key)
 }
 
+// withDefaults fills the zero bounds.
+func (c Config) withDefaults() Config {
+	set := func(d *time.Duration, def time.Duration) {
+		if *d <= 0 {
+			*d = def
+		}
+	}
+	set(&c.ConnectTimeout, DefaultConnectTimeout)
+	set(&c.FirstByteTimeout, DefaultFirstByteTimeout)
+	set(&c.IdleTimeout, DefaultIdleTimeout)
+	set(&c.StreamTimeout, DefaultStreamTimeout)
+	return c
+}
+
 // ErrNoModel is returned (wrapped, with instructions) when no model is
 // configured anywhere. Test for it with errors.Is.
 var ErrNoModel = errors.New("llm: no model configured")
 
 // LoadConfig resolves the configuration. Each field comes from the first
-// place that sets it: flags (non-empty fields of the argument), then the
+// place that sets it: flags (non-zero fields of the argument), then the
 // environment (LOOM_MODEL; LOOM_BASE_URL, then OPENAI_BASE_URL; LOOM_API_KEY,
-// then OPENAI_API_KEY), then the config file (see ConfigPath). BaseURL
-// defaults to DefaultBaseURL. A missing config file is fine; a malformed one
-// is an error naming it.
+// then OPENAI_API_KEY; LOOM_CONNECT_TIMEOUT, LOOM_FIRST_BYTE_TIMEOUT,
+// LOOM_IDLE_TIMEOUT, LOOM_STREAM_TIMEOUT, LOOM_MAX_OUTPUT_TOKENS), then the
+// config file (see ConfigPath). BaseURL defaults to DefaultBaseURL; the
+// bounds stay zero (their defaults) when nothing sets them. A missing config
+// file is fine; a malformed one, or a bound that is not a positive number,
+// is an error naming where it was written.
 func LoadConfig(flags Config) (Config, error) {
 	return loadConfig(flags, osEnv)
 }
@@ -80,14 +139,94 @@ func loadConfig(flags Config, env getenv) (Config, error) {
 		APIKey:     first(flags.APIKey, env("LOOM_API_KEY"), env("OPENAI_API_KEY"), file.APIKey),
 		HTTPClient: flags.HTTPClient,
 	}
+	durations := []struct {
+		dst  *time.Duration
+		flag time.Duration
+		env  string
+		file json.RawMessage
+		key  string
+	}{
+		{&cfg.ConnectTimeout, flags.ConnectTimeout, "LOOM_CONNECT_TIMEOUT", file.ConnectTimeout, "connect_timeout"},
+		{&cfg.FirstByteTimeout, flags.FirstByteTimeout, "LOOM_FIRST_BYTE_TIMEOUT", file.FirstByteTimeout, "first_byte_timeout"},
+		{&cfg.IdleTimeout, flags.IdleTimeout, "LOOM_IDLE_TIMEOUT", file.IdleTimeout, "idle_timeout"},
+		{&cfg.StreamTimeout, flags.StreamTimeout, "LOOM_STREAM_TIMEOUT", file.StreamTimeout, "stream_timeout"},
+	}
+	for _, d := range durations {
+		switch v := strings.TrimSpace(env(d.env)); {
+		case d.flag > 0:
+			*d.dst = d.flag
+		case v != "":
+			if *d.dst, err = parseSeconds(v); err != nil {
+				return Config{}, fmt.Errorf("llm: %s=%q: %w", d.env, v, err)
+			}
+		case len(d.file) > 0 && string(d.file) != "null":
+			if *d.dst, err = parseFileSeconds(d.file); err != nil {
+				return Config{}, fmt.Errorf("llm: config file %s: %q: %w", path, d.key, err)
+			}
+		}
+	}
+	cfg.MaxOutputTokens = flags.MaxOutputTokens
+	if cfg.MaxOutputTokens <= 0 {
+		if v := strings.TrimSpace(env("LOOM_MAX_OUTPUT_TOKENS")); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n <= 0 {
+				return Config{}, fmt.Errorf("llm: LOOM_MAX_OUTPUT_TOKENS=%q: not a positive whole number of tokens", v)
+			}
+			cfg.MaxOutputTokens = n
+		} else if file.MaxOutputTokens < 0 {
+			return Config{}, fmt.Errorf("llm: config file %s: \"max_output_tokens\" must be a positive number of tokens", path)
+		} else {
+			cfg.MaxOutputTokens = file.MaxOutputTokens
+		}
+	}
 	if cfg.Model == "" {
 		return cfg, noModelError(path)
 	}
 	return cfg, nil
 }
 
-func readConfigFile(path string) (Config, error) {
-	var c Config
+// fileConfig is the config file's JSON shape. Durations are kept raw and
+// read by parseFileSeconds, so a bad one is reported with its key.
+type fileConfig struct {
+	Model            string          `json:"model"`
+	BaseURL          string          `json:"base_url"`
+	APIKey           string          `json:"api_key"`
+	ConnectTimeout   json.RawMessage `json:"connect_timeout"`
+	FirstByteTimeout json.RawMessage `json:"first_byte_timeout"`
+	IdleTimeout      json.RawMessage `json:"idle_timeout"`
+	StreamTimeout    json.RawMessage `json:"stream_timeout"`
+	MaxOutputTokens  int             `json:"max_output_tokens"`
+}
+
+// parseFileSeconds reads a duration of the config file: a string as
+// parseSeconds takes it, or a bare number of seconds.
+func parseFileSeconds(raw json.RawMessage) (time.Duration, error) {
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		s = string(raw)
+	}
+	return parseSeconds(s)
+}
+
+// parseSeconds reads a positive duration written as a Go duration ("90s",
+// "1m30s") or a number of seconds ("90", "0.5").
+func parseSeconds(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		f, ferr := strconv.ParseFloat(s, 64)
+		if ferr != nil || !(f < float64(1<<62)/float64(time.Second)) {
+			return 0, errors.New("not a duration: write it as 90s, 5m or a number of seconds")
+		}
+		d = time.Duration(f * float64(time.Second))
+	}
+	if d <= 0 {
+		return 0, errors.New("the duration must be positive")
+	}
+	return d, nil
+}
+
+func readConfigFile(path string) (fileConfig, error) {
+	var c fileConfig
 	if path == "" {
 		return c, nil
 	}

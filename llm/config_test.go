@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func envOf(m map[string]string) getenv { return func(k string) string { return m[k] } }
@@ -91,6 +92,97 @@ func TestLoadConfigPrecedence(t *testing.T) {
 			}
 			if got != tt.want {
 				t.Errorf("got  %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoadBounds(t *testing.T) {
+	xdg := t.TempDir()
+	writeConfig(t, xdg, `{"model":"m","connect_timeout":"3s","first_byte_timeout":600,"idle_timeout":"1m30s","stream_timeout":"2h","max_output_tokens":2048}`)
+	fromFile := Config{Model: "m", BaseURL: DefaultBaseURL, ConnectTimeout: 3 * time.Second, FirstByteTimeout: 10 * time.Minute,
+		IdleTimeout: 90 * time.Second, StreamTimeout: 2 * time.Hour, MaxOutputTokens: 2048}
+	tests := []struct {
+		name  string
+		flags Config
+		env   map[string]string
+		want  Config
+	}{
+		{
+			name: "unset: zero, which means the defaults",
+			env:  map[string]string{"LOOM_MODEL": "m"},
+			want: Config{Model: "m", BaseURL: DefaultBaseURL},
+		},
+		{
+			name: "file: durations as strings or seconds",
+			env:  map[string]string{"XDG_CONFIG_HOME": xdg},
+			want: fromFile,
+		},
+		{
+			name: "env beats file",
+			env: map[string]string{"XDG_CONFIG_HOME": xdg, "LOOM_CONNECT_TIMEOUT": "0.5", "LOOM_FIRST_BYTE_TIMEOUT": "20m",
+				"LOOM_IDLE_TIMEOUT": " 45s ", "LOOM_STREAM_TIMEOUT": "90", "LOOM_MAX_OUTPUT_TOKENS": "512"},
+			want: Config{Model: "m", BaseURL: DefaultBaseURL, ConnectTimeout: 500 * time.Millisecond, FirstByteTimeout: 20 * time.Minute,
+				IdleTimeout: 45 * time.Second, StreamTimeout: 90 * time.Second, MaxOutputTokens: 512},
+		},
+		{
+			name:  "flags beat env",
+			flags: Config{IdleTimeout: time.Second, MaxOutputTokens: 7},
+			env:   map[string]string{"XDG_CONFIG_HOME": xdg, "LOOM_IDLE_TIMEOUT": "45s", "LOOM_MAX_OUTPUT_TOKENS": "512"},
+			want: Config{Model: "m", BaseURL: DefaultBaseURL, ConnectTimeout: 3 * time.Second, FirstByteTimeout: 10 * time.Minute,
+				IdleTimeout: time.Second, StreamTimeout: 2 * time.Hour, MaxOutputTokens: 7},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := loadConfig(tt.flags, envOf(tt.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Errorf("got  %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// A bound that is not a positive number is an error naming where it was
+// written, rather than a silent default.
+func TestBadBounds(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		file    string
+		mention []string
+	}{
+		{name: "env word", env: map[string]string{"LOOM_IDLE_TIMEOUT": "soon"}, mention: []string{"LOOM_IDLE_TIMEOUT", `"soon"`, "90s, 5m or a number of seconds"}},
+		{name: "env zero", env: map[string]string{"LOOM_CONNECT_TIMEOUT": "0"}, mention: []string{"LOOM_CONNECT_TIMEOUT", "positive"}},
+		{name: "env negative", env: map[string]string{"LOOM_STREAM_TIMEOUT": "-1m"}, mention: []string{"LOOM_STREAM_TIMEOUT", "positive"}},
+		{name: "env overflow", env: map[string]string{"LOOM_FIRST_BYTE_TIMEOUT": "1e300"}, mention: []string{"LOOM_FIRST_BYTE_TIMEOUT"}},
+		{name: "env NaN", env: map[string]string{"LOOM_FIRST_BYTE_TIMEOUT": "NaN"}, mention: []string{"LOOM_FIRST_BYTE_TIMEOUT"}},
+		{name: "env tokens", env: map[string]string{"LOOM_MAX_OUTPUT_TOKENS": "lots"}, mention: []string{"LOOM_MAX_OUTPUT_TOKENS", "positive whole number"}},
+		{name: "file word", file: `{"model":"m","idle_timeout":"soon"}`, mention: []string{`"idle_timeout"`, "config.json", "90s, 5m"}},
+		{name: "file object", file: `{"model":"m","first_byte_timeout":{}}`, mention: []string{`"first_byte_timeout"`}},
+		{name: "file negative tokens", file: `{"model":"m","max_output_tokens":-5}`, mention: []string{`"max_output_tokens"`, "positive"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			xdg := t.TempDir()
+			if tt.file != "" {
+				writeConfig(t, xdg, tt.file)
+			}
+			env := map[string]string{"XDG_CONFIG_HOME": xdg, "LOOM_MODEL": "m"}
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			_, err := loadConfig(Config{}, envOf(env))
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, m := range tt.mention {
+				if !strings.Contains(err.Error(), m) {
+					t.Errorf("message lacks %q: %v", m, err)
+				}
 			}
 		})
 	}

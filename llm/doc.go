@@ -3,7 +3,11 @@
 // OpenAI-compatible implementation (OpenAI, Ollama, llama.cpp, vLLM, LM Studio,
 // OpenRouter, ...), a retrying wrapper, error classification with messages a
 // person can act on, and configuration loading (flags, environment, config
-// file).
+// file). Every call is bounded: connecting, the wait for the first byte of
+// the answer, the silence between its parts and its whole length are timed
+// out as retryable errors that say which bound fired and how to raise it,
+// each request carries an output cap, and an answer too large or not a
+// stream is refused.
 //
 // The agent depends only on the types here, never on the HTTP client library
 // underneath, so providers can be swapped or faked without touching it.

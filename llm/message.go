@@ -49,7 +49,8 @@ type Request struct {
 	Model    string
 	Messages []Message
 	Tools    []ToolSpec
-	// MaxTokens caps the completion length; 0 leaves it to the server.
+	// MaxTokens caps the completion length; 0 means the provider's
+	// configured cap (Config.MaxOutputTokens).
 	MaxTokens int
 	// Temperature is sent only when not nil.
 	Temperature *float64

@@ -15,13 +15,16 @@ import (
 // API: OpenAI itself, Ollama, llama.cpp's server, vLLM, LM Studio,
 // OpenRouter, ...
 type OpenAI struct {
-	client *openai.Client
-	ep     endpoint
+	client    *openai.Client
+	ep        endpoint
+	maxOutput int
 }
 
 // NewOpenAI returns a provider for cfg. An empty BaseURL means OpenAI's; an
-// empty APIKey is fine for local servers, which ignore it.
+// empty APIKey is fine for local servers, which ignore it. Zero bounds take
+// their defaults (see Config).
 func NewOpenAI(cfg Config) (*OpenAI, error) {
+	cfg = cfg.withDefaults()
 	if strings.TrimSpace(cfg.Model) == "" {
 		return nil, noModelError(configPath(osEnv))
 	}
@@ -34,10 +37,11 @@ func NewOpenAI(cfg Config) (*OpenAI, error) {
 	}
 	oc := openai.DefaultConfig(cfg.APIKey)
 	oc.BaseURL = base
-	oc.HTTPClient = wrapHTTPClient(cfg.HTTPClient)
+	oc.HTTPClient = newHTTPClient(cfg)
 	return &OpenAI{
-		client: openai.NewClientWithConfig(oc),
-		ep:     endpoint{baseURL: base, model: cfg.Model, keySet: cfg.APIKey != ""},
+		client:    openai.NewClientWithConfig(oc),
+		ep:        endpoint{baseURL: base, model: cfg.Model, keySet: cfg.APIKey != ""},
+		maxOutput: cfg.MaxOutputTokens,
 	}, nil
 }
 
@@ -67,6 +71,15 @@ func (p *OpenAI) Stream(ctx context.Context, req Request) (Stream, error) {
 	if req.Model != "" {
 		ep.model = req.Model
 	}
+	if req.MaxTokens <= 0 {
+		req.MaxTokens = p.maxOutput
+	}
+	if req.MaxTokens <= 0 {
+		req.MaxTokens = DefaultMaxOutputTokens
+		if isReasoningModel(ep.model) {
+			req.MaxTokens = DefaultMaxReasoningTokens
+		}
+	}
 	creq, err := chatRequest(ep.model, req)
 	if err != nil {
 		return nil, &Error{Kind: KindBadRequest, Model: ep.model, Message: err.Error(), Err: err}
@@ -76,7 +89,7 @@ func (p *OpenAI) Stream(ctx context.Context, req Request) (Stream, error) {
 	if err != nil {
 		return nil, classify(ctx, err, ep, meta.get())
 	}
-	return newOpenAIStream(ctx, s, ep), nil
+	return newOpenAIStream(ctx, s, ep, meta), nil
 }
 
 // chatRequest translates our Request into go-openai's.

@@ -41,9 +41,29 @@ func classify(ctx context.Context, err error, ep endpoint, header http.Header) *
 		return e
 	}
 
-	var apiErr *openai.APIError
-	var reqErr *openai.RequestError
+	var (
+		apiErr  *openai.APIError
+		reqErr  *openai.RequestError
+		timeout *timeoutError
+		size    *sizeError
+		notSSE  *notStreamError
+	)
 	switch {
+	case errors.As(err, &timeout):
+		// A bound of Config ended the call; another try may be quicker.
+		e.Kind, e.Temporary = KindTimeout, true
+		e.Message, e.Hint = timeout.Error(), timeout.hint()
+		return e
+	case errors.As(err, &size):
+		e.Kind = KindProtocol
+		e.Message = size.Error()
+		e.Hint = "the server is not sending a usable answer; check that the base URL points at an OpenAI-compatible API"
+		return e
+	case errors.As(err, &notSSE):
+		e.Kind = KindProtocol
+		e.Message = notSSE.Error()
+		e.Hint = "the server's answer is not an OpenAI-compatible chat completion stream; check that the base URL points at an OpenAI-compatible API (usually ending in /v1) that supports \"stream\": true"
+		return e
 	case errors.As(err, &apiErr):
 		e.Status = apiErr.HTTPStatusCode
 		e.Message = apiErr.Message
@@ -96,7 +116,7 @@ func classifyStatus(e *Error, ep endpoint) {
 		e.Hint = "the server cannot handle this request"
 	case s >= 400:
 		e.Kind = KindBadRequest
-		e.Hint = "the server rejected the request; its message says why (for example the conversation is too long for the model, or the model does not support tools)"
+		e.Hint = "the server rejected the request; its message says why (for example the conversation is too long for the model, or the model does not support tools; if it names max_tokens, lower LOOM_MAX_OUTPUT_TOKENS or \"max_output_tokens\" in the loom config file)"
 	default:
 		e.Kind = KindProtocol
 		e.Hint = "the server's answer is not an OpenAI-compatible chat completion; check that the base URL points at an OpenAI-compatible API (usually ending in /v1)"

@@ -1,6 +1,7 @@
 package llm
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -23,6 +24,8 @@ type openAIStream struct {
 	ctx       context.Context
 	s         *openai.ChatCompletionStream
 	ep        endpoint
+	meta      *respMeta
+	chunks    int // decoded so far
 	queue     []Event
 	calls     callAssembler
 	usage     *Usage
@@ -31,8 +34,8 @@ type openAIStream struct {
 	closeOnce sync.Once
 }
 
-func newOpenAIStream(ctx context.Context, s *openai.ChatCompletionStream, ep endpoint) *openAIStream {
-	return &openAIStream{ctx: ctx, s: s, ep: ep}
+func newOpenAIStream(ctx context.Context, s *openai.ChatCompletionStream, ep endpoint, meta *respMeta) *openAIStream {
+	return &openAIStream{ctx: ctx, s: s, ep: ep, meta: meta}
 }
 
 func (s *openAIStream) Recv() (Event, error) {
@@ -53,13 +56,46 @@ func (s *openAIStream) Recv() (Event, error) {
 			}
 			s.err = io.EOF
 		case err == io.EOF:
-			s.err = classify(s.ctx, errStreamCut, s.ep, nil)
+			s.err = classify(s.ctx, s.notStream(errStreamCut), s.ep, nil)
 		case err != nil:
 			s.err = classify(s.ctx, err, s.ep, nil)
 		default:
+			s.chunks++
 			s.handle(chunk)
 		}
 	}
+}
+
+// notStream returns a notStreamError when the body that just ended held no
+// server-sent event at all (an HTML page, a JSON answer from a server that
+// ignores "stream"), which go-openai reads as an empty stream; else err.
+func (s *openAIStream) notStream(err error) error {
+	if s.chunks > 0 {
+		return err
+	}
+	ctype, head := s.meta.body()
+	if len(head) == 0 {
+		return err
+	}
+	for line := range bytes.Lines(head) {
+		line = bytes.TrimSpace(line)
+		for _, field := range []string{"data:", ":", "event:", "id:", "retry:"} {
+			if bytes.HasPrefix(line, []byte(field)) {
+				return err
+			}
+		}
+	}
+	return &notStreamError{contentType: ctype, excerpt: bodyExcerpt(head)}
+}
+
+// notStreamError is an answer that is not a stream of server-sent events.
+type notStreamError struct {
+	contentType string
+	excerpt     string
+}
+
+func (e *notStreamError) Error() string {
+	return fmt.Sprintf("the answer is not a stream of server-sent events (Content-Type %q): %s", e.contentType, e.excerpt)
 }
 
 func (s *openAIStream) handle(chunk openai.ChatCompletionStreamResponse) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -280,5 +281,50 @@ func TestReplResume(t *testing.T) {
 	}
 	if joined := strings.Join(sent, "\n"); !strings.Contains(joined, "remember the color blue") || !strings.Contains(joined, "Noted the color blue.") {
 		t.Errorf("the resumed session did not send the earlier conversation:\n%s", joined)
+	}
+}
+
+// TestRunModelBounds: the model bounds set in the environment reach the
+// model call. The first answer stalls after its headers; the run retries
+// after LOOM_FIRST_BYTE_TIMEOUT, says which timeout fired, and finishes with
+// the output cap of LOOM_MAX_OUTPUT_TOKENS on every request. A bound that
+// is not a duration stops the run with a message naming it.
+func TestRunModelBounds(t *testing.T) {
+	s, err := llmtest.ParseScript([]byte(`{"turns":[
+	  {"text":"never sent","fault":{"stall_after_headers":true}},
+	  {"text":"Done."}
+	]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := llmtest.NewServer(t, s)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, loomBin, "run", "say done")
+	cmd.Dir = project(t)
+	cmd.Env = append(modelEnv(t, srv), "LOOM_FIRST_BYTE_TIMEOUT=300ms", "LOOM_MAX_OUTPUT_TOKENS=321")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("loom run: %v\n%s", err, out)
+	}
+	for _, want := range []string{"first_byte_timeout", "LOOM_FIRST_BYTE_TIMEOUT", "retrying", "final: Done."} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	reqs := srv.ChatRequests()
+	if len(reqs) != 2 || reqs[0].MaxTokens != 321 || reqs[1].MaxTokens != 321 {
+		t.Errorf("requests %d, max_tokens %+v; want 2 requests capped at 321", len(reqs), reqs)
+	}
+
+	cmd = exec.CommandContext(ctx, loomBin, "run", "say done")
+	cmd.Dir = project(t)
+	cmd.Env = append(modelEnv(t, srv), "LOOM_IDLE_TIMEOUT=soon")
+	out, err = cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitFailure || !strings.Contains(string(out), "LOOM_IDLE_TIMEOUT") {
+		t.Errorf("exit %v, want %d with a message naming LOOM_IDLE_TIMEOUT:\n%s", err, exitFailure, out)
+	}
+	if n := len(srv.Requests()); n != 2 {
+		t.Errorf("%d requests after the bad bound, want still 2", n)
 	}
 }

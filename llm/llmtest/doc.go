@@ -6,9 +6,9 @@
 // is answered by the next turn of a script; every request is recorded so a
 // test can assert what the client sent. Turns can inject faults: an error
 // status with Retry-After, a stream cut off midway, malformed tool-call
-// arguments, delays. When the script runs out, the server answers 500 with a
-// message saying so, so a test that asks for more than it scripted fails
-// clearly.
+// arguments, delays, answers that stall or never end. When the script runs
+// out, the server answers 500 with a message saying so, so a test that asks
+// for more than it scripted fails clearly.
 //
 // Use it in-process with NewServer (or Start), or as a separate process with
 // the command in llmtest/cmd/llmtest, which prints its base URL
@@ -32,6 +32,8 @@
 //	    {"fault": {"status": 401, "message": "Incorrect API key provided", "type": "invalid_request_error", "code": "invalid_api_key"}},
 //	    {"text": "partial answer", "fault": {"cut_after": 2}},            // connection closed after 2 chunks, no [DONE]
 //	    {"text": "slow", "fault": {"delay_ms": 300, "chunk_delay_ms": 20}},
+//	    {"text": "never sent", "fault": {"stall_after_headers": true}},   // a model that hangs
+//	    {"text": "again and ", "fault": {"endless": true, "chunk_delay_ms": 5}},
 //	    {"text": "done", "usage": {"prompt_tokens": 12, "completion_tokens": 3}, "finish_reason": "stop"}
 //	  ]
 //	}
@@ -67,6 +69,14 @@
 //   - malformed_arguments: drop the last character of every tool call's
 //     arguments, so they are not valid JSON.
 //   - delay_ms: wait before answering; chunk_delay_ms: wait between chunks.
+//   - stall: read the request and never answer; stall_after_headers: send
+//     a stream's status and headers, then nothing; stall_after: send this
+//     many SSE chunks, then nothing. The connection stays open until the
+//     client leaves or the server closes.
+//   - endless: stream the turn's text (which it needs) over and over,
+//     chunk_delay_ms apart, and never finish.
+//
+// stall_after_headers, stall_after and endless apply to streamed answers.
 //
 // Recorded requests (Server.Requests, or the -record file of the command)
 // hold the method, path, headers, the raw body, the decoded chat request

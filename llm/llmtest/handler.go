@@ -42,6 +42,10 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	if !s.wait(r, f.DelayMS) {
 		return
 	}
+	if f.Stall {
+		s.hold(r)
+		return
+	}
 	if f.Status != 0 {
 		if f.RetryAfter != "" {
 			w.Header().Set("Retry-After", string(f.RetryAfter))
@@ -76,9 +80,22 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, a answer, f *Fau
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
+	if f.StallAfterHeaders {
+		rc.Flush()
+		s.hold(r)
+		return
+	}
+	if f.Endless {
+		s.endless(w, r, chunks, len(splitWords(a.text)), f.ChunkDelayMS)
+		return
+	}
 	for i, c := range chunks {
 		if f.cuts() && i == f.CutAfter {
 			hangUp(w)
+			return
+		}
+		if f.StallAfter > 0 && i == f.StallAfter {
+			s.hold(r)
 			return
 		}
 		if i > 0 && !s.wait(r, f.ChunkDelayMS) {
@@ -98,6 +115,45 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, a answer, f *Fau
 	}
 	fmt.Fprint(w, "data: [DONE]\n\n")
 	rc.Flush()
+}
+
+// endless writes the role chunk, then the text chunks again and again,
+// until the client leaves or the server closes.
+func (s *Server) endless(w http.ResponseWriter, r *http.Request, chunks [][]byte, words, delayMS int) {
+	rc := http.NewResponseController(w)
+	// chunks holds the role chunk, then one per word of the text (Validate
+	// insists on text), then tool calls, the finish and usage, never sent.
+	for i := 0; ; i++ {
+		c := chunks[0]
+		if i > 0 {
+			c = chunks[1+(i-1)%words]
+			if !s.wait(r, delayMS) {
+				return
+			}
+		}
+		if _, err := fmt.Fprintf(w, "data: %s\n\n", c); err != nil {
+			return
+		}
+		if rc.Flush() != nil {
+			return
+		}
+		select {
+		case <-r.Context().Done():
+			return
+		case <-s.done:
+			return
+		default:
+		}
+	}
+}
+
+// hold keeps a request unanswered until the client leaves or the server
+// closes.
+func (s *Server) hold(r *http.Request) {
+	select {
+	case <-r.Context().Done():
+	case <-s.done:
+	}
 }
 
 // whole writes the answer as one JSON object.

@@ -62,6 +62,16 @@ type Fault struct {
 	MalformedArguments bool `json:"malformed_arguments,omitempty"`
 	DelayMS            int  `json:"delay_ms,omitempty"`
 	ChunkDelayMS       int  `json:"chunk_delay_ms,omitempty"`
+	// Stall reads the request and never answers. StallAfterHeaders sends
+	// the status and headers of a stream, then nothing. StallAfter sends
+	// that many SSE chunks, then nothing. Each holds the connection open
+	// until the client leaves or the server closes.
+	Stall             bool `json:"stall,omitempty"`
+	StallAfterHeaders bool `json:"stall_after_headers,omitempty"`
+	StallAfter        int  `json:"stall_after,omitempty"`
+	// Endless streams the turn's text over and over, chunk_delay_ms apart,
+	// and never finishes.
+	Endless bool `json:"endless,omitempty"`
 }
 
 // RetryAfter is a Retry-After header value; in JSON it may be a string or a
@@ -145,8 +155,11 @@ func (s Script) Validate() error {
 			if f.Status != 0 && (f.Status < 400 || f.Status > 599) {
 				return fmt.Errorf("llmtest: script turn %d: fault status %d is not an error status (400-599)", i, f.Status)
 			}
-			if f.CutAfter < 0 || f.DelayMS < 0 || f.ChunkDelayMS < 0 {
-				return fmt.Errorf("llmtest: script turn %d: cut_after, delay_ms and chunk_delay_ms must not be negative", i)
+			if f.CutAfter < 0 || f.DelayMS < 0 || f.ChunkDelayMS < 0 || f.StallAfter < 0 {
+				return fmt.Errorf("llmtest: script turn %d: cut_after, stall_after, delay_ms and chunk_delay_ms must not be negative", i)
+			}
+			if f.Endless && t.Text == "" {
+				return fmt.Errorf("llmtest: script turn %d: an endless fault repeats the turn's text, and it has none", i)
 			}
 		}
 	}

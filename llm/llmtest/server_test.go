@@ -3,6 +3,7 @@ package llmtest
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func post(t *testing.T, url, body string) *http.Response {
@@ -157,6 +159,75 @@ func TestFaults(t *testing.T) {
 	}
 }
 
+// TestStallsAndEndless reads what the stalling and endless faults send; a
+// short client deadline ends each read of silence.
+func TestStallsAndEndless(t *testing.T) {
+	srv := NewServer(t, Script{Turns: []Turn{
+		{Text: "never", Fault: &Fault{Stall: true}},
+		{Text: "never", Fault: &Fault{StallAfterHeaders: true}},
+		{Text: "a b c", Fault: &Fault{StallAfter: 2}},
+		{Text: "again and ", Fault: &Fault{Endless: true, ChunkDelayMS: 1}},
+	}})
+	stream := `{"stream":true}`
+	// start posts a request that gives up after a while.
+	start := func() (*http.Response, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		t.Cleanup(cancel)
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/chat/completions", strings.NewReader(stream))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			t.Cleanup(func() { resp.Body.Close() })
+		}
+		return resp, err
+	}
+
+	if _, err := start(); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("stall: %v, want no answer before the deadline", err)
+	}
+
+	resp, err := start()
+	if err != nil || resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("stall_after_headers: %v %v", resp, err)
+	}
+	if data, err := sseData(resp.Body); len(data) != 0 || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("stall_after_headers: %q, %v; want nothing until the deadline", data, err)
+	}
+
+	resp, err = start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if data, err := sseData(resp.Body); len(data) != 2 || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("stall_after: %q, %v; want 2 chunks, then nothing until the deadline", data, err)
+	}
+
+	resp = post(t, srv.URL, stream)
+	sc := bufio.NewScanner(resp.Body)
+	var texts []string
+	for len(texts) < 7 && sc.Scan() {
+		d, ok := strings.CutPrefix(sc.Text(), "data: ")
+		if !ok {
+			continue
+		}
+		var c struct {
+			Choices []struct {
+				Delta        struct{ Content string } `json:"delta"`
+				FinishReason *string                  `json:"finish_reason"`
+			} `json:"choices"`
+		}
+		if err := json.Unmarshal([]byte(d), &c); err != nil || len(c.Choices) != 1 || c.Choices[0].FinishReason != nil {
+			t.Fatalf("endless chunk %s (%v)", d, err)
+		}
+		texts = append(texts, c.Choices[0].Delta.Content)
+	}
+	if got := strings.Join(texts, "|"); got != "|again |and |again |and |again |and " {
+		t.Errorf("endless texts %q", got)
+	}
+}
+
 func TestExhaustedAndRouting(t *testing.T) {
 	srv := NewServer(t, Script{Model: "scripted", Turns: []Turn{{Text: "one"}}})
 	post(t, srv.URL, `{}`)
@@ -272,6 +343,8 @@ func TestParseScript(t *testing.T) {
 		"trailing data":          `{"turns":[]} {}`,
 		"not json":               `turns:`,
 		"negative chunks":        `{"turns":[{"tool_calls":[{"name":"f","chunks":-2}]}]}`,
+		"negative stall_after":   `{"turns":[{"text":"x","fault":{"stall_after":-1}}]}`,
+		"endless without text":   `{"turns":[{"tool_calls":[{"name":"f"}],"fault":{"endless":true}}]}`,
 		"invalid Go-side script": "",
 	}
 	for name, src := range bad {
