@@ -1,5 +1,5 @@
 # Loom's build, test, benchmark and fuzz entry points. `make test` is what
-# CI runs (through .ci/run, which installs what it needs first).
+# CI runs (through .ci/run); it installs what its suites need first.
 
 GO        ?= go
 BIN       ?= bin/loom
@@ -8,7 +8,7 @@ FUZZTIME  ?= 30s
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X main.version=$(VERSION)
 
-.PHONY: build install test lint bench fuzz clean
+.PHONY: build install test deps lint bench fuzz clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/loom
@@ -17,16 +17,21 @@ install:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(PREFIX)/bin/loom ./cmd/loom
 
 # Unit, fuzz-seed and end-to-end tests; then each third-party client suite
-# (test/e2e/NAME/run.sh, installed by test/e2e/NAME/install.sh from .ci/run)
-# drives the built binary. The fuzz targets' seed corpora
+# (test/e2e/NAME/run.sh, installed by test/e2e/NAME/install.sh through
+# `make deps`) drives the built binary. The fuzz targets' seed corpora
 # (including every failure the fuzzer ever found, under testdata/fuzz) run
 # as ordinary tests here.
-test: lint build
+test: deps lint build
 	$(GO) test -count=1 ./...
 	@for s in test/e2e/*/run.sh; do \
 		[ -f "$$s" ] || continue; \
 		echo "== $$s"; LOOM=$(CURDIR)/$(BIN) bash "$$s" || exit 1; \
 	done
+
+# What the tests need on a Debian machine: apt packages and each client
+# suite's pinned tools. Quick when everything is installed.
+deps:
+	@bash test/install.sh
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

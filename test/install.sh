@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs on a Debian machine what `make test` needs, then each end-to-end
+# suite's own pinned tools (test/e2e/NAME/install.sh: apt packages, npm ci
+# from committed lockfiles). Idempotent and quick when all is there, so
+# `make test` runs it every time; .ci/run is only this plus `make test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive
+
+# apt-get as root, or through sudo for a developer.
+apt() {
+	if [ "$(id -u)" = 0 ]; then apt-get "$@"
+	elif command -v sudo >/dev/null; then sudo -E apt-get "$@"
+	else echo "test/install.sh: need root to apt-get $*" >&2; return 1
+	fi
+}
+
+need=()
+for pkg in git patch make gcc; do
+	dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+# The client suites run on Node (the machine image ships Node 20; Debian's
+# own packages are the fallback).
+command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
+if [ ${#need[@]} -gt 0 ]; then
+	echo "install: ${need[*]}"
+	apt update -qq
+	apt install -y -qq "${need[@]}" >/dev/null
+fi
+
+for install in test/e2e/*/install.sh; do
+	[ -f "$install" ] || continue
+	bash "$install"
+done
