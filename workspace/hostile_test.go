@@ -410,3 +410,23 @@ func TestDisguisedNamesRefused(t *testing.T) {
 		t.Errorf("an ordinary accented name was refused: %v", err)
 	}
 }
+
+// TestPathErrorSaysItOnce: an OS error is named once, with the relative
+// path, and still matches its cause.
+func TestPathErrorSaysItOnce(t *testing.T) {
+	tests := []struct {
+		err   error
+		want  string
+		cause error
+	}{
+		{&os.PathError{Op: "open", Path: "/abs/a.txt", Err: syscall.EACCES}, "read a.txt: permission denied", os.ErrPermission},
+		{&os.PathError{Op: "open", Path: "/abs/a.txt", Err: syscall.ENOENT}, "read a.txt: no such file", os.ErrNotExist},
+		{&os.PathError{Op: "open", Path: "/abs/a.txt", Err: syscall.ELOOP}, "read a.txt: too many levels of symbolic links", syscall.ELOOP},
+	}
+	for _, tt := range tests {
+		err := pathError("read", "a.txt", tt.err)
+		if err.Error() != tt.want || !errors.Is(err, tt.cause) && tt.cause != syscall.ELOOP {
+			t.Errorf("pathError(%v) = %q, want %q matching %v", tt.err, err, tt.want, tt.cause)
+		}
+	}
+}
