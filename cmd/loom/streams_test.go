@@ -256,3 +256,97 @@ func TestMCPBadMessages(t *testing.T) {
 		t.Errorf("the log repeats a bad message's body:\n%.2000s", p.stderr.String())
 	}
 }
+
+// lspFrame frames body with the LSP base protocol's header.
+func lspFrame(body string) string {
+	return fmt.Sprintf("Content-Length: %d\r\n\r\n%s", len(body), body)
+}
+
+// TestLSPBadMessages: `loom lsp` answers a well-framed body that is not
+// JSON with -32700, one that is not a JSON-RPC message, a body over its
+// limit (64 MiB, skipped unread) and malformed headers with -32600, and
+// goes on; errors of its handlers carry JSON-RPC codes (never 0).
+func TestLSPBadMessages(t *testing.T) {
+	p, symbols := startRawLSP(t)
+
+	p.send(lspFrame(`{"jsonrpc":"2.0","id":2,"method":"shutdown",` + secret))
+	p.expectError(-32700, "null")
+	p.send(symbols(3, "main.go"))
+	p.expectResult("3")
+
+	p.send(lspFrame(`[{"jsonrpc":"2.0","id":4,"method":"shutdown"}]`))
+	p.expectError(-32600, "null")
+	p.send(lspFrame(`{"jsonrpc":"2.0","id":5,"method":"shutdown","result":1}`))
+	p.expectError(-32600, "5")
+	p.send("Content-Length: 0\r\n\r\n")
+	p.expectError(-32700, "null")
+
+	const limit = 64 << 20
+	p.send(fmt.Sprintf("Content-Length: %d\r\n\r\n", limit+1))
+	p.send(padded(`{"jsonrpc":"2.0","id":6,"method":"shutdown","params":{"pad":"`+secret+`%s"}}`, limit+1))
+	p.expectError(-32600, "null")
+	p.send(symbols(7, "greet.go"))
+	p.expectResult("7")
+
+	// A header line without a colon: the body is skipped by its length.
+	p.send("Content-Length: 2\r\nnonsense\r\n\r\n{}")
+	p.expectError(-32600, "null")
+	// No Content-Length: the reader finds the next header.
+	p.send("Content-Lenght: 40\r\n\r\n{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"x\"}")
+	p.expectError(-32600, "null")
+	p.send(symbols(9, "main.go"))
+	p.expectResult("9")
+
+	p.running()
+	if strings.Contains(p.stderr.String(), secret) {
+		t.Errorf("the log repeats a bad message's body:\n%.2000s", p.stderr.String())
+	}
+	p.send(lspFrame(`{"jsonrpc":"2.0","id":12,"method":"shutdown"}`))
+	p.expectResult("12")
+	p.send(lspFrame(`{"jsonrpc":"2.0","method":"exit"}`))
+	select {
+	case err := <-p.exited:
+		if err != nil {
+			t.Errorf("after shutdown and exit: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the server did not exit")
+	}
+}
+
+// startRawLSP starts `loom lsp` on a project, initialized, for tests that
+// write its frames by hand; symbols frames a documentSymbol request.
+func startRawLSP(t *testing.T) (p *rpcProc, symbols func(id int, file string) string) {
+	dir := project(t)
+	env := []string{"LOOM_MODEL=", "LOOM_LOG=debug", "XDG_CONFIG_HOME=" + t.TempDir(), "XDG_CACHE_HOME=" + t.TempDir(),
+		"LOOM_DB=" + filepath.Join(t.TempDir(), "threads.db")}
+	p = startRPC(t, true, env, "lsp")
+	p.send(lspFrame(fmt.Sprintf(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"rootUri":"file://%s","capabilities":{}}}`, dir)))
+	p.expectResult("1")
+	p.send(lspFrame(`{"jsonrpc":"2.0","method":"initialized","params":{}}`))
+	return p, func(id int, file string) string {
+		return lspFrame(fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"textDocument/documentSymbol","params":{"textDocument":{"uri":"file://%s"}}}`, id, filepath.Join(dir, file)))
+	}
+}
+
+// TestLSPErrorCodes: the errors of the server's handlers carry JSON-RPC
+// codes, never 0: a document that does not exist or an action that is not
+// Loom's is InvalidParams, parameters of the wrong shape too.
+func TestLSPErrorCodes(t *testing.T) {
+	p, symbols := startRawLSP(t)
+	tests := []struct {
+		request string
+		code    int
+	}{
+		{symbols(2, "missing.go"), -32602},
+		{lspFrame(`{"jsonrpc":"2.0","id":2,"method":"codeAction/resolve","params":{"title":"x","data":{"action":"nope"}}}`), -32602},
+		{lspFrame(`{"jsonrpc":"2.0","id":2,"method":"codeAction/resolve","params":{"title":"x","data":[1]}}`), -32602},
+		{lspFrame(`{"jsonrpc":"2.0","id":2,"method":"textDocument/documentSymbol","params":{"textDocument":7}}`), -32602},
+		{lspFrame(`{"jsonrpc":"2.0","id":2,"method":"textDocument/definition","params":{"textDocument":{"uri":"file:///nowhere/x.go"},"position":{"line":0,"character":0}}}`), -32602},
+	}
+	for _, tt := range tests {
+		p.send(tt.request)
+		p.expectError(tt.code, "2")
+	}
+	p.running()
+}
