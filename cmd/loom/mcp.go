@@ -35,6 +35,8 @@ only by apply_changes (or loom_agent with apply=true), atomically.
 Over stdio (the default) stdout carries only protocol messages; logs go to
 stderr. With --http the server listens on ADDR (127.0.0.1 when no host is
 given) at path /mcp; a non-loopback address requires a bearer token.
+On stdio a line that is not JSON-RPC, or is over 64 MiB, is answered with an
+error and skipped; the session goes on.
 
 The workspace is the --root folders, or the client's roots when it offers them.
 
