@@ -75,9 +75,9 @@ func (l *LineReader) Next() ([]byte, error) {
 			skipped += int64(size)
 		case len(l.buf)+size > l.max:
 			skipped = int64(len(l.buf) + size)
-			l.buf = l.buf[:0]
+			l.buf = nil // free what was kept of it while the rest streams past
 		default:
-			l.buf = append(l.buf, chunk[:size]...)
+			l.buf = appendDoubling(l.buf, chunk[:size], l.max)
 		}
 		switch {
 		case err == nil:
@@ -99,6 +99,18 @@ func (l *LineReader) Next() ([]byte, error) {
 // otherwise: far above any message a client sends in earnest, low enough
 // that a runaway one cannot exhaust memory.
 const DefaultMaxLine = 64 << 20
+
+// appendDoubling appends chunk to buf, growing it to twice its size (up to
+// limit) when it is full: a long line leaves less garbage behind than
+// append's growth by a quarter would.
+func appendDoubling(buf, chunk []byte, limit int) []byte {
+	if need := len(buf) + len(chunk); need > cap(buf) {
+		grown := make([]byte, len(buf), max(need, min(2*cap(buf), limit), 4096))
+		copy(grown, buf)
+		buf = grown
+	}
+	return append(buf, chunk...)
+}
 
 // Options configure a Reader.
 type Options struct {
