@@ -46,10 +46,13 @@ bench: build
 	$(GO) test -run '^$$' -bench 'BenchmarkDocumentSymbolAfterEdit' -benchtime 300x ./lsp/
 	@for s in bench/*.sh; do echo "== $$s"; LOOM=$(CURDIR)/$(BIN) bash "$$s" || exit 1; done
 
-# Longer fuzzing of the diff parser and of edit_file.
+# Longer fuzzing of the diff parser, edit_file, and the readers of the
+# protocol streams (LSP frames; the lines of MCP and ACP).
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzApplyPatch$$' -fuzztime $(FUZZTIME) ./workspace/
 	$(GO) test -run '^$$' -fuzz '^FuzzReplace$$' -fuzztime $(FUZZTIME) ./tools/
+	$(GO) test -run '^$$' -fuzz '^FuzzLSPFraming$$' -fuzztime $(FUZZTIME) ./lsp/
+	$(GO) test -run '^$$' -fuzz '^FuzzLineReader$$' -fuzztime $(FUZZTIME) ./internal/jsonrpcline/
 
 clean:
 	rm -rf bin

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/loom-agent/loom/internal/jsonrpcline"
 	"github.com/loom-agent/loom/internal/rpcdrain"
 
 	sdk "github.com/coder/acp-go-sdk"
@@ -65,6 +66,7 @@ type Server struct {
 	log   *slog.Logger
 	conn  client        // set once by Serve, before ready closes
 	ready chan struct{} // closed when conn is set
+	pace  *pacer        // set once by Serve, before the connection starts
 
 	mu       sync.Mutex
 	caps     sdk.ClientCapabilities
@@ -74,8 +76,9 @@ type Server struct {
 
 // Compile-time checks that the SDK sees the methods it dispatches to.
 var (
-	_ sdk.Agent       = (*Server)(nil)
-	_ sdk.AgentLoader = (*Server)(nil)
+	_ sdk.Agent                  = (*Server)(nil)
+	_ sdk.AgentLoader            = (*Server)(nil)
+	_ sdk.ExtensionMethodHandler = (*Server)(nil)
 )
 
 // New checks opts and returns a server not yet connected.
@@ -102,14 +105,22 @@ func (s *Server) Serve(ctx context.Context, in io.Reader, out io.Writer) error {
 	// The SDK cancels every request still running when its input ends:
 	// hold the end back until every request read is answered, so a client
 	// that writes its requests and closes its end gets every answer.
+	//
+	// Before the SDK, the input is guarded: a line it cannot parse, or too
+	// long for it, is answered and skipped, and notifications are paced,
+	// where the SDK would end the connection (and log the raw line).
 	answers := rpcdrain.New("$/cancel_request")
-	conn := sdk.NewAgentSideConnection(s, answers.Writer(out), answers.Reader(ctx, in))
+	out = jsonrpcline.Locked(out)
+	stop := make(chan struct{})
+	s.pace = newPacer(stop)
+	conn := sdk.NewAgentSideConnection(s, answers.Writer(out), answers.Reader(ctx, s.guardInput(in, out)))
 	conn.SetLogger(s.log)
 	s.attach(conn)
 	select {
 	case <-conn.Done():
 	case <-ctx.Done():
 	}
+	close(stop)
 	s.mu.Lock()
 	for _, sess := range s.sessions {
 		sess.cancelTurn()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
 	"go.lsp.dev/uri"
 )
@@ -121,7 +122,7 @@ func (s *Server) CodeActionResolve(ctx context.Context, ca *protocol.CodeAction)
 	}
 	var data actionData
 	if err := json.Unmarshal(ca.Data, &data); err != nil {
-		return nil, fmt.Errorf("codeAction/resolve: not a Loom action: %w", err)
+		return nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "codeAction/resolve: not a Loom action: %v", err)
 	}
 	for _, a := range actions {
 		if a.id == data.Action {
@@ -129,7 +130,7 @@ func (s *Server) CodeActionResolve(ctx context.Context, ca *protocol.CodeAction)
 			return ca, nil
 		}
 	}
-	return nil, fmt.Errorf("codeAction/resolve: unknown Loom action %q", data.Action)
+	return nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "codeAction/resolve: unknown Loom action %q", data.Action)
 }
 
 // wanted applies the client's context.only filter (kinds are hierarchical:

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
 
 	"github.com/loom-agent/loom/workspace"
@@ -79,7 +80,7 @@ func (s *Server) Initialize(ctx context.Context, params *protocol.InitializePara
 	}
 	ws, err := workspace.New(root)
 	if err != nil {
-		return nil, fmt.Errorf("initialize: %w", err)
+		return nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "initialize: %v", err)
 	}
 	caps := readCaps(params.Capabilities)
 	s.mu.Lock()

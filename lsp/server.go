@@ -130,7 +130,7 @@ func (s *Server) Serve(ctx context.Context, rwc io.ReadWriteCloser) error {
 	s.mu.Lock()
 	s.life = ctx
 	s.mu.Unlock()
-	s.conn = jsonrpc2.NewConn(jsonrpc2.NewHeaderStream(rwc), jsonrpc2.WithCodec(codec{}))
+	s.conn = jsonrpc2.NewConn(newGuardedStream(rwc, s.log), jsonrpc2.WithCodec(codec{}))
 	s.client = protocol.ClientDispatcher(s.conn)
 	s.conn.Go(ctx, detach(protocol.CancelHandler(s.guard(protocol.ServerHandler(s, jsonrpc2.MethodNotFoundHandler)))))
 	select {
@@ -204,9 +204,31 @@ func (s *Server) guard(next jsonrpc2.Handler) jsonrpc2.Handler {
 				}
 				result, err = nil, nil
 			}
+			err = withCode(err)
 		}()
 		return next(ctx, req)
 	}
+}
+
+// withCode gives an error a JSON-RPC code (jsonrpc2 writes code 0 for an
+// error that carries none): parameters that did not decode are
+// InvalidParams, a cancelled request RequestCancelled, any other failure
+// RequestFailed.
+func withCode(err error) error {
+	var coded *jsonrpc2.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, jsonrpc2.ErrParse):
+		// The body parsed (the stream answers those that do not): what
+		// protocol could not decode are the parameters.
+		return jsonrpc2.NewError(jsonrpc2.InvalidParams, err.Error())
+	case errors.As(err, &coded) && coded.Code != 0:
+		return err
+	case errors.Is(err, context.Canceled):
+		return jsonrpc2.NewError(protocol.CodeRequestCancelled, err.Error())
+	}
+	return jsonrpc2.NewError(codeRequestFailed, err.Error())
 }
 
 // admit applies the lifecycle rules: only initialize (and exit) before

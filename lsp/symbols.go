@@ -7,6 +7,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
 	"go.lsp.dev/uri"
 
@@ -58,10 +59,13 @@ func (s *Server) readClosed(u uri.URI) (string, []byte, error) {
 	ws := s.workspace()
 	rel := s.relPath(u)
 	if rel == "" || ws == nil {
-		return "", nil, fmt.Errorf("%s is neither open nor in the workspace", u)
+		return "", nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "%s is neither open nor in the workspace", u)
 	}
 	src, err := ws.ReadFile(rel)
-	return rel, src, err
+	if err != nil {
+		return "", nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "%v", err)
+	}
+	return rel, src, nil
 }
 
 // symbolCache keeps a document's last documentSymbol answer with the stamps
@@ -304,7 +308,7 @@ func (s *Server) Definition(ctx context.Context, params *protocol.DefinitionPara
 		}
 		off, err := workspace.NewLines(string(src)).Offset(fromProto(params.Position), enc)
 		if err != nil {
-			return nil, fmt.Errorf("definition: %w", err)
+			return nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "definition: %v", err)
 		}
 		name, rel = wordAt(string(src), off), r
 	}

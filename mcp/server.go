@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/loom-agent/loom/internal/jsonrpcline"
 	"github.com/loom-agent/loom/internal/rpcdrain"
 
 	mcpgo "github.com/mark3labs/mcp-go/mcp"
@@ -152,6 +153,11 @@ func (s *Server) MCPServer() *server.MCPServer { return s.mcp }
 // Roots returns the configured root folders, absolute.
 func (s *Server) Roots() []string { return append([]string(nil), s.roots...) }
 
+// MaxMessageBytes is the longest message (one line, its newline left out)
+// the stdio server takes; a longer one is answered with an error and
+// skipped, and the connection goes on.
+const MaxMessageBytes = jsonrpcline.DefaultMaxLine
+
 // ServeStdio serves one client on in and out until in closes or ctx ends.
 // Nothing but protocol messages is written to out.
 func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) error {
@@ -160,8 +166,13 @@ func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) er
 	// mcp-go cancels what still runs when its input ends: hold the end back
 	// until every request read is answered.
 	answers := rpcdrain.New("notifications/cancelled")
-	in = answers.Reader(ctx, in)
-	out = &lockedWriter{w: answers.Writer(observingWriter{w: out, written: s.written})}
+	// mcp-go reads a line of any length whole: the input is guarded, so a
+	// line over MaxMessageBytes is answered and skipped as it streams past,
+	// and a malformed message is answered without reaching mcp-go.
+	raw := jsonrpcline.Locked(out)
+	in = answers.Reader(ctx, jsonrpcline.NewReader(in, raw, jsonrpcline.Options{MaxLine: MaxMessageBytes, Logger: s.log}))
+	// The init gate's refusals and mcp-go's messages are written whole.
+	out = jsonrpcline.Locked(answers.Writer(observingWriter{w: raw, written: s.written}))
 	err := std.Listen(ctx, newInitGate(in, out), out)
 	if errors.Is(err, context.Canceled) {
 		return nil

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
-	"sync"
 
 	mcpgo "github.com/mark3labs/mcp-go/mcp"
 )
@@ -89,17 +88,4 @@ func (g *initGate) admit(line []byte) {
 		return
 	}
 	g.ready = append(g.ready, line...)
-}
-
-// lockedWriter makes each Write whole, so the gate's refusals and mcp-go's
-// messages never interleave.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }

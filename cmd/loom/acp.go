@@ -36,7 +36,9 @@ allows each (or "always"). Sessions are kept in the thread database, so the
 editor can load them again.
 
 The session's model option offers the configured model and those given with
---models. Only protocol messages go to stdout; logs go to stderr.`,
+--models. Only protocol messages go to stdout; logs go to stderr. A line
+that is not JSON-RPC, or is over 10 MiB (the ACP SDK's limit), is answered
+with an error and skipped; the session goes on.`,
 		Example: `  # Zed settings.json: "agent_servers": {"Loom": {"command": "loom", "args": ["acp"]}}
   LOOM_MODEL=gpt-4.1 loom acp --models gpt-4.1-mini,o4-mini --log-level info`,
 		Args: cobra.NoArgs,

@@ -31,6 +31,8 @@ syntax diagnostics, from tree-sitter.
 
 The workspace root is the folder the editor opens (initialize's
 workspaceFolders or rootUri), else the current directory. Logs go to stderr.
+A message that is not JSON-RPC, or whose body is over 64 MiB, is answered
+with an error and skipped; the session goes on.
 
 Every loom.run is recorded as a thread in the thread database (--db, else
 $LOOM_DB, else ~/.local/share/loom/threads.db); its threadId argument

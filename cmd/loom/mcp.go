@@ -46,6 +46,8 @@ then use the server. A non-loopback address requires a given token.
 Requests from browsers are refused unless their Origin is a loopback one or
 given with --allow-origin. Sessions are issued by initialize, bound to the
 token that opened them, and ended by DELETE.
+On stdio a line that is not JSON-RPC, or is over 64 MiB, is answered with an
+error and skipped; the session goes on.
 
 The workspace is the --root folders, or the client's roots when it offers them.
 
