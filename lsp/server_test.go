@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -73,11 +72,14 @@ func TestPanicIsContained(t *testing.T) {
 	}
 }
 
-// TestWorkspaceEdit checks the two wire forms of a changeset and what each
-// client can be sent.
+// TestWorkspaceEdit checks the two wire forms of a changeset, what each
+// client can be sent, and every edit's range and text in each encoding.
+// The edited lines end the files without a newline, so the edits end after
+// their non-ASCII characters: "b 😀 é" is 9 bytes, 6 UTF-16 units, 5 code
+// points; "ö 😀 😀 o" is 14, 9, 7.
 func TestWorkspaceEdit(t *testing.T) {
 	dir := t.TempDir()
-	for name, text := range map[string]string{"mod.go": "a\nb\n", "gone.go": "x\n", "old.go": "o\n"} {
+	for name, text := range map[string]string{"mod.go": "a\nb 😀 é", "gone.go": "x\n", "old.go": "ö 😀 😀 o"} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -87,28 +89,47 @@ func TestWorkspaceEdit(t *testing.T) {
 		t.Fatal(err)
 	}
 	modifyOnly := ws.NewChangeset()
-	modifyOnly.WriteFile("mod.go", []byte("a\nB\n"))
+	modifyOnly.WriteFile("mod.go", []byte("a\nB 😀 é!"))
 	modifyOnly.WriteFile("new.go", []byte("n\n"))
 	all := ws.NewChangeset()
-	all.WriteFile("mod.go", []byte("a\nB\n"))
+	all.WriteFile("mod.go", []byte("a\nB 😀 é!"))
 	all.WriteFile("new.go", []byte("n\n"))
 	all.Remove("gone.go")
 	all.Move("old.go", "renamed.go")
+	all.WriteFile("renamed.go", []byte("ö 😀 😀 O"))
 	allOps := []protocol.ResourceOperationKind{"create", "rename", "delete"}
+	// allChanges is what a client with file operations is sent, with the
+	// two edited lines ending at mod and ren.
+	allChanges := func(mod, ren int) []string {
+		return []string{
+			"delete gone.go",
+			fmt.Sprintf(`edit mod.go v7 1:0-1:%d "B 😀 é!"`, mod),
+			"create new.go",
+			`edit new.go v- 0:0-0:0 "n\n"`,
+			"rename old.go renamed.go",
+			fmt.Sprintf(`edit renamed.go v- 0:0-0:%d "ö 😀 😀 O"`, ren),
+		}
+	}
 
 	tests := []struct {
 		name    string
 		cs      *workspace.Changeset
 		caps    clientCaps
-		want    []string // kinds in order, "edit <file> v<version>" for text edits
+		want    []string // describeEdit's lines
 		wantErr string
 	}{
-		{"changes: modify and create", modifyOnly, clientCaps{enc: workspace.UTF16},
-			[]string{"changes mod.go", "changes new.go"}, ""},
+		{"changes: modify and create, utf-16", modifyOnly, clientCaps{enc: workspace.UTF16},
+			[]string{`changes mod.go 1:0-1:6 "B 😀 é!"`, `changes new.go 0:0-0:0 "n\n"`}, ""},
+		{"changes: modify and create, utf-8", modifyOnly, clientCaps{enc: workspace.UTF8},
+			[]string{`changes mod.go 1:0-1:9 "B 😀 é!"`, `changes new.go 0:0-0:0 "n\n"`}, ""},
 		{"changes cannot delete or rename", all, clientCaps{enc: workspace.UTF16},
 			nil, "delete gone.go, rename old.go"},
-		{"documentChanges with file operations", all, clientCaps{enc: workspace.UTF16, documentChanges: true, resourceOps: allOps},
-			[]string{"delete gone.go", "edit mod.go v7", "create new.go", "edit new.go v-", "rename old.go renamed.go"}, ""},
+		{"documentChanges with file operations, utf-8", all, clientCaps{enc: workspace.UTF8, documentChanges: true, resourceOps: allOps},
+			allChanges(9, 14), ""},
+		{"documentChanges with file operations, utf-16", all, clientCaps{enc: workspace.UTF16, documentChanges: true, resourceOps: allOps},
+			allChanges(6, 9), ""},
+		{"documentChanges with file operations, utf-32", all, clientCaps{enc: workspace.UTF32, documentChanges: true, resourceOps: allOps},
+			allChanges(5, 7), ""},
 		{"documentChanges without file operations", all, clientCaps{enc: workspace.UTF16, documentChanges: true},
 			nil, "resourceOperations"},
 	}
@@ -126,30 +147,8 @@ func TestWorkspaceEdit(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			name := func(u uri.URI) string { return filepath.Base(u.FsPath()) }
-			var got []string
-			for u := range we.Changes {
-				got = append(got, "changes "+name(u))
-			}
-			sort.Strings(got)
-			for _, dc := range we.DocumentChanges {
-				switch c := dc.(type) {
-				case *protocol.TextDocumentEdit:
-					v := "-"
-					if c.TextDocument.Version != nil {
-						v = fmt.Sprint(*c.TextDocument.Version)
-					}
-					got = append(got, fmt.Sprintf("edit %s v%s", name(c.TextDocument.URI), v))
-				case *protocol.CreateFile:
-					got = append(got, "create "+name(c.URI))
-				case *protocol.DeleteFile:
-					got = append(got, "delete "+name(c.URI))
-				case *protocol.RenameFile:
-					got = append(got, "rename "+name(c.OldURI)+" "+name(c.NewURI))
-				}
-			}
-			if !slices.Equal(got, tt.want) {
-				t.Errorf("got %q\nwant %q", got, tt.want)
+			if got := describeEdit(we); !slices.Equal(got, tt.want) {
+				t.Errorf("got  %q\nwant %q", got, tt.want)
 			}
 		})
 	}

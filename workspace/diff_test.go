@@ -137,8 +137,8 @@ func TestDiffRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if readTree(t, dir)["a.txt"] != tc.before["a.txt"] {
-				t.Fatal("staging wrote to disk")
+			if got := readTree(t, dir); !reflect.DeepEqual(got, tc.before) {
+				t.Fatalf("staging wrote to disk: files = %q\nwant %q", got, tc.before)
 			}
 
 			t.Run("git apply", func(t *testing.T) {

@@ -289,8 +289,10 @@ func TestMCPTools(t *testing.T) {
 			if gd.Total != 1 {
 				t.Errorf("grep structured total = %d, want 1", gd.Total)
 			}
-			if out := callTool(t, s.c, "outline", map[string]any{"path": "main.go"}); out.IsError || !strings.Contains(resultText(out), "main") {
-				t.Errorf("outline = %q", resultText(out))
+			// main.go's one definition, with its lines and signature.
+			const wantOutline = "function main  L3-5  func main()\n"
+			if out := callTool(t, s.c, "outline", map[string]any{"path": "main.go"}); out.IsError || resultText(out) != wantOutline {
+				t.Errorf("outline = %q (isError %v), want %q", resultText(out), out.IsError, wantOutline)
 			}
 
 			// An edit returns its diff and writes nothing.

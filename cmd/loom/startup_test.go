@@ -5,7 +5,6 @@ import (
 	"os/exec"
 	"regexp"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -25,12 +24,11 @@ func TestStartupLeavesSchemaDraftsAlone(t *testing.T) {
 	}
 	// init github.com/santhosh-tekuri/jsonschema/v6 @2.1 ms, 3.3 ms clock, 1701112 bytes, 21285 allocs
 	re := regexp.MustCompile(`(?m)^init github\.com/santhosh-tekuri/jsonschema/v6 @.* (\d+) allocs$`)
+	// The line must be there: without it nothing was measured (GODEBUG
+	// not honoured, the trace's format changed, the package not linked).
 	m := re.FindStringSubmatch(string(out))
 	if m == nil {
-		if strings.Contains(string(out), "santhosh-tekuri/jsonschema/v6 @") {
-			t.Fatalf("cannot read the package's init line:\n%s", out)
-		}
-		return // no init work at all
+		t.Fatalf("no init line for github.com/santhosh-tekuri/jsonschema/v6 in loom version's init trace:\n%s", out)
 	}
 	if allocs, _ := strconv.Atoi(m[1]); allocs > 1000 {
 		t.Fatalf("the jsonschema package's init made %d allocations: is the replace in go.mod gone?", allocs)

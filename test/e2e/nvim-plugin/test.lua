@@ -183,26 +183,25 @@ local ok, err = pcall(function()
     end
   end
 
-  -- :LoomThreads: with a server that has the thread commands, find the
-  -- run above and open it; without them, a clear message.
-  if vim.tbl_contains(require('loom.client').commands(client), 'loom.searchThreads') then
-    vim.ui.select = function(items, _, on_choice)
-      on_choice(items[1], 1)
+  -- :LoomThreads: the server (its thread database under XDG_DATA_HOME)
+  -- offers the thread commands; find the run above and open it.
+  local commands = require('loom.client').commands(client)
+  for _, want in ipairs({ 'loom.searchThreads', 'loom.showThread' }) do
+    if not vim.tbl_contains(commands, want) then
+      return fail('the server does not offer ' .. want .. '; it offers ' .. vim.inspect(commands) .. '; notes: ' .. vim.inspect(notes))
     end
-    -- A phrase: the other runs' threads hold "Printf" and "hello" too.
-    vim.cmd('LoomThreads "Say hello with Printf"')
-    if not vim.wait(5000, function() return vim.api.nvim_buf_get_name(0):match('loom://thread/') ~= nil end, 10) then
-      return fail(':LoomThreads opened no thread; notes: ' .. vim.inspect(notes))
-    end
-    local thread = table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, true), '\n')
-    if not thread:find('Say hello with Printf', 1, true) then
-      return fail('the thread buffer lacks the instruction: ' .. thread)
-    end
-  else
-    vim.cmd('LoomThreads Printf')
-    if not noted('cannot search threads') then
-      return fail(':LoomThreads on a server without thread commands said ' .. vim.inspect(notes))
-    end
+  end
+  vim.ui.select = function(items, _, on_choice)
+    on_choice(items[1], 1)
+  end
+  -- A phrase: the other runs' threads hold "Printf" and "hello" too.
+  vim.cmd('LoomThreads "Say hello with Printf"')
+  if not vim.wait(5000, function() return vim.api.nvim_buf_get_name(0):match('loom://thread/') ~= nil end, 10) then
+    return fail(':LoomThreads opened no thread; notes: ' .. vim.inspect(notes))
+  end
+  local thread = table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, true), '\n')
+  if not thread:find('Say hello with Printf', 1, true) then
+    return fail('the thread buffer lacks the instruction: ' .. thread)
   end
 
   vim.lsp.stop_client(client.id)

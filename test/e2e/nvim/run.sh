@@ -51,5 +51,9 @@ want=$'package main\n\n// 😀 greeting says hello.\nfunc greeting() string { re
 got=$(cat "$tmp/proj/greet.go")
 [ "$got" = "$want" ] || die "greet.go on disk is"$'\n'"$got"$'\n'"want"$'\n'"$want"
 grep -q 'greeting is too terse' "$tmp/requests.json" || die "the Fix instruction did not carry the diagnostic"
-[ "$("$LOOM" threads list --json --status done)" != "[]" ] || die "the run was not recorded as a thread in \$LOOM_DB"
+# The Fix run is recorded as a done thread in $LOOM_DB. A failing `loom
+# threads list` is a failure, not an empty answer.
+threads=$("$LOOM" threads list --json --status done) || die "loom threads list failed: $threads"
+tr -d '\n' <<<"$threads" | grep -Eq '^\[.*"title": *"Fix these problems in greet\.go' ||
+	die "the Fix run was not recorded as a done thread in \$LOOM_DB: $threads"
 echo "nvim e2e: ok (code action → loom.run → applyEdit by Neovim → :w)"
