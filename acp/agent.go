@@ -14,16 +14,11 @@ import (
 
 	sdk "github.com/coder/acp-go-sdk"
 
-	"github.com/loom-agent/loom/agent"
+	loomsession "github.com/loom-agent/loom/session"
 	"github.com/loom-agent/loom/thread"
 	"github.com/loom-agent/loom/tools"
 	"github.com/loom-agent/loom/workspace"
 )
-
-// Runner runs one agent task; *agent.Agent is one.
-type Runner interface {
-	Run(ctx context.Context, task agent.Task, onEvent func(agent.Event)) (agent.Result, error)
-}
 
 // AgentConfig is what a session asks Options.NewAgent for.
 type AgentConfig struct {
@@ -44,7 +39,7 @@ type Options struct {
 	Name, Version string
 	// NewAgent builds the agent a prompt runs on. An error (no model
 	// configured, say) fails session/new with its message.
-	NewAgent func(AgentConfig) (Runner, error)
+	NewAgent func(AgentConfig) (loomsession.Runner, error)
 	// Models are the choices of the session's model option; the first is
 	// the default. With none (no model configured) sessions have no model
 	// option and NewAgent is asked for model "".
@@ -67,6 +62,7 @@ type Server struct {
 	conn  client        // set once by Serve, before ready closes
 	ready chan struct{} // closed when conn is set
 	pace  *pacer        // set once by Serve, before the connection starts
+	runs  *loomsession.Service
 
 	mu       sync.Mutex
 	caps     sdk.ClientCapabilities
@@ -95,7 +91,8 @@ func New(opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Server{opts: opts, log: opts.Logger, ready: make(chan struct{}), sessions: map[sdk.SessionId]*session{}}, nil
+	return &Server{opts: opts, log: opts.Logger, ready: make(chan struct{}), sessions: map[sdk.SessionId]*session{},
+		runs: &loomsession.Service{Store: opts.Store, Log: opts.Logger}}, nil
 }
 
 // Serve speaks ACP on in and out (one JSON message per line) until the

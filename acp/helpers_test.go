@@ -15,6 +15,7 @@ import (
 	"github.com/loom-agent/loom/agent"
 	"github.com/loom-agent/loom/llm"
 	"github.com/loom-agent/loom/llm/llmtest"
+	loomsession "github.com/loom-agent/loom/session"
 	"github.com/loom-agent/loom/thread"
 )
 
@@ -175,7 +176,7 @@ func newFixture(t *testing.T, script llmtest.Script, o fixtureOpts) *fixture {
 		Models:     o.models,
 		AllowShell: o.allowShell,
 		Store:      o.store,
-		NewAgent: func(c AgentConfig) (Runner, error) {
+		NewAgent: func(c AgentConfig) (loomsession.Runner, error) {
 			p, err := llm.NewOpenAI(llm.Config{Model: c.Model, BaseURL: model.URL, APIKey: "k"})
 			if err != nil {
 				return nil, err

@@ -5,13 +5,14 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	sdk "github.com/coder/acp-go-sdk"
 
 	"github.com/loom-agent/loom/agent"
 	"github.com/loom-agent/loom/llm"
-	"github.com/loom-agent/loom/thread"
+	loomsession "github.com/loom-agent/loom/session"
 	"github.com/loom-agent/loom/tools"
 )
 
@@ -52,7 +53,6 @@ func (s *Server) Prompt(ctx context.Context, p sdk.PromptRequest) (sdk.PromptRes
 	if err != nil {
 		return sdk.PromptResponse{}, requestError(err)
 	}
-	rec, history := sess.begin(ctx, instruction, model)
 	tr := newTranslator(sess.abs)
 	sess.setTranslator(tr)
 	onEvent := func(ev agent.Event) {
@@ -62,12 +62,13 @@ func (s *Server) Prompt(ctx context.Context, p sdk.PromptRequest) (sdk.PromptRes
 		for _, u := range tr.updates(ev) {
 			sess.send(ctx, u)
 		}
-		if rec != nil {
-			rec.Handle(ev)
-		}
 	}
-	res, runErr := runner.Run(ctx, agent.Task{Instruction: instruction, Workspace: sess.ws, Focus: focus, History: history}, onEvent)
-	sess.end(rec, res, runErr)
+	out, err := sess.run(ctx, loomsession.Request{Instruction: instruction, Workspace: sess.ws, Focus: focus,
+		Model: model, Agent: runner, Observe: onEvent})
+	if err != nil {
+		return sdk.PromptResponse{}, requestError(err)
+	}
+	res, runErr := out.Result, out.Err
 	if ctx.Err() != nil {
 		return sdk.PromptResponse{StopReason: sdk.StopReasonCancelled}, nil
 	}
@@ -81,31 +82,23 @@ func (s *Server) Prompt(ctx context.Context, p sdk.PromptRequest) (sdk.PromptRes
 	return sdk.PromptResponse{StopReason: reason}, nil
 }
 
-// begin starts recording the turn into the session's thread and returns
-// the conversation so far. Without a store, or when it fails, the session
-// keeps the conversation in memory: a broken database must not stop work.
-func (sess *session) begin(ctx context.Context, instruction, model string) (*thread.Recorder, []llm.Message) {
-	if st := sess.srv.opts.Store; st != nil {
-		rec, err := st.Record(ctx, thread.RecordOptions{ThreadID: string(sess.id), Instruction: instruction, Workspace: sess.ws.Root(), Model: model})
-		if err == nil {
-			return rec, rec.History()
-		}
-		sess.srv.log.Warn("acp: cannot record the turn; keeping the session in memory", "session", sess.id, "err", err)
-	}
+// run runs one turn in the session's thread. Without a store, or when the
+// thread cannot be recorded, the session keeps the conversation in memory:
+// a broken database must not stop work.
+func (sess *session) run(ctx context.Context, req loomsession.Request) (loomsession.Outcome, error) {
 	sess.mu.Lock()
-	defer sess.mu.Unlock()
-	return nil, append([]llm.Message(nil), sess.history...)
-}
-
-// end records how the turn ended and keeps its conversation.
-func (sess *session) end(rec *thread.Recorder, res agent.Result, runErr error) {
-	if rec != nil {
-		if err := rec.Finish(res, runErr); err != nil {
-			sess.srv.log.Warn("acp: recording the turn failed", "session", sess.id, "err", err)
-		}
+	req.History = slices.Clone(sess.history)
+	sess.mu.Unlock()
+	out, err := sess.srv.runs.Run(ctx, sess.threadRequest(req))
+	if err != nil && len(out.Transcript) == 0 && sess.srv.opts.Store != nil {
+		sess.srv.log.Warn("acp: cannot record the turn; keeping the session in memory", "session", sess.id, "err", err)
+		out, err = (&loomsession.Service{Log: sess.srv.log}).Run(ctx, req)
+	}
+	if err != nil {
+		return out, err
 	}
 	var msgs []llm.Message
-	for _, m := range res.Transcript {
+	for _, m := range out.Transcript {
 		if m.Role != llm.RoleSystem {
 			msgs = append(msgs, m)
 		}
@@ -115,6 +108,15 @@ func (sess *session) end(rec *thread.Recorder, res agent.Result, runErr error) {
 		sess.history = msgs
 		sess.mu.Unlock()
 	}
+	return out, nil
+}
+
+// threadRequest continues the session's thread when there is a store.
+func (sess *session) threadRequest(req loomsession.Request) loomsession.Request {
+	if sess.srv.opts.Store != nil {
+		req.ThreadID = string(sess.id)
+	}
+	return req
 }
 
 // instruction turns the prompt's content blocks into the agent's

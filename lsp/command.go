@@ -11,7 +11,7 @@ import (
 	"go.lsp.dev/protocol"
 	"go.lsp.dev/uri"
 
-	"github.com/loom-agent/loom/agent"
+	"github.com/loom-agent/loom/session"
 	"github.com/loom-agent/loom/workspace"
 )
 
@@ -86,34 +86,21 @@ func (s *Server) run(ctx context.Context, params *protocol.ExecuteCommandParams)
 		// says nothing of where: tell the model.
 		instruction += "\n\nThe code in question: " + s.describe(actionData{URI: args.URI, Range: *args.Range})
 	}
-	task := agent.Task{Instruction: instruction, Workspace: ws}
+	var focus []string
 	if rel := s.relPath(uri.URI(args.URI)); rel != "" {
-		task.Focus = []string{rel}
+		focus = []string{rel}
 	}
-	// Recording starts once the run is sure to happen, so a refused
-	// command leaves no empty thread behind.
-	rec, err := s.startRecording(ctx, threadID, args.Instruction, ws.Root())
-	if err != nil {
-		return nil, err
-	}
-
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	p := s.startProgress(ctx, params.WorkDoneToken, "Loom: "+clip(args.Instruction, 60), cancel)
-	onEvent := p.event
-	if rec != nil {
-		task.History = rec.History()
-		onEvent = func(ev agent.Event) { p.event(ev); rec.Handle(ev) }
+	run, err := s.sessions.Run(runCtx, session.Request{Instruction: instruction, Record: args.Instruction, Workspace: ws,
+		Focus: focus, ThreadID: threadID, Model: s.opts.Model, Agent: runner, Observe: p.event})
+	if err != nil {
+		p.end("Failed")
+		return nil, jsonrpc2.Errorf(codeRequestFailed, "%s: %v", CommandRun, err)
 	}
-	res, err := runner.Run(runCtx, task, onEvent)
-	out := RunResult{Final: strings.TrimSpace(res.Final)}
-	if rec != nil {
-		// Cancelled and failed runs are recorded too, and can be continued.
-		if ferr := rec.Finish(res, err); ferr != nil {
-			s.log.Warn("lsp: recording the thread", "thread", rec.ID(), "err", ferr)
-		}
-		out.ThreadID = rec.ID()
-	}
+	res, err := run.Result, run.Err
+	out := RunResult{Final: strings.TrimSpace(res.Final), ThreadID: run.ThreadID}
 	switch {
 	case errors.Is(err, context.Canceled) || runCtx.Err() != nil:
 		p.end("Cancelled")
@@ -138,6 +125,9 @@ func (s *Server) run(ctx context.Context, params *protocol.ExecuteCommandParams)
 		return nil, jsonrpc2.Errorf(codeRequestFailed, "loom.run: the edit was not applied: %v", err)
 	}
 	out.Applied = applied
+	if applied {
+		s.sessions.DropChanges(ctx, run.ThreadID)
+	}
 	return marshalResult(out)
 }
 
@@ -191,7 +181,7 @@ func (s *Server) applyChanges(ctx context.Context, cs *workspace.Changeset) (boo
 }
 
 // runner returns the agent, building it at first use.
-func (s *Server) runner(ws *workspace.Workspace) (Runner, error) {
+func (s *Server) runner(ws *workspace.Workspace) (session.Runner, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.agent != nil {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/loom-agent/loom/agent"
+	"github.com/loom-agent/loom/session"
 	"github.com/loom-agent/loom/workspace"
 )
 
@@ -29,7 +30,7 @@ func TestRunDescribesTheCode(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			runner := &answerer{}
 			var got string
-			srv, _ := serveInit(t, Options{NewAgent: func(*workspace.Workspace) (Runner, error) {
+			srv, _ := serveInit(t, Options{NewAgent: func(*workspace.Workspace) (session.Runner, error) {
 				return runnerFunc(func(instruction string) { got = instruction }, runner), nil
 			}})
 			if _, err := execute(srv, CommandRun, tt.arg); err != nil {
@@ -48,10 +49,10 @@ func TestRunDescribesTheCode(t *testing.T) {
 // spy records the instruction a run gets, then answers as next does.
 type spy struct {
 	saw  func(string)
-	next Runner
+	next session.Runner
 }
 
-func runnerFunc(saw func(string), next Runner) Runner { return spy{saw, next} }
+func runnerFunc(saw func(string), next session.Runner) session.Runner { return spy{saw, next} }
 
 func (s spy) Run(ctx context.Context, task agent.Task, onEvent func(agent.Event)) (agent.Result, error) {
 	s.saw(task.Instruction)

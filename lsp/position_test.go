@@ -16,6 +16,7 @@ import (
 	"go.lsp.dev/uri"
 
 	"github.com/loom-agent/loom/agent"
+	"github.com/loom-agent/loom/session"
 	"github.com/loom-agent/loom/workspace"
 )
 
@@ -163,7 +164,7 @@ func TestRunEditInNegotiatedEncoding(t *testing.T) {
 			caps.Workspace = &protocol.WorkspaceClientCapabilities{ApplyEdit: ptr(true),
 				WorkspaceEdit: &protocol.WorkspaceEditClientCapabilities{DocumentChanges: ptr(true)}}
 			ed := &editor{edits: make(chan protocol.WorkspaceEdit, 1)}
-			_, srv, _, dir := serveClient(t, Options{NewAgent: func(*workspace.Workspace) (Runner, error) {
+			_, srv, _, dir := serveClient(t, Options{NewAgent: func(*workspace.Workspace) (session.Runner, error) {
 				return stager{"p.go": "package p\n\nvar s = \"é 😀 world\""}, nil
 			}}, ed, caps)
 			path := filepath.Join(dir, "p.go")

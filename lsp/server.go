@@ -30,16 +30,11 @@ import (
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
 
-	"github.com/loom-agent/loom/agent"
 	"github.com/loom-agent/loom/analysis"
+	"github.com/loom-agent/loom/session"
 	"github.com/loom-agent/loom/thread"
 	"github.com/loom-agent/loom/workspace"
 )
-
-// Runner runs one agent task; *agent.Agent implements it.
-type Runner interface {
-	Run(ctx context.Context, task agent.Task, onEvent func(agent.Event)) (agent.Result, error)
-}
 
 // Options configure a Server.
 type Options struct {
@@ -47,7 +42,7 @@ type Options struct {
 	// the root. It is called at the first loom.run, so a missing model
 	// configuration is reported when the user asks for the agent, not when
 	// the editor starts the server.
-	NewAgent func(ws *workspace.Workspace) (Runner, error)
+	NewAgent func(ws *workspace.Workspace) (session.Runner, error)
 	// Logger receives the server's logs (default: discard).
 	Logger *slog.Logger
 	// Version is reported in serverInfo.
@@ -87,7 +82,8 @@ type Server struct {
 	ws       *workspace.Workspace
 	caps     clientCaps
 	docs     map[string]*document // by URI
-	agent    Runner
+	agent    session.Runner
+	sessions *session.Service
 	runs     map[string]context.CancelFunc // work-done token -> cancel
 	answers  map[string]string             // loom: URI -> markdown of an answer
 	exited   chan struct{}
@@ -112,12 +108,13 @@ func New(opts Options) *Server {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Server{
-		opts:    opts,
-		log:     opts.Logger,
-		docs:    map[string]*document{},
-		runs:    map[string]context.CancelFunc{},
-		answers: map[string]string{},
-		exited:  make(chan struct{}),
+		opts:     opts,
+		log:      opts.Logger,
+		sessions: &session.Service{Store: opts.Threads, Log: opts.Logger},
+		docs:     map[string]*document{},
+		runs:     map[string]context.CancelFunc{},
+		answers:  map[string]string{},
+		exited:   make(chan struct{}),
 	}
 }
 

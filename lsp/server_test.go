@@ -21,6 +21,7 @@ import (
 
 	"github.com/loom-agent/loom/agent"
 	"github.com/loom-agent/loom/analysis"
+	"github.com/loom-agent/loom/session"
 	"github.com/loom-agent/loom/workspace"
 )
 
@@ -56,7 +57,7 @@ func (panicky) Run(context.Context, agent.Task, func(agent.Event)) (agent.Result
 // TestPanicIsContained: a handler that panics answers its request with an
 // internal error; the session goes on.
 func TestPanicIsContained(t *testing.T) {
-	srv, dir := serveInProcess(t, Options{NewAgent: func(*workspace.Workspace) (Runner, error) { return panicky{}, nil }})
+	srv, dir := serveInProcess(t, Options{NewAgent: func(*workspace.Workspace) (session.Runner, error) { return panicky{}, nil }})
 	args, _ := json.Marshal(RunArgs{Instruction: "explode"})
 	_, err := srv.ExecuteCommand(context.Background(), &protocol.ExecuteCommandParams{Command: CommandRun, Arguments: []protocol.LSPAny{args}})
 	var rpcErr *jsonrpc2.Error

@@ -65,25 +65,6 @@ func (s *Server) resolveThread(ctx context.Context, command, arg string) (string
 	return id, nil
 }
 
-// startRecording starts recording a loom.run: in thread id, or in a new
-// thread when id is empty. A new thread that cannot be recorded is only
-// logged, as the run matters more than its record; a thread the user
-// asked to continue is an error, since its history would be missing.
-func (s *Server) startRecording(ctx context.Context, id, instruction, root string) (*thread.Recorder, error) {
-	if s.opts.Threads == nil {
-		return nil, nil
-	}
-	rec, err := s.opts.Threads.Record(ctx, thread.RecordOptions{ThreadID: id, Instruction: instruction, Workspace: root, Model: s.opts.Model})
-	if err != nil {
-		if id != "" {
-			return nil, jsonrpc2.Errorf(codeRequestFailed, "%s: cannot continue thread %s: %v", CommandRun, id, err)
-		}
-		s.log.Warn("lsp: not recording this run as a thread", "err", err)
-		return nil, nil
-	}
-	return rec, nil
-}
-
 // decodeArg decodes a command's single argument object.
 func decodeArg(params *protocol.ExecuteCommandParams, v any, shape string) error {
 	if len(params.Arguments) == 0 {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/loom-agent/loom/agent"
 	"github.com/loom-agent/loom/llm"
+	"github.com/loom-agent/loom/session"
 	"github.com/loom-agent/loom/thread"
 	"github.com/loom-agent/loom/workspace"
 )
@@ -143,7 +144,7 @@ func TestRunRecordsThread(t *testing.T) {
 			}
 			runner := &answerer{}
 			srv, _ := serveInit(t, Options{Threads: st, ThreadsErr: tt.storeErr, Model: "m1",
-				NewAgent: func(*workspace.Workspace) (Runner, error) { return runner, nil }})
+				NewAgent: func(*workspace.Workspace) (session.Runner, error) { return runner, nil }})
 			firstID := ""
 			if st != nil {
 				res, err := execute(srv, CommandRun, map[string]any{"instruction": "first", "answer": true})

@@ -10,7 +10,7 @@ import (
 	mcpgo "github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
-	"github.com/loom-agent/loom/agent"
+	"github.com/loom-agent/loom/session"
 )
 
 type agentArgs struct {
@@ -112,34 +112,19 @@ func (s *Server) runAgent(ctx context.Context, req mcpgo.CallToolRequest) (*mcpg
 	if err != nil {
 		return mcpgo.NewToolResultError("cannot start the agent: " + err.Error()), nil
 	}
-	// Recording starts only now that the run will happen, so a call that
-	// fails its checks (or is retried for the client's roots) leaves no
-	// empty thread behind.
-	rec, err := s.startRecording(ctx, threadID, a.Task, ws.Root())
+	p := s.newProgress(ctx, req)
+	s.log.Info("mcp: loom_agent started", "root", ws.Root(), "task", a.Task, "thread", threadID)
+	run, err := s.runs.Run(ctx, session.Request{Instruction: a.Task, Workspace: ws, Focus: focus,
+		ThreadID: threadID, Model: s.opts.Model, Agent: ag, Observe: p.event})
+	p.flush()
 	if err != nil {
 		return mcpgo.NewToolResultError(err.Error()), nil
 	}
-	p := s.newProgress(ctx, req)
-	task := agent.Task{Instruction: a.Task, Workspace: ws, Focus: focus}
-	onEvent := p.event
-	if rec != nil {
-		task.History = rec.History()
-		onEvent = func(ev agent.Event) { p.event(ev); rec.Handle(ev) }
-		threadID = rec.ID()
-	}
-	s.log.Info("mcp: loom_agent started", "root", ws.Root(), "task", a.Task, "thread", threadID)
-	res, runErr := ag.Run(ctx, task, onEvent)
-	p.flush()
+	res, runErr := run.Result, run.Err
 	s.log.Info("mcp: loom_agent ended", "stop", res.StopReason, "turns", res.Turns, "err", runErr)
 
 	out := AgentOutput{Summary: strings.TrimSpace(res.Final), FilesChanged: []string{},
-		StopReason: string(res.StopReason), Turns: res.Turns}
-	if rec != nil {
-		if err := rec.Finish(res, runErr); err != nil {
-			s.log.Warn("mcp: recording the thread", "thread", rec.ID(), "err", err)
-		}
-		out.ThreadID = rec.ID()
-	}
+		StopReason: string(res.StopReason), Turns: res.Turns, ThreadID: run.ThreadID, Diff: run.Diff}
 	// Every answer, failures included, names the thread: a cancelled or
 	// failed run can be continued too.
 	threadNote := ""
@@ -147,9 +132,6 @@ func (s *Server) runAgent(ctx context.Context, req mcpgo.CallToolRequest) (*mcpg
 		threadNote = fmt.Sprintf("\n\nThread %s: pass it as thread_id to continue.", out.ThreadID)
 	}
 	if res.Changes != nil {
-		if out.Diff, err = res.Changes.Diff(); err != nil {
-			return mcpgo.NewToolResultError("rendering the diff: " + err.Error()), nil
-		}
 		out.FilesChanged = changedPaths(res.Changes.Changes())
 	}
 	switch {
@@ -160,12 +142,12 @@ func (s *Server) runAgent(ctx context.Context, req mcpgo.CallToolRequest) (*mcpg
 	}
 	// Only a run the model finished is applied: one stopped at a limit
 	// left its work half done, and its edits are shown, never written.
-	finished := res.StopReason == agent.StopDone
+	finished := run.Finished()
 	note := "No edits."
 	switch {
 	case out.Diff == "":
 	case a.Apply && finished:
-		if _, err := res.Changes.Apply(); err != nil {
+		if err := run.Apply(ctx); err != nil {
 			return mcpgo.NewToolResultError(withDiff(fmt.Sprintf("The run finished but its edits were not applied: %v", err)+threadNote, out.Diff)), nil
 		}
 		out.Applied = true

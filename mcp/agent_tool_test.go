@@ -11,6 +11,7 @@ import (
 
 	"github.com/loom-agent/loom/agent"
 	"github.com/loom-agent/loom/llm"
+	"github.com/loom-agent/loom/session"
 	"github.com/loom-agent/loom/workspace"
 )
 
@@ -83,7 +84,7 @@ func TestLoomAgent(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := files(t, map[string]string{"a.txt": "original\n"})
-			s, err := New(Options{Roots: []string{dir}, NewAgent: func(*workspace.Workspace) (Runner, error) {
+			s, err := New(Options{Roots: []string{dir}, NewAgent: func(*workspace.Workspace) (session.Runner, error) {
 				if tt.factoryErr != nil {
 					return nil, tt.factoryErr
 				}

@@ -16,22 +16,17 @@ import (
 	mcpgo "github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
-	"github.com/loom-agent/loom/agent"
+	"github.com/loom-agent/loom/session"
 	"github.com/loom-agent/loom/thread"
 	"github.com/loom-agent/loom/tools"
 	"github.com/loom-agent/loom/workspace"
 )
 
-// Runner runs one agent task; *agent.Agent implements it.
-type Runner interface {
-	Run(ctx context.Context, task agent.Task, onEvent func(agent.Event)) (agent.Result, error)
-}
-
 // AgentFactory builds the agent for a workspace. The command line passes
 // one built from its flags, environment and config file; an error (such as
 // no model configured) is reported to the client as the loom_agent call's
 // failure, so the file tools work without a model.
-type AgentFactory func(ws *workspace.Workspace) (Runner, error)
+type AgentFactory func(ws *workspace.Workspace) (session.Runner, error)
 
 // Options configure a Server.
 type Options struct {
@@ -72,6 +67,7 @@ type Server struct {
 	log   *slog.Logger
 	// written records the progress notifications the transports wrote.
 	written *writtenProgress
+	runs    *session.Service
 }
 
 // New checks the roots and builds the server with its tools.
@@ -88,7 +84,8 @@ func New(opts Options) (*Server, error) {
 	if opts.Version == "" {
 		opts.Version = "dev"
 	}
-	s := &Server{opts: opts, log: opts.Logger, written: newWrittenProgress()}
+	s := &Server{opts: opts, log: opts.Logger, written: newWrittenProgress(),
+		runs: &session.Service{Store: opts.Threads, Log: opts.Logger}}
 	for _, r := range opts.Roots {
 		ws, err := workspace.New(r)
 		if err != nil {

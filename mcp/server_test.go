@@ -11,6 +11,7 @@ import (
 	mcpgo "github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/loom-agent/loom/agent"
+	"github.com/loom-agent/loom/session"
 	"github.com/loom-agent/loom/workspace"
 )
 
@@ -22,7 +23,7 @@ func TestNewRefusesMissingRoot(t *testing.T) {
 
 func TestToolList(t *testing.T) {
 	dir := files(t, map[string]string{"a.txt": "a\n"})
-	factory := func(*workspace.Workspace) (Runner, error) { return nil, errors.New("unused") }
+	factory := func(*workspace.Workspace) (session.Runner, error) { return nil, errors.New("unused") }
 	st := openStore(t)
 	tests := []struct {
 		name       string
@@ -188,7 +189,7 @@ func (panicRunner) Run(context.Context, agent.Task, func(agent.Event)) (agent.Re
 }
 
 func TestPanicIsAToolError(t *testing.T) {
-	s, err := New(Options{Roots: []string{t.TempDir()}, NewAgent: func(*workspace.Workspace) (Runner, error) { return panicRunner{}, nil }})
+	s, err := New(Options{Roots: []string{t.TempDir()}, NewAgent: func(*workspace.Workspace) (session.Runner, error) { return panicRunner{}, nil }})
 	if err != nil {
 		t.Fatal(err)
 	}

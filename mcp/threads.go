@@ -65,25 +65,6 @@ func (s *Server) resolveThread(ctx context.Context, arg string, scope []string) 
 	return id, nil
 }
 
-// startRecording starts recording a loom_agent run: in thread id, or in a
-// new thread when id is empty. A new thread that cannot be recorded is
-// only logged (the run matters more than its record); a thread the client
-// asked to continue is an error, since its history would be missing.
-func (s *Server) startRecording(ctx context.Context, id, task, root string) (*thread.Recorder, error) {
-	if s.opts.Threads == nil {
-		return nil, nil
-	}
-	rec, err := s.opts.Threads.Record(ctx, thread.RecordOptions{ThreadID: id, Instruction: task, Workspace: root, Model: s.opts.Model})
-	if err != nil {
-		if id != "" {
-			return nil, fmt.Errorf("cannot continue thread %s: %w", id, err)
-		}
-		s.log.Warn("mcp: not recording this run as a thread", "err", err)
-		return nil, nil
-	}
-	return rec, nil
-}
-
 type searchArgs struct {
 	Query     string `json:"query"`
 	Workspace string `json:"workspace,omitempty"`

@@ -17,6 +17,7 @@ import (
 
 	"github.com/loom-agent/loom/agent"
 	"github.com/loom-agent/loom/llm"
+	"github.com/loom-agent/loom/session"
 	"github.com/loom-agent/loom/thread"
 	"github.com/loom-agent/loom/workspace"
 )
@@ -65,7 +66,7 @@ func TestLoomAgentThreads(t *testing.T) {
 			}
 			runner := &fakeRunner{stop: agent.StopDone}
 			s, err := New(Options{Roots: []string{dir}, Threads: st, ThreadsErr: tt.storeErr, Model: "test-model",
-				NewAgent: func(*workspace.Workspace) (Runner, error) { return runner, nil }})
+				NewAgent: func(*workspace.Workspace) (session.Runner, error) { return runner, nil }})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -341,7 +342,7 @@ func TestThreadsOfOtherWorkspaces(t *testing.T) {
 	})
 	runner := &fakeRunner{stop: agent.StopDone}
 	s, err := New(Options{Roots: []string{mine}, Threads: st,
-		NewAgent: func(*workspace.Workspace) (Runner, error) { return runner, nil }})
+		NewAgent: func(*workspace.Workspace) (session.Runner, error) { return runner, nil }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -88,4 +88,8 @@ CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN
 	DELETE FROM search WHERE rowid = old.id;
 END;
 `,
+	// 2: the edits a thread's runs staged and nobody applied, as JSON
+	// (workspace.FileChange with base hashes), so a thread can be applied
+	// or continued without running the model again.
+	`ALTER TABLE threads ADD COLUMN changes TEXT NOT NULL DEFAULT '';`,
 }

@@ -228,7 +228,7 @@ func TestSearchIndexFollowsChanges(t *testing.T) {
 	s := openStore(t)
 	ctx := context.Background()
 	id := newThread(t, s, Meta{Title: "rewrite"}, userTurn("start"), assistant("preview of the walrus"))
-	if err := s.replaceTurns(ctx, id, 1, []Turn{assistant("the whole narwhal")}, Outcome{Status: StatusDone}); err != nil {
+	if err := s.ReplaceTurns(ctx, id, 1, []Turn{assistant("the whole narwhal")}, Outcome{Status: StatusDone}); err != nil {
 		t.Fatal(err)
 	}
 	for q, want := range map[string]int{"walrus": 0, "narwhal": 1, "rewrite": 1, "start": 1} {

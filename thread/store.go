@@ -21,6 +21,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/loom-agent/loom/llm"
+	"github.com/loom-agent/loom/workspace"
 )
 
 // busyTimeout is how long SQLite waits for another connection's lock
@@ -426,6 +427,46 @@ func (s *Store) Finish(ctx context.Context, id string, o Outcome) error {
 	return nil
 }
 
+// ClearChanges records that thread id's staged edits were applied (or
+// given up): they are no longer kept, and a later run starts from the
+// disk. The diff stays as the record of what the run did.
+func (s *Store) ClearChanges(ctx context.Context, id string) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE threads SET changes = '', updated = ? WHERE id = ?`, time.Now().UnixMilli(), id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err == nil && n == 0 {
+			return fmt.Errorf("%w: %q", ErrNotFound, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("thread %s: %w", id, err)
+	}
+	return nil
+}
+
+// encodeChanges stores staged edits as JSON; none is the empty string.
+func encodeChanges(changes []workspace.FileChange) (string, error) {
+	if len(changes) == 0 {
+		return "", nil
+	}
+	b, err := json.Marshal(changes)
+	return string(b), err
+}
+
+func decodeChanges(s string) ([]workspace.FileChange, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var changes []workspace.FileChange
+	if err := json.Unmarshal([]byte(s), &changes); err != nil {
+		return nil, fmt.Errorf("staged changes: %w", err)
+	}
+	return changes, nil
+}
+
 // SetTitle renames a thread.
 func (s *Store) SetTitle(ctx context.Context, id, title string) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
@@ -445,11 +486,15 @@ func (s *Store) SetTitle(ctx context.Context, id, title string) error {
 }
 
 func finish(ctx context.Context, tx *sql.Tx, id string, o Outcome) error {
-	q := `UPDATE threads SET status = ?, diff = ?, error = ?, updated = ? WHERE id = ?`
-	args := []any{o.Status, o.Diff, o.Error, time.Now().UnixMilli(), id}
+	changes, err := encodeChanges(o.Changes)
+	if err != nil {
+		return err
+	}
+	q := `UPDATE threads SET status = ?, diff = ?, changes = ?, error = ?, updated = ? WHERE id = ?`
+	args := []any{o.Status, o.Diff, changes, o.Error, time.Now().UnixMilli(), id}
 	if o.Usage != (llm.Usage{}) {
-		q = `UPDATE threads SET status = ?, diff = ?, error = ?, updated = ?, prompt_tokens = ?, completion_tokens = ? WHERE id = ?`
-		args = []any{o.Status, o.Diff, o.Error, time.Now().UnixMilli(), o.Usage.PromptTokens, o.Usage.CompletionTokens, id}
+		q = `UPDATE threads SET status = ?, diff = ?, changes = ?, error = ?, updated = ?, prompt_tokens = ?, completion_tokens = ? WHERE id = ?`
+		args = []any{o.Status, o.Diff, changes, o.Error, time.Now().UnixMilli(), o.Usage.PromptTokens, o.Usage.CompletionTokens, id}
 	}
 	res, err := tx.ExecContext(ctx, q, args...)
 	if err != nil {
@@ -461,10 +506,10 @@ func finish(ctx context.Context, tx *sql.Tx, id string, o Outcome) error {
 	return nil
 }
 
-// replaceTurns swaps the turns of thread id from number from on for turns
+// ReplaceTurns swaps the turns of thread id from number from on for turns
 // and records the outcome, all in one transaction. The token totals become
 // the sum of the turns.
-func (s *Store) replaceTurns(ctx context.Context, id string, from int, turns []Turn, o Outcome) error {
+func (s *Store) ReplaceTurns(ctx context.Context, id string, from int, turns []Turn, o Outcome) error {
 	for _, t := range turns {
 		if err := checkTurn(t); err != nil {
 			return err
@@ -516,6 +561,13 @@ func (s *Store) Get(ctx context.Context, id string) (*Thread, error) {
 			if errors.Is(err, sql.ErrNoRows) {
 				return fmt.Errorf("%w: %q", ErrNotFound, id)
 			}
+			return err
+		}
+		var changes string
+		if err := tx.QueryRowContext(ctx, `SELECT changes FROM threads WHERE rid = ?`, rid).Scan(&changes); err != nil {
+			return err
+		}
+		if t.Changes, err = decodeChanges(changes); err != nil {
 			return err
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT n, created, prompt_tokens, completion_tokens FROM turns WHERE thread_rid = ? ORDER BY n`, rid)

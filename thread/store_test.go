@@ -101,7 +101,7 @@ func TestSchemaAndPragmas(t *testing.T) {
 	ctx := context.Background()
 	for _, tt := range []struct{ pragma, want string }{
 		{"journal_mode", "wal"},
-		{"user_version", "1"},
+		{"user_version", "2"},
 		{"foreign_keys", "1"},
 		{"busy_timeout", "1000"},
 		{"synchronous", "1"},

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/loom-agent/loom/llm"
+	"github.com/loom-agent/loom/workspace"
 )
 
 // ErrNotFound is returned (wrapped) for an ID that names no thread.
@@ -55,6 +56,9 @@ type Thread struct {
 	Error string `json:"error,omitempty"`
 	// Diff is the unified diff the latest run staged.
 	Diff string `json:"diff,omitempty"`
+	// Changes are the staged edits nobody applied yet, with their base
+	// hashes; filled by Get only.
+	Changes []workspace.FileChange `json:"changes,omitempty"`
 	// Usage sums the tokens of every turn.
 	Usage llm.Usage `json:"usage"`
 	// TurnCount is the number of turns, filled by Get and List.
@@ -86,6 +90,8 @@ type Meta struct {
 type Outcome struct {
 	Status Status
 	Diff   string
+	// Changes are the staged edits not applied, kept with the thread.
+	Changes []workspace.FileChange
 	// Error is the failure's message for a failed run.
 	Error string
 	// Usage, when not zero, replaces the thread's token totals (which

@@ -30,13 +30,13 @@ const (
 // content the change was made against; Apply refuses it when the disk no
 // longer holds that content.
 type FileChange struct {
-	Kind     Kind
-	Path     string // the file before the change (for Create, the new file)
-	NewPath  string // the file after the change; differs from Path only for Rename
-	Old      []byte // nil for Create
-	New      []byte // nil for Delete
-	BaseHash string // Hash(Old); empty for Create, which needs the file absent
-	Mode     fs.FileMode
+	Kind     Kind        `json:"kind"`
+	Path     string      `json:"path"`                // the file before the change (for Create, the new file)
+	NewPath  string      `json:"new_path"`            // the file after the change; differs from Path only for Rename
+	Old      []byte      `json:"old,omitempty"`       // nil for Create
+	New      []byte      `json:"new,omitempty"`       // nil for Delete
+	BaseHash string      `json:"base_hash,omitempty"` // Hash(Old); empty for Create, which needs the file absent
+	Mode     fs.FileMode `json:"mode"`
 }
 
 // Hash names a file content in base hashes.
@@ -359,6 +359,62 @@ func (c *Changeset) Changes() []FileChange {
 		return out[i].NewPath < out[j].NewPath
 	})
 	return out
+}
+
+// Restage makes a changeset holding changes that were staged earlier (and
+// kept, as a thread keeps its unapplied edits), with their original bases:
+// reads see the staged content, and Apply still refuses if the disk moved
+// on since they were made. Every path is checked again as staging checks
+// it.
+func (w *Workspace) Restage(changes []FileChange) (*Changeset, error) {
+	c := w.NewChangeset()
+	for _, ch := range changes {
+		for _, p := range []string{ch.Path, ch.NewPath} {
+			rel, err := w.Resolve(p)
+			if err != nil {
+				return nil, err
+			}
+			if rel != p || rel == "." {
+				return nil, fmt.Errorf("staged change to %s: the path is not a file of this workspace", p)
+			}
+			if err := checkNotVCS("stage", rel); err != nil {
+				return nil, err
+			}
+		}
+		if _, ok := c.entries[ch.Path]; ok {
+			return nil, fmt.Errorf("staged change to %s: the file is changed twice", ch.Path)
+		}
+		mode := ch.Mode.Perm()
+		if mode == 0 {
+			mode = 0o644
+		}
+		switch ch.Kind {
+		case Create:
+			if err := checkNewName(ch.Path); err != nil {
+				return nil, err
+			}
+			c.entries[ch.Path] = &entry{mode: mode, exists: true, content: ch.New}
+		case Modify:
+			c.entries[ch.Path] = &entry{baseExists: true, base: ch.Old, mode: mode, exists: true, content: ch.New}
+		case Delete:
+			c.entries[ch.Path] = &entry{baseExists: true, base: ch.Old, mode: mode}
+		case Rename:
+			if err := checkNewName(ch.NewPath); err != nil {
+				return nil, err
+			}
+			if _, ok := c.entries[ch.NewPath]; ok {
+				return nil, fmt.Errorf("staged change to %s: the file is changed twice", ch.NewPath)
+			}
+			c.entries[ch.Path] = &entry{baseExists: true, base: ch.Old, mode: mode}
+			c.entries[ch.NewPath] = &entry{mode: mode, exists: true, content: ch.New, movedFrom: ch.Path}
+		default:
+			return nil, fmt.Errorf("staged change to %s: unknown kind %q", ch.Path, ch.Kind)
+		}
+		if ch.Kind != Create && Hash(ch.Old) != ch.BaseHash {
+			return nil, fmt.Errorf("staged change to %s: its base does not match its hash", ch.Path)
+		}
+	}
+	return c, nil
 }
 
 // Discard drops every staged edit.

@@ -10,6 +10,7 @@ import (
 	"github.com/loom-agent/loom/acp"
 	"github.com/loom-agent/loom/agent"
 	"github.com/loom-agent/loom/llm"
+	"github.com/loom-agent/loom/session"
 	"github.com/loom-agent/loom/thread"
 )
 
@@ -78,7 +79,7 @@ func runACP(cmd *cobra.Command, s *streams, o acpOptions) error {
 		AllowShell: o.allowShell,
 		Store:      store,
 		Logger:     slog.Default(),
-		NewAgent: func(c acp.AgentConfig) (acp.Runner, error) {
+		NewAgent: func(c acp.AgentConfig) (session.Runner, error) {
 			return newACPAgent(o.agentFlags, c)
 		},
 	})

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/loom-agent/loom/lsp"
+	"github.com/loom-agent/loom/session"
 	"github.com/loom-agent/loom/workspace"
 )
 
@@ -54,7 +55,7 @@ them. If the database cannot be opened the server runs without threads.`,
 				defer st.Close()
 			}
 			srv := lsp.New(lsp.Options{
-				NewAgent:   func(ws *workspace.Workspace) (lsp.Runner, error) { return newAgent(f, ws) },
+				NewAgent:   func(ws *workspace.Workspace) (session.Runner, error) { return newAgent(f, ws) },
 				Logger:     slog.Default(),
 				Version:    loomVersion(),
 				Threads:    st,

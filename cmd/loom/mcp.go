@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/loom-agent/loom/mcp"
+	"github.com/loom-agent/loom/session"
 	"github.com/loom-agent/loom/workspace"
 )
 
@@ -106,7 +107,7 @@ func runMCP(cmd *cobra.Command, s *streams, o mcpOptions) error {
 		AllowShell: o.allowShell,
 		Version:    version,
 		Logger:     slog.Default(),
-		NewAgent: func(ws *workspace.Workspace) (mcp.Runner, error) {
+		NewAgent: func(ws *workspace.Workspace) (session.Runner, error) {
 			return newAgent(o.agentFlags, ws)
 		},
 		Threads:    st,

@@ -16,7 +16,7 @@ import (
 
 	"github.com/loom-agent/loom/agent"
 	"github.com/loom-agent/loom/llm"
-	"github.com/loom-agent/loom/thread"
+	"github.com/loom-agent/loom/session"
 	"github.com/loom-agent/loom/workspace"
 )
 
@@ -61,9 +61,9 @@ type repl struct {
 	ag      *agent.Agent
 	model   string
 	changes *workspace.Changeset
-	history []llm.Message // the conversation, when no thread store is at hand
-	store   *thread.Store // nil if the database cannot be opened
-	thread  string        // the thread this session appends to
+	history []llm.Message    // the conversation, when no thread store is at hand
+	runs    *session.Service // its Store is nil if the database cannot be opened
+	thread  string           // the thread this session appends to
 }
 
 func runRepl(s *streams, o replOptions) error {
@@ -75,11 +75,11 @@ func runRepl(s *streams, o replOptions) error {
 	if err != nil {
 		return err
 	}
-	r := &repl{s: s, ws: ws, ag: ag, model: modelName(o.agentFlags), changes: ws.NewChangeset()}
-	if r.store, err = openStore(o.db); err != nil {
+	r := &repl{s: s, ws: ws, ag: ag, model: modelName(o.agentFlags), changes: ws.NewChangeset(), runs: &session.Service{}}
+	if r.runs.Store, err = openStore(o.db); err != nil {
 		slog.Warn("threads are not recorded", "err", err)
 	} else {
-		defer r.store.Close()
+		defer r.runs.Store.Close()
 	}
 	line := liner.NewLiner()
 	defer line.Close()
@@ -125,6 +125,7 @@ func runRepl(s *streams, o replOptions) error {
 			r.apply()
 		case "/discard":
 			r.changes.Discard()
+			r.runs.DropChanges(context.Background(), r.thread)
 			fmt.Fprintln(s.Out, "Discarded the staged edits.")
 		case "/resume":
 			r.resume(strings.TrimSpace(strings.TrimPrefix(input, "/resume")))
@@ -156,33 +157,24 @@ func (r *repl) ask(instruction string) {
 		}
 	}()
 	p := newProgress(r.s.Out)
-	task := agent.Task{Instruction: instruction, Workspace: r.ws, Changes: r.changes, History: r.history}
-	onEvent := p.handle
-	var rec *thread.Recorder
-	if r.store != nil {
-		var err error
-		rec, err = r.store.Record(ctx, thread.RecordOptions{ThreadID: r.thread, Instruction: instruction, Workspace: r.ws.Root(), Model: r.model})
-		if err != nil {
-			slog.Warn("not recording this reply", "err", err)
-		} else {
-			task.History = rec.History()
-			onEvent = func(ev agent.Event) { p.handle(ev); rec.Handle(ev) }
-		}
-	}
-	res, err := r.ag.Run(ctx, task, onEvent)
+	out, err := r.runs.Run(ctx, session.Request{Instruction: instruction, Workspace: r.ws, Changes: r.changes,
+		History: r.history, ThreadID: r.thread, Model: r.model, Agent: r.ag, Observe: p.handle})
 	p.endText()
+	if err != nil {
+		fmt.Fprintf(r.s.Out, "Error: %v\n", err)
+		return
+	}
+	res := out.Result
 	if len(res.Transcript) > 0 {
 		r.history = res.Transcript
 	}
-	if rec != nil {
-		if ferr := rec.Finish(res, err); ferr != nil {
-			slog.Warn("recording the thread", "err", ferr)
-		}
-		if r.thread == "" {
-			fmt.Fprintf(r.s.Out, "(thread %s)\n", rec.ID())
-		}
-		r.thread = rec.ID()
+	if out.ThreadID != "" && r.thread == "" {
+		fmt.Fprintf(r.s.Out, "(thread %s)\n", out.ThreadID)
 	}
+	if out.ThreadID != "" {
+		r.thread = out.ThreadID
+	}
+	err = out.Err
 	switch {
 	case errors.Is(err, context.Canceled):
 		fmt.Fprintln(r.s.Out, "Stopped. The edits staged so far are kept (/diff).")
@@ -202,23 +194,35 @@ func (r *repl) resume(arg string) {
 		fmt.Fprintln(r.s.Out, "Usage: /resume ID (loom threads list shows them)")
 		return
 	}
-	if r.store == nil {
+	if r.runs.Store == nil {
 		fmt.Fprintln(r.s.Out, "Threads are not available: the thread database could not be opened.")
 		return
 	}
 	ctx := context.Background()
-	id, err := r.store.Resolve(ctx, arg)
+	id, err := r.runs.Store.Resolve(ctx, arg)
 	if err != nil {
 		fmt.Fprintf(r.s.Out, "Error: %v\n", err)
 		return
 	}
-	t, err := r.store.Get(ctx, id)
+	t, err := r.runs.Store.Get(ctx, id)
 	if err != nil {
 		fmt.Fprintf(r.s.Out, "Error: %v\n", err)
 		return
 	}
-	r.thread, r.history = id, nil
+	// The thread's unapplied edits come back with it.
+	changes, err := r.ws.Restage(t.Changes)
+	if err != nil {
+		fmt.Fprintf(r.s.Out, "Error: thread %s: its staged edits: %v\n", id, err)
+		return
+	}
+	if n := len(r.changes.Changes()); n > 0 && r.thread != "" {
+		fmt.Fprintf(r.s.Out, "The %d file(s) of staged edits stay with thread %s (loom apply %s).\n", n, r.thread, r.thread)
+	}
+	r.thread, r.history, r.changes = id, nil, changes
 	fmt.Fprintf(r.s.Out, "Continuing thread %s: %s\n", id, t.Title)
+	if n := len(changes.Changes()); n > 0 {
+		fmt.Fprintf(r.s.Out, "%d file(s) with staged edits from that thread: /diff to review, /apply to write.\n", n)
+	}
 }
 
 func (r *repl) showDiff() {
@@ -241,6 +245,7 @@ func (r *repl) apply() {
 	case len(applied) == 0:
 		fmt.Fprintln(r.s.Out, "No staged edits.")
 	default:
+		r.runs.DropChanges(context.Background(), r.thread)
 		for _, ch := range applied {
 			fmt.Fprintf(r.s.Out, "%s %s\n", ch.Kind, ch.NewPath)
 		}

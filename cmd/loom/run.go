@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/loom-agent/loom/agent"
+	"github.com/loom-agent/loom/session"
 	"github.com/loom-agent/loom/workspace"
 )
 
@@ -59,6 +59,16 @@ Exit codes: 0 done, 1 failed, 2 usage, 3 stopped at a limit, 130 cancelled.`,
 	return cmd
 }
 
+// applyError reports an apply that was refused (a conflict, say): the diff
+// still goes to stdout and the thread keeps the edits, so nothing is lost.
+func applyError(s *streams, err error, diff, threadID string) error {
+	fmt.Fprint(s.Out, diff)
+	if threadID != "" {
+		return fmt.Errorf("%w\nThe edits are kept in thread %s: loom apply %s once the conflict is resolved", err, threadID, threadID)
+	}
+	return err
+}
+
 // exitError carries an exit code chosen by a command.
 type exitError struct {
 	code int
@@ -77,44 +87,24 @@ func runRun(ctx context.Context, s *streams, o runOptions) error {
 	if err != nil {
 		return err
 	}
-	p := newProgress(s.Err)
-	task := agent.Task{Instruction: o.instruction, Workspace: ws, Focus: o.focus}
-	onEvent := p.handle
-	// Every run is recorded as a thread; a run that cannot be recorded
-	// still runs, unless it was asked to continue a thread.
-	rec, closeDB, err := startRecording(ctx, o.db, o.thread, o.instruction, ws.Root(), modelName(o.agentFlags))
-	switch {
-	case err != nil && o.thread != "":
+	svc, threadID, closeDB, err := runSession(ctx, o.db, o.thread)
+	if err != nil {
 		return err
-	case err != nil:
-		slog.Warn("not recording this run as a thread", "err", err)
-	default:
-		defer closeDB()
-		task.History = rec.History()
-		onEvent = func(ev agent.Event) { p.handle(ev); rec.Handle(ev) }
 	}
-	res, runErr := ag.Run(ctx, task, onEvent)
+	defer closeDB()
+	p := newProgress(s.Err)
+	out, err := svc.Run(ctx, session.Request{Instruction: o.instruction, Workspace: ws, Focus: o.focus,
+		ThreadID: threadID, Model: modelName(o.agentFlags), Agent: ag, Observe: p.handle})
 	p.endText()
-	threadID := ""
-	if rec != nil {
-		if err := rec.Finish(res, runErr); err != nil {
-			slog.Warn("recording the thread", "err", err)
-		}
-		threadID = rec.ID()
+	if err != nil {
+		return err
 	}
-	var diff string
-	if res.Changes != nil {
-		if diff, err = res.Changes.Diff(); err != nil {
-			return err
-		}
-	}
-	// Only a run the model finished is applied: a failed or cancelled run,
-	// or one stopped at a limit, left its work half done.
-	finished := runErr == nil && res.StopReason == agent.StopDone
+	res, runErr, diff, threadID := out.Result, out.Err, out.Diff, out.ThreadID
+	finished := out.Finished()
 	applied := false
 	if finished && o.apply && diff != "" {
-		if _, err := res.Changes.Apply(); err != nil {
-			return err
+		if err := out.Apply(ctx); err != nil {
+			return applyError(s, err, diff, threadID)
 		}
 		applied = true
 	}

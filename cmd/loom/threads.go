@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -11,7 +12,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/loom-agent/loom/session"
 	"github.com/loom-agent/loom/thread"
+	"github.com/loom-agent/loom/workspace"
 )
 
 func init() { subcommands = append(subcommands, newThreadsCmd) }
@@ -106,11 +109,15 @@ its own workspace roots).`,
 	}
 	addFilterFlags(search, &f)
 
+	var showDiff bool
 	show := &cobra.Command{
 		Use:   "show ID",
 		Short: "Print a thread: its facts, messages, tool calls and results, and diff",
 		Args:  usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if showDiff {
+				return printStagedDiff(cmd.Context(), s, f, args[0])
+			}
 			format := thread.FormatMarkdown
 			if f.asJSON {
 				format = thread.FormatJSON
@@ -119,6 +126,7 @@ its own workspace roots).`,
 		},
 	}
 	show.Flags().BoolVar(&f.asJSON, "json", false, "print the thread as JSON")
+	show.Flags().BoolVar(&showDiff, "diff", false, "print only the edits the thread staged and nobody applied, as a unified diff (loom apply writes them)")
 
 	var formatName string
 	export := &cobra.Command{
@@ -258,6 +266,30 @@ func exportThread(ctx context.Context, s *streams, f threadsFlags, arg string, f
 	})
 }
 
+// printStagedDiff prints the edits thread arg staged and nobody applied.
+func printStagedDiff(ctx context.Context, s *streams, f threadsFlags, arg string) error {
+	return withStore(f, reading, func(st *thread.Store, _ thread.Filter) error {
+		id, err := st.Resolve(ctx, arg)
+		if err != nil {
+			return err
+		}
+		t, err := st.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		if len(t.Changes) == 0 {
+			fmt.Fprintf(s.Err, "Thread %s has no unapplied edits.\n", id)
+			return nil
+		}
+		diff, err := workspace.RenderDiff(t.Changes)
+		if err != nil {
+			return err
+		}
+		fmt.Fprint(s.Out, diff)
+		return nil
+	})
+}
+
 // usageArgs makes a wrong number of arguments a usage error (exit 2).
 func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
@@ -276,28 +308,24 @@ func nonNil[T any](v []T) []T {
 	return v
 }
 
-// startRecording opens the thread database (db, else the default path)
-// and starts recording a run: in a new thread, or continuing threadArg (an
-// ID or unique prefix). The caller passes rec.History() as the task's
-// History, calls rec.Handle from its onEvent callback, then rec.Finish and
-// done. A thread that cannot be recorded is the caller's to report; a run
-// should not fail for it.
-func startRecording(ctx context.Context, db, threadArg, instruction, root, model string) (rec *thread.Recorder, done func(), err error) {
+// runSession opens the thread database (db, else the default path) for a
+// run, and resolves threadArg (an ID or unique prefix) when given. A run
+// that cannot be recorded still runs, unless it was asked to continue a
+// thread: then the error is returned. done closes the database.
+func runSession(ctx context.Context, db, threadArg string) (svc *session.Service, id string, done func(), err error) {
 	st, err := openStore(db)
-	if err != nil {
-		return nil, nil, err
+	switch {
+	case err != nil && threadArg != "":
+		return nil, "", nil, err
+	case err != nil:
+		slog.Warn("not recording this run as a thread", "err", err)
+		return &session.Service{}, "", func() {}, nil
 	}
-	id := ""
 	if threadArg != "" {
 		if id, err = st.Resolve(ctx, threadArg); err != nil {
 			st.Close()
-			return nil, nil, err
+			return nil, "", nil, err
 		}
 	}
-	rec, err = st.Record(ctx, thread.RecordOptions{ThreadID: id, Instruction: instruction, Workspace: root, Model: model})
-	if err != nil {
-		st.Close()
-		return nil, nil, err
-	}
-	return rec, func() { st.Close() }, nil
+	return &session.Service{Store: st}, id, func() { st.Close() }, nil
 }

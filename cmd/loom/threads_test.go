@@ -17,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/loom-agent/loom/agent"
 	"github.com/loom-agent/loom/llm"
 	"github.com/loom-agent/loom/thread"
 )
@@ -179,28 +178,39 @@ func TestThreadsDatabaseLocation(t *testing.T) {
 	}
 }
 
-// TestStartRecording checks the helper loom run will use: a new thread,
-// then one continued by prefix with its history.
-func TestStartRecording(t *testing.T) {
+// TestRunSession checks the helper loom run uses: a thread continued by a
+// unique prefix, an unknown thread refused, and a database that cannot be
+// opened refused only when a thread was asked for.
+func TestRunSession(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "threads.db")
 	ctx := context.Background()
-	rec, done, err := startRecording(ctx, db, "", "first task", "/src/x", "m")
+	st, err := thread.Open(db)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec.Finish(agent.Result{StopReason: agent.StopDone}, nil)
+	th, err := st.Create(ctx, thread.Meta{Workspace: "/src/x", Title: "first task"})
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, id, done, err := runSession(ctx, db, th.ID[:9])
+	if err != nil || id != th.ID || svc.Store == nil {
+		t.Fatalf("runSession(prefix) = %q, %v", id, err)
+	}
 	done()
-	rec2, done2, err := startRecording(ctx, db, rec.ID()[:9], "second task", "/src/x", "m")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer done2()
-	if rec2.ID() != rec.ID() || len(rec2.History()) != 1 || rec2.History()[0].Content != "first task" {
-		t.Errorf("continued %s with history %+v", rec2.ID(), rec2.History())
-	}
-	if _, _, err := startRecording(ctx, db, "zzzz", "x", "/", "m"); err == nil || !strings.Contains(err.Error(), "no such thread") {
+	if _, _, _, err := runSession(ctx, db, "zzzz"); err == nil || !strings.Contains(err.Error(), "no such thread") {
 		t.Errorf("unknown thread: %v", err)
 	}
+	bad := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(bad, nil, 0o644)
+	if _, _, _, err := runSession(ctx, filepath.Join(bad, "threads.db"), th.ID); err == nil {
+		t.Error("continuing a thread without a database: no error")
+	}
+	svc, _, done, err = runSession(ctx, filepath.Join(bad, "threads.db"), "")
+	if err != nil || svc.Store != nil {
+		t.Errorf("a new run without a database: %v, store %v; want it to run unrecorded", err, svc.Store)
+	}
+	done()
 }
 
 // TestThreadsLockedDatabase: while another process holds the database's

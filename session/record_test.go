@@ -1,4 +1,4 @@
-package thread
+package session
 
 import (
 	"context"
@@ -12,12 +12,13 @@ import (
 	"github.com/loom-agent/loom/agent"
 	"github.com/loom-agent/loom/llm"
 	"github.com/loom-agent/loom/llm/llmtest"
+	"github.com/loom-agent/loom/thread"
 	"github.com/loom-agent/loom/workspace"
 )
 
 // runAgent runs the real agent against a scripted model server in a
 // workspace holding big.txt, recording into s.
-func runAgent(t *testing.T, s *Store, ws *workspace.Workspace, threadID, instruction string, turns ...llmtest.Turn) (*Recorder, agent.Result, error) {
+func runAgent(t *testing.T, s *thread.Store, ws *workspace.Workspace, threadID, instruction string, turns ...llmtest.Turn) (*Recorder, agent.Result, error) {
 	t.Helper()
 	srv := llmtest.NewServer(t, llmtest.Script{Turns: turns})
 	p, err := llm.NewOpenAI(llm.Config{Model: "test-model", BaseURL: srv.URL, APIKey: "k"})
@@ -30,7 +31,7 @@ func runAgent(t *testing.T, s *Store, ws *workspace.Workspace, threadID, instruc
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	rec, err := s.Record(ctx, RecordOptions{ThreadID: threadID, Instruction: instruction, Workspace: ws.Root(), Model: "test-model"})
+	rec, err := Record(ctx, s, RecordOptions{ThreadID: threadID, Instruction: instruction, Workspace: ws.Root(), Model: "test-model"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +86,7 @@ func TestRecordAgentRuns(t *testing.T) {
 		t.Errorf("the big tool result was not stored whole: %d bytes", len(c))
 	}
 	diff, _ := res.Changes.Diff()
-	if th.Status != StatusDone || th.Diff != diff || !strings.Contains(diff, `+const hi = "hello"`) ||
+	if th.Status != thread.StatusDone || th.Diff != diff || !strings.Contains(diff, `+const hi = "hello"`) ||
 		th.Title != "Read big.txt and greet.go" || th.Workspace != ws.Root() || th.Model != "test-model" {
 		t.Errorf("thread %+v", th)
 	}
@@ -110,17 +111,17 @@ func TestRecordAgentRuns(t *testing.T) {
 	if !reflect.DeepEqual(th2.Messages(), res2.Transcript[1:]) || len(th2.Turns) != 6 || th2.Title != th.Title {
 		t.Errorf("continued thread: %d turns\n%+v\nwant\n%+v", len(th2.Turns), th2.Messages(), res2.Transcript[1:])
 	}
-	if th2.Usage.PromptTokens != 1000 || th2.Diff != "" || th2.Status != StatusDone {
+	if th2.Usage.PromptTokens != 1000 || th2.Diff != "" || th2.Status != thread.StatusDone {
 		t.Errorf("continued thread: usage %+v, diff %q, status %s", th2.Usage, th2.Diff, th2.Status)
 	}
 
 	_, _, err = runAgent(t, s, ws, th.ID, "Once more",
 		llmtest.Turn{Fault: &llmtest.Fault{Status: 401, Message: "bad key"}})
 	th3, _ := s.Get(ctx, th.ID)
-	if err == nil || th3.Status != StatusFailed || !strings.Contains(th3.Error, "bad key") || len(th3.Turns) != 7 {
+	if err == nil || th3.Status != thread.StatusFailed || !strings.Contains(th3.Error, "bad key") || len(th3.Turns) != 7 {
 		t.Errorf("failed run: err %v, status %s, error %q, %d turns", err, th3.Status, th3.Error, len(th3.Turns))
 	}
-	hits, err := s.Search(ctx, "greeting", Filter{Workspace: ws.Root()})
+	hits, err := s.Search(ctx, "greeting", thread.Filter{Workspace: ws.Root()})
 	if err != nil || len(hits) != 1 || hits[0].Thread.ID != th.ID {
 		t.Errorf("search: %+v, %v", hits, err)
 	}
@@ -132,7 +133,7 @@ func TestRecordAgentRuns(t *testing.T) {
 func TestRecorderEvents(t *testing.T) {
 	s := openStore(t)
 	ctx := context.Background()
-	rec, err := s.Record(ctx, RecordOptions{Instruction: "list files", Workspace: "/w", Model: "m"})
+	rec, err := Record(ctx, s, RecordOptions{Instruction: "list files", Workspace: "/w", Model: "m"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +173,7 @@ func TestRecorderEvents(t *testing.T) {
 		{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: "c", Name: "shell", Arguments: `{"command":"sleep 100"}`}}},
 		{Role: llm.RoleTool, ToolCallID: "c", Content: "error: the run stopped before this call finished"},
 	}
-	if !reflect.DeepEqual(th.Messages(), want) || th.Status != StatusRunning || th.Usage.PromptTokens != 5 {
+	if !reflect.DeepEqual(th.Messages(), want) || th.Status != thread.StatusRunning || th.Usage.PromptTokens != 5 {
 		t.Errorf("recorded %+v (status %s, usage %+v)\nwant %+v", th.Messages(), th.Status, th.Usage, want)
 	}
 	// Finish with a transcript that does not match keeps the recorded
@@ -181,7 +182,7 @@ func TestRecorderEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	th, _ = s.Get(ctx, rec.ID())
-	if len(th.Messages()) != len(want) || th.Status != StatusCancelled || th.Error != "" {
+	if len(th.Messages()) != len(want) || th.Status != thread.StatusCancelled || th.Error != "" {
 		t.Errorf("after Finish: %d messages, status %s, error %q", len(th.Messages()), th.Status, th.Error)
 	}
 }
@@ -190,18 +191,18 @@ func TestRecorderEvents(t *testing.T) {
 // instruction (as an ACP session is) takes its title from that
 // instruction; a thread with turns keeps its title.
 func TestRecordTitlesAnEmptyThread(t *testing.T) {
-	s, err := Open(filepath.Join(t.TempDir(), "threads.db"))
+	s, err := thread.Open(filepath.Join(t.TempDir(), "threads.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
 	ctx := context.Background()
-	th, err := s.Create(ctx, Meta{Workspace: "/w"})
+	th, err := s.Create(ctx, thread.Meta{Workspace: "/w"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, instruction := range []string{"Fix the parser\nwith details", "now the lexer"} {
-		rec, err := s.Record(ctx, RecordOptions{ThreadID: th.ID, Instruction: instruction, Workspace: "/w"})
+		rec, err := Record(ctx, s, RecordOptions{ThreadID: th.ID, Instruction: instruction, Workspace: "/w"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -213,7 +214,17 @@ func TestRecordTitlesAnEmptyThread(t *testing.T) {
 	if err != nil || got.Title != "Fix the parser" {
 		t.Fatalf("title = %q, %v; want the first instruction's first line", got.Title, err)
 	}
-	if hits, err := s.Search(ctx, "parser", Filter{}); err != nil || len(hits) != 1 || hits[0].Role != "title" && hits[0].Thread.ID != th.ID {
+	if hits, err := s.Search(ctx, "parser", thread.Filter{}); err != nil || len(hits) != 1 || hits[0].Role != "title" && hits[0].Thread.ID != th.ID {
 		t.Errorf("search for the new title = %+v, %v", hits, err)
 	}
+}
+
+func openStore(t testing.TB) *thread.Store {
+	t.Helper()
+	s, err := thread.Open(filepath.Join(t.TempDir(), "loom", "threads.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }

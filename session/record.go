@@ -1,4 +1,4 @@
-package thread
+package session
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 
 	"github.com/loom-agent/loom/agent"
 	"github.com/loom-agent/loom/llm"
+	"github.com/loom-agent/loom/thread"
+	"github.com/loom-agent/loom/workspace"
 )
 
 // RecordOptions describe a run to record.
@@ -23,9 +25,9 @@ type RecordOptions struct {
 	Model       string
 }
 
-// Recorder writes one agent run into a thread as it happens. Pass its
-// Handle as (or call it from) the onEvent callback of agent.Agent.Run,
-// then call Finish with what Run returned.
+// Recorder writes one agent run into a thread as it happens: an observer
+// of the run's events (Handle), then Finish with what the run returned.
+// Service.Run starts one for every run that has a store.
 //
 // Each model turn is appended, with its tool calls and results, when the
 // turn is over, so a crash loses at most the turn in flight. The events
@@ -35,30 +37,32 @@ type RecordOptions struct {
 // Recording never gets in the run's way: a failed write is kept for Err
 // and Finish to report, and the run goes on.
 type Recorder struct {
-	s           *Store
+	s           *thread.Store
 	ctx         context.Context
 	id          string
 	history     []llm.Message
+	changes     []workspace.FileChange // staged by earlier runs, not applied
 	instruction string
 	firstTurn   int // this run's first turn number
 
 	mu      sync.Mutex
 	text    strings.Builder
-	pending *Turn             // the model turn in progress
+	pending *thread.Turn             // the model turn in progress
 	open    []string          // its calls started but not finished
 	usage   map[int]llm.Usage // agent turn number → usage
 	times   []time.Time       // when each of the run's turns was recorded
 	err     error
 }
 
-// Record starts recording a run: it creates the thread (or marks the one
-// to continue as running) and appends the instruction as a turn. Writes
-// ignore ctx's cancellation: a cancelled run must still be recorded.
-func (s *Store) Record(ctx context.Context, o RecordOptions) (*Recorder, error) {
+// Record starts recording a run in s: it creates the thread (or marks the
+// one to continue as running) and appends the instruction as a turn.
+// Writes ignore ctx's cancellation: a cancelled run must still be
+// recorded.
+func Record(ctx context.Context, s *thread.Store, o RecordOptions) (*Recorder, error) {
 	ctx = context.WithoutCancel(ctx)
 	r := &Recorder{s: s, ctx: ctx, instruction: o.Instruction, usage: map[int]llm.Usage{}}
 	if o.ThreadID == "" {
-		t, err := s.Create(ctx, Meta{Workspace: o.Workspace, Model: o.Model, Title: TitleFrom(o.Instruction)})
+		t, err := s.Create(ctx, thread.Meta{Workspace: o.Workspace, Model: o.Model, Title: thread.TitleFrom(o.Instruction)})
 		if err != nil {
 			return nil, err
 		}
@@ -68,11 +72,11 @@ func (s *Store) Record(ctx context.Context, o RecordOptions) (*Recorder, error) 
 		if err != nil {
 			return nil, err
 		}
-		r.id, r.history, r.firstTurn = t.ID, t.Messages(), t.TurnCount
+		r.id, r.history, r.firstTurn, r.changes = t.ID, t.Messages(), t.TurnCount, t.Changes
 		if len(t.Turns) > 0 {
 			r.firstTurn = t.Turns[len(t.Turns)-1].N + 1
 		}
-		if err := s.Finish(ctx, t.ID, Outcome{Status: StatusRunning, Diff: t.Diff}); err != nil {
+		if err := s.Finish(ctx, t.ID, thread.Outcome{Status: thread.StatusRunning, Diff: t.Diff, Changes: t.Changes}); err != nil {
 			return nil, err
 		}
 		// A thread made before its first instruction (an ACP session) is
@@ -84,7 +88,7 @@ func (s *Store) Record(ctx context.Context, o RecordOptions) (*Recorder, error) 
 		}
 	}
 	if o.Instruction != "" {
-		n, err := s.AppendTurn(ctx, r.id, Turn{Messages: []llm.Message{{Role: llm.RoleUser, Content: o.Instruction}}})
+		n, err := s.AppendTurn(ctx, r.id, thread.Turn{Messages: []llm.Message{{Role: llm.RoleUser, Content: o.Instruction}}})
 		if err != nil {
 			return nil, err
 		}
@@ -102,6 +106,10 @@ func (r *Recorder) ID() string { return r.id }
 // History is the thread's conversation before this run: pass it as
 // agent.Task.History (nil for a new thread).
 func (r *Recorder) History() []llm.Message { return slices.Clone(r.history) }
+
+// Changes are the edits earlier runs of the thread staged and nobody
+// applied: the run continues from them.
+func (r *Recorder) Changes() []workspace.FileChange { return r.changes }
 
 // Err returns the first failed write, if any.
 func (r *Recorder) Err() error {
@@ -123,7 +131,7 @@ func (r *Recorder) Handle(ev agent.Event) {
 	case agent.TurnFinished:
 		r.flush()
 		r.usage[e.Turn] = e.Usage
-		r.pending = &Turn{Usage: e.Usage, Messages: []llm.Message{{Role: llm.RoleAssistant, Content: r.text.String()}}}
+		r.pending = &thread.Turn{Usage: e.Usage, Messages: []llm.Message{{Role: llm.RoleAssistant, Content: r.text.String()}}}
 		r.text.Reset()
 	case agent.ToolStarted:
 		if r.pending != nil {
@@ -168,18 +176,21 @@ func (r *Recorder) Finish(res agent.Result, runErr error) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.flush()
-	o := Outcome{Status: statusOf(res.StopReason, runErr)}
+	o := thread.Outcome{Status: statusOf(res.StopReason, runErr)}
 	if res.Changes != nil {
 		if d, err := res.Changes.Diff(); err == nil {
 			o.Diff = d
 		}
+		// The staged edits stay with the thread until applied: a later
+		// run continues from them, and loom apply writes them.
+		o.Changes = res.Changes.Changes()
 	}
-	if runErr != nil && o.Status == StatusFailed {
+	if runErr != nil && o.Status == thread.StatusFailed {
 		o.Error = runErr.Error()
 	}
 	var err error
 	if turns, ok := r.runTurns(res.Transcript); ok {
-		err = r.s.replaceTurns(r.ctx, r.id, r.firstTurn, turns, o)
+		err = r.s.ReplaceTurns(r.ctx, r.id, r.firstTurn, turns, o)
 	} else {
 		err = r.s.Finish(r.ctx, r.id, o)
 	}
@@ -190,7 +201,7 @@ func (r *Recorder) Finish(res agent.Result, runErr error) error {
 // history, then the run), with the usage and times recorded for each
 // turn. ok is false when the transcript does not start with the history
 // and instruction this recorder knows: then the recorded turns stand.
-func (r *Recorder) runTurns(transcript []llm.Message) ([]Turn, bool) {
+func (r *Recorder) runTurns(transcript []llm.Message) ([]thread.Turn, bool) {
 	for len(transcript) > 0 && transcript[0].Role == llm.RoleSystem {
 		transcript = transcript[1:]
 	}
@@ -201,7 +212,7 @@ func (r *Recorder) runTurns(transcript []llm.Message) ([]Turn, bool) {
 	if r.instruction != "" && (len(run) == 0 || !sameMessage(run[0], llm.Message{Role: llm.RoleUser, Content: r.instruction})) {
 		return nil, false
 	}
-	turns := SplitTurns(run)
+	turns := thread.SplitTurns(run)
 	model := 0
 	for i := range turns {
 		if turns[i].Messages[0].Role == llm.RoleAssistant {
@@ -220,24 +231,24 @@ func sameMessage(a, b llm.Message) bool {
 }
 
 // statusOf maps how Run ended to a thread status.
-func statusOf(stop agent.StopReason, runErr error) Status {
+func statusOf(stop agent.StopReason, runErr error) thread.Status {
 	switch stop {
 	case agent.StopDone, agent.StopRefusal:
-		return StatusDone
+		return thread.StatusDone
 	case agent.StopMaxTurns:
-		return StatusMaxTurns
+		return thread.StatusMaxTurns
 	case agent.StopMaxTokens:
-		return StatusMaxTokens
+		return thread.StatusMaxTokens
 	case agent.StopCancelled:
-		return StatusCancelled
+		return thread.StatusCancelled
 	case agent.StopFailed:
-		return StatusFailed
+		return thread.StatusFailed
 	}
 	switch {
 	case errors.Is(runErr, context.Canceled), errors.Is(runErr, context.DeadlineExceeded):
-		return StatusCancelled
+		return thread.StatusCancelled
 	case runErr != nil:
-		return StatusFailed
+		return thread.StatusFailed
 	}
-	return StatusDone
+	return thread.StatusDone
 }
