@@ -47,7 +47,7 @@ type Recorder struct {
 
 	mu      sync.Mutex
 	text    strings.Builder
-	pending *thread.Turn             // the model turn in progress
+	pending *thread.Turn      // the model turn in progress
 	open    []string          // its calls started but not finished
 	usage   map[int]llm.Usage // agent turn number → usage
 	times   []time.Time       // when each of the run's turns was recorded
