@@ -170,7 +170,25 @@ func (r *Root) ReadFileInto(rel string, limit int64, buf []byte) ([]byte, error)
 		return nil, err
 	}
 	defer f.Close()
-	want := fi.Size() + 1 // one more byte tells that the file grew
+	b, err := readAll(f, fi.Size(), limit, buf)
+	return b, readError(rel, err)
+}
+
+// readError names the file in a read's I/O error; a refusal for size
+// stays as it is.
+func readError(rel string, err error) error {
+	var big *TooLargeError
+	if err == nil || errors.As(err, &big) {
+		return err
+	}
+	return &fs.PathError{Op: "read", Path: rel, Err: err}
+}
+
+// readAll reads r to its end into buf's storage (grown when needed): size
+// is what fstat said, limit the cap (none when <= 0). A file that grows
+// past the cap while it is read is refused too.
+func readAll(r io.Reader, size, limit int64, buf []byte) ([]byte, error) {
+	want := size + 1 // one more byte tells that the file grew
 	if limit > 0 {
 		want = min(want, limit+1)
 	}
@@ -185,7 +203,7 @@ func (r *Root) ReadFileInto(rel string, limit int64, buf []byte) ([]byte, error)
 			}
 			b = append(b, 0)[:len(b)]
 		}
-		n, err := f.Read(b[len(b):cap(b)])
+		n, err := r.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]
 		if err == io.EOF {
 			break

@@ -1,6 +1,7 @@
 package beneath
 
 import (
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -54,14 +55,62 @@ func (d *fastDir) close() {
 // readFast reads rel as ReadFileInto does; ok is false when openat2 cannot
 // be used and the caller must take the portable path.
 func (d *fastDir) readFast(rel string, limit int64, buf []byte) (b []byte, err error, ok bool) {
+	fd, err, ok := d.open(rel, 0)
+	if !ok || err != nil {
+		return nil, err, ok
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil, &fs.PathError{Op: "stat", Path: rel, Err: err}, true
+	}
+	if err := checkMode(modeOf(st.Mode), st.Size, limit); err != nil {
+		return nil, err, true
+	}
+	b, err = readAll(fdReader(fd), st.Size, limit, buf)
+	return b, readError(rel, err), true
+}
+
+// fdReader reads a descriptor with bare system calls.
+type fdReader int
+
+func (fd fdReader) Read(p []byte) (int, error) {
+	for {
+		n, err := unix.Read(int(fd), p)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return 0, err
+		case n == 0 && len(p) > 0:
+			return 0, io.EOF
+		}
+		return n, nil
+	}
+}
+
+// openDirFast opens the folder rel for listing; ok is false when openat2
+// cannot be used. A folder opened through os.Root stats every entry as it
+// is listed, which a walk of a large tree cannot afford; this one leaves
+// entries' types as the kernel reports them.
+func (d *fastDir) openDirFast(root, rel string) (f *os.File, err error, ok bool) {
+	fd, err, ok := d.open(rel, unix.O_DIRECTORY)
+	if !ok || err != nil {
+		return nil, err, ok
+	}
+	return os.NewFile(uintptr(fd), filepath.Join(root, rel)), nil, true
+}
+
+// open opens rel read-only and non-blocking with openat2, resolved beneath
+// the root; ok is false when openat2 cannot be used.
+func (d *fastDir) open(rel string, flags uint64) (fd int, err error, ok bool) {
 	if d.fd < 0 || d.disabled.Load() {
-		return nil, nil, false
+		return -1, nil, false
 	}
 	how := unix.OpenHow{
-		Flags:   unix.O_RDONLY | unix.O_NONBLOCK | unix.O_NOCTTY | unix.O_CLOEXEC,
+		Flags:   unix.O_RDONLY | unix.O_NONBLOCK | unix.O_NOCTTY | unix.O_CLOEXEC | flags,
 		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS,
 	}
-	var fd int
 	for try := 0; ; try++ {
 		fd, err = unix.Openat2(d.fd, rel, &how)
 		// EAGAIN: a rename raced the lookup; EINTR: a signal did.
@@ -73,83 +122,13 @@ func (d *fastDir) readFast(rel string, limit int64, buf []byte) (b []byte, err e
 	switch {
 	case err == unix.ENOSYS:
 		d.disabled.Store(true)
-		return nil, nil, false
+		return -1, nil, false
 	case err == unix.EXDEV:
-		return nil, &fs.PathError{Op: "open", Path: rel, Err: ErrEscapes}, true
+		return -1, &fs.PathError{Op: "open", Path: rel, Err: ErrEscapes}, true
 	case err != nil:
-		return nil, &fs.PathError{Op: "open", Path: rel, Err: err}, true
+		return -1, &fs.PathError{Op: "open", Path: rel, Err: err}, true
 	}
-	defer unix.Close(fd)
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return nil, &fs.PathError{Op: "stat", Path: rel, Err: err}, true
-	}
-	if err := checkMode(modeOf(st.Mode), st.Size, limit); err != nil {
-		return nil, err, true
-	}
-	want := st.Size + 1
-	if limit > 0 {
-		want = min(want, limit+1)
-	}
-	if int64(cap(buf)) < want {
-		buf = make([]byte, 0, want)
-	}
-	b = buf[:0]
-	for {
-		if len(b) == cap(b) {
-			if limit > 0 && int64(len(b)) > limit {
-				return nil, &TooLargeError{Size: int64(len(b)), Limit: limit}, true
-			}
-			b = append(b, 0)[:len(b)]
-		}
-		n, err := unix.Read(fd, b[len(b):cap(b)])
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, &fs.PathError{Op: "read", Path: rel, Err: err}, true
-		}
-		if n == 0 {
-			break
-		}
-		b = b[:len(b)+n]
-	}
-	if limit > 0 && int64(len(b)) > limit {
-		return nil, &TooLargeError{Size: int64(len(b)), Limit: limit}, true
-	}
-	return b, nil, true
-}
-
-// openDirFast opens the folder rel for listing; ok is false when openat2
-// cannot be used. A folder opened through os.Root stats every entry as it
-// is listed, which a walk of a large tree cannot afford; this one leaves
-// entries' types as the kernel reports them.
-func (d *fastDir) openDirFast(root, rel string) (f *os.File, err error, ok bool) {
-	if d.fd < 0 || d.disabled.Load() {
-		return nil, nil, false
-	}
-	how := unix.OpenHow{
-		Flags:   unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NONBLOCK | unix.O_NOCTTY | unix.O_CLOEXEC,
-		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS,
-	}
-	var fd int
-	for try := 0; ; try++ {
-		fd, err = unix.Openat2(d.fd, rel, &how)
-		if (err == unix.EAGAIN || err == unix.EINTR) && try < 8 {
-			continue
-		}
-		break
-	}
-	switch {
-	case err == unix.ENOSYS:
-		d.disabled.Store(true)
-		return nil, nil, false
-	case err == unix.EXDEV:
-		return nil, &fs.PathError{Op: "open", Path: rel, Err: ErrEscapes}, true
-	case err != nil:
-		return nil, &fs.PathError{Op: "open", Path: rel, Err: err}, true
-	}
-	return os.NewFile(uintptr(fd), filepath.Join(root, rel)), nil, true
+	return fd, nil, true
 }
 
 // modeOf converts a stat mode's type bits to an fs.FileMode.
