@@ -431,8 +431,15 @@ func (s *Store) Finish(ctx context.Context, id string, o Outcome) error {
 // given up): they are no longer kept, and a later run starts from the
 // disk. The diff stays as the record of what the run did.
 func (s *Store) ClearChanges(ctx context.Context, id string) error {
+	return s.update(ctx, id, "thread %s", `UPDATE threads SET changes = '', updated = ? WHERE id = ?`, time.Now().UnixMilli(), id)
+}
+
+// update runs query, which changes the row of thread id, in a write
+// transaction; no such row is ErrNotFound. Errors are prefixed with what,
+// a format naming id.
+func (s *Store) update(ctx context.Context, id, what, query string, args ...any) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE threads SET changes = '', updated = ? WHERE id = ?`, time.Now().UnixMilli(), id)
+		res, err := tx.ExecContext(ctx, query, args...)
 		if err != nil {
 			return err
 		}
@@ -442,7 +449,7 @@ func (s *Store) ClearChanges(ctx context.Context, id string) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("thread %s: %w", id, err)
+		return fmt.Errorf(what+": %w", id, err)
 	}
 	return nil
 }
@@ -469,20 +476,7 @@ func decodeChanges(s string) ([]workspace.FileChange, error) {
 
 // SetTitle renames a thread.
 func (s *Store) SetTitle(ctx context.Context, id, title string) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE threads SET title = ? WHERE id = ?`, TitleFrom(title), id)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err == nil && n == 0 {
-			return fmt.Errorf("%w: %q", ErrNotFound, id)
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("renaming thread %s: %w", id, err)
-	}
-	return nil
+	return s.update(ctx, id, "renaming thread %s", `UPDATE threads SET title = ? WHERE id = ?`, TitleFrom(title), id)
 }
 
 func finish(ctx context.Context, tx *sql.Tx, id string, o Outcome) error {
