@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/loom-agent/loom/internal/userdir"
 )
 
 // TokenFile is a generated bearer token written where the user's clients
@@ -82,19 +84,4 @@ func TokenDir() (string, error) {
 
 // ownFolder refuses a token folder that is a symlink, belongs to another
 // user or lets others write in it: they could swap the file.
-func ownFolder(dir string) error {
-	fi, err := os.Lstat(dir)
-	if err != nil {
-		return err
-	}
-	if !fi.IsDir() {
-		return fmt.Errorf("%s is not a folder", dir)
-	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Getuid() {
-		return fmt.Errorf("%s belongs to another user", dir)
-	}
-	if fi.Mode().Perm()&0o022 != 0 {
-		return fmt.Errorf("%s is writable by other users (mode %v)", dir, fi.Mode().Perm())
-	}
-	return nil
-}
+func ownFolder(dir string) error { return userdir.Check(dir, 0o022) }
