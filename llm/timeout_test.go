@@ -98,6 +98,24 @@ func TestTimeoutsRetried(t *testing.T) {
 	}
 }
 
+// Once the answer has begun, the gaps between its parts are bounded by
+// idle_timeout, not first_byte_timeout: a slow but steady answer whose gaps
+// are longer than the first-byte bound completes.
+func TestIdleBoundsTheGapsAfterTheFirstByte(t *testing.T) {
+	gap := 4 * shortBound
+	srv := llmtest.NewServer(t, script(llmtest.Turn{Text: "slow", Fault: &llmtest.Fault{ChunkDelayMS: int(gap / time.Millisecond)}}))
+	cfg := shortBounds(srv.URL)
+	cfg.IdleTimeout = hangGuard
+	p, err := llm.NewOpenAI(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := run(guarded(t), p, userRequest("hi"))
+	if err != nil || got.Text != "slow" {
+		t.Fatalf("text %q, err %v; want the whole answer", got.Text, err)
+	}
+}
+
 // A stream that never ends is ended by stream_timeout. It has already
 // delivered text, so it is not retried.
 func TestEndlessStreamEnds(t *testing.T) {

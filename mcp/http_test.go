@@ -53,30 +53,49 @@ func TestHTTPAddr(t *testing.T) {
 
 func TestBearer(t *testing.T) {
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) })
+	// cors adds what a browser's preflight carries.
+	cors := map[string]string{"Origin": "http://localhost:6274", "Access-Control-Request-Method": "POST"}
 	tests := []struct {
 		token, header string
+		method        string // POST when empty
+		extra         map[string]string
 		want          int
 	}{
-		{"", "", http.StatusTeapot},
-		{"s3cret", "Bearer s3cret", http.StatusTeapot},
-		{"s3cret", "bearer s3cret", http.StatusTeapot}, // the scheme is case-insensitive
-		{"s3cret", "BEARER s3cret", http.StatusTeapot},
-		{"s3cret", "", http.StatusUnauthorized},
-		{"s3cret", "Bearer s3cre", http.StatusUnauthorized},
-		{"s3cret", "Bearer s3cretx", http.StatusUnauthorized},
-		{"s3cret", "Bearer S3CRET", http.StatusUnauthorized}, // the token is not
-		{"s3cret", "Basic s3cret", http.StatusUnauthorized},
-		{"s3cret", "Bearers3cret", http.StatusUnauthorized},
+		{"", "", "", nil, http.StatusTeapot},
+		{"s3cret", "Bearer s3cret", "", nil, http.StatusTeapot},
+		{"s3cret", "bearer s3cret", "", nil, http.StatusTeapot}, // the scheme is case-insensitive
+		{"s3cret", "BEARER s3cret", "", nil, http.StatusTeapot},
+		{"s3cret", "", "", nil, http.StatusUnauthorized},
+		{"s3cret", "Bearer s3cre", "", nil, http.StatusUnauthorized},
+		{"s3cret", "Bearer s3cretx", "", nil, http.StatusUnauthorized},
+		{"s3cret", "Bearer S3CRET", "", nil, http.StatusUnauthorized}, // the token is not
+		{"s3cret", "Basic s3cret", "", nil, http.StatusUnauthorized},
+		{"s3cret", "Bearers3cret", "", nil, http.StatusUnauthorized},
+		// A CORS preflight carries no credentials and passes; a request that
+		// only dresses like one does not.
+		{"s3cret", "", http.MethodOptions, cors, http.StatusTeapot},
+		{"s3cret", "", http.MethodPost, cors, http.StatusUnauthorized},
+		{"s3cret", "", http.MethodGet, cors, http.StatusUnauthorized},
+		{"s3cret", "", http.MethodDelete, cors, http.StatusUnauthorized},
+		{"s3cret", "", http.MethodOptions, map[string]string{"Origin": "http://localhost:6274"}, http.StatusUnauthorized},
+		{"s3cret", "", http.MethodOptions, map[string]string{"Access-Control-Request-Method": "POST"}, http.StatusUnauthorized},
 	}
 	for _, tt := range tests {
+		method := tt.method
+		if method == "" {
+			method = http.MethodPost
+		}
 		rec := httptest.NewRecorder()
-		req := httptest.NewRequest(http.MethodPost, "/mcp", strings.NewReader("{}"))
+		req := httptest.NewRequest(method, "/mcp", strings.NewReader("{}"))
 		if tt.header != "" {
 			req.Header.Set("Authorization", tt.header)
 		}
+		for k, v := range tt.extra {
+			req.Header.Set(k, v)
+		}
 		bearer(tt.token, ok).ServeHTTP(rec, req)
 		if rec.Code != tt.want {
-			t.Errorf("token %q, header %q: status %d, want %d", tt.token, tt.header, rec.Code, tt.want)
+			t.Errorf("token %q, %s with header %q and %v: status %d, want %d", tt.token, method, tt.header, tt.extra, rec.Code, tt.want)
 		}
 		if rec.Code == http.StatusUnauthorized && !strings.HasPrefix(rec.Header().Get("WWW-Authenticate"), "Bearer") {
 			t.Errorf("401 without a WWW-Authenticate: Bearer challenge")

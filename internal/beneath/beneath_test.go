@@ -10,75 +10,144 @@ import (
 	"testing"
 )
 
-// TestReadFile reads regular files, FIFOs, folders, links in and out of
-// the root and oversized files, by the fast path where there is one and by
-// os.Root's: both give the same answers.
-func TestReadFile(t *testing.T) {
-	dir := t.TempDir()
-	outside := t.TempDir()
-	write := func(name, content string) {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+// newRoot opens a root holding in.txt, a folder symlink and a file symlink
+// leading to a folder beside it, which holds secret.txt.
+func newRoot(t *testing.T) *Root {
+	t.Helper()
+	base := t.TempDir()
+	dir, outside := filepath.Join(base, "root"), filepath.Join(base, "outside")
+	for _, d := range []string{dir, outside} {
+		if err := os.Mkdir(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
-	write("a.txt", "hello\n")
-	write("sub/b.txt", strings.Repeat("x", 100))
-	write("empty.txt", "")
-	if err := os.WriteFile(filepath.Join(outside, "secret"), []byte("secret\n"), 0o644); err != nil {
+	files := map[string]string{filepath.Join(dir, "in.txt"): "inside\n", filepath.Join(outside, "secret.txt"): "secret\n"}
+	for p, text := range files {
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	links := map[string]string{"dir-out": outside, "file-out": filepath.Join(outside, "secret.txt"), "rel-out": "../outside"}
+	for name, target := range links {
+		if err := os.Symlink(target, filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := Open(dir)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := syscall.Mkfifo(filepath.Join(dir, "fifo"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range [][2]string{{"a.txt", "in"}, {filepath.Join(outside, "secret"), "out"}, {"../" + filepath.Base(outside), "updir"}, {"/dev/zero", "zero"}, {"sub", "linkdir"}} {
-		if err := os.Symlink(l[0], filepath.Join(dir, l[1])); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tests := []struct {
-		rel   string
-		limit int64
-		want  string
-		err   error
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+// TestEscapesRefused: every way of reading a path that leads out of the
+// root, by a symlink or "..", is refused with ErrEscapes (which workspace
+// turns into its ErrOutsideRoot), whichever way the read is made: whole
+// files take openat2 on Linux, the others os.Root.
+func TestEscapesRefused(t *testing.T) {
+	r := newRoot(t)
+	reads := []struct {
+		name string
+		read func(rel string) ([]byte, error)
 	}{
-		{"a.txt", 0, "hello\n", nil},
-		{"empty.txt", 10, "", nil},
-		{"sub/b.txt", 100, strings.Repeat("x", 100), nil},
-		{"sub/b.txt", 99, "", &TooLargeError{}},
-		{"in", 0, "hello\n", nil},
-		{"linkdir/b.txt", 0, strings.Repeat("x", 100), nil},
-		{"fifo", 0, "", ErrNotRegular},
-		{"sub", 0, "", ErrNotRegular},
-		{"out", 0, "", ErrEscapes},
-		{"zero", 0, "", ErrEscapes},
-		{"updir/secret", 0, "", ErrEscapes},
-		{"../x", 0, "", ErrEscapes},
-		{"missing", 0, "", fs.ErrNotExist},
+		{"ReadFile", func(rel string) ([]byte, error) { return r.ReadFile(rel, 0) }},
+		{"ReadHead", func(rel string) ([]byte, error) { return r.ReadHead(rel, 64) }},
+		{"OpenRegular", func(rel string) ([]byte, error) {
+			f, _, err := r.OpenRegular(rel, 0)
+			if err != nil {
+				return nil, err
+			}
+			defer f.Close()
+			b := make([]byte, 64)
+			n, _ := f.Read(b)
+			return b[:n], nil
+		}},
 	}
-	for _, fast := range []bool{true, false} {
-		r, err := Open(dir)
-		if err != nil {
-			t.Fatal(err)
+	for _, rd := range reads {
+		t.Run(rd.name, func(t *testing.T) {
+			if b, err := rd.read("in.txt"); err != nil || string(b) != "inside\n" {
+				t.Fatalf("in.txt: %q, %v", b, err)
+			}
+			for _, rel := range []string{"dir-out/secret.txt", "file-out", "rel-out/secret.txt", "../outside/secret.txt"} {
+				b, err := rd.read(rel)
+				if !errors.Is(err, ErrEscapes) {
+					t.Errorf("%s: %q, err = %v, want ErrEscapes", rel, b, err)
+				}
+				if strings.Contains(string(b), "secret") {
+					t.Errorf("%s: read %q from outside the root", rel, b)
+				}
+			}
+		})
+	}
+	t.Run("OpenDir", func(t *testing.T) {
+		if _, err := r.OpenDir("dir-out"); !errors.Is(err, ErrEscapes) {
+			t.Errorf("OpenDir(dir-out) err = %v, want ErrEscapes", err)
 		}
-		if !fast {
-			r.fast.close() // os.Root's path alone
+	})
+}
+
+// TestSizeCap: a file over the cap is refused before it is read, with its
+// real size in the error; at the cap, or without one, it is read.
+func TestSizeCap(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "f.txt"), []byte(strings.Repeat("x", 100)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	tests := []struct {
+		limit   int64
+		refused bool
+	}{{10, true}, {99, true}, {100, false}, {0, false}}
+	for _, tt := range tests {
+		b, err := r.ReadFile("f.txt", tt.limit)
+		f, _, oerr := r.OpenRegular("f.txt", tt.limit)
+		if oerr == nil {
+			f.Close()
 		}
-		for _, tt := range tests {
-			got, err := r.ReadFile(tt.rel, tt.limit)
-			var big *TooLargeError
-			switch {
-			case tt.err == nil && (err != nil || string(got) != tt.want):
-				t.Errorf("fast=%v ReadFile(%s) = %q, %v; want %q", fast, tt.rel, got, err, tt.want)
-			case errors.As(tt.err, &big) && !errors.As(err, &big):
-				t.Errorf("fast=%v ReadFile(%s) err = %v, want too large", fast, tt.rel, err)
-			case tt.err != nil && !errors.As(tt.err, &big) && !errors.Is(err, tt.err):
-				t.Errorf("fast=%v ReadFile(%s) err = %v, want %v", fast, tt.rel, err, tt.err)
+		if !tt.refused {
+			if err != nil || len(b) != 100 || oerr != nil {
+				t.Errorf("limit %d: ReadFile %d bytes, %v; OpenRegular %v; want the file", tt.limit, len(b), err, oerr)
+			}
+			continue
+		}
+		for name, err := range map[string]error{"ReadFile": err, "OpenRegular": oerr} {
+			var tl *TooLargeError
+			if !errors.As(err, &tl) || tl.Size != 100 || tl.Limit != tt.limit {
+				t.Errorf("limit %d: %s err = %v, want a TooLargeError of 100 bytes over %d", tt.limit, name, err, tt.limit)
 			}
 		}
-		r.Close()
+	}
+}
+
+// TestOnlyRegularFiles: a folder or a FIFO is refused with ErrNotRegular,
+// and the FIFO's open does not block.
+func TestOnlyRegularFiles(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(dir, "pipe"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for _, rel := range []string{"sub", "pipe"} {
+		if _, err := r.ReadFile(rel, 0); !errors.Is(err, ErrNotRegular) {
+			t.Errorf("ReadFile(%s) err = %v, want ErrNotRegular", rel, err)
+		}
+		if _, err := r.ReadHead(rel, 8); !errors.Is(err, ErrNotRegular) {
+			t.Errorf("ReadHead(%s) err = %v, want ErrNotRegular", rel, err)
+		}
+	}
+	if _, err := r.ReadFile("missing", 0); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("ReadFile(missing) err = %v, want ErrNotExist", err)
 	}
 }
