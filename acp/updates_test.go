@@ -45,8 +45,8 @@ func TestToolKindCoversEveryBuiltin(t *testing.T) {
 			t.Errorf("built-in tool %s has no ACP kind", name)
 		}
 		// Every tool that changes something is gated; read-only ones never.
-		if got, want := gated(name), !tool.Spec().ReadOnly; got != want {
-			t.Errorf("gated(%s) = %v, want %v (ReadOnly %v)", name, got, want, tool.Spec().ReadOnly)
+		if got, want := gated(name), !tool.Spec().Effect.ReadOnly(); got != want {
+			t.Errorf("gated(%s) = %v, want %v (effect %v)", name, got, want, tool.Spec().Effect)
 		}
 	}
 }

@@ -25,7 +25,7 @@ var editOutputSchema = json.RawMessage(`{"type":"object","properties":{
 // stagesEdits reports whether a registry tool edits files (into a
 // changeset, which this server never applies) rather than reading them or
 // running commands.
-func stagesEdits(sp tools.Spec) bool { return !sp.ReadOnly && sp.Name != shellName }
+func stagesEdits(sp tools.Spec) bool { return !sp.Effect.ReadOnly() && sp.Name != shellName }
 
 // registryTool exposes one registry tool. Each call gets a fresh changeset
 // that is dropped afterwards, so an editing tool writes nothing and answers
