@@ -16,6 +16,7 @@ import (
 	"github.com/loom-agent/loom/llm"
 	"github.com/loom-agent/loom/llm/llmtest"
 	"github.com/loom-agent/loom/thread"
+	"github.com/loom-agent/loom/tools"
 )
 
 // editor stands in for an ACP client: it records what the server sends
@@ -152,6 +153,7 @@ type fixtureOpts struct {
 	models     []string
 	allowShell bool
 	maxTurns   int
+	tools      *tools.Registry // nil: the built-in tools
 }
 
 func newFixture(t *testing.T, script llmtest.Script, o fixtureOpts) *fixture {
@@ -175,6 +177,7 @@ func newFixture(t *testing.T, script llmtest.Script, o fixtureOpts) *fixture {
 		Models:     o.models,
 		AllowShell: o.allowShell,
 		Store:      o.store,
+		Tools:      o.tools,
 		NewAgent: func(c AgentConfig) (Runner, error) {
 			p, err := llm.NewOpenAI(llm.Config{Model: c.Model, BaseURL: model.URL, APIKey: "k"})
 			if err != nil {
