@@ -44,6 +44,10 @@ type Options struct {
 	// the default. With none (no model configured) sessions have no model
 	// option and NewAgent is asked for model "".
 	Models []string
+	// Tools are the agent's tools (default: Loom's built-in tools). How
+	// each is shown, gated and read through the client follows from its
+	// spec.
+	Tools *tools.Registry
 	// AllowShell lets the agent run commands with Loom's own shell tool
 	// when the client has no terminal (always behind a permission request).
 	AllowShell bool
@@ -87,6 +91,13 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.Name == "" {
 		opts.Name = "loom"
+	}
+	if opts.Tools == nil {
+		reg, err := tools.NewBuiltinRegistry()
+		if err != nil {
+			return nil, fmt.Errorf("acp: %w", err)
+		}
+		opts.Tools = reg
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)

@@ -13,51 +13,16 @@ import (
 	"github.com/loom-agent/loom/workspace"
 )
 
-// namedFiles lists the files a call names by path, for the tools that read
-// or edit named files (searches and listings take folders and are left to
-// the workspace).
-func namedFiles(name string, args json.RawMessage) []string {
-	var a struct {
-		Path  string `json:"path"`
-		From  string `json:"from"`
-		Patch string `json:"patch"`
-	}
-	if json.Unmarshal(args, &a) != nil {
-		return nil
-	}
-	switch name {
-	case "read_file", "outline", "syntax_check", "write_file", "edit_file", "delete_file":
-		if a.Path != "" {
-			return []string{a.Path}
-		}
-	case "move_file":
-		if a.From != "" {
-			return []string{a.From}
-		}
-	case "apply_patch":
-		return patchFiles(a.Patch)
-	}
-	return nil
-}
-
-// readsNamedFile reports whether a read-only tool reads a file it names.
-func readsNamedFile(name string) bool {
-	switch name {
-	case "read_file", "outline", "syntax_check":
-		return true
-	}
-	return false
-}
-
-// syncFiles reads the files a call names through the client's
-// fs/read_text_file, when it offers it, into the workspace overlay: the
-// agent then sees the editor's unsaved text. A file the client cannot read
-// (it does not exist, say) is left to the disk.
-func (sess *session) syncFiles(ctx context.Context, name string, args json.RawMessage) {
+// syncFiles reads the files a call of t names (its path arguments) through
+// the client's fs/read_text_file, when it offers it, into the workspace
+// overlay: the agent then sees the editor's unsaved text. A file the client
+// cannot read (it does not exist, say) is left to the disk, and folders to
+// the workspace.
+func (sess *session) syncFiles(ctx context.Context, t tools.Tool, args json.RawMessage) {
 	if !sess.srv.clientCaps().Fs.ReadTextFile {
 		return
 	}
-	for _, p := range namedFiles(name, args) {
+	for _, p := range tools.Paths(t, args) {
 		rel, err := sess.ws.Resolve(p)
 		if err != nil {
 			continue // the tool refuses it with the reason
@@ -77,19 +42,19 @@ func (sess *session) syncFiles(ctx context.Context, name string, args json.RawMe
 	}
 }
 
-// readGate runs a read-only tool that names a file after reading that file
-// through the client.
+// readGate runs a read-only tool that names paths after reading the files
+// among them through the client.
 type readGate struct {
 	tools.Tool
 	sess *session
 }
 
 func (g readGate) Run(ctx context.Context, env *tools.Env, args json.RawMessage) (tools.Result, error) {
-	g.sess.syncFiles(ctx, g.Spec().Name, args)
+	g.sess.syncFiles(ctx, g.Tool, args)
 	return g.Tool.Run(ctx, env, args)
 }
 
-// editGate runs an edit tool against a changeset of its own, reports the
+// editGate runs a tool that stages edits against a changeset of its own, reports the
 // diff, asks the user and writes the edit only if they accept. Each call
 // thus stands alone: an accepted edit is on disk (or in the editor) when
 // the next call reads, and a rejected one leaves no trace but the model's
@@ -101,7 +66,7 @@ type editGate struct {
 
 func (g editGate) Run(ctx context.Context, env *tools.Env, args json.RawMessage) (tools.Result, error) {
 	sess := g.sess
-	sess.syncFiles(ctx, g.Spec().Name, args)
+	sess.syncFiles(ctx, g.Tool, args)
 	cs := env.Workspace().NewChangeset()
 	own := *env
 	own.Changes = cs

@@ -17,6 +17,7 @@ import (
 	"github.com/loom-agent/loom/llm/llmtest"
 	loomsession "github.com/loom-agent/loom/session"
 	"github.com/loom-agent/loom/thread"
+	"github.com/loom-agent/loom/tools"
 )
 
 // editor stands in for an ACP client: it records what the server sends
@@ -153,6 +154,7 @@ type fixtureOpts struct {
 	models     []string
 	allowShell bool
 	maxTurns   int
+	tools      *tools.Registry // nil: the built-in tools
 }
 
 func newFixture(t *testing.T, script llmtest.Script, o fixtureOpts) *fixture {
@@ -176,6 +178,7 @@ func newFixture(t *testing.T, script llmtest.Script, o fixtureOpts) *fixture {
 		Models:     o.models,
 		AllowShell: o.allowShell,
 		Store:      o.store,
+		Tools:      o.tools,
 		NewAgent: func(c AgentConfig) (loomsession.Runner, error) {
 			p, err := llm.NewOpenAI(llm.Config{Model: c.Model, BaseURL: model.URL, APIKey: "k"})
 			if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/loom-agent/loom/llm"
 	"github.com/loom-agent/loom/thread"
+	"github.com/loom-agent/loom/tools"
 )
 
 // LoadSession reopens a session from its thread: it replays the
@@ -43,7 +44,7 @@ func (s *Server) LoadSession(ctx context.Context, p sdk.LoadSessionRequest) (sdk
 	}
 	s.sessions[sess.id] = sess
 	s.mu.Unlock()
-	for _, u := range replay(msgs, sess.abs) {
+	for _, u := range replay(msgs, s.opts.Tools, sess.abs) {
 		sess.send(ctx, u)
 	}
 	return sdk.LoadSessionResponse{ConfigOptions: sess.configOptions()}, nil
@@ -52,7 +53,7 @@ func (s *Server) LoadSession(ctx context.Context, p sdk.LoadSessionRequest) (sdk
 // replay turns a stored conversation into the updates that show it again:
 // user and agent message chunks, and each tool call with its final status
 // and the result the model read.
-func replay(msgs []llm.Message, abs func(string) string) []sdk.SessionUpdate {
+func replay(msgs []llm.Message, reg *tools.Registry, abs func(string) string) []sdk.SessionUpdate {
 	results := map[string]string{}
 	for _, m := range msgs {
 		if m.Role == llm.RoleTool {
@@ -69,7 +70,7 @@ func replay(msgs []llm.Message, abs func(string) string) []sdk.SessionUpdate {
 				out = append(out, sdk.UpdateAgentMessageText(m.Content))
 			}
 			for _, c := range m.ToolCalls {
-				title, locs, raw := describe(toolCall{ID: c.ID, Name: c.Name, Args: c.Arguments}, abs)
+				title, locs, raw := describe(toolCall{ID: c.ID, Name: c.Name, Args: c.Arguments}, reg, abs)
 				result, ok := results[c.ID]
 				status := sdk.ToolCallStatusCompleted
 				switch {
@@ -79,7 +80,7 @@ func replay(msgs []llm.Message, abs func(string) string) []sdk.SessionUpdate {
 					status = sdk.ToolCallStatusFailed
 				}
 				out = append(out, sdk.StartToolCall(sdk.ToolCallId(c.ID), title,
-					sdk.WithStartKind(toolKind(c.Name)),
+					sdk.WithStartKind(toolKind(reg, c.Name)),
 					sdk.WithStartStatus(status),
 					sdk.WithStartLocations(locs),
 					sdk.WithStartRawInput(raw),

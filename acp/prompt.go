@@ -13,7 +13,6 @@ import (
 	"github.com/loom-agent/loom/agent"
 	"github.com/loom-agent/loom/llm"
 	loomsession "github.com/loom-agent/loom/session"
-	"github.com/loom-agent/loom/tools"
 )
 
 // Prompt runs the agent on the user's message, streaming its progress as
@@ -53,10 +52,10 @@ func (s *Server) Prompt(ctx context.Context, p sdk.PromptRequest) (sdk.PromptRes
 	if err != nil {
 		return sdk.PromptResponse{}, requestError(err)
 	}
-	tr := newTranslator(sess.abs)
+	tr := newTranslator(sess.abs, s.opts.Tools)
 	sess.setTranslator(tr)
 	onEvent := func(ev agent.Event) {
-		if e, ok := ev.(agent.ToolStarted); ok && gated(e.Name) {
+		if e, ok := ev.(agent.ToolStarted); ok && tr.gated(e.Name) {
 			sess.setCurrentCall(toolCall{ID: e.ID, Name: e.Name, Args: e.Args})
 		}
 		for _, u := range tr.updates(ev) {
@@ -166,35 +165,6 @@ func (sess *session) instruction(blocks []sdk.ContentBlock) (string, []string) {
 		// Images and audio are not offered in promptCapabilities.
 	}
 	return b.String(), focus
-}
-
-// registry is Loom's tool set for this session's client: file tools that
-// name a file read it through the client first, edit tools ask and write
-// through it, and the shell runs in the client's terminal when it has one,
-// else as Loom's own shell when the server allows it. allowShell says
-// whether the agent should offer the shell.
-func (sess *session) registry() (*tools.Registry, bool, error) {
-	caps := sess.srv.clientCaps()
-	allowShell := false
-	var ts []tools.Tool
-	for _, t := range tools.Builtin() {
-		name := t.Spec().Name
-		switch {
-		case name == "shell" && caps.Terminal:
-			t, allowShell = terminalShell{sess}, true
-		case name == "shell" && sess.srv.opts.AllowShell:
-			t, allowShell = shellGate{t, sess}, true
-		case name == "shell":
-			// Left as is: the agent does not offer it.
-		case gated(name):
-			t = editGate{t, sess}
-		case readsNamedFile(name):
-			t = readGate{t, sess}
-		}
-		ts = append(ts, t)
-	}
-	reg, err := tools.NewRegistry(ts...)
-	return reg, allowShell, err
 }
 
 func (sess *session) translator() *translator {

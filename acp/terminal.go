@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	sdk "github.com/coder/acp-go-sdk"
@@ -34,45 +33,23 @@ func (g shellGate) Run(ctx context.Context, env *tools.Env, args json.RawMessage
 	return g.Tool.Run(ctx, env, args)
 }
 
-// terminalShell is the shell tool run in the client's terminal
+// terminalShell runs a tool's command line in the client's terminal
 // (terminal/create ... terminal/release): the user watches the command in
-// their editor. Same name, arguments and result text as Loom's own.
+// their editor. Same name, arguments, checks and result text as the tool's
+// own run.
 type terminalShell struct {
+	tools.Tool
+	cmd  tools.Commander
 	sess *session
-}
-
-func (terminalShell) Spec() tools.Spec { return tools.Shell{}.Spec() }
-
-type shellArgs struct {
-	Command        string  `json:"command"`
-	TimeoutSeconds float64 `json:"timeout_seconds,omitempty"`
-	Cwd            string  `json:"cwd,omitempty"`
 }
 
 func (t terminalShell) Run(ctx context.Context, env *tools.Env, raw json.RawMessage) (tools.Result, error) {
 	sess := t.sess
-	var a shellArgs
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&a); err != nil {
-		return tools.Result{}, fmt.Errorf("invalid arguments for shell: %v", err)
-	}
-	if a.Command == "" {
-		return tools.Result{}, errors.New(`invalid arguments for shell: "command" is required`)
-	}
-	timeout, err := tools.ShellTimeout(env.ShellTimeout, a.TimeoutSeconds)
+	c, err := t.cmd.Command(env, raw)
 	if err != nil {
 		return tools.Result{}, err
 	}
-	dir := "."
-	if a.Cwd != "" {
-		if dir, err = sess.ws.Resolve(a.Cwd); err != nil {
-			return tools.Result{}, fmt.Errorf("shell: cwd: %w", err)
-		}
-		if fi, err := os.Stat(sess.ws.Abs(dir)); err != nil || !fi.IsDir() {
-			return tools.Result{}, fmt.Errorf("shell: cwd %s is not a folder", dir)
-		}
-	}
+	dir, timeout, name := c.Dir, c.Timeout, t.Spec().Name
 	call := sess.currentCall()
 	ok, err := sess.permit(ctx, call, permCommand, nil)
 	if err != nil {
@@ -85,12 +62,12 @@ func (t terminalShell) Run(ctx context.Context, env *tools.Env, raw json.RawMess
 	created, err := peer.CreateTerminal(ctx, sdk.CreateTerminalRequest{
 		SessionId:       sess.id,
 		Command:         "/bin/sh",
-		Args:            []string{"-c", a.Command},
+		Args:            []string{"-c", c.Line},
 		Cwd:             sdk.Ptr(sess.abs(dir)),
 		OutputByteLimit: sdk.Ptr(terminalOutputLimit),
 	})
 	if err != nil {
-		return tools.Result{}, fmt.Errorf("shell: the editor could not start a terminal: %w", err)
+		return tools.Result{}, fmt.Errorf("%s: the editor could not start a terminal: %w", name, err)
 	}
 	id := created.TerminalId
 	ref := sdk.ToolTerminalRef(id)
@@ -108,14 +85,14 @@ func (t terminalShell) Run(ctx context.Context, env *tools.Env, raw json.RawMess
 		_, _ = peer.KillTerminal(bg, sdk.KillTerminalRequest{SessionId: sess.id, TerminalId: id})
 	}
 	if err := ctx.Err(); err != nil {
-		return tools.Result{}, fmt.Errorf("shell: command cancelled; the terminal was killed: %w", err)
+		return tools.Result{}, fmt.Errorf("%s: command cancelled; the terminal was killed: %w", name, err)
 	}
 	if waitErr != nil && !timedOut {
-		return tools.Result{}, fmt.Errorf("shell: waiting for the terminal: %w", waitErr)
+		return tools.Result{}, fmt.Errorf("%s: waiting for the terminal: %w", name, waitErr)
 	}
 	out, err := peer.TerminalOutput(bg, sdk.TerminalOutputRequest{SessionId: sess.id, TerminalId: id})
 	if err != nil {
-		return tools.Result{}, fmt.Errorf("shell: reading the terminal's output: %w", err)
+		return tools.Result{}, fmt.Errorf("%s: reading the terminal's output: %w", name, err)
 	}
 	data := tools.ShellData{ExitCode: -1, TimedOut: timedOut, Truncated: out.Truncated}
 	var status string

@@ -4,51 +4,45 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
-	"strings"
 	"sync"
 
 	sdk "github.com/coder/acp-go-sdk"
 
 	"github.com/loom-agent/loom/agent"
+	"github.com/loom-agent/loom/tools"
 )
 
-// toolKinds maps Loom's tools to ACP tool kinds, which clients use for
-// icons and for what they show (a read, a diff, a terminal). Loom has no
-// think or fetch tools; a tool not listed here (a future one, or an
-// unknown name the model made up) is "other".
-var toolKinds = map[string]sdk.ToolKind{
-	"read_file":       sdk.ToolKindRead,
-	"outline":         sdk.ToolKindRead,
-	"repo_map":        sdk.ToolKindRead,
-	"syntax_check":    sdk.ToolKindRead,
-	"list_dir":        sdk.ToolKindSearch,
-	"glob":            sdk.ToolKindSearch,
-	"grep":            sdk.ToolKindSearch,
-	"find_symbol":     sdk.ToolKindSearch,
-	"find_references": sdk.ToolKindSearch,
-	"write_file":      sdk.ToolKindEdit,
-	"edit_file":       sdk.ToolKindEdit,
-	"apply_patch":     sdk.ToolKindEdit,
-	"move_file":       sdk.ToolKindMove,
-	"delete_file":     sdk.ToolKindDelete,
-	"shell":           sdk.ToolKindExecute,
-}
-
-func toolKind(name string) sdk.ToolKind {
-	if k, ok := toolKinds[name]; ok {
-		return k
+// toolKind is the ACP kind of a tool's calls, which clients use for icons
+// and for what they show (a read, a diff, a terminal), from the tool's
+// effect. Loom has no think or fetch tools; a name no tool has (one the
+// model made up) is "other".
+func toolKind(reg *tools.Registry, name string) sdk.ToolKind {
+	t, ok := reg.Get(name)
+	if !ok {
+		return sdk.ToolKindOther
+	}
+	switch t.Spec().Effect {
+	case tools.EffectRead:
+		return sdk.ToolKindRead
+	case tools.EffectSearch:
+		return sdk.ToolKindSearch
+	case tools.EffectEdit:
+		return sdk.ToolKindEdit
+	case tools.EffectMove:
+		return sdk.ToolKindMove
+	case tools.EffectDelete:
+		return sdk.ToolKindDelete
+	case tools.EffectExecute:
+		return sdk.ToolKindExecute
 	}
 	return sdk.ToolKindOther
 }
 
-// gated reports whether a tool asks the user before it takes effect:
-// edits (written only when accepted) and commands.
-func gated(name string) bool {
-	switch toolKind(name) {
-	case sdk.ToolKindEdit, sdk.ToolKindMove, sdk.ToolKindDelete, sdk.ToolKindExecute:
-		return true
-	}
-	return false
+// gated reports whether a tool's calls ask the user before they take
+// effect: edits (written only when accepted) and commands.
+func gated(reg *tools.Registry, name string) bool {
+	t, ok := reg.Get(name)
+	return ok && t.Spec().Effect.NeedsConsent()
 }
 
 // stopReason maps how a run ended to the prompt's stopReason; ok is false
@@ -75,128 +69,48 @@ type toolCall struct {
 }
 
 // describe returns a call's title, the files it touches (absolute, as the
-// client names them) and its arguments as a JSON value for rawInput.
-func describe(c toolCall, abs func(string) string) (string, []sdk.ToolCallLocation, any) {
+// client names them: the tool's path arguments) and its arguments as a
+// JSON value for rawInput. A call's "offset", when it has one, is the line
+// its first file is read from.
+func describe(c toolCall, reg *tools.Registry, abs func(string) string) (string, []sdk.ToolCallLocation, any) {
 	var a map[string]any
 	if err := json.Unmarshal([]byte(c.Args), &a); err != nil {
 		// Malformed arguments: the call will fail; show what arrived.
 		return c.Name, nil, c.Args
 	}
-	str := func(k string) string { s, _ := a[k].(string); return s }
-	loc := func(p string) sdk.ToolCallLocation { return sdk.ToolCallLocation{Path: abs(p)} }
+	t, ok := reg.Get(c.Name)
+	if !ok {
+		return c.Name, nil, a
+	}
+	args := json.RawMessage(c.Args)
 	var locs []sdk.ToolCallLocation
-	if p := str("path"); p != "" {
-		l := loc(p)
-		if n, ok := a["offset"].(float64); ok && n >= 1 {
+	for i, p := range tools.Paths(t, args) {
+		l := sdk.ToolCallLocation{Path: abs(p)}
+		if n, ok := a["offset"].(float64); ok && n >= 1 && i == 0 {
 			l.Line = sdk.Ptr(int(n))
 		}
 		locs = append(locs, l)
 	}
-	path := or(str("path"), ".")
-	var title string
-	switch c.Name {
-	case "read_file":
-		title = "Read " + path
-	case "list_dir":
-		title = "List " + path
-	case "glob":
-		title = fmt.Sprintf("Find files matching %s in %s", quote(str("pattern")), path)
-	case "grep":
-		title = fmt.Sprintf("Search for %s in %s", quote(str("pattern")), path)
-	case "outline":
-		title = "Outline " + path
-	case "syntax_check":
-		title = "Check the syntax of " + path
-	case "find_symbol":
-		title = "Find the symbol " + quote(str("name"))
-	case "find_references":
-		title = "Find references to " + quote(str("name"))
-	case "repo_map":
-		title = "Map the repository"
-	case "write_file":
-		title = "Write " + path
-	case "edit_file":
-		title = "Edit " + path
-	case "delete_file":
-		title = "Delete " + path
-	case "move_file":
-		title = fmt.Sprintf("Move %s to %s", str("from"), str("to"))
-		for _, p := range []string{str("from"), str("to")} {
-			if p != "" {
-				locs = append(locs, loc(p))
-			}
-		}
-	case "apply_patch":
-		files := patchFiles(str("patch"))
-		title = "Patch " + or(strings.Join(files, ", "), "files")
-		for _, p := range files {
-			locs = append(locs, loc(p))
-		}
-	case "shell":
-		title = "Run " + quote(str("command"))
-	default:
-		title = c.Name
-	}
-	return title, locs, a
-}
-
-// patchFiles lists the files a unified diff names, in order, once each.
-func patchFiles(patch string) []string {
-	var files []string
-	seen := map[string]bool{}
-	for line := range strings.Lines(patch) {
-		var name string
-		switch {
-		case strings.HasPrefix(line, "--- "), strings.HasPrefix(line, "+++ "):
-			name = strings.TrimSpace(line[4:])
-		default:
-			continue
-		}
-		if i := strings.IndexByte(name, '\t'); i >= 0 {
-			name = name[:i] // a timestamp follows the name
-		}
-		if name == "/dev/null" || name == "" {
-			continue
-		}
-		if strings.HasPrefix(name, "a/") || strings.HasPrefix(name, "b/") {
-			name = name[2:]
-		}
-		if !seen[name] {
-			seen[name] = true
-			files = append(files, name)
-		}
-	}
-	return files
-}
-
-// quote shows an argument in a title, shortened to keep titles one line.
-func quote(s string) string {
-	if r := []rune(s); len(r) > 60 {
-		s = string(r[:57]) + "..."
-	}
-	return "`" + s + "`"
-}
-
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
+	return tools.Title(t, args), locs, a
 }
 
 // translator turns a run's agent events into session updates. The gates
 // (edit and command tools) attach content to their call (diffs, a
 // terminal) while it runs; the update that finishes the call carries it.
 type translator struct {
-	abs func(rel string) string
+	abs   func(rel string) string
+	tools *tools.Registry // what the calls' names are
 
 	mu       sync.Mutex
 	attached map[string][]sdk.ToolCallContent
 }
 
-func newTranslator(abs func(string) string) *translator {
-	return &translator{abs: abs, attached: map[string][]sdk.ToolCallContent{}}
+func newTranslator(abs func(string) string, reg *tools.Registry) *translator {
+	return &translator{abs: abs, tools: reg, attached: map[string][]sdk.ToolCallContent{}}
 }
+
+// gated reports whether the tool named asks the user before it acts.
+func (t *translator) gated(name string) bool { return gated(t.tools, name) }
 
 // attach records content for call id, shown when the call finishes.
 func (t *translator) attach(id string, c ...sdk.ToolCallContent) {
@@ -220,13 +134,13 @@ func (t *translator) updates(ev agent.Event) []sdk.SessionUpdate {
 			"The model call failed (%v); trying again (attempt %d) in %s.", e.Err, e.Attempt, e.Delay))}
 	case agent.ToolStarted:
 		c := toolCall{ID: e.ID, Name: e.Name, Args: e.Args}
-		title, locs, raw := describe(c, t.abs)
+		title, locs, raw := describe(c, t.tools, t.abs)
 		start := sdk.StartToolCall(sdk.ToolCallId(e.ID), title,
-			sdk.WithStartKind(toolKind(e.Name)),
+			sdk.WithStartKind(toolKind(t.tools, e.Name)),
 			sdk.WithStartStatus(sdk.ToolCallStatusPending),
 			sdk.WithStartLocations(locs),
 			sdk.WithStartRawInput(raw))
-		if gated(e.Name) {
+		if t.gated(e.Name) {
 			return []sdk.SessionUpdate{start} // the gate moves it on once allowed
 		}
 		return []sdk.SessionUpdate{start, sdk.UpdateToolCall(sdk.ToolCallId(e.ID), sdk.WithUpdateStatus(sdk.ToolCallStatusInProgress))}

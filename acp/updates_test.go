@@ -38,15 +38,26 @@ func parse(t *testing.T, s string) any {
 	return out
 }
 
+// builtins is the registry of Loom's built-in tools.
+func builtins(t *testing.T) *tools.Registry {
+	t.Helper()
+	reg, err := tools.NewBuiltinRegistry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reg
+}
+
 func TestToolKindCoversEveryBuiltin(t *testing.T) {
-	for _, tool := range tools.Builtin() {
+	reg := builtins(t)
+	for _, tool := range reg.List() {
 		name := tool.Spec().Name
-		if _, ok := toolKinds[name]; !ok {
+		if toolKind(reg, name) == sdk.ToolKindOther {
 			t.Errorf("built-in tool %s has no ACP kind", name)
 		}
 		// Every tool that changes something is gated; read-only ones never.
-		if got, want := gated(name), !tool.Spec().ReadOnly; got != want {
-			t.Errorf("gated(%s) = %v, want %v (ReadOnly %v)", name, got, want, tool.Spec().ReadOnly)
+		if got, want := gated(reg, name), !tool.Spec().Effect.ReadOnly(); got != want {
+			t.Errorf("gated(%s) = %v, want %v (effect %v)", name, got, want, tool.Spec().Effect)
 		}
 	}
 }
@@ -70,8 +81,9 @@ func TestToolKind(t *testing.T) {
 		{"shell", sdk.ToolKindExecute},
 		{"made_up_by_the_model", sdk.ToolKindOther},
 	}
+	reg := builtins(t)
 	for _, tt := range tests {
-		if got := toolKind(tt.tool); got != tt.want {
+		if got := toolKind(reg, tt.tool); got != tt.want {
 			t.Errorf("toolKind(%s) = %s, want %s", tt.tool, got, tt.want)
 		}
 	}
@@ -118,7 +130,7 @@ func TestDescribe(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+" "+tt.args, func(t *testing.T) {
-			title, locs, raw := describe(toolCall{ID: "c", Name: tt.name, Args: tt.args}, abs)
+			title, locs, raw := describe(toolCall{ID: "c", Name: tt.name, Args: tt.args}, builtins(t), abs)
 			if title != tt.title {
 				t.Errorf("title = %q, want %q", title, tt.title)
 			}
@@ -166,7 +178,7 @@ func TestTranslatorUpdates(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tr := newTranslator(absUnder("/w"))
+			tr := newTranslator(absUnder("/w"), builtins(t))
 			tr.attach("c1", tt.attach...)
 			got := tr.updates(tt.ev)
 			if w, g := parse(t, tt.want), wire(t, got); !reflect.DeepEqual(g, w) {
@@ -178,30 +190,12 @@ func TestTranslatorUpdates(t *testing.T) {
 }
 
 func TestAttachedContentIsUsedOnce(t *testing.T) {
-	tr := newTranslator(absUnder("/w"))
+	tr := newTranslator(absUnder("/w"), builtins(t))
 	tr.attach("c1", sdk.ToolDiffContent("/w/a.go", "b"))
 	tr.updates(agent.ToolFinished{ID: "c1", Name: "edit_file", Result: "ok"})
 	u := tr.updates(agent.ToolFinished{ID: "c1", Name: "edit_file", Result: "ok"})
 	if got := wire(t, u[0].ToolCallUpdate.Content); !reflect.DeepEqual(got, parse(t, `[{"type":"content","content":{"type":"text","text":"ok"}}]`)) {
 		t.Errorf("a second finish of the same ID reused the diff: %v", got)
-	}
-}
-
-func TestPatchFiles(t *testing.T) {
-	tests := []struct {
-		patch string
-		want  []string
-	}{
-		{"--- a/x.go\n+++ b/x.go\n", []string{"x.go"}},
-		{"--- x.go\t2024-01-01\n+++ x.go\t2024-01-02\n", []string{"x.go"}},
-		{"--- /dev/null\n+++ b/n.go\n--- a/d.go\n+++ /dev/null\n", []string{"n.go", "d.go"}},
-		{"--- a/old.go\n+++ b/new.go\n", []string{"old.go", "new.go"}},
-		{"not a patch", nil},
-	}
-	for _, tt := range tests {
-		if got := patchFiles(tt.patch); !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("patchFiles(%q) = %q, want %q", tt.patch, got, tt.want)
-		}
 	}
 }
 
@@ -228,7 +222,7 @@ func TestReplay(t *testing.T) {
 	  "content":[{"type":"content","content":{"type":"text","text":"(no result was recorded)"}}]},
 	 {"sessionUpdate":"agent_message_chunk","content":{"type":"text","text":"Done."}}
 	]`
-	got := replay(msgs, absUnder("/w"))
+	got := replay(msgs, builtins(t), absUnder("/w"))
 	if g, w := wire(t, got), parse(t, want); !reflect.DeepEqual(g, w) {
 		gb, _ := json.MarshalIndent(got, "", " ")
 		t.Errorf("replay =\n%s\nwant\n%s", gb, want)

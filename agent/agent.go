@@ -39,7 +39,8 @@ type Options struct {
 	// RepoMap, if set, returns an overview of the repository for the system
 	// prompt, centred on the files in focus.
 	RepoMap func(ctx context.Context, focus []string) string
-	// AllowShell offers the shell tool to the model and lets it run.
+	// AllowShell offers the tools that execute commands (the shell) to the
+	// model and lets them run.
 	AllowShell bool
 	// RetryPolicy governs retries of failed model calls; zero fields take
 	// llm.DefaultRetryPolicy's values. Its OnRetry, if set, is called as
@@ -54,13 +55,10 @@ type Options struct {
 // tasks at once.
 type Agent struct {
 	opts    Options
-	offered []tools.Spec // in the registry's order, shell left out unless allowed
+	offered []tools.Spec // in the registry's order, commands left out unless allowed
 	specs   []llm.ToolSpec
 	byName  map[string]tools.Spec
 }
-
-// shellName is the shell tool's name, offered only with AllowShell.
-var shellName = tools.Shell{}.Spec().Name
 
 // New checks opts and fills in the defaults.
 func New(opts Options) (*Agent, error) {
@@ -103,7 +101,7 @@ func New(opts Options) (*Agent, error) {
 	for _, t := range opts.Tools.List() {
 		s := t.Spec()
 		a.byName[s.Name] = s
-		if s.Name == shellName && !opts.AllowShell {
+		if s.Effect == tools.EffectExecute && !opts.AllowShell {
 			continue // it would only refuse; better not to offer it
 		}
 		a.offered = append(a.offered, s)

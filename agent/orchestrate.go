@@ -49,7 +49,7 @@ func (r *run) runTools(calls []llm.ToolCall) []toolResult {
 // tool counts as read-only: it fails at once without touching anything.
 func (r *run) readOnly(name string) bool {
 	s, ok := r.a.byName[name]
-	return !ok || s.ReadOnly
+	return !ok || s.Effect.ReadOnly()
 }
 
 // runOne executes one call and reports it to the front end.

@@ -27,7 +27,7 @@ type barrierTool struct {
 func newBarrierTool(n int) *barrierTool { return &barrierTool{n: n, open: make(chan struct{})} }
 
 func (b *barrierTool) Spec() tools.Spec {
-	return tools.Spec{Name: "slow_read", Description: "test: waits for its siblings", ReadOnly: true,
+	return tools.Spec{Name: "slow_read", Description: "test: waits for its siblings", Effect: tools.EffectRead,
 		Schema: json.RawMessage(`{"type":"object"}`)}
 }
 
@@ -77,7 +77,7 @@ type orderTool struct {
 }
 
 func (o *orderTool) Spec() tools.Spec {
-	return tools.Spec{Name: "slow_write", Description: "test: a slow edit", Schema: json.RawMessage(`{"type":"object"}`)}
+	return tools.Spec{Name: "slow_write", Description: "test: a slow edit", Effect: tools.EffectEdit, Schema: json.RawMessage(`{"type":"object"}`)}
 }
 
 func (o *orderTool) Run(ctx context.Context, _ *tools.Env, raw json.RawMessage) (tools.Result, error) {
@@ -133,7 +133,11 @@ type funcTool struct {
 }
 
 func (f funcTool) Spec() tools.Spec {
-	return tools.Spec{Name: f.name, ReadOnly: f.readOnly, Schema: json.RawMessage(`{"type":"object"}`)}
+	effect := tools.EffectEdit
+	if f.readOnly {
+		effect = tools.EffectRead
+	}
+	return tools.Spec{Name: f.name, Effect: effect, Schema: json.RawMessage(`{"type":"object"}`)}
 }
 
 func (f funcTool) Run(ctx context.Context, _ *tools.Env, _ json.RawMessage) (tools.Result, error) {

@@ -10,15 +10,15 @@ import (
 // systemPrompt tells the model where it works, what it may do and how to
 // finish. offered are the tools sent with each request.
 func systemPrompt(root string, offered []tools.Spec, focus []string, repoMap string) string {
-	var readOnly, edit, other []string
+	var readOnly, edit, commands []string
 	for _, s := range offered {
 		switch {
-		case s.ReadOnly:
+		case s.Effect.ReadOnly():
 			readOnly = append(readOnly, s.Name)
-		case s.Name == shellName:
-			other = append(other, s.Name)
-		default:
+		case s.Effect.Stages():
 			edit = append(edit, s.Name)
+		default:
+			commands = append(commands, s.Name)
 		}
 	}
 	var b strings.Builder
@@ -30,8 +30,8 @@ func systemPrompt(root string, offered []tools.Spec, focus []string, repoMap str
 	if len(edit) > 0 {
 		fmt.Fprintf(&b, "- Change files only through the edit tools (%s). Edits are staged in a changeset that the user reviews and applies; nothing is written to disk by you.\n", strings.Join(edit, ", "))
 	}
-	if len(other) > 0 {
-		b.WriteString("- Use the shell only to build, test and inspect; never to create, edit or delete files.\n")
+	if len(commands) > 0 {
+		fmt.Fprintf(&b, "- Run commands (%s) only to build, test and inspect; never to create, edit or delete files with them.\n", strings.Join(commands, ", "))
 	}
 	b.WriteString("- Keep edits minimal: change only what the task needs and follow the style of the surrounding code.\n")
 	b.WriteString("- A tool error is sent back to you as the tool's result; read it and correct the call.\n")

@@ -30,7 +30,7 @@ func TestSystemPromptAndOfferedTools(t *testing.T) {
 		{
 			name:      "no map, shell allowed",
 			opts:      Options{AllowShell: true},
-			want:      []string{"Use the shell only to build, test and inspect"},
+			want:      []string{"Run commands (shell) only to build, test and inspect"},
 			not:       []string{"Repository map", "Files in focus"},
 			wantShell: true,
 		},

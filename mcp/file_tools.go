@@ -22,11 +22,6 @@ var editOutputSchema = json.RawMessage(`{"type":"object","properties":{
 "diff":{"type":"string","description":"unified diff of the edit (git style); nothing was written"}},
 "required":["changed","diff"]}`)
 
-// stagesEdits reports whether a registry tool edits files (into a
-// changeset, which this server never applies) rather than reading them or
-// running commands.
-func stagesEdits(sp tools.Spec) bool { return !sp.ReadOnly && sp.Name != shellName }
-
 // registryTool exposes one registry tool. Each call gets a fresh changeset
 // that is dropped afterwards, so an editing tool writes nothing and answers
 // with the diff of its edit.
@@ -38,7 +33,7 @@ func (s *Server) registryTool(t tools.Tool) server.ServerTool {
 		RawInputSchema: sp.Schema,
 		Annotations:    annotations(sp),
 	}
-	if stagesEdits(sp) {
+	if sp.Effect.Stages() { // into a changeset this server never applies
 		tool.Description += " Over MCP nothing is written: the result is the diff of the edit against the disk " +
 			"(each call starts from the disk, not from earlier calls). Apply it with apply_changes."
 		tool.RawOutputSchema = editOutputSchema
@@ -48,7 +43,7 @@ func (s *Server) registryTool(t tools.Tool) server.ServerTool {
 		if err != nil {
 			return mcpgo.NewToolResultError(err.Error()), nil
 		}
-		ws, ask, err := s.workspaceFor(ctx, req, pathsIn(raw))
+		ws, ask, err := s.workspaceFor(ctx, req, tools.Paths(t, raw))
 		if ask != nil || err != nil {
 			return ask, err
 		}
@@ -61,30 +56,24 @@ func (s *Server) registryTool(t tools.Tool) server.ServerTool {
 	}}
 }
 
-// annotations maps a tool's properties to MCP's hints, by what a call does
+// annotations derives MCP's hints from a tool's effect, as a call works
 // over MCP. The specification's readOnlyHint means "does not modify its
 // environment", and destructiveHint and idempotentHint mean something only
-// when readOnlyHint is false. Over MCP the editing tools stage into a
-// changeset that is thrown away and answer with a diff: they modify
-// nothing, so they are read-only, and not destructive (the hint would be
-// meaningless, and claiming both contradicts itself). What writes is
-// apply_changes (and loom_agent with apply), annotated destructive. The
-// shell runs arbitrary commands: not read-only, destructive, and open
-// world (a command can reach anything the user can).
+// when readOnlyHint is false. Over MCP a staging tool (an edit, move or
+// delete) stages into a changeset that is thrown away and answers with a
+// diff: it modifies nothing, so it is read-only, and not destructive (the
+// hint would be meaningless, and claiming both contradicts itself). What
+// writes is apply_changes (and loom_agent with apply), annotated
+// destructive. A tool that executes commands modifies the machine
+// directly: not read-only, destructive and idempotent as its spec says,
+// and open world (a command can reach anything the user can).
 func annotations(sp tools.Spec) mcpgo.ToolAnnotation {
-	if sp.Name == shellName {
-		return mcpgo.ToolAnnotation{
-			ReadOnlyHint:    mcpgo.ToBoolPtr(false),
-			DestructiveHint: mcpgo.ToBoolPtr(true),
-			IdempotentHint:  mcpgo.ToBoolPtr(false),
-			OpenWorldHint:   mcpgo.ToBoolPtr(true),
-		}
-	}
+	modifies := !sp.Effect.ReadOnly() && !sp.Effect.Stages()
 	return mcpgo.ToolAnnotation{
-		ReadOnlyHint:    mcpgo.ToBoolPtr(true),
-		DestructiveHint: mcpgo.ToBoolPtr(false),
-		IdempotentHint:  mcpgo.ToBoolPtr(true),
-		OpenWorldHint:   mcpgo.ToBoolPtr(false),
+		ReadOnlyHint:    mcpgo.ToBoolPtr(!modifies),
+		DestructiveHint: mcpgo.ToBoolPtr(modifies && sp.Destructive),
+		IdempotentHint:  mcpgo.ToBoolPtr(!modifies || sp.Idempotent),
+		OpenWorldHint:   mcpgo.ToBoolPtr(sp.Effect.OpenWorld()),
 	}
 }
 

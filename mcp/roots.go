@@ -2,7 +2,6 @@ package mcp
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -148,28 +147,4 @@ func pickRoot(roots []root, paths []string) string {
 func within(dir, path string) bool {
 	rel, err := filepath.Rel(dir, path)
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
-}
-
-// pathArgs are the argument names that hold paths, across Loom's tools.
-var pathArgs = []string{"path", "from", "to", "cwd", "files", "focus"}
-
-// pathsIn lists the paths among a call's arguments, in pathArgs order, to
-// choose the root by. Arguments that are not an object have none.
-func pathsIn(raw json.RawMessage) []string {
-	var args map[string]json.RawMessage
-	if json.Unmarshal(raw, &args) != nil {
-		return nil
-	}
-	var out []string
-	for _, k := range pathArgs {
-		var one string
-		var many []string
-		switch {
-		case json.Unmarshal(args[k], &one) == nil && one != "":
-			out = append(out, one)
-		case json.Unmarshal(args[k], &many) == nil:
-			out = append(out, many...)
-		}
-	}
-	return out
 }

@@ -1,7 +1,6 @@
 package mcp
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -47,25 +46,6 @@ func TestRootPath(t *testing.T) {
 			t.Errorf("rootPath(%q) error = %v, want %q", tt.uri, err, tt.wantErr)
 		case tt.wantErr == "" && (err != nil || got != tt.want):
 			t.Errorf("rootPath(%q) = %q, %v; want %q", tt.uri, got, err, tt.want)
-		}
-	}
-}
-
-func TestPathsIn(t *testing.T) {
-	tests := []struct {
-		args string
-		want string
-	}{
-		{`{"path":"a.go","pattern":"x"}`, "a.go"},
-		{`{"from":"/r/a","to":"/r/b"}`, "/r/a,/r/b"},
-		{`{"files":["x","/y"],"task":"t"}`, "x,/y"},
-		{`{"path":7}`, ""},
-		{`["path"]`, ""},
-		{`not json`, ""},
-	}
-	for _, tt := range tests {
-		if got := strings.Join(pathsIn(json.RawMessage(tt.args)), ","); got != tt.want {
-			t.Errorf("pathsIn(%s) = %q, want %q", tt.args, got, tt.want)
 		}
 	}
 }

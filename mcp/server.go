@@ -8,6 +8,7 @@ import (
 	"log"
 	"log/slog"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/loom-agent/loom/internal/jsonrpcline"
@@ -33,6 +34,11 @@ type Options struct {
 	// Roots are the workspace folders (default: the current folder). A
 	// client that declares the roots capability replaces them with its own.
 	Roots []string
+	// Tools are the tools offered besides apply_changes, loom_agent and
+	// the thread tools (default: Loom's built-in tools). How each is
+	// annotated, which of its arguments are checked against the roots and
+	// whether it answers with a diff follow from its spec.
+	Tools *tools.Registry
 	// AllowShell offers the shell tool (which runs commands in the root,
 	// outside any changeset) and lets loom_agent's runs use it.
 	AllowShell bool
@@ -93,19 +99,22 @@ func New(opts Options) (*Server, error) {
 		}
 		s.roots = append(s.roots, ws.Root())
 	}
-	reg, err := tools.NewBuiltinRegistry()
-	if err != nil {
-		return nil, err
+	reg := opts.Tools
+	if reg == nil {
+		var err error
+		if reg, err = tools.NewBuiltinRegistry(); err != nil {
+			return nil, err
+		}
 	}
 	s.reg = reg
 	s.mcp = server.NewMCPServer("loom", opts.Version,
 		server.WithToolCapabilities(false),
 		server.WithTitle("Loom"),
-		server.WithInstructions(instructionsFor(opts)),
+		server.WithInstructions(instructionsFor(opts, reg)),
 	)
 	var all []server.ServerTool
 	for _, t := range reg.List() {
-		if t.Spec().Name == shellName && !opts.AllowShell {
+		if t.Spec().Effect == tools.EffectExecute && !opts.AllowShell {
 			continue // it would only refuse; better not to offer it
 		}
 		all = append(all, s.registryTool(t))
@@ -126,23 +135,27 @@ func New(opts Options) (*Server, error) {
 
 const instructions = `Loom is a coding agent and a set of code tools over one workspace.
 loom_agent runs the agent on a task and returns its summary and the unified diff of its edits.
-The file tools read the workspace; the editing tools (write_file, edit_file, apply_patch,
-move_file, delete_file) write nothing and return the diff of the edit; apply_changes applies a
-diff to disk atomically and refuses it if a file changed meanwhile. Paths are relative to the
-first root, or absolute inside any root.`
+The file tools read the workspace; the editing tools (%s) write nothing and return the diff of
+the edit; apply_changes applies a diff to disk atomically and refuses it if a file changed
+meanwhile. Paths are relative to the first root, or absolute inside any root.`
 
 const threadInstructions = `
 Every agent run is recorded as a thread: loom_agent returns its thread_id, which continues the
 conversation when passed back; threads_search finds earlier threads and thread_show reads one.`
 
-func instructionsFor(opts Options) string {
-	if opts.Threads != nil {
-		return instructions + threadInstructions
+func instructionsFor(opts Options, reg *tools.Registry) string {
+	var editing []string
+	for _, t := range reg.List() {
+		if t.Spec().Effect.Stages() {
+			editing = append(editing, t.Spec().Name)
+		}
 	}
-	return instructions
+	out := fmt.Sprintf(instructions, strings.Join(editing, ", "))
+	if opts.Threads != nil {
+		out += threadInstructions
+	}
+	return out
 }
-
-var shellName = tools.Shell{}.Spec().Name
 
 // MCPServer returns the underlying mcp-go server (for in-process clients).
 func (s *Server) MCPServer() *server.MCPServer { return s.mcp }

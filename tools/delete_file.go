@@ -20,6 +20,8 @@ func (DeleteFile) Spec() Spec {
 		Schema: json.RawMessage(`{"type":"object","properties":{
 "path":{"type":"string","description":"file path, relative to the workspace root"}},
 "required":["path"],"additionalProperties":false}`),
+		Effect:      EffectDelete,
+		PathArgs:    []string{"path"},
 		Destructive: true,
 	}
 }
@@ -36,5 +38,10 @@ func (DeleteFile) Run(ctx context.Context, env *Env, raw json.RawMessage) (Resul
 	if err != nil {
 		return Result{}, err
 	}
-	return editResult(ctx, env, fmt.Sprintf("Staged: deleted %s.", rel), rel)
+	return EditResult(ctx, env, fmt.Sprintf("Staged: deleted %s.", rel), rel)
+}
+
+// Title says what one call does, for front ends to show.
+func (DeleteFile) Title(args json.RawMessage) string {
+	return "Delete " + str(titleArgs(args), "path", ".")
 }

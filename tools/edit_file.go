@@ -32,6 +32,8 @@ func (EditFile) Spec() Spec {
 "new_text":{"type":"string","description":"the replacement text"},
 "replace_all":{"type":"boolean","description":"replace every occurrence instead of requiring exactly one"}},
 "required":["path","old_text","new_text"],"additionalProperties":false}`),
+		Effect:      EffectEdit,
+		PathArgs:    []string{"path"},
 		Destructive: true,
 	}
 }
@@ -62,7 +64,7 @@ func (EditFile) Run(ctx context.Context, env *Env, raw json.RawMessage) (Result,
 	if _, err := env.Changes.WriteFile(rel, []byte(out)); err != nil {
 		return Result{}, err
 	}
-	return editResult(ctx, env, fmt.Sprintf("Staged: replaced %d occurrence(s) in %s.", n, rel), rel)
+	return EditResult(ctx, env, fmt.Sprintf("Staged: replaced %d occurrence(s) in %s.", n, rel), rel)
 }
 
 // Replace replaces old with new in content: exactly one occurrence, or all
@@ -193,4 +195,9 @@ func jaccard(a, b map[string]bool) float64 {
 		}
 	}
 	return float64(inter) / float64(len(a)+len(b)-inter)
+}
+
+// Title says what one call does, for front ends to show.
+func (EditFile) Title(args json.RawMessage) string {
+	return "Edit " + str(titleArgs(args), "path", ".")
 }

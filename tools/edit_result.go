@@ -15,8 +15,10 @@ type EditData struct {
 	Diff string `json:"diff"`
 }
 
-// editResult reports a staged edit with the diff of the files it touched.
-func editResult(ctx context.Context, env *Env, summary string, paths ...string) (Result, error) {
+// EditResult reports an edit staged in env.Changes with the diff of the
+// files it touched (paths, workspace-relative): the result every tool of
+// a staging effect gives, which front ends show and MCP declares.
+func EditResult(ctx context.Context, env *Env, summary string, paths ...string) (Result, error) {
 	var changes []workspace.FileChange
 	for _, ch := range env.Changes.Changes() {
 		if slices.Contains(paths, ch.Path) || slices.Contains(paths, ch.NewPath) {

@@ -28,7 +28,7 @@ func (FindReferences) Spec() Spec {
 "name":{"type":"string","description":"the identifier"},
 "limit":{"type":"integer","minimum":1,"description":"most results (default 200)"}},
 "required":["name"],"additionalProperties":false}`),
-		ReadOnly:   true,
+		Effect:     EffectSearch,
 		Idempotent: true,
 	}
 }
@@ -121,4 +121,9 @@ func lineAt(src []byte, off int) string {
 		line = line[:200] + "…"
 	}
 	return line
+}
+
+// Title says what one call does, for front ends to show.
+func (FindReferences) Title(args json.RawMessage) string {
+	return "Find references to " + quoteTitle(str(titleArgs(args), "name", ""))
 }

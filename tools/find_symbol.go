@@ -30,7 +30,7 @@ func (FindSymbol) Spec() Spec {
 "match":{"type":"string","enum":["exact","ignore_case","fuzzy"],"description":"how to match the name (default exact)"},
 "limit":{"type":"integer","minimum":1,"description":"most results (default 50)"}},
 "required":["name"],"additionalProperties":false}`),
-		ReadOnly:   true,
+		Effect:     EffectSearch,
 		Idempotent: true,
 	}
 }
@@ -141,4 +141,9 @@ func nameMatches(sym, name string, mode analysis.MatchMode) bool {
 		return strings.EqualFold(sym, name)
 	}
 	return strings.Contains(strings.ToLower(sym), strings.ToLower(name))
+}
+
+// Title says what one call does, for front ends to show.
+func (FindSymbol) Title(args json.RawMessage) string {
+	return "Find the symbol " + quoteTitle(str(titleArgs(args), "name", ""))
 }

@@ -47,7 +47,8 @@ func (Glob) Spec() Spec {
 "pattern":{"type":"string","description":"doublestar glob matched against file paths relative to path, e.g. **/*_test.go"},
 "path":{"type":"string","description":"folder to search, relative to the workspace root (default: the root)"}},
 "required":["pattern"],"additionalProperties":false}`),
-		ReadOnly:   true,
+		Effect:     EffectSearch,
+		PathArgs:   []string{"path"},
 		Idempotent: true,
 	}
 }
@@ -185,4 +186,10 @@ func (f *globFilter) skipDir(rel string) bool {
 	}
 	// On the way to static, at it, or inside it.
 	return !(strings.HasPrefix(f.static, r+"/") || r == f.static || strings.HasPrefix(r, f.static+"/"))
+}
+
+// Title says what one call does, for front ends to show.
+func (Glob) Title(args json.RawMessage) string {
+	a := titleArgs(args)
+	return fmt.Sprintf("Find files matching %s in %s", quoteTitle(str(a, "pattern", "")), str(a, "path", "."))
 }

@@ -79,7 +79,8 @@ func (Grep) Spec() Spec {
 "context":{"type":"integer","minimum":0,"maximum":20,"description":"lines of context before and after each match (default 0)"},
 "max_results":{"type":"integer","minimum":1,"maximum":100000,"description":"most matching lines to show (default 200)"}},
 "required":["pattern"],"additionalProperties":false}`),
-		ReadOnly:   true,
+		Effect:     EffectSearch,
+		PathArgs:   []string{"path"},
 		Idempotent: true,
 	}
 }
@@ -683,4 +684,10 @@ func byteRank(c byte) int {
 		return 40
 	}
 	return 10
+}
+
+// Title says what one call does, for front ends to show.
+func (Grep) Title(args json.RawMessage) string {
+	a := titleArgs(args)
+	return fmt.Sprintf("Search for %s in %s", quoteTitle(str(a, "pattern", "")), str(a, "path", "."))
 }

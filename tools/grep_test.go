@@ -422,7 +422,7 @@ func TestGrepSpec(t *testing.T) {
 		if err := json.Unmarshal(sp.Schema, &schema); err != nil {
 			t.Errorf("%s: schema is not JSON: %v", sp.Name, err)
 		}
-		if !sp.ReadOnly || !sp.Idempotent || sp.Destructive || sp.Description == "" {
+		if !sp.Effect.ReadOnly() || !sp.Idempotent || sp.Destructive || sp.Description == "" {
 			t.Errorf("%s: spec %+v", sp.Name, sp)
 		}
 	}

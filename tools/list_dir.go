@@ -53,7 +53,8 @@ func (ListDir) Spec() Spec {
 "path":{"type":"string","description":"folder to list, relative to the workspace root (default: the root)"},
 "depth":{"type":"integer","minimum":1,"maximum":5,"description":"levels to descend; 1 lists only the folder's entries (default 1)"}},
 "additionalProperties":false}`),
-		ReadOnly:   true,
+		Effect:     EffectSearch,
+		PathArgs:   []string{"path"},
 		Idempotent: true,
 	}
 }
@@ -171,4 +172,9 @@ func humanSize(n int64) string {
 		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
 	}
 	return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))
+}
+
+// Title says what one call does, for front ends to show.
+func (ListDir) Title(args json.RawMessage) string {
+	return "List " + str(titleArgs(args), "path", ".")
 }

@@ -22,6 +22,8 @@ func (MoveFile) Spec() Spec {
 "from":{"type":"string","description":"current path, relative to the workspace root"},
 "to":{"type":"string","description":"new path, relative to the workspace root"}},
 "required":["from","to"],"additionalProperties":false}`),
+		Effect:      EffectMove,
+		PathArgs:    []string{"from", "to"},
 		Destructive: true,
 	}
 }
@@ -41,5 +43,11 @@ func (MoveFile) Run(ctx context.Context, env *Env, raw json.RawMessage) (Result,
 	if err != nil {
 		return Result{}, err
 	}
-	return editResult(ctx, env, fmt.Sprintf("Staged: moved %s to %s.", src, dst), src, dst)
+	return EditResult(ctx, env, fmt.Sprintf("Staged: moved %s to %s.", src, dst), src, dst)
+}
+
+// Title says what one call does, for front ends to show.
+func (MoveFile) Title(args json.RawMessage) string {
+	a := titleArgs(args)
+	return fmt.Sprintf("Move %s to %s", str(a, "from", ""), str(a, "to", ""))
 }

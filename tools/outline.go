@@ -25,7 +25,8 @@ func (Outline) Spec() Spec {
 		Schema: json.RawMessage(`{"type":"object","properties":{
 "path":{"type":"string","description":"file path, relative to the workspace root"}},
 "required":["path"],"additionalProperties":false}`),
-		ReadOnly:   true,
+		Effect:     EffectRead,
+		PathArgs:   []string{"path"},
 		Idempotent: true,
 	}
 }
@@ -62,4 +63,9 @@ func writeOutline(b *strings.Builder, items []analysis.OutlineItem, depth int) {
 			it.Range.Start.Line+1, it.Range.End.Line+1, it.Signature)
 		writeOutline(b, it.Children, depth+1)
 	}
+}
+
+// Title says what one call does, for front ends to show.
+func (Outline) Title(args json.RawMessage) string {
+	return "Outline " + str(titleArgs(args), "path", ".")
 }

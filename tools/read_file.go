@@ -38,7 +38,8 @@ func (ReadFile) Spec() Spec {
 "offset":{"type":"integer","minimum":1,"description":"first line to read, 1-based (default 1)"},
 "limit":{"type":"integer","minimum":1,"description":"number of lines to read (default 2000)"}},
 "required":["path"],"additionalProperties":false}`),
-		ReadOnly:   true,
+		Effect:     EffectRead,
+		PathArgs:   []string{"path"},
 		Idempotent: true,
 	}
 }
@@ -109,4 +110,9 @@ func (ReadFile) Run(ctx context.Context, env *Env, raw json.RawMessage) (Result,
 	}
 	return Result{Text: out.String(), Data: ReadFileData{Path: rel, StartLine: start, EndLine: end,
 		TotalLines: len(lines), Truncated: truncated, Content: content.String()}}, nil
+}
+
+// Title says what one call does, for front ends to show.
+func (ReadFile) Title(args json.RawMessage) string {
+	return "Read " + str(titleArgs(args), "path", ".")
 }

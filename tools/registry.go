@@ -58,11 +58,15 @@ func NewRegistry(ts ...Tool) (*Registry, error) {
 	return r, nil
 }
 
-// Add registers a tool.
+// Add registers a tool. It must declare its effect: front ends decide
+// from it whether a call needs consent, so none is not taken for "harmless".
 func (r *Registry) Add(t Tool) error {
 	name := t.Spec().Name
 	if _, dup := r.tools[name]; dup {
 		return fmt.Errorf("tool %q is registered twice", name)
+	}
+	if e := t.Spec().Effect; !e.valid() {
+		return fmt.Errorf("tool %q declares no effect (%v)", name, e)
 	}
 	r.tools[name] = &entry{tool: t}
 	return nil

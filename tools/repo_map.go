@@ -26,7 +26,8 @@ func (RepoMapTool) Spec() Spec {
 "tokens":{"type":"integer","minimum":64,"description":"budget in tokens (default 1024)"},
 "focus":{"type":"array","items":{"type":"string"},"description":"files you are working on"}},
 "additionalProperties":false}`),
-		ReadOnly:   true,
+		Effect:     EffectRead,
+		PathArgs:   []string{"focus"},
 		Idempotent: true,
 	}
 }
@@ -48,4 +49,9 @@ func (RepoMapTool) Run(ctx context.Context, env *Env, raw json.RawMessage) (Resu
 		m = "The workspace has no source files in a supported language.\n"
 	}
 	return Result{Text: m, Data: map[string]any{"map": m, "tokens": tokens}}, nil
+}
+
+// Title says what one call does, for front ends to show.
+func (RepoMapTool) Title(args json.RawMessage) string {
+	return "Map the repository"
 }

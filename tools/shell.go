@@ -80,8 +80,45 @@ func (Shell) Spec() Spec {
 "timeout_seconds":{"type":"number","exclusiveMinimum":0,"maximum":600,"description":"kill the command after this many seconds (default 120)"},
 "cwd":{"type":"string","maxLength":4096,"description":"folder to run in, relative to the workspace root (default the root)"}},
 "required":["command"],"additionalProperties":false}`),
+		Effect:      EffectExecute,
+		PathArgs:    []string{"cwd"},
 		Destructive: true,
 	}
+}
+
+// Command checks a call's arguments (the command, its timeout, its folder
+// inside the workspace) and returns what it runs.
+func (Shell) Command(env *Env, raw json.RawMessage) (Command, error) {
+	var a shellArgs
+	if err := decodeArgs("shell", raw, &a); err != nil {
+		return Command{}, err
+	}
+	if err := required("shell", "command", a.Command); err != nil {
+		return Command{}, err
+	}
+	timeout, err := ShellTimeout(env.ShellTimeout, a.TimeoutSeconds)
+	if err != nil {
+		return Command{}, err
+	}
+	ws := env.Workspace()
+	rel := "."
+	if a.Cwd != "" {
+		if rel, err = ws.Resolve(a.Cwd); err != nil {
+			return Command{}, fmt.Errorf("shell: cwd: %w", err)
+		}
+		fi, err := os.Stat(ws.Abs(rel))
+		if err != nil {
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err // name the relative path, not the absolute one
+			}
+			return Command{}, fmt.Errorf("shell: cwd %s: %w", rel, err)
+		}
+		if !fi.IsDir() {
+			return Command{}, fmt.Errorf("shell: cwd %s is not a folder", rel)
+		}
+	}
+	return Command{Line: a.Command, Dir: rel, Timeout: timeout}, nil
 }
 
 func (Shell) Run(ctx context.Context, env *Env, raw json.RawMessage) (Result, error) {
@@ -89,42 +126,16 @@ func (Shell) Run(ctx context.Context, env *Env, raw json.RawMessage) (Result, er
 		return Result{}, errors.New("the shell tool is disabled: it runs commands directly on this machine, " +
 			"outside the changeset; start Loom with --allow-shell to enable it")
 	}
-	var a shellArgs
-	if err := decodeArgs("shell", raw, &a); err != nil {
-		return Result{}, err
-	}
-	if err := required("shell", "command", a.Command); err != nil {
-		return Result{}, err
-	}
-	timeout, err := ShellTimeout(env.ShellTimeout, a.TimeoutSeconds)
+	c, err := Shell{}.Command(env, raw)
 	if err != nil {
 		return Result{}, err
 	}
-	ws := env.Workspace()
-	dir := ws.Root()
-	if a.Cwd != "" {
-		rel, err := ws.Resolve(a.Cwd)
-		if err != nil {
-			return Result{}, fmt.Errorf("shell: cwd: %w", err)
-		}
-		dir = ws.Abs(rel)
-		fi, err := os.Stat(dir)
-		if err != nil {
-			var pe *fs.PathError
-			if errors.As(err, &pe) {
-				err = pe.Err // name the relative path, not the absolute one
-			}
-			return Result{}, fmt.Errorf("shell: cwd %s: %w", rel, err)
-		}
-		if !fi.IsDir() {
-			return Result{}, fmt.Errorf("shell: cwd %s is not a folder", rel)
-		}
-	}
+	dir, timeout := env.Workspace().Abs(c.Dir), c.Timeout
 	if err := ctx.Err(); err != nil {
 		return Result{}, err
 	}
 
-	r, err := runShell(ctx, dir, a.Command, timeout)
+	r, err := runShell(ctx, dir, c.Line, timeout)
 	if err != nil {
 		return Result{}, err
 	}
@@ -450,4 +461,9 @@ func hasMarker(pid int, marker string) bool {
 		env = rest
 	}
 	return false
+}
+
+// Title says what one call does, for front ends to show.
+func (Shell) Title(args json.RawMessage) string {
+	return "Run " + quoteTitle(str(titleArgs(args), "command", ""))
 }

@@ -49,7 +49,7 @@ func TestShellDisabledByDefault(t *testing.T) {
 
 func TestShellSpec(t *testing.T) {
 	s := Shell{}.Spec()
-	if s.Name != "shell" || s.ReadOnly || !s.Destructive || s.Idempotent {
+	if s.Name != "shell" || s.Effect != EffectExecute || !s.Destructive || s.Idempotent {
 		t.Errorf("spec flags = %+v", s)
 	}
 	if !json.Valid(s.Schema) {

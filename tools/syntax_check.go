@@ -20,7 +20,8 @@ func (SyntaxCheck) Spec() Spec {
 		Schema: json.RawMessage(`{"type":"object","properties":{
 "path":{"type":"string","description":"file path, relative to the workspace root"}},
 "required":["path"],"additionalProperties":false}`),
-		ReadOnly:   true,
+		Effect:     EffectRead,
+		PathArgs:   []string{"path"},
 		Idempotent: true,
 	}
 }
@@ -76,4 +77,9 @@ func syntaxWarning(ctx context.Context, rel string, old, new []byte) string {
 	}
 	return fmt.Sprintf("\nWarning: %s parsed cleanly before this edit and now has syntax errors (the edit is staged; fix it if it was not intended):\n%s",
 		rel, formatSyntaxErrors(rel, after))
+}
+
+// Title says what one call does, for front ends to show.
+func (SyntaxCheck) Title(args json.RawMessage) string {
+	return "Check the syntax of " + str(titleArgs(args), "path", ".")
 }

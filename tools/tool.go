@@ -22,9 +22,14 @@ type Spec struct {
 	Description string
 	// Schema is the JSON schema of the arguments object.
 	Schema json.RawMessage
-	// ReadOnly tools change nothing, not even the changeset; the agent runs
-	// several of them at once.
-	ReadOnly bool
+	// Effect is what a call does; front ends derive from it how they run,
+	// gate, show and annotate the tool.
+	Effect Effect
+	// PathArgs names the arguments that hold workspace paths (a string or
+	// an array of strings), which front ends check against their roots and
+	// show as the call's locations. A tool that names paths inside an
+	// argument's content says so with PathsOf (PathNamer).
+	PathArgs []string
 	// Destructive tools may remove or overwrite content (once applied).
 	Destructive bool
 	// Idempotent tools give the same result when called twice.

@@ -24,6 +24,8 @@ func (WriteFile) Spec() Spec {
 "path":{"type":"string","description":"file path, relative to the workspace root"},
 "content":{"type":"string","description":"the complete new content of the file"}},
 "required":["path","content"],"additionalProperties":false}`),
+		Effect:      EffectEdit,
+		PathArgs:    []string{"path"},
 		Destructive: true,
 		Idempotent:  true,
 	}
@@ -52,5 +54,10 @@ func (WriteFile) Run(ctx context.Context, env *Env, raw json.RawMessage) (Result
 	if existed {
 		verb = "replaced the content of"
 	}
-	return editResult(ctx, env, fmt.Sprintf("Staged: %s %s.", verb, rel), rel)
+	return EditResult(ctx, env, fmt.Sprintf("Staged: %s %s.", verb, rel), rel)
+}
+
+// Title says what one call does, for front ends to show.
+func (WriteFile) Title(args json.RawMessage) string {
+	return "Write " + str(titleArgs(args), "path", ".")
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -76,6 +77,28 @@ func TestVersionAndTools(t *testing.T) {
 	for _, name := range []string{"read_file", "list_dir", "glob", "grep", "write_file", "edit_file", "apply_patch", "move_file", "delete_file", "shell"} {
 		if !strings.Contains(out, name+" ") {
 			t.Errorf("loom tools does not list %s:\n%s", name, out)
+		}
+	}
+	// --json says what each tool does and which arguments are paths.
+	out, _, code = loom(t, t.TempDir(), "tools", "--json")
+	var list []struct {
+		Name     string
+		ReadOnly bool `json:"read_only"`
+		Effect   string
+		PathArgs []string `json:"path_args"`
+	}
+	if err := json.Unmarshal([]byte(out), &list); err != nil || code != 0 {
+		t.Fatalf("loom tools --json (exit %d): %v\n%s", code, err, out)
+	}
+	got := map[string]string{}
+	for _, e := range list {
+		got[e.Name] = fmt.Sprintf("%v %s %v", e.ReadOnly, e.Effect, e.PathArgs)
+	}
+	for name, want := range map[string]string{
+		"shell": "false execute [cwd]", "move_file": "false move [from to]", "grep": "true search [path]", "find_symbol": "true search []",
+	} {
+		if got[name] != want {
+			t.Errorf("loom tools --json: %s is %q, want %q", name, got[name], want)
 		}
 	}
 }

@@ -32,12 +32,14 @@ func newToolsCmd(s *streams) *cobra.Command {
 					Name        string          `json:"name"`
 					Description string          `json:"description"`
 					ReadOnly    bool            `json:"read_only"`
+					Effect      tools.Effect    `json:"effect"`
+					PathArgs    []string        `json:"path_args,omitempty"`
 					Schema      json.RawMessage `json:"input_schema"`
 				}
 				var out []entry
 				for _, t := range reg.List() {
 					sp := t.Spec()
-					out = append(out, entry{sp.Name, sp.Description, sp.ReadOnly, sp.Schema})
+					out = append(out, entry{sp.Name, sp.Description, sp.Effect.ReadOnly(), sp.Effect, sp.PathArgs, sp.Schema})
 				}
 				return writeJSON(s, out)
 			}
@@ -49,7 +51,7 @@ func newToolsCmd(s *streams) *cobra.Command {
 			return tw.Flush()
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print names, descriptions and argument schemas as JSON")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print names, descriptions, effects, path arguments and argument schemas as JSON")
 	return cmd
 }
 
