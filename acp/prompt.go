@@ -88,7 +88,13 @@ func (sess *session) run(ctx context.Context, req loomsession.Request) (loomsess
 	sess.mu.Lock()
 	req.History = slices.Clone(sess.history)
 	sess.mu.Unlock()
-	out, err := sess.srv.runs.Run(ctx, sess.threadRequest(req))
+	// With a store, the session's thread (made at session/new) is the one
+	// each turn continues.
+	inThread := req
+	if sess.srv.opts.Store != nil {
+		inThread.ThreadID = string(sess.id)
+	}
+	out, err := sess.srv.runs.Run(ctx, inThread)
 	if err != nil && len(out.Transcript) == 0 && sess.srv.opts.Store != nil {
 		sess.srv.log.Warn("acp: cannot record the turn; keeping the session in memory", "session", sess.id, "err", err)
 		out, err = (&loomsession.Service{Log: sess.srv.log}).Run(ctx, req)
@@ -108,14 +114,6 @@ func (sess *session) run(ctx context.Context, req loomsession.Request) (loomsess
 		sess.mu.Unlock()
 	}
 	return out, nil
-}
-
-// threadRequest continues the session's thread when there is a store.
-func (sess *session) threadRequest(req loomsession.Request) loomsession.Request {
-	if sess.srv.opts.Store != nil {
-		req.ThreadID = string(sess.id)
-	}
-	return req
 }
 
 // instruction turns the prompt's content blocks into the agent's
