@@ -21,10 +21,15 @@ var providerKeys = map[string]struct{ env, key, decoyEnv, path string }{
 
 // providerEnv is the child's environment for the scripted model speaking
 // provider's API, chosen by LOOM_PROVIDER unless viaFlag (then the caller
-// passes --provider).
-func providerEnv(env []string, provider string, viaFlag bool) []string {
+// passes --provider). keyless leaves the provider's key unset, the decoy
+// being the only key around.
+func providerEnv(env []string, provider string, viaFlag, keyless bool) []string {
 	k := providerKeys[provider]
-	env = append(env, k.env+"="+k.key, k.decoyEnv+"=sk-decoy-must-not-be-sent", "LOOM_PROVIDER=")
+	key := k.key
+	if keyless {
+		key = ""
+	}
+	env = append(env, k.env+"="+key, k.decoyEnv+"=sk-decoy-must-not-be-sent", "LOOM_PROVIDER=")
 	if !viaFlag {
 		env = append(env, "LOOM_PROVIDER="+provider)
 	}
@@ -35,9 +40,12 @@ func providerEnv(env []string, provider string, viaFlag bool) []string {
 // endpoint carrying its key, the decoy nowhere; for Anthropic, that the
 // second request maps the tool call and its result to blocks and carries the
 // system prompt, tools, cache breakpoints and max_tokens.
-func checkProviderRequests(t *testing.T, srv *llmtest.Server, provider string, want int) {
+func checkProviderRequests(t *testing.T, srv *llmtest.Server, provider string, keyless bool, want int) {
 	t.Helper()
 	k := providerKeys[provider]
+	if keyless {
+		k.key = ""
+	}
 	reqs := srv.Requests()
 	if len(reqs) != want {
 		t.Errorf("%d model requests, want %d", len(reqs), want)
@@ -86,11 +94,17 @@ func checkProviderRequests(t *testing.T, srv *llmtest.Server, provider string, w
 // edits greet.go through streamed tool calls, and the diff is printed.
 func TestRunProviders(t *testing.T) {
 	tests := []struct {
-		provider string
-		viaFlag  bool
-	}{{"openai", false}, {"anthropic", false}, {"anthropic", true}}
+		name             string
+		provider         string
+		viaFlag, keyless bool
+	}{
+		{"openai", "openai", false, false},
+		{"anthropic", "anthropic", false, false},
+		{"anthropic by flag", "anthropic", true, false},
+		{"anthropic without a key", "anthropic", false, true},
+	}
 	for _, tt := range tests {
-		t.Run(tt.provider+map[bool]string{true: "/flag", false: "/env"}[tt.viaFlag], func(t *testing.T) {
+		t.Run(tt.name, func(t *testing.T) {
 			srv := llmtest.NewServer(t, agentScript(t))
 			dir := project(t)
 			args := []string{"run", "change the greeting to hello"}
@@ -98,7 +112,7 @@ func TestRunProviders(t *testing.T) {
 				args = append(args, "--provider", tt.provider)
 			}
 			cmd := exec.Command(loomBin, args...)
-			cmd.Dir, cmd.Env = dir, providerEnv(modelEnv(t, srv), tt.provider, tt.viaFlag)
+			cmd.Dir, cmd.Env = dir, providerEnv(modelEnv(t, srv), tt.provider, tt.viaFlag, tt.keyless)
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			if err := cmd.Run(); err != nil {
@@ -115,7 +129,7 @@ func TestRunProviders(t *testing.T) {
 			if b, _ := os.ReadFile(filepath.Join(dir, "greet.go")); strings.Contains(string(b), "hello") {
 				t.Errorf("greet.go was written without --apply")
 			}
-			checkProviderRequests(t, srv, tt.provider, 3)
+			checkProviderRequests(t, srv, tt.provider, tt.keyless, 3)
 		})
 	}
 }
@@ -142,7 +156,7 @@ func TestMCPAgentProviders(t *testing.T) {
 		t.Run(provider, func(t *testing.T) {
 			dir := project(t)
 			srv := llmtest.NewServer(t, agentScript(t))
-			s := startMCP(t, mcpSetup{"stdio", ""}, dir, providerEnv(mcpEnv(t, srv), provider, false))
+			s := startMCP(t, mcpSetup{"stdio", ""}, dir, providerEnv(mcpEnv(t, srv), provider, false, false))
 			res := callTool(t, s.c, "loom_agent", map[string]any{"task": "say hello instead of hi"})
 			if res.IsError {
 				t.Fatalf("loom_agent failed: %s\nstderr:\n%s", resultText(res), s.stderr.String())
@@ -157,7 +171,7 @@ func TestMCPAgentProviders(t *testing.T) {
 			if out.Diff != greetDiff || out.Summary != "Changed the greeting to hello." || out.Applied || out.StopReason != "done" {
 				t.Errorf("result = %+v\nwant the diff\n%s", out, greetDiff)
 			}
-			checkProviderRequests(t, srv, provider, 3)
+			checkProviderRequests(t, srv, provider, false, 3)
 		})
 	}
 }
