@@ -189,7 +189,7 @@ func TestAnthropicRequestOnTheWire(t *testing.T) {
 	}
 	type block struct {
 		typ, text, id, name, input, toolUseID, content string
-		cached                                          bool
+		cached                                         bool
 	}
 	var msgs []string
 	var blocks [][]block
