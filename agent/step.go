@@ -85,8 +85,7 @@ func stepModel(s runState, ev event) (runState, []action) {
 func modelDone(s runState, ev evModelFinished) (runState, []action) {
 	from := s.phase
 	text := strings.Join(s.text, "")
-	s.usage.PromptTokens += ev.usage.PromptTokens
-	s.usage.CompletionTokens += ev.usage.CompletionTokens
+	s.usage = s.usage.Add(ev.usage)
 	s.msgs = append(s.msgs, llm.Message{Role: llm.RoleAssistant, Content: text, ToolCalls: s.calls})
 	acts := []action{actEmit{TurnFinished{Turn: s.turn, Usage: ev.usage, Total: s.usage}}}
 	s.text = nil

@@ -13,17 +13,24 @@ import (
 	"time"
 )
 
-// DefaultBaseURL is used when no base URL is configured.
-const DefaultBaseURL = "https://api.openai.com/v1"
+// The base URLs used when none is configured, by provider.
+const (
+	DefaultBaseURL          = "https://api.openai.com/v1"
+	DefaultAnthropicBaseURL = "https://api.anthropic.com"
+)
 
 // Config says which model to use, where, and how long to wait for it. The
 // config file ($XDG_CONFIG_HOME/loom/config.json) holds the same fields under
 // the keys named in each comment; other top-level keys of that file are
 // ignored here.
 type Config struct {
-	Model   string // "model"
-	BaseURL string // "base_url"
-	APIKey  string // "api_key"
+	// Provider names the API spoken ("provider", LOOM_PROVIDER): "openai"
+	// (the default: OpenAI and every server compatible with it) or
+	// "anthropic"; see ProviderNames.
+	Provider string
+	Model    string // "model"
+	BaseURL  string // "base_url"
+	APIKey   string // "api_key"
 
 	// The bounds on one model call; zero means the default (Default*).
 	// In the file and the environment a duration is written as "90s", "5m"
@@ -73,7 +80,7 @@ func (c Config) String() string {
 	if c.APIKey != "" {
 		key = "(set)"
 	}
-	return fmt.Sprintf("model=%q base_url=%q api_key=%s", c.Model, c.BaseURL, key)
+	return fmt.Sprintf("provider=%q model=%q base_url=%q api_key=%s", c.Provider, c.Model, c.BaseURL, key)
 }
 
 // withDefaults fills the zero bounds.
@@ -96,13 +103,16 @@ var ErrNoModel = errors.New("llm: no model configured")
 
 // LoadConfig resolves the configuration. Each field comes from the first
 // place that sets it: flags (non-zero fields of the argument), then the
-// environment (LOOM_MODEL; LOOM_BASE_URL, then OPENAI_BASE_URL; LOOM_API_KEY,
-// then OPENAI_API_KEY; LOOM_CONNECT_TIMEOUT, LOOM_FIRST_BYTE_TIMEOUT,
-// LOOM_IDLE_TIMEOUT, LOOM_STREAM_TIMEOUT, LOOM_MAX_OUTPUT_TOKENS), then the
-// config file (see ConfigPath). BaseURL defaults to DefaultBaseURL; the
-// bounds stay zero (their defaults) when nothing sets them. A missing config
-// file is fine; a malformed one, or a bound that is not a positive number,
-// is an error naming where it was written.
+// environment (LOOM_PROVIDER; LOOM_MODEL; LOOM_BASE_URL, then the provider's
+// own variable, OPENAI_BASE_URL or ANTHROPIC_BASE_URL; LOOM_API_KEY, then
+// OPENAI_API_KEY or ANTHROPIC_API_KEY; LOOM_CONNECT_TIMEOUT,
+// LOOM_FIRST_BYTE_TIMEOUT, LOOM_IDLE_TIMEOUT, LOOM_STREAM_TIMEOUT,
+// LOOM_MAX_OUTPUT_TOKENS), then the config file (see ConfigPath). Provider
+// defaults to DefaultProvider and BaseURL to the provider's default
+// (DefaultBaseURL, DefaultAnthropicBaseURL); the bounds stay zero (their
+// defaults) when nothing sets them. A missing config file is fine; a
+// malformed one, an unknown provider, or a bound that is not a positive
+// number, is an error naming where it was written.
 func LoadConfig(flags Config) (Config, error) {
 	return loadConfig(flags, osEnv)
 }
@@ -133,10 +143,15 @@ func loadConfig(flags Config, env getenv) (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
+	prov, err := lookupProvider(first(flags.Provider, env("LOOM_PROVIDER"), file.Provider))
+	if err != nil {
+		return Config{}, err
+	}
 	cfg := Config{
+		Provider:   prov.name,
 		Model:      first(flags.Model, env("LOOM_MODEL"), file.Model),
-		BaseURL:    first(flags.BaseURL, env("LOOM_BASE_URL"), env("OPENAI_BASE_URL"), file.BaseURL, DefaultBaseURL),
-		APIKey:     first(flags.APIKey, env("LOOM_API_KEY"), env("OPENAI_API_KEY"), file.APIKey),
+		BaseURL:    first(flags.BaseURL, env("LOOM_BASE_URL"), env(prov.baseURLEnv), file.BaseURL, prov.defaultBaseURL),
+		APIKey:     first(flags.APIKey, env("LOOM_API_KEY"), env(prov.apiKeyEnv), file.APIKey),
 		HTTPClient: flags.HTTPClient,
 	}
 	durations := []struct {
@@ -188,6 +203,7 @@ func loadConfig(flags Config, env getenv) (Config, error) {
 // fileConfig is the config file's JSON shape. Durations are kept raw and
 // read by parseFileSeconds, so a bad one is reported with its key.
 type fileConfig struct {
+	Provider         string          `json:"provider"`
 	Model            string          `json:"model"`
 	BaseURL          string          `json:"base_url"`
 	APIKey           string          `json:"api_key"`
@@ -249,9 +265,10 @@ func noModelError(path string) error {
 	if path == "" {
 		path = "$XDG_CONFIG_HOME/loom/config.json (or ~/.config/loom/config.json)"
 	}
-	return fmt.Errorf(`%w. Loom needs a model served by an OpenAI-compatible API; configure one in any of these ways:
+	return fmt.Errorf(`%w. Loom needs a model served by an OpenAI-compatible API or Anthropic's; configure one in any of these ways:
   - the environment: LOOM_MODEL=<model>, plus LOOM_BASE_URL (or OPENAI_BASE_URL) for a server other than OpenAI,
     and LOOM_API_KEY (or OPENAI_API_KEY) if the server needs a key
+  - Anthropic's API: LOOM_PROVIDER=anthropic LOOM_MODEL=claude-sonnet-4-5 ANTHROPIC_API_KEY=<key>
   - the config file %s:
       %s
   - a local model with Ollama:

@@ -2,6 +2,7 @@ package llm
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,6 +28,8 @@ func TestLoadConfigPrecedence(t *testing.T) {
 	writeConfig(t, xdg, `{"model":"file-model","base_url":"http://file/v1","api_key":"file-key","other_section":{"x":1}}`)
 	home := t.TempDir()
 	writeConfig(t, filepath.Join(home, ".config"), `{"model":"home-model"}`)
+	anthropicFile := t.TempDir()
+	writeConfig(t, anthropicFile, `{"provider":"anthropic","model":"claude"}`)
 
 	tests := []struct {
 		name  string
@@ -83,12 +86,48 @@ func TestLoadConfigPrecedence(t *testing.T) {
 			env:  map[string]string{"XDG_CONFIG_HOME": t.TempDir(), "LOOM_MODEL": "m"},
 			want: Config{Model: "m", BaseURL: DefaultBaseURL},
 		},
+		{
+			name: "anthropic: its default base URL, its key, never OpenAI's",
+			env: map[string]string{"LOOM_PROVIDER": "Anthropic", "LOOM_MODEL": "claude",
+				"OPENAI_API_KEY": "openai-key", "OPENAI_BASE_URL": "http://openai-env/v1", "ANTHROPIC_API_KEY": "anthropic-key"},
+			want: Config{Provider: "anthropic", Model: "claude", BaseURL: DefaultAnthropicBaseURL, APIKey: "anthropic-key"},
+		},
+		{
+			name: "anthropic: LOOM_ variables beat ANTHROPIC_ ones",
+			env: map[string]string{"LOOM_PROVIDER": "anthropic", "LOOM_MODEL": "claude", "LOOM_API_KEY": "loom-key", "ANTHROPIC_API_KEY": "anthropic-key",
+				"LOOM_BASE_URL": "http://loom-env", "ANTHROPIC_BASE_URL": "http://anthropic-env"},
+			want: Config{Provider: "anthropic", Model: "claude", BaseURL: "http://loom-env", APIKey: "loom-key"},
+		},
+		{
+			name: "anthropic: ANTHROPIC_BASE_URL",
+			env:  map[string]string{"LOOM_PROVIDER": "anthropic", "LOOM_MODEL": "claude", "ANTHROPIC_BASE_URL": "http://proxy"},
+			want: Config{Provider: "anthropic", Model: "claude", BaseURL: "http://proxy"},
+		},
+		{
+			name:  "provider: flag beats env beats file",
+			flags: Config{Provider: "openai"},
+			env:   map[string]string{"XDG_CONFIG_HOME": anthropicFile, "LOOM_PROVIDER": "anthropic"},
+			want:  Config{Provider: "openai", Model: "claude", BaseURL: DefaultBaseURL},
+		},
+		{
+			name: "provider: env beats file",
+			env:  map[string]string{"XDG_CONFIG_HOME": xdg, "LOOM_PROVIDER": "anthropic"},
+			want: Config{Provider: "anthropic", Model: "file-model", BaseURL: "http://file/v1", APIKey: "file-key"},
+		},
+		{
+			name: "provider: from the file",
+			env:  map[string]string{"XDG_CONFIG_HOME": anthropicFile, "OPENAI_API_KEY": "openai-key"},
+			want: Config{Provider: "anthropic", Model: "claude", BaseURL: DefaultAnthropicBaseURL},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := loadConfig(tt.flags, envOf(tt.env))
 			if err != nil {
 				t.Fatal(err)
+			}
+			if tt.want.Provider == "" {
+				tt.want.Provider = DefaultProvider
 			}
 			if got != tt.want {
 				t.Errorf("got  %+v\nwant %+v", got, tt.want)
@@ -138,6 +177,9 @@ func TestLoadBounds(t *testing.T) {
 			got, err := loadConfig(tt.flags, envOf(tt.env))
 			if err != nil {
 				t.Fatal(err)
+			}
+			if tt.want.Provider == "" {
+				tt.want.Provider = DefaultProvider
 			}
 			if got != tt.want {
 				t.Errorf("got  %+v\nwant %+v", got, tt.want)
@@ -234,5 +276,47 @@ func TestConfigStringHidesKey(t *testing.T) {
 	s := Config{Model: "m", BaseURL: "u", APIKey: "sk-secret"}.String()
 	if strings.Contains(s, "sk-secret") || !strings.Contains(s, "(set)") {
 		t.Errorf("String() = %s", s)
+	}
+}
+
+// An unknown provider, wherever it is written, is an error that lists the
+// known ones; New refuses it too.
+func TestUnknownProvider(t *testing.T) {
+	xdg := t.TempDir()
+	writeConfig(t, xdg, `{"provider":"gemini","model":"m"}`)
+	for name, env := range map[string]map[string]string{
+		"env":  {"LOOM_PROVIDER": "openia", "LOOM_MODEL": "m"},
+		"file": {"XDG_CONFIG_HOME": xdg},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := loadConfig(Config{}, envOf(env))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, want := range []string{"unknown provider", "openai, anthropic", "LOOM_PROVIDER", "--provider"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error lacks %q: %v", want, err)
+				}
+			}
+		})
+	}
+	if _, err := New(Config{Provider: "gemini", Model: "m"}); err == nil || !strings.Contains(err.Error(), "openai, anthropic") {
+		t.Errorf("New: %v", err)
+	}
+}
+
+// New builds the provider its configuration names.
+func TestNewChoosesProvider(t *testing.T) {
+	for _, tt := range []struct {
+		provider string
+		want     string
+	}{{"", "*llm.OpenAI"}, {"openai", "*llm.OpenAI"}, {"anthropic", "*llm.Anthropic"}, {" ANTHROPIC ", "*llm.Anthropic"}} {
+		p, err := New(Config{Provider: tt.provider, Model: "m"})
+		if err != nil {
+			t.Fatalf("%q: %v", tt.provider, err)
+		}
+		if got := fmt.Sprintf("%T", p); got != tt.want {
+			t.Errorf("provider %q built %s, want %s", tt.provider, got, tt.want)
+		}
 	}
 }

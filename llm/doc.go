@@ -1,7 +1,9 @@
 // Package llm is Loom's boundary to language models: a small streaming
-// Provider interface with Loom's own message, tool and event types, an
-// OpenAI-compatible implementation (OpenAI, Ollama, llama.cpp, vLLM, LM Studio,
-// OpenRouter, ...), a retrying wrapper, error classification with messages a
+// Provider interface with Loom's own message, tool and event types,
+// providers chosen by name (New; ProviderNames lists them): an
+// OpenAI-compatible one (OpenAI, Ollama, llama.cpp, vLLM, LM Studio,
+// OpenRouter, ...) and Anthropic's Messages API with prompt caching; a
+// retrying wrapper, error classification with messages a
 // person can act on, and configuration loading (flags, environment, config
 // file). Every call is bounded: connecting, the wait for the first byte of
 // the answer, the silence between its parts and its whole length are timed
@@ -16,7 +18,7 @@
 //
 //	cfg, err := llm.LoadConfig(llm.Config{Model: *modelFlag})
 //	if err != nil { ... }           // errors.Is(err, llm.ErrNoModel) explains how to configure one
-//	p, err := llm.NewOpenAI(cfg)
+//	p, err := llm.New(cfg)         // cfg.Provider: "openai" (default) or "anthropic"
 //	if err != nil { ... }
 //	p2 := llm.WithRetry(p, llm.RetryPolicy{OnRetry: showWaiting})
 //	s, err := p2.Stream(ctx, llm.Request{Messages: msgs, Tools: tools})
@@ -28,5 +30,6 @@
 //		...
 //	}
 //
-// Package llmtest provides a scripted OpenAI-compatible server for tests.
+// Package llmtest provides a scripted model server for tests, speaking both
+// providers' protocols.
 package llm

@@ -55,7 +55,8 @@ func (k EventKind) String() string {
 // FinishReason is why the model stopped.
 type FinishReason string
 
-// Finish reasons of the chat-completions protocol; servers may send others.
+// Finish reasons of the chat-completions protocol, which other providers'
+// reasons are mapped to; servers may send others.
 const (
 	FinishStop          FinishReason = "stop"
 	FinishToolCalls     FinishReason = "tool_calls"
@@ -65,8 +66,24 @@ const (
 
 // Usage counts the tokens of one completion.
 type Usage struct {
+	// PromptTokens counts every token of the prompt, cached or not.
 	PromptTokens     int `json:"prompt_tokens"`
 	CompletionTokens int `json:"completion_tokens"`
+	// CacheReadTokens is the part of PromptTokens read from the provider's
+	// prompt cache, CacheCreationTokens the part written to it; both 0 when
+	// the provider does not say.
+	CacheReadTokens     int `json:"cache_read_tokens,omitempty"`
+	CacheCreationTokens int `json:"cache_creation_tokens,omitempty"`
+}
+
+// Add returns the sum of u and v, field by field.
+func (u Usage) Add(v Usage) Usage {
+	return Usage{
+		PromptTokens:        u.PromptTokens + v.PromptTokens,
+		CompletionTokens:    u.CompletionTokens + v.CompletionTokens,
+		CacheReadTokens:     u.CacheReadTokens + v.CacheReadTokens,
+		CacheCreationTokens: u.CacheCreationTokens + v.CacheCreationTokens,
+	}
 }
 
 // Event is one item of a Stream; Kind says which other field is set.

@@ -102,6 +102,9 @@ func (s *openAIStream) handle(chunk openai.ChatCompletionStreamResponse) {
 	if chunk.Usage != nil {
 		// Some servers repeat usage on every chunk; the last one is the total.
 		s.usage = &Usage{PromptTokens: chunk.Usage.PromptTokens, CompletionTokens: chunk.Usage.CompletionTokens}
+		if d := chunk.Usage.PromptTokensDetails; d != nil {
+			s.usage.CacheReadTokens = d.CachedTokens
+		}
 	}
 	for _, ch := range chunk.Choices {
 		if ch.Index != 0 || s.finished {

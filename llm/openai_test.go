@@ -331,3 +331,13 @@ func TestNewOpenAIValidates(t *testing.T) {
 		t.Errorf("defaults: %v %v", p, err)
 	}
 }
+
+// The cached part of the prompt, which OpenAI reports in
+// prompt_tokens_details, is counted as cache reads.
+func TestOpenAICachedTokens(t *testing.T) {
+	srv := llmtest.NewServer(t, script(llmtest.Turn{Text: "ok", Usage: &llmtest.Usage{PromptTokens: 2000, CompletionTokens: 3, CacheReadTokens: 1536}}))
+	got, err := run(context.Background(), newProvider(t, srv.URL, ""), userRequest("hi"))
+	if want := (llm.Usage{PromptTokens: 2000, CompletionTokens: 3, CacheReadTokens: 1536}); err != nil || got.Usage != want {
+		t.Errorf("usage %+v, want %+v (%v)", got.Usage, want, err)
+	}
+}

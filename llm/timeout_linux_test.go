@@ -52,9 +52,16 @@ func unansweredAddr(t *testing.T) string {
 // connect_timeout, and the attempt is retried.
 func TestConnectTimeout(t *testing.T) {
 	base := "http://" + unansweredAddr(t) + "/v1"
+	for _, provider := range llm.ProviderNames() {
+		t.Run(provider, func(t *testing.T) { testConnectTimeout(t, provider, base) })
+	}
+}
+
+func testConnectTimeout(t *testing.T, provider, base string) {
 	cfg := shortBounds(base)
+	cfg.Provider = provider
 	cfg.FirstByteTimeout = time.Minute // so only the connect timeout can fire
-	p, err := llm.NewOpenAI(cfg)
+	p, err := llm.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -31,6 +32,24 @@ func shortBounds(baseURL string) llm.Config {
 		Model: "test-model", BaseURL: baseURL, APIKey: secretKey,
 		ConnectTimeout: shortBound, FirstByteTimeout: shortBound, IdleTimeout: shortBound, StreamTimeout: time.Minute,
 	}
+}
+
+// providerCase is a test case to run against one provider.
+type providerCase[T any] struct {
+	provider string
+	v        T
+}
+
+// forEachProvider pairs every case with every provider llm.New knows, so
+// each provider is held to the same behaviour.
+func forEachProvider[T any](cases []T) []providerCase[T] {
+	var out []providerCase[T]
+	for _, p := range llm.ProviderNames() {
+		for _, c := range cases {
+			out = append(out, providerCase[T]{p, c})
+		}
+	}
+	return out
 }
 
 func guarded(t *testing.T) context.Context {
@@ -69,12 +88,15 @@ func TestTimeoutsRetried(t *testing.T) {
 		{"silence after the first chunk", llmtest.Fault{StallAfter: 1},
 			[]string{"timed out", "nothing received for 200ms", "idle_timeout", "LOOM_IDLE_TIMEOUT"}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+	for _, tt := range forEachProvider(tests) {
+		t.Run(tt.provider+"/"+tt.v.name, func(t *testing.T) {
 			t.Parallel()
+			tt, provider := tt.v, tt.provider
 			f := tt.fault
 			srv := llmtest.NewServer(t, script(llmtest.Turn{Text: "lost", Fault: &f}, llmtest.Turn{Text: "recovered"}))
-			p, err := llm.NewOpenAI(shortBounds(srv.URL))
+			cfg := shortBounds(srv.URL)
+			cfg.Provider = provider
+			p, err := llm.New(cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -119,13 +141,23 @@ func TestIdleBoundsTheGapsAfterTheFirstByte(t *testing.T) {
 // A stream that never ends is ended by stream_timeout. It has already
 // delivered text, so it is not retried.
 func TestEndlessStreamEnds(t *testing.T) {
+	for _, provider := range llm.ProviderNames() {
+		t.Run(provider, func(t *testing.T) {
+			t.Parallel()
+			testEndlessStreamEnds(t, provider)
+		})
+	}
+}
+
+func testEndlessStreamEnds(t *testing.T, provider string) {
 	srv := llmtest.NewServer(t, script(
 		llmtest.Turn{Text: "again and ", Fault: &llmtest.Fault{Endless: true, ChunkDelayMS: 5}},
 		llmtest.Turn{Text: "must not be played"},
 	))
 	cfg := shortBounds(srv.URL)
 	cfg.StreamTimeout = 500 * time.Millisecond
-	p, err := llm.NewOpenAI(cfg)
+	cfg.Provider = provider
+	p, err := llm.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,7 +279,7 @@ func TestBadAnswersBounded(t *testing.T) {
 				w.Header().Set("Content-Type", "text/html")
 				fmt.Fprint(w, "<!DOCTYPE html>\n<html><body>Please sign in to the proxy</body></html>\n")
 			},
-			kind: llm.KindProtocol, mention: []string{"not a stream of server-sent events", `"text/html"`, "Please sign in to the proxy", "OpenAI-compatible"},
+			kind: llm.KindProtocol, mention: []string{"not a stream of server-sent events", `"text/html"`, "Please sign in to the proxy", "$API"},
 		},
 		{
 			name: "a whole JSON answer to a streamed request",
@@ -258,8 +290,10 @@ func TestBadAnswersBounded(t *testing.T) {
 			kind: llm.KindProtocol, mention: []string{"not a stream of server-sent events", `"application/json"`, `"chat.completion"`},
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+	api := map[string]string{"openai": "OpenAI-compatible", "anthropic": "Anthropic's Messages API"}
+	for _, tt := range forEachProvider(tests) {
+		t.Run(tt.provider+"/"+tt.v.name, func(t *testing.T) {
+			tt, provider := tt.v, tt.provider
 			var requests atomic.Int32
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				requests.Add(1)
@@ -270,12 +304,20 @@ func TestBadAnswersBounded(t *testing.T) {
 			var log retryLog
 			pol := log.policy()
 			pol.MaxAttempts = 2
-			_, err := run(guarded(t), llm.WithRetry(newProvider(t, srv.URL+"/v1", ""), pol), userRequest("hi"))
+			p, err := llm.New(llm.Config{Provider: provider, Model: "test-model", BaseURL: srv.URL + "/v1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = run(guarded(t), llm.WithRetry(p, pol), userRequest("hi"))
 			e := asError(t, err)
 			if e.Kind != tt.kind || e.Temporary != tt.temporary {
 				t.Errorf("kind %v temporary %v, want %v %v: %v", e.Kind, e.Temporary, tt.kind, tt.temporary, err)
 			}
-			checkMessage(t, err, tt.mention...)
+			mention := slices.Clone(tt.mention)
+			if i := slices.Index(mention, "$API"); i >= 0 {
+				mention[i] = api[provider]
+			}
+			checkMessage(t, err, mention...)
 			if want := map[bool]int32{false: 1, true: 2}[tt.temporary]; requests.Load() != want {
 				t.Errorf("%d requests, want %d", requests.Load(), want)
 			}

@@ -56,7 +56,7 @@ func runACP(cmd *cobra.Command, s *streams, o acpOptions) error {
 	// An editor starts the agent before the user configures anything: a
 	// missing model is reported by session/new, with instructions.
 	var models []string
-	cfg, err := llm.LoadConfig(llm.Config{Model: o.model, BaseURL: o.baseURL})
+	cfg, err := llm.LoadConfig(o.llmConfig(o.model))
 	switch {
 	case err == nil:
 		models = append(models, cfg.Model)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,6 +16,7 @@ import (
 
 // agentFlags are the flags of every command that runs the agent.
 type agentFlags struct {
+	provider   string
 	model      string
 	baseURL    string
 	maxTurns   int
@@ -23,8 +25,9 @@ type agentFlags struct {
 }
 
 func (f *agentFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.provider, "provider", "", "API the model speaks: "+strings.Join(llm.ProviderNames(), ", ")+" (env LOOM_PROVIDER; default "+llm.DefaultProvider+")")
 	cmd.Flags().StringVar(&f.model, "model", "", "model name (env LOOM_MODEL)")
-	cmd.Flags().StringVar(&f.baseURL, "base-url", "", "OpenAI-compatible endpoint (env LOOM_BASE_URL or OPENAI_BASE_URL)")
+	cmd.Flags().StringVar(&f.baseURL, "base-url", "", "the provider's endpoint (env LOOM_BASE_URL, or OPENAI_BASE_URL / ANTHROPIC_BASE_URL)")
 	cmd.Flags().IntVar(&f.maxTurns, "max-turns", agent.DefaultMaxTurns, "stop after this many model turns")
 	cmd.Flags().IntVar(&f.maxTokens, "max-tokens", 0, "stop after this many tokens in the run (0: no limit)")
 	cmd.Flags().BoolVar(&f.allowShell, "allow-shell", false, "let the agent run shell commands in the workspace")
@@ -45,11 +48,11 @@ func newAgent(f agentFlags, ws *workspace.Workspace) (*agent.Agent, error) {
 // one), tool registry and shell permission, as a protocol session may
 // choose them.
 func buildAgent(f agentFlags, ws *workspace.Workspace, model string, reg *tools.Registry, allowShell bool) (*agent.Agent, error) {
-	cfg, err := llm.LoadConfig(llm.Config{Model: model, BaseURL: f.baseURL})
+	cfg, err := llm.LoadConfig(f.llmConfig(model))
 	if err != nil {
 		return nil, err
 	}
-	provider, err := llm.NewOpenAI(cfg)
+	provider, err := llm.New(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -67,11 +70,17 @@ func buildAgent(f agentFlags, ws *workspace.Workspace, model string, reg *tools.
 
 // modelName is the model a run will use, for the thread record.
 func modelName(f agentFlags) string {
-	cfg, err := llm.LoadConfig(llm.Config{Model: f.model, BaseURL: f.baseURL})
+	cfg, err := llm.LoadConfig(f.llmConfig(f.model))
 	if err != nil {
 		return ""
 	}
 	return cfg.Model
+}
+
+// llmConfig is what the flags say of the model configuration, with a given
+// model (empty: the configured one); llm.LoadConfig fills in the rest.
+func (f agentFlags) llmConfig(model string) llm.Config {
+	return llm.Config{Provider: f.provider, Model: model, BaseURL: f.baseURL}
 }
 
 // repoMapFor returns the agent's repo map source for a workspace: the

@@ -13,7 +13,7 @@ const created = 1700000000
 
 // answer is a turn resolved against the request it answers.
 type answer struct {
-	id         string
+	idx        int // of the turn
 	model      string
 	text       string
 	calls      []wireCall
@@ -27,10 +27,10 @@ type wireCall struct {
 	chunks         int
 }
 
-func buildAnswer(t Turn, idx int, req ChatRequest, bodyLen int) answer {
+func buildAnswer(t Turn, idx int, model string, bodyLen int) answer {
 	a := answer{
-		id:         fmt.Sprintf("chatcmpl-llmtest-%d", idx),
-		model:      req.Model,
+		idx:        idx,
+		model:      model,
 		text:       t.Text,
 		interleave: t.InterleaveToolCalls,
 		finish:     t.FinishReason,
@@ -84,111 +84,6 @@ func argumentsText(raw json.RawMessage) string {
 		return string(raw)
 	}
 	return buf.String()
-}
-
-// chunks returns the SSE payloads of the answer, in order: role, text
-// pieces, tool-call pieces, finish, and usage when asked for.
-func (a answer) chunks(includeUsage bool) [][]byte {
-	var out [][]byte
-	add := func(delta map[string]any, finish any) {
-		out = append(out, a.chunk([]any{map[string]any{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": nil}}, nil))
-	}
-	add(map[string]any{"role": "assistant", "content": ""}, nil)
-	for _, p := range splitWords(a.text) {
-		add(map[string]any{"content": p}, nil)
-	}
-	// Each call's first delta names it; its arguments follow in pieces,
-	// tagged only by index, which is what clients must join them by.
-	pieces := make([][]string, len(a.calls))
-	for i, c := range a.calls {
-		pieces[i] = splitN(c.args, c.chunks)
-	}
-	header := func(i int) {
-		c := a.calls[i]
-		add(map[string]any{"tool_calls": []any{map[string]any{
-			"index": i, "id": c.id, "type": "function",
-			"function": map[string]any{"name": c.name, "arguments": ""},
-		}}}, nil)
-	}
-	piece := func(i int, p string) {
-		add(map[string]any{"tool_calls": []any{map[string]any{
-			"index": i, "function": map[string]any{"arguments": p},
-		}}}, nil)
-	}
-	if a.interleave {
-		for i := range a.calls {
-			header(i)
-		}
-		for round := 0; ; round++ {
-			sent := false
-			for i := range a.calls {
-				if round < len(pieces[i]) {
-					piece(i, pieces[i][round])
-					sent = true
-				}
-			}
-			if !sent {
-				break
-			}
-		}
-	} else {
-		for i := range a.calls {
-			header(i)
-			for _, p := range pieces[i] {
-				piece(i, p)
-			}
-		}
-	}
-	add(map[string]any{}, a.finish)
-	if includeUsage {
-		out = append(out, a.chunk([]any{}, a.usageJSON()))
-	}
-	return out
-}
-
-func (a answer) chunk(choices []any, usage any) []byte {
-	b, err := json.Marshal(map[string]any{
-		"id": a.id, "object": "chat.completion.chunk", "created": created,
-		"model": a.model, "system_fingerprint": "llmtest",
-		"choices": choices, "usage": usage,
-	})
-	if err != nil {
-		// Only plain strings, numbers and maps go in; this cannot happen.
-		return []byte(`{}`)
-	}
-	return b
-}
-
-func (a answer) usageJSON() map[string]any {
-	return map[string]any{
-		"prompt_tokens":     a.usage.PromptTokens,
-		"completion_tokens": a.usage.CompletionTokens,
-		"total_tokens":      a.usage.PromptTokens + a.usage.CompletionTokens,
-	}
-}
-
-// completion is the non-streaming form of the answer.
-func (a answer) completion() map[string]any {
-	msg := map[string]any{"role": "assistant", "content": nil}
-	if a.text != "" {
-		msg["content"] = a.text
-	}
-	if len(a.calls) > 0 {
-		var calls []any
-		for _, c := range a.calls {
-			calls = append(calls, map[string]any{
-				"id": c.id, "type": "function",
-				"function": map[string]any{"name": c.name, "arguments": c.args},
-			})
-		}
-		msg["tool_calls"] = calls
-	}
-	return map[string]any{
-		"id": a.id, "object": "chat.completion", "created": created,
-		"model": a.model, "system_fingerprint": "llmtest",
-		"choices": []any{map[string]any{"index": 0, "message": msg, "finish_reason": a.finish, "logprobs": nil}},
-		"usage":   a.usageJSON(),
-	}
 }
 
 // splitWords cuts text after each run of spaces, as a model streams tokens.

@@ -10,128 +10,138 @@ import (
 
 const maxBody = 32 << 20
 
-func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) { s.serve(w, r, openAIFormat{}) }
+
+func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
+	s.serve(w, r, anthropicFormat{})
+}
+
+// serve answers a model request in format f with the next turn.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, f wireFormat) {
 	raw, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
 	rec := RecordedRequest{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Raw: string(raw)}
 	if err != nil {
 		s.record(rec, false)
-		writeError(w, http.StatusBadRequest, "llmtest: reading the request body: "+err.Error(), "invalid_request_error", "", "")
+		f.writeError(w, http.StatusBadRequest, "llmtest: reading the request body: "+err.Error(), "invalid_request_error", "")
 		return
 	}
-	var body ChatRequest
-	if err := json.Unmarshal(raw, &body); err != nil {
-		// A request the server cannot read does not use up a turn.
+	req, err := f.decode(raw, r.Header, &rec)
+	if err != nil {
+		// A request the real API would refuse does not use up a turn.
 		s.record(rec, false)
-		writeError(w, http.StatusBadRequest, "llmtest: the request body is not a chat-completions JSON object: "+err.Error(), "invalid_request_error", "", "")
+		f.writeError(w, http.StatusBadRequest, "llmtest: "+err.Error(), "invalid_request_error", "")
 		return
 	}
-	rec.Body = &body
 	turnIdx, n := s.record(rec, true)
 	if turnIdx < 0 {
-		writeError(w, http.StatusInternalServerError,
+		f.writeError(w, http.StatusInternalServerError,
 			fmt.Sprintf("llmtest: script exhausted: all %d scripted turns have been played, and request #%d (%s %s) has no turn to answer it; add turns to the script or check why the client sent more requests than expected",
 				len(s.script.Turns), n, r.Method, r.URL.Path),
-			"llmtest_script_exhausted", "", "")
+			"llmtest_script_exhausted", "")
 		return
 	}
 	turn := s.script.Turns[turnIdx]
-	f := turn.Fault
-	if f == nil {
-		f = &Fault{}
+	fault := turn.Fault
+	if fault == nil {
+		fault = &Fault{}
 	}
-	if !s.wait(r, f.DelayMS) {
+	if !s.wait(r, fault.DelayMS) {
 		return
 	}
-	if f.Stall {
+	if fault.Stall {
 		s.hold(r)
 		return
 	}
-	if f.Status != 0 {
-		if f.RetryAfter != "" {
-			w.Header().Set("Retry-After", string(f.RetryAfter))
+	if fault.Status != 0 {
+		if fault.RetryAfter != "" {
+			w.Header().Set("Retry-After", string(fault.RetryAfter))
 		}
-		msg := f.Message
+		msg := fault.Message
 		if msg == "" {
-			msg = fmt.Sprintf("llmtest: injected fault (turn %d): HTTP %d %s", turnIdx, f.Status, http.StatusText(f.Status))
+			msg = fmt.Sprintf("llmtest: injected fault (turn %d): HTTP %d %s", turnIdx, fault.Status, http.StatusText(fault.Status))
 		}
-		typ := f.Type
-		if typ == "" {
-			typ = "llmtest_fault"
-		}
-		writeError(w, f.Status, msg, typ, f.Code, "")
+		f.writeError(w, fault.Status, msg, fault.Type, fault.Code)
 		return
 	}
-	a := buildAnswer(turn, turnIdx, body, len(raw))
-	if body.Stream {
-		s.stream(w, r, a, f, body.StreamOptions != nil && body.StreamOptions.IncludeUsage)
+	a := buildAnswer(turn, turnIdx, req.model, len(raw))
+	if req.stream {
+		s.stream(w, r, f, f.frames(a, req.includeUsage), fault)
 	} else {
-		s.whole(w, a, f)
+		s.whole(w, f.whole(a), fault)
 	}
 }
 
-// stream writes the answer as SSE chunks, cutting or pausing as f says.
-func (s *Server) stream(w http.ResponseWriter, r *http.Request, a answer, f *Fault, includeUsage bool) {
-	if f.cuts() && f.CutAfter == 0 {
+// stream writes the answer's SSE frames, cutting, pausing or failing as
+// fault says.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, f wireFormat, fr frames, fault *Fault) {
+	if fault.cuts() && fault.CutAfter == 0 {
 		hangUp(w)
 		return
 	}
-	chunks := a.chunks(includeUsage)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
-	if f.StallAfterHeaders {
+	if fault.StallAfterHeaders {
 		rc.Flush()
 		s.hold(r)
 		return
 	}
-	if f.Endless {
-		s.endless(w, r, chunks, len(splitWords(a.text)), f.ChunkDelayMS)
+	if fault.Endless {
+		s.endless(w, r, fr, fault.ChunkDelayMS)
 		return
 	}
-	for i, c := range chunks {
-		if f.cuts() && i == f.CutAfter {
+	for i, c := range fr.all {
+		if fault.cuts() && i == fault.CutAfter {
 			hangUp(w)
 			return
 		}
-		if f.StallAfter > 0 && i == f.StallAfter {
+		if fault.StallAfter > 0 && i == fault.StallAfter {
 			s.hold(r)
 			return
 		}
-		if i > 0 && !s.wait(r, f.ChunkDelayMS) {
+		if fault.StreamErrorAfter > 0 && i == fault.StreamErrorAfter {
+			w.Write(f.streamError(fault.Type, fault.Message))
+			rc.Flush()
 			return
 		}
-		if _, err := fmt.Fprintf(w, "data: %s\n\n", c); err != nil {
+		if i > 0 && !s.wait(r, fault.ChunkDelayMS) {
+			return
+		}
+		if _, err := w.Write(c); err != nil {
 			return
 		}
 		if rc.Flush() != nil {
 			return
 		}
 	}
-	if f.cuts() {
-		// cut_after at or beyond the last chunk still withholds [DONE].
+	if fault.cuts() {
+		// cut_after at or beyond the last chunk still withholds the end.
 		hangUp(w)
 		return
 	}
-	fmt.Fprint(w, "data: [DONE]\n\n")
-	rc.Flush()
+	if fr.done != nil {
+		w.Write(fr.done)
+		rc.Flush()
+	}
 }
 
-// endless writes the role chunk, then the text chunks again and again,
-// until the client leaves or the server closes.
-func (s *Server) endless(w http.ResponseWriter, r *http.Request, chunks [][]byte, words, delayMS int) {
+// endless writes the frames that open the answer, then its text frames
+// again and again, until the client leaves or the server closes.
+func (s *Server) endless(w http.ResponseWriter, r *http.Request, fr frames, delayMS int) {
 	rc := http.NewResponseController(w)
-	// chunks holds the role chunk, then one per word of the text (Validate
-	// insists on text), then tool calls, the finish and usage, never sent.
+	// Validate insists on text, so there is at least one text frame.
 	for i := 0; ; i++ {
-		c := chunks[0]
-		if i > 0 {
-			c = chunks[1+(i-1)%words]
+		var c []byte
+		if i < fr.textStart {
+			c = fr.all[i]
+		} else {
+			c = fr.all[fr.textStart+(i-fr.textStart)%fr.textFrames]
 			if !s.wait(r, delayMS) {
 				return
 			}
 		}
-		if _, err := fmt.Fprintf(w, "data: %s\n\n", c); err != nil {
+		if _, err := w.Write(c); err != nil {
 			return
 		}
 		if rc.Flush() != nil {
@@ -157,13 +167,13 @@ func (s *Server) hold(r *http.Request) {
 }
 
 // whole writes the answer as one JSON object.
-func (s *Server) whole(w http.ResponseWriter, a answer, f *Fault) {
+func (s *Server) whole(w http.ResponseWriter, body any, f *Fault) {
 	if f.cuts() {
 		hangUp(w)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(a.completion())
+	json.NewEncoder(w).Encode(body)
 }
 
 // hangUp closes the connection without finishing the response, as a crashed
@@ -215,22 +225,15 @@ func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleUnknown(w http.ResponseWriter, r *http.Request) {
 	raw, _ := io.ReadAll(io.LimitReader(r.Body, maxBody))
 	s.record(RecordedRequest{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Raw: string(raw)}, false)
-	writeError(w, http.StatusNotFound,
-		fmt.Sprintf("llmtest: no route for %s %s; llmtest serves POST /v1/chat/completions and GET /v1/models (is the base URL missing /v1?)", r.Method, r.URL.Path),
-		"invalid_request_error", "unknown_url", "")
+	openAIFormat{}.writeError(w, http.StatusNotFound,
+		fmt.Sprintf("llmtest: no route for %s %s; llmtest serves POST /v1/chat/completions, POST /v1/messages and GET /v1/models (is the base URL missing /v1?)", r.Method, r.URL.Path),
+		"invalid_request_error", "unknown_url")
 }
 
-// writeError writes an error in OpenAI's shape.
-func writeError(w http.ResponseWriter, status int, msg, typ, code, param string) {
-	e := map[string]any{"message": msg, "type": typ, "param": nil, "code": nil}
-	if code != "" {
-		e["code"] = code
-	}
-	if param != "" {
-		e["param"] = param
-	}
+// writeJSON writes an error answer.
+func writeJSON(w http.ResponseWriter, status int, body any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]any{"error": e})
+	json.NewEncoder(w).Encode(body)
 }

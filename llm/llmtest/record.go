@@ -15,9 +15,12 @@ type RecordedRequest struct {
 	Header http.Header `json:"header"`
 	// Raw is the body as received.
 	Raw string `json:"raw,omitempty"`
-	// Body is the decoded chat request; nil for other paths or bodies that
-	// are not JSON.
+	// Body is the decoded chat-completions request; nil for other paths or
+	// bodies that are not JSON.
 	Body *ChatRequest `json:"body,omitempty"`
+	// Messages is the decoded Anthropic Messages API request (POST
+	// /v1/messages); nil for other paths or bodies that are not JSON.
+	Messages *MessagesRequest `json:"messages,omitempty"`
 	// Turn is the index of the script turn that answered, -1 if none did.
 	Turn int `json:"turn"`
 }

@@ -37,10 +37,16 @@ type ToolCall struct {
 	Chunks int `json:"chunks,omitempty"`
 }
 
-// Usage is the token count reported for a turn.
+// Usage is the token count reported for a turn. PromptTokens counts every
+// prompt token; CacheReadTokens and CacheCreationTokens are the parts of
+// them read from and written to a prompt cache (OpenAI's format reports
+// the first as prompt_tokens_details.cached_tokens; Anthropic's reports
+// both, and input_tokens as the rest).
 type Usage struct {
-	PromptTokens     int `json:"prompt_tokens"`
-	CompletionTokens int `json:"completion_tokens"`
+	PromptTokens        int `json:"prompt_tokens"`
+	CompletionTokens    int `json:"completion_tokens"`
+	CacheReadTokens     int `json:"cache_read_tokens,omitempty"`
+	CacheCreationTokens int `json:"cache_creation_tokens,omitempty"`
 }
 
 // Fault makes a turn misbehave.
@@ -72,6 +78,9 @@ type Fault struct {
 	// Endless streams the turn's text over and over, chunk_delay_ms apart,
 	// and never finishes.
 	Endless bool `json:"endless,omitempty"`
+	// StreamErrorAfter sends this many SSE chunks, then an error inside the
+	// stream (of Type and Message, defaulting to an overload) and ends it.
+	StreamErrorAfter int `json:"stream_error_after,omitempty"`
 }
 
 // RetryAfter is a Retry-After header value; in JSON it may be a string or a
@@ -140,6 +149,9 @@ func (s Script) Validate() error {
 		if t.Text == "" && len(t.ToolCalls) == 0 && t.Fault == nil {
 			return fmt.Errorf("llmtest: script turn %d is empty: give it text, tool_calls or a fault", i)
 		}
+		if u := t.Usage; u != nil && (u.CacheReadTokens < 0 || u.CacheCreationTokens < 0 || u.CacheReadTokens+u.CacheCreationTokens > u.PromptTokens) {
+			return fmt.Errorf("llmtest: script turn %d: cache_read_tokens and cache_creation_tokens are parts of prompt_tokens, so their sum must not exceed it", i)
+		}
 		for j, tc := range t.ToolCalls {
 			if tc.Name == "" {
 				return fmt.Errorf("llmtest: script turn %d, tool call %d has no name", i, j)
@@ -155,8 +167,11 @@ func (s Script) Validate() error {
 			if f.Status != 0 && (f.Status < 400 || f.Status > 599) {
 				return fmt.Errorf("llmtest: script turn %d: fault status %d is not an error status (400-599)", i, f.Status)
 			}
-			if f.CutAfter < 0 || f.DelayMS < 0 || f.ChunkDelayMS < 0 || f.StallAfter < 0 {
-				return fmt.Errorf("llmtest: script turn %d: cut_after, stall_after, delay_ms and chunk_delay_ms must not be negative", i)
+			if f.CutAfter < 0 || f.DelayMS < 0 || f.ChunkDelayMS < 0 || f.StallAfter < 0 || f.StreamErrorAfter < 0 {
+				return fmt.Errorf("llmtest: script turn %d: cut_after, stall_after, stream_error_after, delay_ms and chunk_delay_ms must not be negative", i)
+			}
+			if f.StreamErrorAfter > 0 && f.Status != 0 {
+				return fmt.Errorf("llmtest: script turn %d: stream_error_after is an error inside a stream, status an error instead of one: give one of them", i)
 			}
 			if f.Endless && t.Text == "" {
 				return fmt.Errorf("llmtest: script turn %d: an endless fault repeats the turn's text, and it has none", i)

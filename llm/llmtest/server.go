@@ -11,7 +11,10 @@ import (
 
 // Server is a running scripted model server.
 type Server struct {
-	// URL is the base URL clients are configured with, ending in /v1.
+	// URL is the base URL clients are configured with, ending in /v1:
+	// OpenAI's clients append /chat/completions, Loom's Anthropic provider
+	// /messages. (Anthropic's SDKs append /v1/messages: give them the URL
+	// without /v1.)
 	URL string
 
 	srv    *httptest.Server
@@ -42,6 +45,7 @@ func Start(script Script, addr string) (*Server, error) {
 	s := &Server{script: script, done: make(chan struct{})}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/chat/completions", s.handleChat)
+	mux.HandleFunc("POST /v1/messages", s.handleMessages)
 	mux.HandleFunc("GET /v1/models", s.handleModels)
 	mux.HandleFunc("/", s.handleUnknown)
 	s.srv = &httptest.Server{Listener: l, Config: &http.Server{Handler: mux}}
@@ -87,6 +91,20 @@ func (s *Server) ChatRequests() []ChatRequest {
 	for _, r := range s.requests {
 		if r.Body != nil {
 			out = append(out, *r.Body)
+		}
+	}
+	return out
+}
+
+// MessagesRequests returns the decoded bodies of the Anthropic Messages API
+// requests received so far, oldest first.
+func (s *Server) MessagesRequests() []MessagesRequest {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []MessagesRequest
+	for _, r := range s.requests {
+		if r.Messages != nil {
+			out = append(out, *r.Messages)
 		}
 	}
 	return out

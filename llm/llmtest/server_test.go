@@ -334,18 +334,20 @@ func TestParseScript(t *testing.T) {
 		t.Errorf("parsed %+v", s)
 	}
 	bad := map[string]string{
-		"unknown field":          `{"turns":[{"txt":"hi"}]}`,
-		"empty turn":             `{"turns":[{}]}`,
-		"nameless call":          `{"turns":[{"tool_calls":[{"arguments":{}}]}]}`,
-		"success status fault":   `{"turns":[{"fault":{"status":200}}]}`,
-		"negative delay":         `{"turns":[{"fault":{"delay_ms":-1}}]}`,
-		"retry_after as object":  `{"turns":[{"fault":{"status":429,"retry_after":{}}}]}`,
-		"trailing data":          `{"turns":[]} {}`,
-		"not json":               `turns:`,
-		"negative chunks":        `{"turns":[{"tool_calls":[{"name":"f","chunks":-2}]}]}`,
-		"negative stall_after":   `{"turns":[{"text":"x","fault":{"stall_after":-1}}]}`,
-		"endless without text":   `{"turns":[{"tool_calls":[{"name":"f"}],"fault":{"endless":true}}]}`,
-		"invalid Go-side script": "",
+		"unknown field":           `{"turns":[{"txt":"hi"}]}`,
+		"empty turn":              `{"turns":[{}]}`,
+		"nameless call":           `{"turns":[{"tool_calls":[{"arguments":{}}]}]}`,
+		"success status fault":    `{"turns":[{"fault":{"status":200}}]}`,
+		"negative delay":          `{"turns":[{"fault":{"delay_ms":-1}}]}`,
+		"retry_after as object":   `{"turns":[{"fault":{"status":429,"retry_after":{}}}]}`,
+		"trailing data":           `{"turns":[]} {}`,
+		"not json":                `turns:`,
+		"negative chunks":         `{"turns":[{"tool_calls":[{"name":"f","chunks":-2}]}]}`,
+		"negative stall_after":    `{"turns":[{"text":"x","fault":{"stall_after":-1}}]}`,
+		"endless without text":    `{"turns":[{"tool_calls":[{"name":"f"}],"fault":{"endless":true}}]}`,
+		"stream error and status": `{"turns":[{"text":"x","fault":{"status":500,"stream_error_after":1}}]}`,
+		"cache beyond prompt":     `{"turns":[{"text":"x","usage":{"prompt_tokens":5,"completion_tokens":1,"cache_read_tokens":4,"cache_creation_tokens":2}}]}`,
+		"invalid Go-side script":  "",
 	}
 	for name, src := range bad {
 		if name == "invalid Go-side script" {

@@ -1,5 +1,5 @@
-// Command llmtest serves a scripted OpenAI-compatible model for end-to-end
-// tests of Loom's binary and of other clients.
+// Command llmtest serves a scripted model, in OpenAI's and Anthropic's
+// formats, for end-to-end tests of Loom's binary and of other clients.
 //
 //	llmtest -script turns.json [-addr 127.0.0.1:0] [-record requests.json]
 //

@@ -22,9 +22,32 @@ type endpoint struct {
 	baseURL string
 	model   string
 	keySet  bool
+	api     string // the provider's name; "" is DefaultProvider
 }
 
-// classify turns whatever go-openai, net/http or the context returned into
+func (ep endpoint) provider() *providerInfo {
+	p, err := lookupProvider(ep.api)
+	if err != nil {
+		p, _ = lookupProvider(DefaultProvider)
+	}
+	return p
+}
+
+// httpError is an error answer in a provider's own shape, read by its
+// provider (go-openai's errors are classified as they come).
+type httpError struct {
+	status  int
+	message string
+}
+
+func (e *httpError) Error() string { return fmt.Sprintf("HTTP %d: %s", e.status, e.message) }
+
+// protocolError is an answer that breaks its protocol's rules.
+type protocolError struct{ msg string }
+
+func (e *protocolError) Error() string { return e.msg }
+
+// classify turns whatever a provider, net/http or the context returned into
 // an *Error. header holds the error response's headers, if any.
 func classify(ctx context.Context, err error, ep endpoint, header http.Header) *Error {
 	var le *Error
@@ -44,9 +67,11 @@ func classify(ctx context.Context, err error, ep endpoint, header http.Header) *
 	var (
 		apiErr  *openai.APIError
 		reqErr  *openai.RequestError
+		httpErr *httpError
 		timeout *timeoutError
 		size    *sizeError
 		notSSE  *notStreamError
+		proto   *protocolError
 	)
 	switch {
 	case errors.As(err, &timeout):
@@ -57,12 +82,17 @@ func classify(ctx context.Context, err error, ep endpoint, header http.Header) *
 	case errors.As(err, &size):
 		e.Kind = KindProtocol
 		e.Message = size.Error()
-		e.Hint = "the server is not sending a usable answer; check that the base URL points at an OpenAI-compatible API"
+		e.Hint = "the server is not sending a usable answer; check that the base URL points at " + ep.provider().api
 		return e
 	case errors.As(err, &notSSE):
 		e.Kind = KindProtocol
 		e.Message = notSSE.Error()
-		e.Hint = "the server's answer is not an OpenAI-compatible chat completion stream; check that the base URL points at an OpenAI-compatible API (usually ending in /v1) that supports \"stream\": true"
+		e.Hint = "the server's answer is not a stream; check that the base URL points at " + ep.provider().api + " that supports \"stream\": true"
+		return e
+	case errors.As(err, &proto):
+		e.Kind = KindProtocol
+		e.Message = proto.Error()
+		e.Hint = "the server's answer breaks the protocol; check that the base URL points at " + ep.provider().api
 		return e
 	case errors.As(err, &apiErr):
 		e.Status = apiErr.HTTPStatusCode
@@ -76,13 +106,15 @@ func classify(ctx context.Context, err error, ep endpoint, header http.Header) *
 	case errors.As(err, &reqErr):
 		e.Status = reqErr.HTTPStatusCode
 		e.Message = bodyExcerpt(reqErr.Body)
+	case errors.As(err, &httpErr):
+		e.Status, e.Message = httpErr.status, httpErr.message
 	}
 	if e.Status != 0 {
 		classifyStatus(e, ep)
 		e.RetryAfter = retryAfter(header, time.Now())
 		return e
 	}
-	classifyTransport(e, err)
+	classifyTransport(e, err, ep)
 	return e
 }
 
@@ -90,17 +122,18 @@ func classifyStatus(e *Error, ep endpoint) {
 	switch s := e.Status; {
 	case s == http.StatusUnauthorized:
 		e.Kind = KindAuth
+		keyEnv := ep.provider().apiKeyEnv
 		if ep.keySet {
-			e.Hint = "the server rejected the API key: check OPENAI_API_KEY / LOOM_API_KEY, and that the base URL (LOOM_BASE_URL) is the server the key belongs to"
+			e.Hint = "the server rejected the API key: check " + keyEnv + " / LOOM_API_KEY, and that the base URL (LOOM_BASE_URL) is the server the key belongs to"
 		} else {
-			e.Hint = "no API key is set: set LOOM_API_KEY or OPENAI_API_KEY (or \"api_key\" in the loom config file)"
+			e.Hint = "no API key is set: set LOOM_API_KEY or " + keyEnv + " (or \"api_key\" in the loom config file)"
 		}
 	case s == http.StatusForbidden:
 		e.Kind = KindAuth
 		e.Hint = fmt.Sprintf("the API key is not allowed to use model %q: check the account's access or choose another model with LOOM_MODEL", ep.model)
 	case s == http.StatusNotFound:
 		e.Kind = KindNotFound
-		e.Hint = fmt.Sprintf("check the model name (LOOM_MODEL=%q) and that the base URL ends in /v1 (e.g. http://localhost:11434/v1 for Ollama); with Ollama, download the model with `ollama pull %s`", ep.model, ep.model)
+		e.Hint = ep.provider().notFound(ep.model)
 	case s == http.StatusTooManyRequests:
 		e.Kind, e.Temporary = KindRateLimit, true
 		e.Hint = "the server is limiting requests or the account is out of quota; wait and try again, or check the plan's limits"
@@ -111,6 +144,9 @@ func classifyStatus(e *Error, ep endpoint) {
 		s == http.StatusServiceUnavailable, s == http.StatusGatewayTimeout:
 		e.Kind, e.Temporary = KindServer, true
 		e.Hint = "the server failed; it may be overloaded, loading the model or restarting: try again"
+	case s == statusOverloaded:
+		e.Kind, e.Temporary = KindServer, true
+		e.Hint = "the API is overloaded for everyone, not limiting this account: try again in a moment"
 	case s >= 500:
 		e.Kind = KindServer
 		e.Hint = "the server cannot handle this request"
@@ -119,11 +155,15 @@ func classifyStatus(e *Error, ep endpoint) {
 		e.Hint = "the server rejected the request; its message says why (for example the conversation is too long for the model, or the model does not support tools; if it names max_tokens, lower LOOM_MAX_OUTPUT_TOKENS or \"max_output_tokens\" in the loom config file)"
 	default:
 		e.Kind = KindProtocol
-		e.Hint = "the server's answer is not an OpenAI-compatible chat completion; check that the base URL points at an OpenAI-compatible API (usually ending in /v1)"
+		e.Hint = "the server's answer is not a model's answer; check that the base URL points at " + ep.provider().api
 	}
 }
 
-func classifyTransport(e *Error, err error) {
+// statusOverloaded is the status Anthropic's API answers when it is short of
+// capacity for all its users (its overloaded_error).
+const statusOverloaded = 529
+
+func classifyTransport(e *Error, err error, ep endpoint) {
 	var (
 		dnsErr  *net.DNSError
 		netErr  net.Error
@@ -144,7 +184,7 @@ func classifyTransport(e *Error, err error) {
 		e.Kind = KindNetwork
 		e.Hint = "the server's TLS certificate is not trusted: check the base URL (http vs https) and the system's certificates"
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
-		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), errors.Is(err, errStreamCut):
+		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), errors.Is(err, errStreamCut), errors.Is(err, errNoMessageStop):
 		e.Kind, e.Temporary = KindNetwork, true
 		e.Hint = "the connection was closed before the answer was complete; the server may have crashed or restarted: try again"
 	case errors.As(err, &netErr) && netErr.Timeout():
@@ -153,7 +193,7 @@ func classifyTransport(e *Error, err error) {
 	case errors.As(err, &synErr), errors.As(err, &typeErr),
 		errors.Is(err, openai.ErrTooManyEmptyStreamMessages):
 		e.Kind = KindProtocol
-		e.Hint = "the server's answer is not an OpenAI-compatible chat completion stream; check that the base URL points at an OpenAI-compatible API (usually ending in /v1)"
+		e.Hint = "the server's answer is not a model's stream; check that the base URL points at " + ep.provider().api
 	case errors.As(err, &netErr):
 		e.Kind = KindNetwork
 		e.Hint = "check LOOM_BASE_URL and that the server is reachable"
@@ -162,7 +202,7 @@ func classifyTransport(e *Error, err error) {
 	}
 }
 
-// bodyExcerpt keeps error bodies that are not OpenAI-shaped readable.
+// bodyExcerpt keeps error bodies that are not in the provider's shape readable.
 func bodyExcerpt(b []byte) string {
 	s := strings.TrimSpace(string(b))
 	const max = 300
