@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -229,8 +228,7 @@ func TestMCPHTTPTokenFile(t *testing.T) {
 	}
 
 	// Stopped, the server removes its file.
-	cmd := exec.Command(loomBin, "mcp", "--root", project(t), "--http", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), env...)
+	cmd := loomCommand(t, privateEnv(t, env...), "mcp", "--root", project(t), "--http", "127.0.0.1:0")
 	var out bytes.Buffer
 	cmd.Stderr = &out
 	if err := cmd.Start(); err != nil {
@@ -256,8 +254,7 @@ func TestMCPHTTPTokenFile(t *testing.T) {
 func TestMCPStdioBeforeInitialize(t *testing.T) {
 	dir := project(t)
 	early := strings.ReplaceAll(pwnDiff, "pwned.txt", "early.txt")
-	cmd := exec.Command(loomBin, "mcp", "--root", dir)
-	cmd.Env = append(append(os.Environ(), mcpEnv(t, nil)...), "LOOM_MCP_TOKEN=set-for-another-server")
+	cmd := loomCommand(t, privateEnv(t, append(mcpEnv(t, nil), "LOOM_MCP_TOKEN=set-for-another-server")...), "mcp", "--root", dir)
 	cmd.Stdin = strings.NewReader(strings.Join([]string{
 		strings.Replace(applyRequest(early), `"id":2`, `"id":1`, 1),
 		`{"jsonrpc":"2.0","id":2,"method":"tools/list"}`,
