@@ -30,8 +30,10 @@ const (
 	// hangGuard is how long a child may run before it is taken as hung and
 	// killed. Loom needs well under a second on these tiny trees.
 	hangGuard = 30 * time.Second
-	// termGrace is how long a child may take to end after SIGTERM.
-	termGrace = 5 * time.Second
+	// termGrace is how long a child may take to end after SIGTERM: one
+	// that ignores it runs on for ever, so this only needs to outlast a
+	// loaded machine.
+	termGrace = 15 * time.Second
 )
 
 // Paths of the hostile repository's ordinary files and what they define.

@@ -74,7 +74,7 @@ func startLSP(t *testing.T, dir string, srv *llmtest.Server) *lspClient {
 		stdin.Close()
 		select {
 		case <-c.exited:
-		case <-time.After(5 * time.Second):
+		case <-time.After(hangGuard):
 			cmd.Process.Kill()
 			<-c.exited
 		}
@@ -133,7 +133,7 @@ func (c *lspClient) initialize(caps protocol.ClientCapabilities) *protocol.Initi
 }
 
 func (c *lspClient) ctx() context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 	c.t.Cleanup(cancel)
 	return ctx
 }
@@ -523,7 +523,7 @@ func (c *lspClient) exitCode() int {
 	c.t.Helper()
 	select {
 	case <-c.exited:
-	case <-time.After(10 * time.Second):
+	case <-time.After(hangGuard):
 		c.t.Fatal("the server did not exit")
 	}
 	return c.cmd.ProcessState.ExitCode()

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	mcpgo "github.com/mark3labs/mcp-go/mcp"
 )
@@ -35,7 +34,7 @@ func rawMCP(t *testing.T, method, url, body string, headers map[string]string) (
 	if body != "" {
 		r = strings.NewReader(body)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, url, r)
 	if err != nil {
@@ -234,7 +233,7 @@ func TestMCPHTTPTokenFile(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "the server to serve", func() bool { return strings.Contains(out.String(), "serving") })
+	waitFor(t, hangGuard, "the server to serve", func() bool { return strings.Contains(out.String(), "serving") })
 	path, _, _ := strings.Cut(strings.TrimPrefix(strings.Split(out.String(), "\n")[0], "loom mcp: token file "), " ")
 	if _, err := os.Stat(path); err != nil {
 		t.Fatalf("token file: %v\n%s", err, out.String())

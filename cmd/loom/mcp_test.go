@@ -127,7 +127,7 @@ func startMCPClient(t *testing.T, setup mcpSetup, opts []client.ClientOption, mc
 	if err := c.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 	defer cancel()
 	init := mcpgo.InitializeRequest{}
 	init.Params.ClientInfo = mcpgo.Implementation{Name: "loom-test", Version: "1"}
@@ -161,9 +161,9 @@ func startHTTPServer(t *testing.T, env []string, stderr io.Writer, args ...strin
 		cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-exited:
-		case <-time.After(10 * time.Second):
+		case <-time.After(hangGuard):
 			cmd.Process.Kill()
-			t.Error("loom mcp --http did not stop within 10 s of SIGTERM")
+			t.Errorf("loom mcp --http did not stop within %v of SIGTERM", hangGuard)
 			<-exited
 		}
 	})
@@ -197,15 +197,15 @@ func startHTTPServer(t *testing.T, env []string, stderr io.Writer, args ...strin
 		return h
 	case <-exited:
 		t.Fatalf("loom mcp --http exited before serving")
-	case <-time.After(10 * time.Second):
-		t.Fatalf("loom mcp --http printed no URL within 10 s")
+	case <-time.After(hangGuard):
+		t.Fatalf("loom mcp --http printed no URL within %v", hangGuard)
 	}
 	return httpServer{}
 }
 
 func callTool(t *testing.T, c *client.Client, name string, args any) *mcpgo.CallToolResult {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 	defer cancel()
 	req := mcpgo.CallToolRequest{}
 	req.Params.Name = name
@@ -249,7 +249,7 @@ func TestMCPTools(t *testing.T) {
 		t.Run(setup.String(), func(t *testing.T) {
 			dir := project(t)
 			s := startMCP(t, setup, dir, mcpEnv(t, nil))
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 			defer cancel()
 
 			list, err := s.c.ListTools(ctx, mcpgo.ListToolsRequest{})
@@ -632,7 +632,7 @@ func TestMCPHTTPToken(t *testing.T) {
 		}
 		c := client.NewClient(tr, client.WithProtocolVersion(mcpgo.ProtocolVersion20251125))
 		defer c.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 		defer cancel()
 		if err := c.Start(ctx); err != nil {
 			return err
