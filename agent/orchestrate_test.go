@@ -41,7 +41,7 @@ func (b *barrierTool) Run(ctx context.Context, _ *tools.Env, _ json.RawMessage) 
 	select {
 	case <-b.open:
 		return tools.Result{Text: "overlapped"}, nil
-	case <-time.After(3 * time.Second):
+	case <-time.After(hangGuard): // calls run one by one would wait here for ever
 		return tools.Result{}, errors.New("barrier timeout: the read-only calls did not run at the same time")
 	case <-ctx.Done():
 		return tools.Result{}, ctx.Err()
@@ -54,7 +54,6 @@ func TestReadOnlyCallsRunInParallel(t *testing.T) {
 		llmtest.Turn{Text: "both done"},
 	)
 	a := f.agent(t, Options{}, newBarrierTool(2))
-	start := time.Now()
 	res, err := a.Run(context.Background(), Task{Instruction: "go", Workspace: f.ws}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -63,8 +62,8 @@ func TestReadOnlyCallsRunInParallel(t *testing.T) {
 	if got["a"] != "overlapped" || got["b"] != "overlapped" {
 		t.Errorf("results %q: the calls did not overlap", got)
 	}
-	if res.Final != "both done" || time.Since(start) > 2*time.Second {
-		t.Errorf("final %q after %s", res.Final, time.Since(start))
+	if res.Final != "both done" {
+		t.Errorf("final %q", res.Final)
 	}
 }
 
@@ -147,6 +146,10 @@ func (f funcTool) Run(ctx context.Context, _ *tools.Env, _ json.RawMessage) (too
 // TestToolFailuresGoBackToTheModel: every way a call can go wrong becomes
 // a result the model reads, and the run goes on to the model's answer.
 func TestToolFailuresGoBackToTheModel(t *testing.T) {
+	// stuck ignores its context and blocks until the test ends: only the
+	// tool timeout ends its call.
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
 	testTools := []tools.Tool{
 		funcTool{name: "silent", run: func(context.Context) (tools.Result, error) { return tools.Result{}, nil }},
 		funcTool{name: "blank", readOnly: true, run: func(context.Context) (tools.Result, error) { return tools.Result{Text: " \n"}, nil }},
@@ -157,7 +160,7 @@ func TestToolFailuresGoBackToTheModel(t *testing.T) {
 			return tools.Result{}, ctx.Err()
 		}},
 		funcTool{name: "stuck", run: func(context.Context) (tools.Result, error) {
-			time.Sleep(2 * time.Second) // ignores its context
+			<-release
 			return tools.Result{Text: "too late"}, nil
 		}},
 		funcTool{name: "fails", run: func(context.Context) (tools.Result, error) {
@@ -178,8 +181,8 @@ func TestToolFailuresGoBackToTheModel(t *testing.T) {
 		{"c7", "blank", ``, "(no output)"},
 		{"c8", "boom", `{}`, "error: the boom tool failed unexpectedly (panic: kaboom)"},
 		{"c9", "boom_ro", `{}`, "error: the boom_ro tool failed unexpectedly (panic: kaboom)"},
-		{"c10", "hang", `{}`, "error: hang timed out after 100ms"},
-		{"c11", "stuck", `{}`, "error: stuck timed out after 100ms"},
+		{"c10", "hang", `{}`, "error: hang timed out after 1s"},
+		{"c11", "stuck", `{}`, "error: stuck timed out after 1s"},
 		{"c12", "fails", `{}`, "error: disk on fire\npartial output"},
 		{"c13", "read_file", `{"path": "a.txt"}`, "     1\thello"},
 	}
@@ -193,7 +196,9 @@ func TestToolFailuresGoBackToTheModel(t *testing.T) {
 	}
 	f := newFixture(t, map[string]string{"a.txt": "hello\n"},
 		llmtest.Turn{ToolCalls: calls}, llmtest.Turn{Text: "I see the errors."})
-	a := f.agent(t, Options{ToolTimeout: 100 * time.Millisecond}, testTools...)
+	// The timeout is what the hanging calls cost; the other calls, done at
+	// once, must not reach it even on a loaded machine.
+	a := f.agent(t, Options{ToolTimeout: time.Second}, testTools...)
 	rec := &recorder{t: t}
 	res, err := a.Run(context.Background(), Task{Instruction: "go", Workspace: f.ws}, rec.on)
 	if err != nil {

@@ -16,18 +16,22 @@ var editTurn = llmtest.Turn{ToolCalls: []llmtest.ToolCall{{ID: "e", Name: "edit_
 	Arguments: []byte(`{"path":"a.go","old_text":"x := 1","new_text":"x := 2"}`)}}}
 
 // TestCancellation cancels a run in each of its live states and checks that
-// it returns promptly, with context.Canceled and the edits staged so far.
+// it returns with context.Canceled and the edits staged so far, before the
+// next model call. Each state would last an hour or for ever, so a Run that
+// returns at all was cut short by the cancel; the hang guard turns one that
+// is not into a failure.
 func TestCancellation(t *testing.T) {
-	slowText := strings.Repeat("word ", 100) // 100 chunks at 100ms: 10 s if not cancelled
 	tests := []struct {
 		name    string
 		turns   []llmtest.Turn
 		trigger func(Event) bool
-		after   time.Duration // cancel this long after the trigger
+		// inFlight: cancel once the server has the second request, not at
+		// the trigger (the request is sent after the event).
+		inFlight bool
 	}{
 		{
 			name:    "mid-stream, after the first text delta",
-			turns:   []llmtest.Turn{editTurn, {Text: slowText, Fault: &llmtest.Fault{ChunkDelayMS: 100}}},
+			turns:   []llmtest.Turn{editTurn, {Text: "word ", Fault: &llmtest.Fault{Endless: true, ChunkDelayMS: 20}}},
 			trigger: func(ev Event) bool { _, ok := ev.(TextDelta); return ok },
 		},
 		{
@@ -40,17 +44,17 @@ func TestCancellation(t *testing.T) {
 		},
 		{
 			name:  "while waiting to retry",
-			turns: []llmtest.Turn{editTurn, {Fault: &llmtest.Fault{Status: 429, RetryAfter: "20"}}},
+			turns: []llmtest.Turn{editTurn, {Fault: &llmtest.Fault{Status: 429, RetryAfter: "3600"}}},
 			trigger: func(ev Event) bool {
 				_, ok := ev.(Retrying)
 				return ok
 			},
 		},
 		{
-			name:    "while the server delays its answer",
-			turns:   []llmtest.Turn{editTurn, {Text: "late", Fault: &llmtest.Fault{DelayMS: 10_000}}},
-			trigger: func(ev Event) bool { tf, ok := ev.(ToolFinished); return ok && tf.Name == "edit_file" },
-			after:   100 * time.Millisecond,
+			name:     "while the server delays its answer",
+			turns:    []llmtest.Turn{editTurn, {Text: "late", Fault: &llmtest.Fault{DelayMS: 3_600_000}}},
+			trigger:  func(ev Event) bool { tf, ok := ev.(ToolFinished); return ok && tf.Name == "edit_file" },
+			inFlight: true,
 		},
 	}
 	hang := funcTool{name: "hang", readOnly: true, run: func(ctx context.Context) (tools.Result, error) {
@@ -59,33 +63,55 @@ func TestCancellation(t *testing.T) {
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t, map[string]string{"a.go": "x := 1\n"}, tt.turns...)
-			// The real sleep: cancellation must cut the wait short.
-			a := f.agent(t, Options{RetryPolicy: llm.RetryPolicy{Sleep: sleepCtx}}, hang)
+			// A turn after the scripted ones, which a cancelled run never
+			// asks for.
+			f := newFixture(t, map[string]string{"a.go": "x := 1\n"}, append(tt.turns, llmtest.Turn{Text: "never asked for"})...)
+			// The real sleep, and an hour's Retry-After honoured:
+			// cancellation must cut the wait short.
+			a := f.agent(t, Options{RetryPolicy: llm.RetryPolicy{Sleep: sleepCtx, MaxRetryAfter: 2 * time.Hour}}, hang)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			var (
-				fired       bool
-				cancelledAt = make(chan time.Time, 1)
-			)
+			var fired bool
 			rec := &recorder{t: t, hook: func(ev Event) {
-				if !fired && tt.trigger(ev) {
-					fired = true
-					time.AfterFunc(tt.after, func() {
-						cancelledAt <- time.Now()
-						cancel()
-					})
+				if fired || !tt.trigger(ev) {
+					return
 				}
+				fired = true
+				if !tt.inFlight {
+					cancel()
+					return
+				}
+				go func() {
+					for len(f.srv.Requests()) < 2 && ctx.Err() == nil {
+						time.Sleep(5 * time.Millisecond)
+					}
+					cancel()
+				}()
 			}}
-			res, err := a.Run(ctx, Task{Instruction: "bump x", Workspace: f.ws}, rec.on)
+			type result struct {
+				res Result
+				err error
+			}
+			done := make(chan result, 1)
+			go func() {
+				res, err := a.Run(ctx, Task{Instruction: "bump x", Workspace: f.ws}, rec.on)
+				done <- result{res, err}
+			}()
+			var r result
+			select {
+			case r = <-done:
+			case <-time.After(hangGuard):
+				t.Fatalf("Run has not returned after %v (trigger fired: %v)", hangGuard, fired)
+			}
+			res, err := r.res, r.err
 			if !fired {
 				t.Fatalf("the trigger never fired (err %v)", err)
 			}
-			if d := time.Since(<-cancelledAt); d > 500*time.Millisecond {
-				t.Errorf("Run returned %s after the cancel", d)
-			}
 			if !errors.Is(err, context.Canceled) || res.StopReason != StopCancelled {
 				t.Fatalf("err %v, stop %s; want context.Canceled, cancelled", err, res.StopReason)
+			}
+			if n := len(f.srv.Requests()); n != 2 {
+				t.Errorf("the model got %d requests, want 2: a cancelled run asks nothing more", n)
 			}
 			diff, derr := res.Changes.Diff()
 			if derr != nil || !strings.Contains(diff, "-x := 1\n+x := 2\n") {
@@ -110,6 +136,10 @@ func TestCancellation(t *testing.T) {
 		})
 	}
 }
+
+// hangGuard bounds a wait that should end on an event: far beyond any delay
+// of a loaded machine, it only turns a hang into a failure.
+const hangGuard = 30 * time.Second
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
 	select {

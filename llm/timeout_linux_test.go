@@ -34,7 +34,7 @@ func unansweredAddr(t *testing.T) string {
 	addr := fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
 	// Fill the queue until a connection attempt goes unanswered.
 	for range 8 {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		c, err := net.DialTimeout("tcp", addr, shortBound)
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
 			return addr
@@ -71,7 +71,7 @@ func testConnectTimeout(t *testing.T, provider, base string) {
 	if e.Kind != llm.KindTimeout || !e.Temporary {
 		t.Errorf("kind %v temporary %v: %v", e.Kind, e.Temporary, err)
 	}
-	checkMessage(t, err, "no connection within 200ms", "connect_timeout", "LOOM_CONNECT_TIMEOUT", base)
+	checkMessage(t, err, "no connection within 1s", "connect_timeout", "LOOM_CONNECT_TIMEOUT", base)
 	if len(log.errs) != 2 {
 		t.Errorf("OnRetry called %d times, want 2 (3 attempts)", len(log.errs))
 	}

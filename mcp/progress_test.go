@@ -22,26 +22,46 @@ func TestWrittenProgress(t *testing.T) {
 		{3, 1, false},
 	}
 	for _, tt := range tests {
-		start := time.Now()
-		if got := w.wait(tt.token, tt.n, 50*time.Millisecond); got != tt.want {
-			t.Errorf("wait(%v, %v) = %v, want %v", tt.token, tt.n, got, tt.want)
+		// A notification already written is found at once: with an hour to
+		// wait, only the hang guard would notice a wait for the timer. One
+		// never written can only time out, so that timeout is short.
+		timeout := 50 * time.Millisecond
+		if tt.want {
+			timeout = time.Hour
 		}
-		if tt.want && time.Since(start) > 40*time.Millisecond {
-			t.Errorf("wait(%v) took %v for a notification already written", tt.token, time.Since(start))
+		if got := waitGuarded(t, w, tt.token, tt.n, timeout); got != tt.want {
+			t.Errorf("wait(%v, %v) = %v, want %v", tt.token, tt.n, got, tt.want)
 		}
 	}
 
 	// A wait ends as soon as the notification is written.
 	done := make(chan bool)
-	go func() { done <- w.wait("late", 3, 5*time.Second) }()
-	time.Sleep(10 * time.Millisecond)
+	go func() { done <- w.wait("late", 3, time.Hour) }()
+	time.Sleep(10 * time.Millisecond) // most often the wait has begun; either order must end it
 	w.observe([]byte(`{"jsonrpc":"2.0","method":"notifications/progress","params":{"progress":3,"progressToken":"late"}}`))
 	select {
 	case ok := <-done:
 		if !ok {
 			t.Error("wait reported the late notification unwritten")
 		}
-	case <-time.After(time.Second):
+	case <-time.After(hangGuard):
 		t.Error("wait did not end when the notification was written")
+	}
+}
+
+// hangGuard bounds a wait that should end on an event: far beyond any
+// scheduling delay of a loaded machine, it only turns a hang into a failure.
+const hangGuard = 30 * time.Second
+
+func waitGuarded(t *testing.T, w *writtenProgress, token any, n float64, timeout time.Duration) bool {
+	t.Helper()
+	done := make(chan bool, 1)
+	go func() { done <- w.wait(token, n, timeout) }()
+	select {
+	case ok := <-done:
+		return ok
+	case <-time.After(hangGuard):
+		t.Fatalf("wait(%v, %v) still waiting after %v", token, n, hangGuard)
+		return false
 	}
 }

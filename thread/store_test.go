@@ -276,11 +276,30 @@ func TestResolveIn(t *testing.T) {
 			t.Errorf("ResolveIn(%q, %q) = %q, %v; want %q", tt.prefix, tt.workspaces, got, err, tt.want)
 		}
 	}
-	if a[:3] == b[:3] {
-		if got, err := s.ResolveIn(ctx, a[:3], []string{"/b"}); got != b || err != nil {
-			t.Errorf("ResolveIn(%q, [/b]) = %q, %v; want %q: the thread of /a made it ambiguous", a[:3], got, err, b)
-		}
+	// The prefix both IDs share is ambiguous in the whole store, not among
+	// the threads of /b.
+	shared := commonPrefix(t, a, b)
+	if _, err := s.Resolve(ctx, shared); err == nil || !strings.Contains(err.Error(), "ambiguous") {
+		t.Fatalf("Resolve(%q) = %v, want ambiguous: the test proves nothing", shared, err)
 	}
+	if got, err := s.ResolveIn(ctx, shared, []string{"/b"}); got != b || err != nil {
+		t.Errorf("ResolveIn(%q, [/b]) = %q, %v; want %q: the thread of /a made it ambiguous", shared, got, err, b)
+	}
+}
+
+// commonPrefix returns the start two IDs share. IDs made a moment apart
+// share at least their leading time characters; how many more depends on
+// the clock and the random part, so tests derive their prefixes from it.
+func commonPrefix(t *testing.T, a, b string) string {
+	t.Helper()
+	n := 0
+	for n < len(a) && n < len(b) && a[n] == b[n] {
+		n++
+	}
+	if n == 0 || n == len(a) {
+		t.Fatalf("IDs %s and %s: want distinct IDs with a common start", a, b)
+	}
+	return a[:n]
 }
 
 func TestResolveAndDelete(t *testing.T) {
@@ -288,13 +307,17 @@ func TestResolveAndDelete(t *testing.T) {
 	ctx := context.Background()
 	id := newThread(t, s, Meta{Title: "first thread about widgets"}, userTurn("widgets"), toolTurn("", "c1", "grep", `{}`, "widgets found"))
 	other := newThread(t, s, Meta{Title: "second"}, userTurn("gadgets"))
+	// The prefixes come from the IDs made: the random part may repeat.
+	shared := commonPrefix(t, id, other)
+	unique := id[:len(shared)+1]
 	for _, tt := range []struct {
 		prefix, want, wantErr string
 	}{
 		{id, id, ""},
 		{strings.ToUpper(id), id, ""},
-		{id[:9], id, ""},
-		{id[:3], "", "ambiguous"}, // both were made in the same second
+		{unique, id, ""},
+		{strings.ToUpper(unique), id, ""},
+		{shared, "", "ambiguous"},
 		{"zzzzzzzzzz", "", "no such thread"},
 		{"", "", "no such thread"},
 		{"%", "", "no such thread"},
@@ -304,9 +327,6 @@ func TestResolveAndDelete(t *testing.T) {
 		if got != tt.want || (tt.wantErr == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tt.wantErr)) {
 			t.Errorf("Resolve(%q) = %q, %v; want %q, error %q", tt.prefix, got, err, tt.want, tt.wantErr)
 		}
-	}
-	if id[:9] == other[:9] {
-		t.Skip("the two IDs share 9 characters (1 chance in 32768)")
 	}
 	if err := s.Delete(ctx, id); err != nil {
 		t.Fatal(err)

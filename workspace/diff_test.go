@@ -186,6 +186,8 @@ func gitApply(t *testing.T, repo, diff string) {
 	for _, args := range [][]string{{"init", "-q"}, {"apply", "--whitespace=nowarn", "-"}} {
 		cmd := exec.Command("git", args...)
 		cmd.Dir, cmd.Stdin = repo, strings.NewReader(diff)
+		// Not the machine's git configuration: only the diff decides.
+		cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("git %s: %v\n%s\ndiff:\n%s", args[0], err, out, diff)
 		}

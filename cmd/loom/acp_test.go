@@ -6,21 +6,21 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 )
 
-// TestACPWithoutModelOrHome starts `loom acp` as avante.nvim does, with
-// nothing but PATH (and here the thread database) in its environment and
-// no model configured: initialize still answers, session/new fails with
-// the instructions to configure a model, stdout carries only protocol
-// messages and the process exits cleanly when stdin closes.
-func TestACPWithoutModelOrHome(t *testing.T) {
+// TestACPWithoutModel starts `loom acp` as avante.nvim does, with little
+// in its environment: PATH, the thread database and an empty HOME of its
+// own (with no HOME at all the binary would read the real user's config,
+// found through the user database; thread.TestDefaultPath covers that
+// case), and no model configured: initialize still answers, session/new
+// fails with the instructions to configure a model, stdout carries only
+// protocol messages and the process exits cleanly when stdin closes.
+func TestACPWithoutModel(t *testing.T) {
 	root := t.TempDir()
-	cmd := exec.Command(loomBin, "acp")
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "LOOM_DB=" + filepath.Join(t.TempDir(), "threads.db")}
+	cmd := loomCommand(t, []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "LOOM_DB=" + filepath.Join(t.TempDir(), "threads.db")}, "acp")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	in := strings.Join([]string{

@@ -19,8 +19,8 @@ import (
 // the exit code.
 func runLoomEnv(t *testing.T, dir string, env []string, args ...string) (string, string, int) {
 	t.Helper()
-	cmd := exec.Command(loomBin, args...)
-	cmd.Dir, cmd.Env = dir, env
+	cmd := loomCommand(t, env, args...)
+	cmd.Dir = dir
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -133,7 +133,7 @@ func TestApplyThreadOfMCP(t *testing.T) {
 			if conflict {
 				os.WriteFile(filepath.Join(dir, "greet.go"), []byte("package main\n// mine\n"), 0o644)
 			}
-			stdout, stderr, code := runLoomEnv(t, dir, env, "apply", out.ThreadID)
+			stdout, stderr, code := runLoomEnv(t, dir, append(privateEnv(t), env...), "apply", out.ThreadID)
 			b, _ := os.ReadFile(filepath.Join(dir, "greet.go"))
 			switch {
 			case !conflict && (code != 0 || stdout != "modify greet.go\n" || !strings.Contains(string(b), `"hello"`)):

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -31,8 +30,10 @@ const (
 	// hangGuard is how long a child may run before it is taken as hung and
 	// killed. Loom needs well under a second on these tiny trees.
 	hangGuard = 30 * time.Second
-	// termGrace is how long a child may take to end after SIGTERM.
-	termGrace = 5 * time.Second
+	// termGrace is how long a child may take to end after SIGTERM: one
+	// that ignores it runs on for ever, so this only needs to outlast a
+	// loaded machine.
+	termGrace = 15 * time.Second
 )
 
 // Paths of the hostile repository's ordinary files and what they define.
@@ -174,7 +175,7 @@ func treeState(t *testing.T, dir string) string {
 // isolatedEnv is the environment of a child: no model, and the user's config,
 // cache and threads out of reach.
 func isolatedEnv(t *testing.T) []string {
-	return append(os.Environ(), mcpEnv(t, nil)...)
+	return privateEnv(t, mcpEnv(t, nil)...)
 }
 
 // memWatch samples a child's peak resident set (VmHWM in /proc) while it
@@ -266,9 +267,8 @@ type loomRun struct {
 // and must end within termGrace. It may be called from any goroutine: it
 // reports nothing itself (see finished).
 func runLoom(t *testing.T, dir string, termAfter time.Duration, args ...string) loomRun {
-	cmd := exec.Command(loomBin, args...)
+	cmd := loomCommand(t, isolatedEnv(t), args...)
 	cmd.Dir = dir
-	cmd.Env = isolatedEnv(t)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()

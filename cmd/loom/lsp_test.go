@@ -48,14 +48,12 @@ type lspClient struct {
 // startLSP starts the binary in dir with the model at srv (nil: none).
 func startLSP(t *testing.T, dir string, srv *llmtest.Server) *lspClient {
 	t.Helper()
-	cmd := exec.Command(loomBin, "lsp")
-	cmd.Dir = dir
+	env := privateEnv(t, "LOOM_DB="+filepath.Join(t.TempDir(), "threads.db"))
 	if srv != nil {
-		cmd.Env = modelEnv(t, srv)
-	} else {
-		cmd.Env = append(os.Environ(), "LOOM_MODEL=", "XDG_CONFIG_HOME="+t.TempDir(), "XDG_CACHE_HOME="+t.TempDir(),
-			"LOOM_DB="+filepath.Join(t.TempDir(), "threads.db"))
+		env = modelEnv(t, srv)
 	}
+	cmd := loomCommand(t, env, "lsp")
+	cmd.Dir = dir
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +74,7 @@ func startLSP(t *testing.T, dir string, srv *llmtest.Server) *lspClient {
 		stdin.Close()
 		select {
 		case <-c.exited:
-		case <-time.After(5 * time.Second):
+		case <-time.After(hangGuard):
 			cmd.Process.Kill()
 			<-c.exited
 		}
@@ -135,7 +133,7 @@ func (c *lspClient) initialize(caps protocol.ClientCapabilities) *protocol.Initi
 }
 
 func (c *lspClient) ctx() context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 	c.t.Cleanup(cancel)
 	return ctx
 }
@@ -160,10 +158,11 @@ func (c *lspClient) record(f func()) {
 	}
 }
 
-// waitFor polls cond (under the lock) until it holds or 15 s pass.
+// waitFor polls cond (under the lock) until it holds, or fails after
+// hangGuard.
 func (c *lspClient) waitFor(what string, cond func() bool) {
 	c.t.Helper()
-	deadline := time.After(15 * time.Second)
+	deadline := time.After(hangGuard)
 	for {
 		c.mu.Lock()
 		ok := cond()
@@ -427,7 +426,7 @@ func TestLSPCancel(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := project(t)
-			srv := llmtest.NewServer(t, llmtest.Script{Turns: []llmtest.Turn{{Text: "too late", Fault: &llmtest.Fault{DelayMS: 30_000}}}})
+			srv := llmtest.NewServer(t, llmtest.Script{Turns: []llmtest.Turn{{Text: "too late", Fault: &llmtest.Fault{DelayMS: 600_000}}}})
 			c := startLSP(t, dir, srv)
 			c.initialize(clientCaps(true))
 			args, _ := json.Marshal(map[string]string{"instruction": "take your time"})
@@ -438,14 +437,12 @@ func TestLSPCancel(t *testing.T) {
 				errc <- err
 			}()
 			c.waitFor("the run to begin", func() bool { return len(c.progress) > 0 })
-			start := time.Now()
+			// The model would answer in ten minutes, long after the hang
+			// guard of waitFor: the progress ends because of the cancel.
 			tt.cancel(c, cancel)
 			c.waitFor("the progress to end", func() bool {
 				return len(c.progress) > 0 && strings.HasPrefix(c.progress[len(c.progress)-1], "end:")
 			})
-			if d := time.Since(start); d > 5*time.Second {
-				t.Errorf("the run took %s to stop", d)
-			}
 			err := <-errc
 			var rpcErr *jsonrpc2.Error
 			switch {
@@ -526,7 +523,7 @@ func (c *lspClient) exitCode() int {
 	c.t.Helper()
 	select {
 	case <-c.exited:
-	case <-time.After(10 * time.Second):
+	case <-time.After(hangGuard):
 		c.t.Fatal("the server did not exit")
 	}
 	return c.cmd.ProcessState.ExitCode()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -11,8 +12,13 @@ import (
 	"testing"
 )
 
-// loomBin is the real binary, built once for the end-to-end tests.
+// loomBin is the real binary, built once for the end-to-end tests. Tests
+// start it only through loomCommand.
 var loomBin string
+
+// userDirs are the variables that lead to the user's own data: threads,
+// config, cache, MCP tokens.
+var userDirs = []string{"HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "XDG_RUNTIME_DIR"}
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "loom-bin-")
@@ -25,16 +31,111 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "building loom: %v\n%s", err, out)
 		os.Exit(1)
 	}
+	// The tests' own HOME and XDG folders point at an empty folder, so
+	// code that reads them from this process, or a child handed
+	// os.Environ(), lands there and not in the user's data; it must
+	// still be empty at the end.
+	sentinel := filepath.Join(dir, "home")
+	for _, k := range userDirs {
+		d := filepath.Join(sentinel, k)
+		if k == "HOME" {
+			d = sentinel
+		}
+		os.Setenv(k, d)
+	}
 	code := m.Run()
+	if left := listTree(sentinel); len(left) > 0 {
+		fmt.Fprintf(os.Stderr, "FAIL: the tests wrote into the HOME and XDG folders of their own environment, where the user's data would be:\n  %s\n", strings.Join(left, "\n  "))
+		code = 1
+	}
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// listTree lists what lies below dir.
+func listTree(dir string) []string {
+	var out []string
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && p != dir {
+			out = append(out, p)
+		}
+		return nil
+	})
+	return out
+}
+
+// privateEnv is the environment of a child: PATH, a HOME and XDG folders
+// of its own below t.TempDir(), nothing of the user's (model settings,
+// API keys), then extra, whose entries win.
+func privateEnv(t testing.TB, extra ...string) []string {
+	t.Helper()
+	home := t.TempDir()
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home}
+	for _, k := range userDirs[1:] {
+		d := filepath.Join(home, strings.ToLower(k))
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		env = append(env, k+"="+d)
+	}
+	if d, ok := os.LookupEnv("TMPDIR"); ok {
+		env = append(env, "TMPDIR="+d)
+	}
+	return append(env, extra...)
+}
+
+// checkPrivateEnv refuses an environment in which the binary could reach
+// the user's data: HOME must be set (without it the binary takes the home
+// folder from the user database) and, like every XDG folder and LOOM_DB
+// that is set, lie in the temporary directory. The last entry of a name
+// counts, as in exec.Cmd.
+func checkPrivateEnv(env []string) error {
+	vars := map[string]string{}
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			vars[k] = v
+		}
+	}
+	tmp := os.TempDir()
+	inTemp := func(p string) bool {
+		rel, err := filepath.Rel(tmp, p)
+		return err == nil && rel != "." && !strings.HasPrefix(rel, "..")
+	}
+	if h, ok := vars["HOME"]; !ok || !filepath.IsAbs(h) || !inTemp(h) {
+		return fmt.Errorf("HOME=%q: a child needs a HOME of its own in %s (use privateEnv)", h, tmp)
+	}
+	for _, k := range append(userDirs[1:], "LOOM_DB") {
+		// Relative XDG values are ignored (the spec says so); LOOM_DB is
+		// a database path in any case.
+		if v, ok := vars[k]; ok && (filepath.IsAbs(v) || k == "LOOM_DB" && v != "") && !inTemp(v) {
+			return fmt.Errorf("%s=%q lies outside %s (use privateEnv)", k, v, tmp)
+		}
+	}
+	return nil
+}
+
+// loomCommand is the one way the tests start the binary: with env, which
+// checkPrivateEnv must accept, so no test reads or writes the user's data.
+func loomCommand(t testing.TB, env []string, args ...string) *exec.Cmd {
+	t.Helper()
+	return loomCommandContext(t, context.Background(), env, args...)
+}
+
+func loomCommandContext(t testing.TB, ctx context.Context, env []string, args ...string) *exec.Cmd {
+	t.Helper()
+	if err := checkPrivateEnv(env); err != nil {
+		t.Fatalf("loom %s: %v", strings.Join(args, " "), err)
+	}
+	cmd := exec.CommandContext(ctx, loomBin, args...)
+	cmd.Env = env
+	return cmd
 }
 
 // loom runs the built binary in dir and returns stdout, stderr and the exit
 // code.
 func loom(t *testing.T, dir string, args ...string) (string, string, int) {
 	t.Helper()
-	cmd := exec.Command(loomBin, args...)
+	cmd := loomCommand(t, privateEnv(t), args...)
 	cmd.Dir = dir
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -125,6 +226,8 @@ func TestToolEditPrintsDiffThatGitApplies(t *testing.T) {
 	for _, args := range [][]string{{"init", "-q"}, {"apply", "-"}} {
 		cmd := exec.Command("git", args...)
 		cmd.Dir, cmd.Stdin = dir, strings.NewReader(out)
+		// Not the machine's git configuration: only the diff decides.
+		cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1")
 		if b, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("git %v: %v\n%s", args, err, b)
 		}

@@ -8,11 +8,9 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	mcpgo "github.com/mark3labs/mcp-go/mcp"
 )
@@ -36,7 +34,7 @@ func rawMCP(t *testing.T, method, url, body string, headers map[string]string) (
 	if body != "" {
 		r = strings.NewReader(body)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, url, r)
 	if err != nil {
@@ -229,14 +227,13 @@ func TestMCPHTTPTokenFile(t *testing.T) {
 	}
 
 	// Stopped, the server removes its file.
-	cmd := exec.Command(loomBin, "mcp", "--root", project(t), "--http", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), env...)
+	cmd := loomCommand(t, privateEnv(t, env...), "mcp", "--root", project(t), "--http", "127.0.0.1:0")
 	var out bytes.Buffer
 	cmd.Stderr = &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "the server to serve", func() bool { return strings.Contains(out.String(), "serving") })
+	waitFor(t, hangGuard, "the server to serve", func() bool { return strings.Contains(out.String(), "serving") })
 	path, _, _ := strings.Cut(strings.TrimPrefix(strings.Split(out.String(), "\n")[0], "loom mcp: token file "), " ")
 	if _, err := os.Stat(path); err != nil {
 		t.Fatalf("token file: %v\n%s", err, out.String())
@@ -256,8 +253,7 @@ func TestMCPHTTPTokenFile(t *testing.T) {
 func TestMCPStdioBeforeInitialize(t *testing.T) {
 	dir := project(t)
 	early := strings.ReplaceAll(pwnDiff, "pwned.txt", "early.txt")
-	cmd := exec.Command(loomBin, "mcp", "--root", dir)
-	cmd.Env = append(append(os.Environ(), mcpEnv(t, nil)...), "LOOM_MCP_TOKEN=set-for-another-server")
+	cmd := loomCommand(t, privateEnv(t, append(mcpEnv(t, nil), "LOOM_MCP_TOKEN=set-for-another-server")...), "mcp", "--root", dir)
 	cmd.Stdin = strings.NewReader(strings.Join([]string{
 		strings.Replace(applyRequest(early), `"id":2`, `"id":1`, 1),
 		`{"jsonrpc":"2.0","id":2,"method":"tools/list"}`,

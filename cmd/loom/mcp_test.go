@@ -127,7 +127,7 @@ func startMCPClient(t *testing.T, setup mcpSetup, opts []client.ClientOption, mc
 	if err := c.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 	defer cancel()
 	init := mcpgo.InitializeRequest{}
 	init.Params.ClientInfo = mcpgo.Implementation{Name: "loom-test", Version: "1"}
@@ -148,8 +148,7 @@ type httpServer struct {
 // ends.
 func startHTTPServer(t *testing.T, env []string, stderr io.Writer, args ...string) httpServer {
 	t.Helper()
-	cmd := exec.Command(loomBin, append(args, "--http", "127.0.0.1:0")...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd := loomCommand(t, privateEnv(t, env...), append(args, "--http", "127.0.0.1:0")...)
 	pipe, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -162,9 +161,9 @@ func startHTTPServer(t *testing.T, env []string, stderr io.Writer, args ...strin
 		cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-exited:
-		case <-time.After(10 * time.Second):
+		case <-time.After(hangGuard):
 			cmd.Process.Kill()
-			t.Error("loom mcp --http did not stop within 10 s of SIGTERM")
+			t.Errorf("loom mcp --http did not stop within %v of SIGTERM", hangGuard)
 			<-exited
 		}
 	})
@@ -198,15 +197,15 @@ func startHTTPServer(t *testing.T, env []string, stderr io.Writer, args ...strin
 		return h
 	case <-exited:
 		t.Fatalf("loom mcp --http exited before serving")
-	case <-time.After(10 * time.Second):
-		t.Fatalf("loom mcp --http printed no URL within 10 s")
+	case <-time.After(hangGuard):
+		t.Fatalf("loom mcp --http printed no URL within %v", hangGuard)
 	}
 	return httpServer{}
 }
 
 func callTool(t *testing.T, c *client.Client, name string, args any) *mcpgo.CallToolResult {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 	defer cancel()
 	req := mcpgo.CallToolRequest{}
 	req.Params.Name = name
@@ -250,7 +249,7 @@ func TestMCPTools(t *testing.T) {
 		t.Run(setup.String(), func(t *testing.T) {
 			dir := project(t)
 			s := startMCP(t, setup, dir, mcpEnv(t, nil))
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 			defer cancel()
 
 			list, err := s.c.ListTools(ctx, mcpgo.ListToolsRequest{})
@@ -459,11 +458,12 @@ func TestMCPAgentCancel(t *testing.T) {
 	for _, setup := range []mcpSetup{{"stdio", ""}, {"stdio", mcpgo.ProtocolVersion20251125}, {"http", ""}} {
 		t.Run(setup.String(), func(t *testing.T) {
 			dir := project(t)
-			// A slow first answer (about 6 s) that would end in an edit,
-			// then a second turn that a cancelled run never asks for.
-			slow := llmtest.Turn{Text: strings.Repeat("thinking ", 120), Fault: &llmtest.Fault{ChunkDelayMS: 50},
-				ToolCalls: []llmtest.ToolCall{{Name: "write_file", Arguments: json.RawMessage(`{"path":"x.txt","content":"x"}`)}}}
-			srv := llmtest.NewServer(t, llmtest.Script{Turns: []llmtest.Turn{slow, {Text: "done"}}})
+			// A first answer that never ends, so only the cancel can stop
+			// the run, then a turn that writes x.txt, which a cancelled
+			// run never asks for.
+			endless := llmtest.Turn{Text: "thinking ", Fault: &llmtest.Fault{Endless: true, ChunkDelayMS: 20}}
+			write := llmtest.Turn{ToolCalls: []llmtest.ToolCall{{Name: "write_file", Arguments: json.RawMessage(`{"path":"x.txt","content":"x"}`)}}}
+			srv := llmtest.NewServer(t, llmtest.Script{Turns: []llmtest.Turn{endless, write, {Text: "done"}}})
 			s := startMCP(t, setup, dir, mcpEnv(t, srv))
 
 			ctx, cancel := context.WithCancel(context.Background())
@@ -475,27 +475,22 @@ func TestMCPAgentCancel(t *testing.T) {
 				_, err := s.c.CallTool(ctx, req)
 				errc <- err
 			}()
-			// Cancel once the model is streaming.
-			waitFor(t, 10*time.Second, "the model request", func() bool { return len(srv.Requests()) == 1 })
-			time.Sleep(200 * time.Millisecond)
-			cancelled := time.Now()
+			// Cancel once the model is answering.
+			waitFor(t, hangGuard, "the model request", func() bool { return len(srv.Requests()) == 1 })
 			cancel()
 			select {
 			case err := <-errc:
 				if !errors.Is(err, context.Canceled) {
 					t.Errorf("CallTool after cancel: %v, want context.Canceled", err)
 				}
-			case <-time.After(5 * time.Second):
-				t.Fatal("CallTool did not return within 5 s of cancelling")
+			case <-time.After(hangGuard):
+				t.Fatalf("CallTool did not return within %v of cancelling", hangGuard)
 			}
-			// The server stops the run itself, promptly: its log says so
-			// long before the slow answer would have ended.
-			waitFor(t, 2*time.Second, "the run to stop", func() bool {
+			// The server stops the run itself: its log says so, and the
+			// answer never ends by itself.
+			waitFor(t, hangGuard, "the run to stop", func() bool {
 				return strings.Contains(s.stderr.String(), `loom_agent ended" stop=cancelled`)
 			})
-			if d := time.Since(cancelled); d > 2*time.Second {
-				t.Errorf("the run stopped %v after the cancel", d)
-			}
 			// The session still works, the model was not asked again and
 			// nothing was written.
 			if res := callTool(t, s.c, "list_dir", map[string]any{}); res.IsError {
@@ -583,8 +578,7 @@ func TestMCPRoots(t *testing.T) {
 // included: every line on stdout is a JSON-RPC 2.0 message.
 func TestMCPStdoutIsProtocolOnly(t *testing.T) {
 	dir := project(t)
-	cmd := exec.Command(loomBin, "mcp", "--root", dir, "--log-level", "debug")
-	cmd.Env = append(os.Environ(), mcpEnv(t, nil)...)
+	cmd := loomCommand(t, privateEnv(t, mcpEnv(t, nil)...), "mcp", "--root", dir, "--log-level", "debug")
 	in := strings.Join([]string{
 		`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`,
 		`{"jsonrpc":"2.0","method":"notifications/initialized"}`,
@@ -640,7 +634,7 @@ func TestMCPHTTPToken(t *testing.T) {
 		}
 		c := client.NewClient(tr, client.WithProtocolVersion(mcpgo.ProtocolVersion20251125))
 		defer c.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 		defer cancel()
 		if err := c.Start(ctx); err != nil {
 			return err
@@ -670,8 +664,7 @@ func TestMCPHTTPToken(t *testing.T) {
 		{"mcp", "--http", "[::]:0"},
 		{"mcp", "--token", "x"},
 	} {
-		cmd := exec.Command(loomBin, args...)
-		cmd.Env = append(os.Environ(), env...)
+		cmd := loomCommand(t, privateEnv(t, env...), args...)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		err := cmd.Run()

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -111,8 +110,8 @@ func TestRunProviders(t *testing.T) {
 			if tt.viaFlag {
 				args = append(args, "--provider", tt.provider)
 			}
-			cmd := exec.Command(loomBin, args...)
-			cmd.Dir, cmd.Env = dir, providerEnv(modelEnv(t, srv), tt.provider, tt.viaFlag, tt.keyless)
+			cmd := loomCommand(t, providerEnv(modelEnv(t, srv), tt.provider, tt.viaFlag, tt.keyless), args...)
+			cmd.Dir = dir
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			if err := cmd.Run(); err != nil {
@@ -138,8 +137,8 @@ func TestRunProviders(t *testing.T) {
 // ones.
 func TestRunUnknownProvider(t *testing.T) {
 	srv := llmtest.NewServer(t, agentScript(t))
-	cmd := exec.Command(loomBin, "run", "--provider", "gemini", "hi")
-	cmd.Dir, cmd.Env = project(t), modelEnv(t, srv)
+	cmd := loomCommand(t, modelEnv(t, srv), "run", "--provider", "gemini", "hi")
+	cmd.Dir = project(t)
 	out, err := cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), `unknown provider "gemini"`) || !strings.Contains(string(out), "openai, anthropic") {
 		t.Errorf("exit %v:\n%s", err, out)

@@ -32,8 +32,7 @@ func agentScript(t *testing.T) llmtest.Script {
 // modelEnv points the child at the scripted model and keeps it away from
 // the developer's own configuration.
 func modelEnv(t *testing.T, srv *llmtest.Server) []string {
-	return append(os.Environ(), "LOOM_MODEL=test-model", "LOOM_BASE_URL="+srv.URL,
-		"LOOM_API_KEY=", "OPENAI_API_KEY=", "XDG_CONFIG_HOME="+t.TempDir(), "XDG_CACHE_HOME="+t.TempDir(),
+	return privateEnv(t, "LOOM_MODEL=test-model", "LOOM_BASE_URL="+srv.URL,
 		"LOOM_DB="+filepath.Join(t.TempDir(), "threads.db"))
 }
 
@@ -56,8 +55,8 @@ func TestRunPrintsDiff(t *testing.T) {
 			if apply {
 				args = append(args, "--apply")
 			}
-			cmd := exec.Command(loomBin, args...)
-			cmd.Dir, cmd.Env = dir, modelEnv(t, srv)
+			cmd := loomCommand(t, modelEnv(t, srv), args...)
+			cmd.Dir = dir
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			if err := cmd.Run(); err != nil {
@@ -98,8 +97,8 @@ func TestRunApplyUnfinished(t *testing.T) {
 			srv := llmtest.NewServer(t, s)
 			dir := project(t)
 			before, _ := os.ReadFile(filepath.Join(dir, "greet.go"))
-			cmd := exec.Command(loomBin, "run", "--apply", limit, "change the greeting to hello")
-			cmd.Dir, cmd.Env = dir, modelEnv(t, srv)
+			cmd := loomCommand(t, modelEnv(t, srv), "run", "--apply", limit, "change the greeting to hello")
+			cmd.Dir = dir
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			err = cmd.Run()
@@ -125,9 +124,8 @@ func TestRunApplyUnfinished(t *testing.T) {
 }
 
 func TestRunWithoutModel(t *testing.T) {
-	cmd := exec.Command(loomBin, "run", "anything")
+	cmd := loomCommand(t, privateEnv(t), "run", "anything")
 	cmd.Dir = t.TempDir()
-	cmd.Env = append(os.Environ(), "LOOM_MODEL=", "XDG_CONFIG_HOME="+t.TempDir(), "HOME="+t.TempDir())
 	out, err := cmd.CombinedOutput()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitFailure {
 		t.Fatalf("exit = %v, want %d", err, exitFailure)
@@ -139,38 +137,46 @@ func TestRunWithoutModel(t *testing.T) {
 	}
 }
 
-// TestRunCancelled sends SIGINT while the model is slowly streaming: the
-// run stops cleanly with exit code 130 and writes nothing.
+// TestRunCancelled sends SIGINT while the model streams an answer that
+// never ends, so only the interrupt can stop the run: it stops cleanly with
+// exit code 130, writes nothing and asks the model nothing more.
 func TestRunCancelled(t *testing.T) {
 	s, err := llmtest.ParseScript([]byte(`{"turns":[
 	  {"tool_calls":[{"name":"edit_file","arguments":{"path":"greet.go","old_text":"return \"hi\"","new_text":"return \"hello\""}}]},
-	  {"text":"a very slow answer that goes on and on and on and on","fault":{"chunk_delay_ms":500}}
+	  {"text":"an answer that goes on","fault":{"endless":true,"chunk_delay_ms":20}},
+	  {"text":"a turn a cancelled run never asks for"}
 	]}`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := llmtest.NewServer(t, s)
 	dir := project(t)
-	cmd := exec.Command(loomBin, "run", "--apply", "change it")
-	cmd.Dir, cmd.Env = dir, modelEnv(t, srv)
-	var stdout, stderr bytes.Buffer
+	cmd := loomCommand(t, modelEnv(t, srv), "run", "--apply", "change it")
+	cmd.Dir = dir
+	var stdout bytes.Buffer
+	var stderr lockedBuffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for len(srv.Requests()) < 2 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	time.Sleep(300 * time.Millisecond)
-	start := time.Now()
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	// Interrupt once the endless answer shows on stderr.
+	waitFor(t, hangGuard, "the answer to stream", func() bool {
+		return strings.Contains(stderr.String(), "an answer that goes on")
+	})
 	cmd.Process.Signal(syscall.SIGINT)
-	err = cmd.Wait()
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitCancelled {
-		t.Fatalf("exit = %v, want %d\n%s", err, exitCancelled, stderr.String())
+	select {
+	case err = <-exited:
+	case <-time.After(hangGuard):
+		cmd.Process.Kill()
+		t.Fatalf("still running %v after SIGINT\n…%s", hangGuard, lastBytes(stderr.String(), 300))
 	}
-	if d := time.Since(start); d > 3*time.Second {
-		t.Errorf("took %v to stop", d)
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitCancelled {
+		t.Fatalf("exit = %v, want %d\n…%s", err, exitCancelled, lastBytes(stderr.String(), 300))
+	}
+	if n := len(srv.Requests()); n != 2 {
+		t.Errorf("the model got %d requests, want 2: a cancelled run asks nothing more", n)
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, "greet.go")); strings.Contains(string(b), "hello") {
 		t.Error("a cancelled run applied its edit")
@@ -185,8 +191,8 @@ func TestRunCancelled(t *testing.T) {
 func TestRepl(t *testing.T) {
 	srv := llmtest.NewServer(t, agentScript(t))
 	dir := project(t)
-	cmd := exec.Command(loomBin, "repl")
-	cmd.Dir, cmd.Env = dir, modelEnv(t, srv)
+	cmd := loomCommand(t, modelEnv(t, srv), "repl")
+	cmd.Dir = dir
 	cmd.Stdin = strings.NewReader("change the greeting\n/diff\n/apply\n/quit\n")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -213,8 +219,8 @@ func TestRunRecordsThread(t *testing.T) {
 	dir := project(t)
 	env := modelEnv(t, srv)
 	runLoom := func(args ...string) string {
-		cmd := exec.Command(loomBin, args...)
-		cmd.Dir, cmd.Env = dir, env
+		cmd := loomCommand(t, env, args...)
+		cmd.Dir = dir
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("loom %v: %v\n%s", args, err, out)
@@ -256,8 +262,8 @@ func TestReplResume(t *testing.T) {
 	dir := project(t)
 	env := modelEnv(t, srv)
 	repl := func(input string) string {
-		cmd := exec.Command(loomBin, "repl")
-		cmd.Dir, cmd.Env, cmd.Stdin = dir, env, strings.NewReader(input)
+		cmd := loomCommand(t, env, "repl")
+		cmd.Dir, cmd.Stdin = dir, strings.NewReader(input)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("loom repl: %v\n%s", err, out)
@@ -300,9 +306,8 @@ func TestRunModelBounds(t *testing.T) {
 	srv := llmtest.NewServer(t, s)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, loomBin, "run", "say done")
+	cmd := loomCommandContext(t, ctx, append(modelEnv(t, srv), "LOOM_FIRST_BYTE_TIMEOUT=2s", "LOOM_MAX_OUTPUT_TOKENS=321"), "run", "say done")
 	cmd.Dir = project(t)
-	cmd.Env = append(modelEnv(t, srv), "LOOM_FIRST_BYTE_TIMEOUT=300ms", "LOOM_MAX_OUTPUT_TOKENS=321")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("loom run: %v\n%s", err, out)
@@ -317,9 +322,8 @@ func TestRunModelBounds(t *testing.T) {
 		t.Errorf("requests %d, max_tokens %+v; want 2 requests capped at 321", len(reqs), reqs)
 	}
 
-	cmd = exec.CommandContext(ctx, loomBin, "run", "say done")
+	cmd = loomCommandContext(t, ctx, append(modelEnv(t, srv), "LOOM_IDLE_TIMEOUT=soon"), "run", "say done")
 	cmd.Dir = project(t)
-	cmd.Env = append(modelEnv(t, srv), "LOOM_IDLE_TIMEOUT=soon")
 	out, err = cmd.CombinedOutput()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitFailure || !strings.Contains(string(out), "LOOM_IDLE_TIMEOUT") {
 		t.Errorf("exit %v, want %d with a message naming LOOM_IDLE_TIMEOUT:\n%s", err, exitFailure, out)
@@ -327,4 +331,9 @@ func TestRunModelBounds(t *testing.T) {
 	if n := len(srv.Requests()); n != 2 {
 		t.Errorf("%d requests after the bad bound, want still 2", n)
 	}
+}
+
+// lastBytes is the end of a long output, for failure messages.
+func lastBytes(s string, n int) string {
+	return s[max(0, len(s)-n):]
 }

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"os"
-	"os/exec"
 	"regexp"
 	"strconv"
 	"testing"
@@ -16,8 +14,7 @@ import (
 // the start-up). Allocations are counted, not time. The drafts must still
 // be there once something compiles a schema.
 func TestStartupLeavesSchemaDraftsAlone(t *testing.T) {
-	cmd := exec.Command(loomBin, "version")
-	cmd.Env = append(os.Environ(), "GODEBUG=inittrace=1")
+	cmd := loomCommand(t, privateEnv(t, "GODEBUG=inittrace=1"), "version")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("loom version: %v\n%s", err, out)

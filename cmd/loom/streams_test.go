@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -44,8 +43,7 @@ type rpcProc struct {
 // framing for reading its output, else one message per line.
 func startRPC(t *testing.T, framed bool, env []string, args ...string) *rpcProc {
 	t.Helper()
-	p := &rpcProc{t: t, cmd: exec.Command(loomBin, args...), msgs: make(chan rpcMessage, 64), stderr: &lockedBuffer{}, exited: make(chan error, 1)}
-	p.cmd.Env = append(os.Environ(), env...)
+	p := &rpcProc{t: t, cmd: loomCommand(t, append(privateEnv(t), env...), args...), msgs: make(chan rpcMessage, 64), stderr: &lockedBuffer{}, exited: make(chan error, 1)}
 	p.cmd.Stderr = p.stderr
 	var err error
 	if p.stdin, err = p.cmd.StdinPipe(); err != nil {

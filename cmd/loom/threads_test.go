@@ -21,11 +21,12 @@ import (
 	"github.com/loom-agent/loom/thread"
 )
 
-// loomEnv runs the binary with exactly env as its environment.
+// loomEnv runs the binary with exactly env as its environment, which
+// loomCommand checks.
 func loomEnv(t *testing.T, env []string, args ...string) (string, string, int) {
 	t.Helper()
-	cmd := exec.Command(loomBin, args...)
-	cmd.Dir, cmd.Env = t.TempDir(), env
+	cmd := loomCommand(t, env, args...)
+	cmd.Dir = t.TempDir()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -69,7 +70,7 @@ func seedThreads(t *testing.T) (string, string, string) {
 
 func TestThreadsCommands(t *testing.T) {
 	db, a, b := seedThreads(t)
-	env := []string{"PATH=" + os.Getenv("PATH")} // as avante.nvim starts agents
+	env := privateEnv(t) // empty HOME and XDG folders: only --db holds threads
 	run := func(args ...string) (string, string, int) { return loomEnv(t, env, append(args, "--db", db)...) }
 
 	out, errOut, code := run("threads", "list")
@@ -124,7 +125,7 @@ func TestThreadsCommands(t *testing.T) {
 
 func TestThreadsErrors(t *testing.T) {
 	db, _, _ := seedThreads(t)
-	env := []string{"PATH=" + os.Getenv("PATH")}
+	env := privateEnv(t)
 	for _, tt := range []struct {
 		name string
 		args []string
@@ -150,19 +151,25 @@ func TestThreadsErrors(t *testing.T) {
 }
 
 // TestThreadsDatabaseLocation checks where the database goes without --db.
+// Each child has a HOME of its own (checkPrivateEnv insists); without HOME
+// the binary would take the user's real home folder from the user
+// database, which thread.TestDefaultPath covers without opening it.
 func TestThreadsDatabaseLocation(t *testing.T) {
 	dir := t.TempDir()
 	path := "PATH=" + os.Getenv("PATH")
+	home := "HOME=" + filepath.Join(dir, "home")
 	for _, tt := range []struct {
 		name string
 		env  []string
 		want string
 	}{
-		{"LOOM_DB", []string{path, "LOOM_DB=" + filepath.Join(dir, "env.db"), "XDG_DATA_HOME=" + filepath.Join(dir, "xdg")}, filepath.Join(dir, "env.db")},
-		{"XDG_DATA_HOME", []string{path, "XDG_DATA_HOME=" + filepath.Join(dir, "xdg"), "HOME=" + filepath.Join(dir, "home")}, filepath.Join(dir, "xdg", "loom", "threads.db")},
-		{"HOME", []string{path, "HOME=" + filepath.Join(dir, "home")}, filepath.Join(dir, "home", ".local", "share", "loom", "threads.db")},
+		{"LOOM_DB", []string{path, home, "LOOM_DB=" + filepath.Join(dir, "env.db"), "XDG_DATA_HOME=" + filepath.Join(dir, "xdg")}, filepath.Join(dir, "env.db")},
+		{"XDG_DATA_HOME", []string{path, home, "XDG_DATA_HOME=" + filepath.Join(dir, "xdg")}, filepath.Join(dir, "xdg", "loom", "threads.db")},
+		{"relative XDG_DATA_HOME ignored", []string{path, home, "XDG_DATA_HOME=xdg"}, filepath.Join(dir, "home", ".local", "share", "loom", "threads.db")},
+		{"HOME", []string{path, home}, filepath.Join(dir, "home", ".local", "share", "loom", "threads.db")},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			os.RemoveAll(filepath.Join(dir, "home"))
 			out, errOut, code := loomEnv(t, tt.env, "threads", "list", "--json")
 			if code != 0 || strings.TrimSpace(out) != "[]" {
 				t.Fatalf("exit %d: %s%s", code, out, errOut)
@@ -171,10 +178,6 @@ func TestThreadsDatabaseLocation(t *testing.T) {
 				t.Errorf("no database at %s: %v", tt.want, err)
 			}
 		})
-	}
-	// With PATH alone the home folder comes from the user database.
-	if _, _, code := loomEnv(t, []string{path}, "threads", "list"); code != 0 {
-		t.Errorf("with PATH alone: exit %d", code)
 	}
 }
 
@@ -231,9 +234,11 @@ func TestThreadsLockedDatabase(t *testing.T) {
 	if _, err := conn.ExecContext(context.Background(), "BEGIN EXCLUSIVE"); err != nil {
 		t.Fatal(err)
 	}
-	env := []string{"PATH=" + os.Getenv("PATH")}
+	env := privateEnv(t)
 
-	// Answered without waiting for the lock: the hang guard is generous.
+	// Answered without waiting for the lock: a list that waited would say
+	// "locked" after a second and give up after ten, well within the
+	// hang guard.
 	listed := make(chan string, 1)
 	go func() {
 		out, errOut, code := loomEnv(t, env, "threads", "list", "--db", db)
@@ -244,12 +249,11 @@ func TestThreadsLockedDatabase(t *testing.T) {
 		if !strings.HasPrefix(got, "exit 0\n") || !strings.Contains(got, a) || strings.Contains(got, "locked") {
 			t.Errorf("list while locked: %s", got)
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("list waited for the lock")
+	case <-time.After(hangGuard):
+		t.Fatal("list still running: it waited for the lock")
 	}
 
-	cmd := exec.Command(loomBin, "threads", "rm", a, "--db", db)
-	cmd.Env = env
+	cmd := loomCommand(t, env, "threads", "rm", a, "--db", db)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -312,8 +316,7 @@ func TestThreadsReadOnlyDatabase(t *testing.T) {
 			}
 			t.Cleanup(func() { os.Chmod(dir, 0o755) })
 			run := func(args ...string) (string, string, int) {
-				cmd := exec.Command(loomBin, append(args, "--db", db)...)
-				cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+				cmd := loomCommand(t, privateEnv(t), append(args, "--db", db)...)
 				cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 				var stdout, stderr bytes.Buffer
 				cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -17,7 +17,7 @@ func TestToolShellExitStatus(t *testing.T) {
 	}{
 		{"success", `{"command":"echo hi"}`, 0, "hi\nexit status 0", ""},
 		{"failure", `{"command":"echo no; exit 3"}`, 3, "no\nexit status 3", "exited with status 3"},
-		{"timeout", `{"command":"echo slow; sleep 30","timeout_seconds":0.5}`, exitTimedOut, "slow\ntimed out after 500ms", "timed out"},
+		{"timeout", `{"command":"echo slow; sleep 30","timeout_seconds":2}`, exitTimedOut, "slow\ntimed out after 2s", "timed out"},
 		{"signal", `{"command":"kill -9 $$"}`, 128 + 9, "terminated by signal: killed", "killed by signal 9"},
 		{"failure as JSON", `{"command":"exit 4"}`, 4, `"exit_code": 4`, "exited with status 4"},
 	}
