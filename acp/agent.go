@@ -28,9 +28,6 @@ type AgentConfig struct {
 	Tools *tools.Registry
 	// Model is the model chosen in the session's model option.
 	Model string
-	// AllowShell offers the shell tool: the client runs commands in its
-	// terminal, or the server allows Loom's own shell.
-	AllowShell bool
 }
 
 // Options configure a Server.

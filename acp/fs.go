@@ -62,6 +62,7 @@ func (g readGate) Run(ctx context.Context, env *tools.Env, args json.RawMessage)
 type editGate struct {
 	tools.Tool
 	sess *session
+	ask  tools.Approver
 }
 
 func (g editGate) Run(ctx context.Context, env *tools.Env, args json.RawMessage) (tools.Result, error) {
@@ -82,11 +83,16 @@ func (g editGate) Run(ctx context.Context, env *tools.Env, args json.RawMessage)
 	diffs := sess.diffContent(changes)
 	sess.translator().attach(call.ID, diffs...)
 	sess.send(ctx, sdk.UpdateToolCall(sdk.ToolCallId(call.ID), sdk.WithUpdateContent(diffs)))
-	ok, err := sess.permit(ctx, call, permEdit, diffs)
+	diff, err := cs.Diff()
 	if err != nil {
 		return tools.Result{}, err
 	}
-	if !ok {
+	d, err := g.ask.Approve(ctx, tools.Approval{Call: tools.Call{ID: call.ID, Name: call.Name, Args: json.RawMessage(call.Args)},
+		Spec: g.Spec(), Preview: diff, Changes: changes})
+	if err != nil {
+		return tools.Result{}, err
+	}
+	if d != tools.Allow {
 		return tools.Result{}, fmt.Errorf("%w: the edit of %s was not made; do not retry it unchanged, ask the user or take another approach",
 			errRejected, strings.Join(changedPaths(changes), ", "))
 	}
@@ -101,6 +107,9 @@ func (g editGate) Run(ctx context.Context, env *tools.Env, args json.RawMessage)
 // path and the text before and after (no old text for a new file, empty
 // new text for a deleted one).
 func (sess *session) diffContent(changes []workspace.FileChange) []sdk.ToolCallContent {
+	if len(changes) == 0 {
+		return nil
+	}
 	out := make([]sdk.ToolCallContent, 0, len(changes))
 	for _, ch := range changes {
 		path := sess.abs(ch.NewPath)

@@ -184,7 +184,7 @@ func newFixture(t *testing.T, script llmtest.Script, o fixtureOpts) *fixture {
 			if err != nil {
 				return nil, err
 			}
-			return agent.New(agent.Options{Provider: p, Model: c.Model, Tools: c.Tools, AllowShell: c.AllowShell,
+			return agent.New(agent.Options{Provider: p, Model: c.Model, Tools: c.Tools,
 				MaxTurns: o.maxTurns, RetryPolicy: llm.RetryPolicy{MaxAttempts: 1}})
 		},
 	})

@@ -2,10 +2,11 @@ package acp
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	sdk "github.com/coder/acp-go-sdk"
+
+	"github.com/loom-agent/loom/tools"
 )
 
 // permission is what a session/request_permission asks for; "allow
@@ -31,7 +32,31 @@ var permissionOptions = []sdk.PermissionOption{
 }
 
 // errRejected is a tool's answer when the user says no; the model reads it.
-var errRejected = errors.New("the user rejected this")
+var errRejected = tools.ErrRejected
+
+// permissions is the session's approver: it asks the user with
+// session/request_permission, showing an edit's diff, and remembers "allow
+// always" for the rest of the session. A call of a tool that executes and
+// that nothing may run (runnable) is refused without asking.
+type permissions struct {
+	sess     *session
+	runnable map[string]bool // the tools that execute and may run
+}
+
+func (p permissions) Approve(ctx context.Context, a tools.Approval) (tools.Decision, error) {
+	kind := permEdit
+	if a.Spec.Effect == tools.EffectExecute {
+		if !p.runnable[a.Name] {
+			return tools.Deny, disabled(a.Name)
+		}
+		kind = permCommand
+	}
+	ok, err := p.sess.permit(ctx, toolCall{ID: a.ID, Name: a.Name, Args: string(a.Args)}, kind, p.sess.diffContent(a.Changes))
+	if err != nil || !ok {
+		return tools.Deny, err
+	}
+	return tools.Allow, nil
+}
 
 // permit asks the user to allow call, showing content (diffs, for edits),
 // unless they allowed its kind always. A cancelled turn, a dismissed

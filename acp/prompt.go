@@ -44,11 +44,11 @@ func (s *Server) Prompt(ctx context.Context, p sdk.PromptRequest) (sdk.PromptRes
 	if strings.TrimSpace(instruction) == "" {
 		return sdk.PromptResponse{}, sdk.NewInvalidParams(map[string]any{"error": "the prompt has no text"})
 	}
-	reg, allowShell, err := sess.registry()
+	reg, approver, err := sess.registry()
 	if err != nil {
 		return sdk.PromptResponse{}, requestError(err)
 	}
-	runner, err := s.opts.NewAgent(AgentConfig{Workspace: sess.ws, Tools: reg, Model: model, AllowShell: allowShell})
+	runner, err := s.opts.NewAgent(AgentConfig{Workspace: sess.ws, Tools: reg, Model: model})
 	if err != nil {
 		return sdk.PromptResponse{}, requestError(err)
 	}
@@ -63,7 +63,7 @@ func (s *Server) Prompt(ctx context.Context, p sdk.PromptRequest) (sdk.PromptRes
 		}
 	}
 	out, err := sess.run(ctx, loomsession.Request{Instruction: instruction, Workspace: sess.ws, Focus: focus,
-		Model: model, Agent: runner, Observe: onEvent})
+		Model: model, Agent: runner, Observe: onEvent, Approver: approver})
 	if err != nil {
 		return sdk.PromptResponse{}, requestError(err)
 	}

@@ -16,27 +16,10 @@ import (
 // same budget as Loom's own shell tool.
 const terminalOutputLimit = 64 << 10
 
-// shellGate runs Loom's own shell tool after the user allows the command.
-type shellGate struct {
-	tools.Tool
-	sess *session
-}
-
-func (g shellGate) Run(ctx context.Context, env *tools.Env, args json.RawMessage) (tools.Result, error) {
-	ok, err := g.sess.permit(ctx, g.sess.currentCall(), permCommand, nil)
-	if err != nil {
-		return tools.Result{}, err
-	}
-	if !ok {
-		return tools.Result{}, fmt.Errorf("%w: the command was not run", errRejected)
-	}
-	return g.Tool.Run(ctx, env, args)
-}
-
 // terminalShell runs a tool's command line in the client's terminal
 // (terminal/create ... terminal/release): the user watches the command in
 // their editor. Same name, arguments, checks and result text as the tool's
-// own run.
+// own run; the registry has asked the user (permissions) before it runs.
 type terminalShell struct {
 	tools.Tool
 	cmd  tools.Commander
@@ -51,13 +34,6 @@ func (t terminalShell) Run(ctx context.Context, env *tools.Env, raw json.RawMess
 	}
 	dir, timeout, name := c.Dir, c.Timeout, t.Spec().Name
 	call := sess.currentCall()
-	ok, err := sess.permit(ctx, call, permCommand, nil)
-	if err != nil {
-		return tools.Result{}, err
-	}
-	if !ok {
-		return tools.Result{}, fmt.Errorf("%w: the command was not run", errRejected)
-	}
 	peer := sess.srv.peer()
 	created, err := peer.CreateTerminal(ctx, sdk.CreateTerminalRequest{
 		SessionId:       sess.id,

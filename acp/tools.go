@@ -12,34 +12,38 @@ import (
 // tools that stage edits ask and write through the client, read-only tools
 // that name paths read those files through it first, and tools that
 // execute run in the client's terminal when they are one command line and
-// it has one, else as Loom's own after a permission request when the
-// server allows it; otherwise they are refused. allowShell says whether
-// the agent should offer the tools that execute.
-func (sess *session) registry() (*tools.Registry, bool, error) {
-	caps := sess.srv.clientCaps()
-	allowShell := false
+// it has one, else as Loom's own when the server allows it; otherwise they
+// are refused. The approver asks the user through
+// session/request_permission before a call that executes runs; it is nil
+// when no tool that executes may run, and the agent then offers none.
+func (sess *session) registry() (*tools.Registry, tools.Approver, error) {
+	opts, caps := sess.srv.opts, sess.srv.clientCaps()
+	ask := permissions{sess: sess, runnable: map[string]bool{}}
 	var ts []tools.Tool
-	for _, t := range sess.srv.opts.Tools.List() {
+	for _, t := range opts.Tools.List() {
 		sp := t.Spec()
 		cmd, isCommand := t.(tools.Commander)
 		switch {
 		case sp.Effect == tools.EffectExecute && isCommand && caps.Terminal:
-			t, allowShell = terminalShell{t, cmd, sess}, true
-		case sp.Effect == tools.EffectExecute && sess.srv.opts.AllowShell:
-			t, allowShell = shellGate{t, sess}, true
+			t, ask.runnable[sp.Name] = terminalShell{t, cmd, sess}, true
+		case sp.Effect == tools.EffectExecute && opts.AllowShell:
+			ask.runnable[sp.Name] = true
 		case sp.Effect == tools.EffectExecute:
 			// Not offered unless another one is; refused if called, since
 			// running it would ask no one.
 			t = refused{t}
 		case sp.Effect.Stages():
-			t = editGate{t, sess}
+			t = editGate{t, sess, ask}
 		case namesPaths(t):
 			t = readGate{t, sess}
 		}
 		ts = append(ts, t)
 	}
 	reg, err := tools.NewRegistry(ts...)
-	return reg, allowShell, err
+	if len(ask.runnable) == 0 {
+		return reg, nil, err
+	}
+	return reg, ask, err
 }
 
 // refused is a tool that executes commands which neither the client's
@@ -47,8 +51,12 @@ func (sess *session) registry() (*tools.Registry, bool, error) {
 type refused struct{ tools.Tool }
 
 func (r refused) Run(context.Context, *tools.Env, json.RawMessage) (tools.Result, error) {
-	return tools.Result{}, fmt.Errorf("the %s tool is disabled: it runs commands directly on this machine, "+
-		"outside the changeset; start Loom with --allow-shell to enable it", r.Spec().Name)
+	return tools.Result{}, disabled(r.Spec().Name)
+}
+
+func disabled(name string) error {
+	return fmt.Errorf("the %s tool is disabled: it runs commands directly on this machine, "+
+		"outside the changeset; start Loom with --allow-shell to enable it", name)
 }
 
 // namesPaths reports whether a tool's calls may name workspace paths.

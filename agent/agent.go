@@ -39,9 +39,6 @@ type Options struct {
 	// RepoMap, if set, returns an overview of the repository for the system
 	// prompt, centred on the files in focus.
 	RepoMap func(ctx context.Context, focus []string) string
-	// AllowShell offers the tools that execute commands (the shell) to the
-	// model and lets them run.
-	AllowShell bool
 	// RetryPolicy governs retries of failed model calls; zero fields take
 	// llm.DefaultRetryPolicy's values. Its OnRetry, if set, is called as
 	// well as the agent's own handler.
@@ -54,10 +51,30 @@ type Options struct {
 // Agent runs tasks. It holds no per-run state: one Agent may run several
 // tasks at once.
 type Agent struct {
-	opts    Options
-	offered []tools.Spec // in the registry's order, commands left out unless allowed
+	opts   Options
+	all    toolSet // every tool, for a run with an approver
+	safe   toolSet // those that need no approval, for a run without
+	byName map[string]tools.Spec
+}
+
+// toolSet is the tools one run offers, in the registry's order.
+type toolSet struct {
+	offered []tools.Spec
 	specs   []llm.ToolSpec
-	byName  map[string]tools.Spec
+}
+
+func (ts *toolSet) add(s tools.Spec) {
+	ts.offered = append(ts.offered, s)
+	ts.specs = append(ts.specs, llm.ToolSpec{Name: s.Name, Description: s.Description, Schema: s.Schema})
+}
+
+// toolsFor is what a run with approver offers: a tool that needs approval
+// with nobody to approve it would only refuse, so it is not offered.
+func (a *Agent) toolsFor(approver tools.Approver) *toolSet {
+	if approver == nil {
+		return &a.safe
+	}
+	return &a.all
 }
 
 // New checks opts and fills in the defaults.
@@ -101,11 +118,10 @@ func New(opts Options) (*Agent, error) {
 	for _, t := range opts.Tools.List() {
 		s := t.Spec()
 		a.byName[s.Name] = s
-		if s.Effect == tools.EffectExecute && !opts.AllowShell {
-			continue // it would only refuse; better not to offer it
+		a.all.add(s)
+		if !tools.NeedsApproval(s) {
+			a.safe.add(s)
 		}
-		a.offered = append(a.offered, s)
-		a.specs = append(a.specs, llm.ToolSpec{Name: s.Name, Description: s.Description, Schema: s.Schema})
 	}
 	return a, nil
 }
@@ -123,6 +139,9 @@ type Task struct {
 	// History continues an earlier conversation (a Result.Transcript). Its
 	// leading system messages are replaced by a fresh system prompt.
 	History []llm.Message
+	// Approver is asked before each call that needs approval (a command)
+	// runs; nil offers no such tool to the model, and refuses it if called.
+	Approver tools.Approver
 }
 
 // Result is the outcome of a run. It is returned, filled as far as the run
@@ -164,7 +183,7 @@ func (a *Agent) Run(ctx context.Context, task Task, onEvent func(Event)) (Result
 	if task.Instruction == "" && len(task.History) == 0 {
 		return Result{Changes: cs}, errors.New("agent: the task has no instruction")
 	}
-	r := newRun(ctx, a, cs, onEvent)
+	r := newRun(ctx, a, cs, task.Approver, onEvent)
 	r.loop(a.firstMessages(ctx, ws, task))
 	s := r.st
 	res := Result{
@@ -188,7 +207,7 @@ func (a *Agent) firstMessages(ctx context.Context, ws *workspace.Workspace, task
 	}
 	msgs := make([]llm.Message, 0, len(hist)+2)
 	msgs = append(msgs, llm.Message{Role: llm.RoleSystem,
-		Content: systemPrompt(ws.Root(), a.offered, task.Focus, a.repoMap(ctx, task.Focus))})
+		Content: systemPrompt(ws.Root(), a.toolsFor(task.Approver).offered, task.Focus, a.repoMap(ctx, task.Focus))})
 	msgs = append(msgs, hist...)
 	if task.Instruction != "" {
 		msgs = append(msgs, llm.Message{Role: llm.RoleUser, Content: task.Instruction})

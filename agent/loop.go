@@ -22,6 +22,7 @@ type run struct {
 	ctx      context.Context
 	provider llm.Provider // Options.Provider with this run's retry handler
 	env      *tools.Env
+	offer    *toolSet // offered to the model
 	log      *slog.Logger
 
 	st      runState
@@ -31,11 +32,12 @@ type run struct {
 	onEvent func(Event)
 }
 
-func newRun(ctx context.Context, a *Agent, cs *workspace.Changeset, onEvent func(Event)) *run {
+func newRun(ctx context.Context, a *Agent, cs *workspace.Changeset, approver tools.Approver, onEvent func(Event)) *run {
 	r := &run{
 		a:       a,
 		ctx:     ctx,
-		env:     &tools.Env{Changes: cs, AllowShell: a.opts.AllowShell},
+		env:     &tools.Env{Changes: cs, Approver: approver},
+		offer:   a.toolsFor(approver),
 		log:     a.opts.Logger,
 		st:      runState{phase: StateWaitingInput},
 		onEvent: onEvent,
@@ -141,7 +143,7 @@ func (r *run) callModel(delay time.Duration) {
 	req := llm.Request{
 		Model:    r.a.opts.Model,
 		Messages: fitContext(r.st.msgs, r.a.opts.ContextWindow),
-		Tools:    r.a.specs,
+		Tools:    r.offer.specs,
 	}
 	s, err := r.provider.Stream(r.ctx, req)
 	if err != nil {

@@ -73,10 +73,26 @@ type toolOutcome struct {
 // at the timeout or when the run is cancelled; a tool that ignores it is
 // abandoned at that point rather than allowed to hold the run.
 func (r *run) execute(c llm.ToolCall) (tools.Result, error) {
-	if _, known := r.a.opts.Tools.Get(c.Name); known {
+	reg, env := r.a.opts.Tools, r.env
+	if _, known := reg.Get(c.Name); known {
 		if err := checkArgs(c); err != nil {
 			return tools.Result{}, err
 		}
+	}
+	// A call that needs approval is approved before its time starts: the
+	// user's thinking is not the tool's. The registry asks again when it
+	// runs the call, and this call's own Env answers yes, once.
+	if tool, ok := reg.Get(c.Name); ok && tools.NeedsApproval(tool.Spec()) {
+		call := tools.Call{ID: c.ID, Name: c.Name, Args: json.RawMessage(c.Arguments)}
+		if err := reg.Approve(r.ctx, env, call); err != nil {
+			if cerr := r.ctx.Err(); cerr != nil {
+				return tools.Result{}, fmt.Errorf("%s stopped: %w", c.Name, cerr)
+			}
+			return tools.Result{}, err
+		}
+		approved := *env
+		approved.Approver = tools.AlwaysApprove
+		env = &approved
 	}
 	ctx, cancel := context.WithTimeout(r.ctx, r.a.opts.ToolTimeout)
 	defer cancel()
@@ -88,7 +104,7 @@ func (r *run) execute(c llm.ToolCall) (tools.Result, error) {
 				done <- toolOutcome{err: fmt.Errorf("the %s tool failed unexpectedly (panic: %v); try another approach", c.Name, p)}
 			}
 		}()
-		res, err := r.a.opts.Tools.Run(ctx, r.env, c.Name, json.RawMessage(c.Arguments))
+		res, err := reg.Run(ctx, env, c.Name, json.RawMessage(c.Arguments))
 		done <- toolOutcome{res, err}
 	}()
 	timedOut := func() error { return fmt.Errorf("%s timed out after %s", c.Name, r.a.opts.ToolTimeout) }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/loom-agent/loom/llm"
 	"github.com/loom-agent/loom/llm/llmtest"
+	"github.com/loom-agent/loom/tools"
 )
 
 func TestSystemPromptAndOfferedTools(t *testing.T) {
@@ -18,6 +19,7 @@ func TestSystemPromptAndOfferedTools(t *testing.T) {
 		want, not  []string
 		wantShell  bool
 		wantMapArg []string
+		approver   tools.Approver
 	}{
 		{
 			name:  "map and focus",
@@ -29,7 +31,7 @@ func TestSystemPromptAndOfferedTools(t *testing.T) {
 		},
 		{
 			name:      "no map, shell allowed",
-			opts:      Options{AllowShell: true},
+			approver:  tools.AlwaysApprove,
 			want:      []string{"Run commands (shell) only to build, test and inspect"},
 			not:       []string{"Repository map", "Files in focus"},
 			wantShell: true,
@@ -43,7 +45,7 @@ func TestSystemPromptAndOfferedTools(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t, nil, llmtest.Turn{Text: "hi"})
-			if _, err := f.agent(t, tt.opts).Run(context.Background(), Task{Instruction: "hello", Workspace: f.ws, Focus: tt.focus}, nil); err != nil {
+			if _, err := f.agent(t, tt.opts).Run(context.Background(), Task{Instruction: "hello", Workspace: f.ws, Focus: tt.focus, Approver: tt.approver}, nil); err != nil {
 				t.Fatal(err)
 			}
 			req := f.srv.ChatRequests()[0]
@@ -117,7 +119,7 @@ func TestNewAndRunRejectBadInput(t *testing.T) {
 	}
 	d, err := New(Options{Provider: llm.WithRetry(nil, llm.RetryPolicy{})})
 	if err != nil || d.opts.MaxTurns != DefaultMaxTurns || d.opts.ToolTimeout != DefaultToolTimeout ||
-		d.opts.ContextWindow != DefaultContextWindow || d.opts.Tools == nil || len(d.specs) == 0 {
+		d.opts.ContextWindow != DefaultContextWindow || d.opts.Tools == nil || len(d.all.specs) == 0 {
 		t.Errorf("defaults not applied: %v %+v", err, d.opts)
 	}
 }

@@ -94,7 +94,7 @@ func (s *Server) run(ctx context.Context, params *protocol.ExecuteCommandParams)
 	defer cancel()
 	p := s.startProgress(ctx, params.WorkDoneToken, "Loom: "+clip(args.Instruction, 60), cancel)
 	run, err := s.sessions.Run(runCtx, session.Request{Instruction: instruction, Record: args.Instruction, Workspace: ws,
-		Focus: focus, ThreadID: threadID, Model: s.opts.Model, Agent: runner, Observe: p.event})
+		Focus: focus, ThreadID: threadID, Model: s.opts.Model, Agent: runner, Observe: p.event, Approver: s.opts.Approver})
 	if err != nil {
 		p.end("Failed")
 		return nil, jsonrpc2.Errorf(codeRequestFailed, "%s: %v", CommandRun, err)

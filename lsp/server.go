@@ -43,6 +43,10 @@ type Options struct {
 	// configuration is reported when the user asks for the agent, not when
 	// the editor starts the server.
 	NewAgent func(ws *workspace.Workspace) (session.Runner, error)
+	// Approver is the server's policy for calls of the agent that need
+	// consent (commands): session.AlwaysApprove (--allow-shell) or nil,
+	// which offers the agent no tool that executes.
+	Approver session.Approver
 	// Logger receives the server's logs (default: discard).
 	Logger *slog.Logger
 	// Version is reported in serverInfo.

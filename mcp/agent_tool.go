@@ -115,7 +115,7 @@ func (s *Server) runAgent(ctx context.Context, req mcpgo.CallToolRequest) (*mcpg
 	p := s.newProgress(ctx, req)
 	s.log.Info("mcp: loom_agent started", "root", ws.Root(), "task", a.Task, "thread", threadID)
 	run, err := s.runs.Run(ctx, session.Request{Instruction: a.Task, Workspace: ws, Focus: focus,
-		ThreadID: threadID, Model: s.opts.Model, Agent: ag, Observe: p.event})
+		ThreadID: threadID, Model: s.opts.Model, Agent: ag, Observe: p.event, Approver: s.opts.Approver})
 	p.flush()
 	if err != nil {
 		return mcpgo.NewToolResultError(err.Error()), nil

@@ -67,7 +67,11 @@ func TestNewToolFollowsItsSpec(t *testing.T) {
 		}
 	}
 	for _, allow := range []bool{false, true} {
-		s, err := New(Options{Roots: []string{first}, Tools: reg, AllowShell: allow})
+		var policy tools.Approver
+		if allow {
+			policy = tools.AlwaysApprove
+		}
+		s, err := New(Options{Roots: []string{first}, Tools: reg, Approver: policy})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -90,7 +94,7 @@ func TestNewToolFollowsItsSpec(t *testing.T) {
 				}
 			case "launch":
 				if !allow {
-					t.Error("launch is offered without AllowShell")
+					t.Error("launch is offered without an approver")
 				}
 			default:
 				continue

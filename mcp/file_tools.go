@@ -47,7 +47,7 @@ func (s *Server) registryTool(t tools.Tool) server.ServerTool {
 		if ask != nil || err != nil {
 			return ask, err
 		}
-		env := &tools.Env{Changes: ws.NewChangeset(), AllowShell: s.opts.AllowShell}
+		env := &tools.Env{Changes: ws.NewChangeset(), Approver: s.opts.Approver}
 		res, err := s.reg.Run(ctx, env, sp.Name, raw)
 		if err != nil {
 			return mcpgo.NewToolResultError(err.Error()), nil

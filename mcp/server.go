@@ -39,9 +39,12 @@ type Options struct {
 	// annotated, which of its arguments are checked against the roots and
 	// whether it answers with a diff follow from its spec.
 	Tools *tools.Registry
-	// AllowShell offers the shell tool (which runs commands in the root,
-	// outside any changeset) and lets loom_agent's runs use it.
-	AllowShell bool
+	// Approver is the server's policy for calls that need consent (the
+	// shell's commands, which run in the root outside any changeset): an
+	// MCP client has no user to ask, so it is tools.AlwaysApprove
+	// (--allow-shell) or nil, which offers no tool that executes, neither
+	// directly nor to loom_agent's runs.
+	Approver tools.Approver
 	// NewAgent builds the agent for loom_agent; nil leaves loom_agent out.
 	NewAgent AgentFactory
 	// Threads records loom_agent's runs (and lets thread_id continue one)
@@ -114,7 +117,7 @@ func New(opts Options) (*Server, error) {
 	)
 	var all []server.ServerTool
 	for _, t := range reg.List() {
-		if t.Spec().Effect == tools.EffectExecute && !opts.AllowShell {
+		if tools.NeedsApproval(t.Spec()) && opts.Approver == nil {
 			continue // it would only refuse; better not to offer it
 		}
 		all = append(all, s.registryTool(t))

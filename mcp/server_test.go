@@ -12,6 +12,7 @@ import (
 
 	"github.com/loom-agent/loom/agent"
 	"github.com/loom-agent/loom/session"
+	"github.com/loom-agent/loom/tools"
 	"github.com/loom-agent/loom/workspace"
 )
 
@@ -35,7 +36,7 @@ func TestToolList(t *testing.T) {
 		{"with threads", Options{Roots: []string{dir}, Threads: st}, []string{"threads_search", "thread_show"}, []string{"loom_agent"}},
 		{"threads unavailable", Options{Roots: []string{dir}, NewAgent: factory, ThreadsErr: errors.New("permission denied")},
 			[]string{"loom_agent"}, []string{"threads_search", "thread_show"}},
-		{"shell allowed", Options{Roots: []string{dir}, AllowShell: true}, []string{"shell"}, []string{"loom_agent"}},
+		{"shell allowed", Options{Roots: []string{dir}, Approver: tools.AlwaysApprove}, []string{"shell"}, []string{"loom_agent"}},
 		{"with an agent", Options{Roots: []string{dir}, NewAgent: factory}, []string{"loom_agent"}, []string{"shell"}},
 	}
 	for _, tt := range tests {
@@ -67,7 +68,7 @@ func TestToolList(t *testing.T) {
 }
 
 func TestAnnotations(t *testing.T) {
-	s, err := New(Options{Roots: []string{t.TempDir()}, AllowShell: true, Threads: openStore(t)})
+	s, err := New(Options{Roots: []string{t.TempDir()}, Approver: tools.AlwaysApprove, Threads: openStore(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/loom-agent/loom/agent"
 	"github.com/loom-agent/loom/llm"
 	"github.com/loom-agent/loom/thread"
+	"github.com/loom-agent/loom/tools"
 	"github.com/loom-agent/loom/workspace"
 )
 
@@ -27,6 +28,15 @@ import (
 type Runner interface {
 	Run(ctx context.Context, task agent.Task, onEvent func(agent.Event)) (agent.Result, error)
 }
+
+// Approver answers whether a call that needs the user's consent may run
+// (tools.Approver), named here for front ends that reach the tools only
+// through the session.
+type Approver = tools.Approver
+
+// AlwaysApprove allows every call: the policy of --allow-shell for a
+// front end with nobody to ask.
+var AlwaysApprove = tools.AlwaysApprove
 
 // Request is one run a front end asks for.
 type Request struct {
@@ -55,6 +65,10 @@ type Request struct {
 	Model string
 	// Agent runs the task.
 	Agent Runner
+	// Approver is asked before each call that needs the user's consent (a
+	// command) runs: a terminal prompt, an editor's permission request, or
+	// a server's policy (tools.AlwaysApprove). nil offers no such tool.
+	Approver Approver
 	// Observe receives every event of the run, as the recorder does: the
 	// front end's progress. May be nil.
 	Observe func(agent.Event)
@@ -128,7 +142,8 @@ func (s *Service) Run(ctx context.Context, req Request) (Outcome, error) {
 	if record == "" {
 		record = req.Instruction
 	}
-	task := agent.Task{Instruction: req.Instruction, Workspace: req.Workspace, Focus: req.Focus, History: req.History, Changes: req.Changes}
+	task := agent.Task{Instruction: req.Instruction, Workspace: req.Workspace, Focus: req.Focus, History: req.History,
+		Changes: req.Changes, Approver: req.Approver}
 	var rec *Recorder
 	if s != nil && s.Store != nil {
 		var err error

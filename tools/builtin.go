@@ -1,8 +1,7 @@
 package tools
 
 // Builtin returns Loom's own tools: the file tools, the code analysis
-// tools and the shell (which
-// stays off unless Env.AllowShell is set).
+// tools and the shell (which runs only with Env.Approver's consent).
 func Builtin() []Tool {
 	return []Tool{
 		ReadFile{}, ListDir{}, Glob{}, Grep{},

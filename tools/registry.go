@@ -94,7 +94,8 @@ func (r *Registry) List() []Tool {
 // Run dispatches one call. An unknown name, or arguments that are too
 // large, not JSON or break the tool's schema (a missing field, a value out
 // of its bounds) come back as errors that say what would have worked; the
-// tool does not run.
+// tool does not run. A call that needs approval (NeedsApproval) runs only
+// once env's approver allows it (Approve).
 func (r *Registry) Run(ctx context.Context, env *Env, name string, args json.RawMessage) (Result, error) {
 	e, ok := r.tools[name]
 	if !ok {
@@ -106,6 +107,9 @@ func (r *Registry) Run(ctx context.Context, env *Env, name string, args json.Raw
 	}
 	if err := e.check(name, args); err != nil {
 		return Result{}, err
+	}
+	if err := r.Approve(ctx, env, Call{Name: name, Args: args}); err != nil {
+		return Result{}, shortenError(err)
 	}
 	res, err := e.tool.Run(ctx, env, args)
 	return res, shortenError(err)

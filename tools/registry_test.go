@@ -43,7 +43,7 @@ func TestRegistryValidatesArguments(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.tool+" "+tt.args, func(t *testing.T) {
 			env, root := fileEnv(t, map[string]string{"a.txt": "a\n"})
-			env.AllowShell = true
+			env.Approver = AlwaysApprove
 			_, err := reg.Run(context.Background(), env, tt.tool, json.RawMessage(tt.args))
 			if err == nil {
 				t.Fatal("the call was accepted")

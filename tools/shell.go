@@ -46,8 +46,9 @@ const (
 	shellPipeGrace = 500 * time.Millisecond
 )
 
-// Shell runs a command with /bin/sh in the workspace. It is off unless the
-// caller sets Env.AllowShell: its writes bypass the changeset.
+// Shell runs a command with /bin/sh in the workspace. Its writes bypass
+// the changeset, so it runs only with Env.Approver's consent: the registry
+// asks it before each call, and the tool refuses to run without one.
 type Shell struct{}
 
 type shellArgs struct {
@@ -122,9 +123,9 @@ func (Shell) Command(env *Env, raw json.RawMessage) (Command, error) {
 }
 
 func (Shell) Run(ctx context.Context, env *Env, raw json.RawMessage) (Result, error) {
-	if !env.AllowShell {
+	if env.Approver == nil { // called outside the registry, which asks
 		return Result{}, errors.New("the shell tool is disabled: it runs commands directly on this machine, " +
-			"outside the changeset; start Loom with --allow-shell to enable it")
+			"outside the changeset, and nobody here may approve it; start Loom with --allow-shell to enable it")
 	}
 	c, err := Shell{}.Command(env, raw)
 	if err != nil {

@@ -23,7 +23,7 @@ func shellEnv(t *testing.T) (*Env, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Env{Changes: ws.NewChangeset(), AllowShell: true}, ws.Root()
+	return &Env{Changes: ws.NewChangeset(), Approver: AlwaysApprove}, ws.Root()
 }
 
 func shellArgsJSON(t *testing.T, v map[string]any) json.RawMessage {
@@ -37,7 +37,7 @@ func shellArgsJSON(t *testing.T, v map[string]any) json.RawMessage {
 
 func TestShellDisabledByDefault(t *testing.T) {
 	env, root := shellEnv(t)
-	env.AllowShell = false
+	env.Approver = nil
 	_, err := Shell{}.Run(context.Background(), env, shellArgsJSON(t, map[string]any{"command": "touch ran"}))
 	if err == nil || !strings.Contains(err.Error(), "disabled") || !strings.Contains(err.Error(), "--allow-shell") {
 		t.Fatalf("err = %v, want a disabled error naming --allow-shell", err)

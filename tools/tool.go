@@ -48,8 +48,9 @@ type Tool interface {
 type Env struct {
 	// Changes is the run's changeset; its workspace is the root.
 	Changes *workspace.Changeset
-	// AllowShell enables the shell tool, which is off unless a caller opts in.
-	AllowShell bool
+	// Approver answers whether a call that executes may run (Registry.Run
+	// asks it); nil is "never": such tools refuse to run.
+	Approver Approver
 	// ShellTimeout bounds one shell command; zero means DefaultShellTimeout.
 	ShellTimeout time.Duration
 }

@@ -101,11 +101,11 @@ func openThreads() *thread.Store {
 }
 
 // newACPAgent builds the agent for a session as newAgent does, with the
-// session's tools, model and shell permission.
+// session's tools and model.
 func newACPAgent(f agentFlags, c acp.AgentConfig) (*agent.Agent, error) {
 	model := c.Model
 	if model == "" {
 		model = f.model
 	}
-	return buildAgent(f, c.Workspace, model, c.Tools, c.AllowShell)
+	return buildAgent(f, c.Workspace, model, c.Tools)
 }

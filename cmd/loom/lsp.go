@@ -56,6 +56,7 @@ them. If the database cannot be opened the server runs without threads.`,
 			}
 			srv := lsp.New(lsp.Options{
 				NewAgent:   func(ws *workspace.Workspace) (session.Runner, error) { return newAgent(f, ws) },
+				Approver:   f.policy(),
 				Logger:     slog.Default(),
 				Version:    loomVersion(),
 				Threads:    st,

@@ -103,10 +103,10 @@ func runMCP(cmd *cobra.Command, s *streams, o mcpOptions) error {
 		defer st.Close()
 	}
 	srv, err := mcp.New(mcp.Options{
-		Roots:      o.roots,
-		AllowShell: o.allowShell,
-		Version:    version,
-		Logger:     slog.Default(),
+		Roots:    o.roots,
+		Approver: o.policy(),
+		Version:  version,
+		Logger:   slog.Default(),
 		NewAgent: func(ws *workspace.Workspace) (session.Runner, error) {
 			return newAgent(o.agentFlags, ws)
 		},

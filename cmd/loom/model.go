@@ -22,6 +22,7 @@ type agentFlags struct {
 	maxTurns   int
 	maxTokens  int
 	allowShell bool
+	shell      string // --shell, for the commands a person runs: ask, always or never
 }
 
 func (f *agentFlags) register(cmd *cobra.Command) {
@@ -30,7 +31,12 @@ func (f *agentFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.baseURL, "base-url", "", "the provider's endpoint (env LOOM_BASE_URL, or OPENAI_BASE_URL / ANTHROPIC_BASE_URL)")
 	cmd.Flags().IntVar(&f.maxTurns, "max-turns", agent.DefaultMaxTurns, "stop after this many model turns")
 	cmd.Flags().IntVar(&f.maxTokens, "max-tokens", 0, "stop after this many tokens in the run (0: no limit)")
-	cmd.Flags().BoolVar(&f.allowShell, "allow-shell", false, "let the agent run shell commands in the workspace")
+	cmd.Flags().BoolVar(&f.allowShell, "allow-shell", false, "let the agent run shell commands in the workspace without asking")
+}
+
+// registerShell adds --shell to a command a person runs at a terminal.
+func (f *agentFlags) registerShell(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.shell, "shell", "", "may the agent run shell commands: ask (on the terminal; the default when there is one), always (as --allow-shell), never (the default otherwise)")
 }
 
 // newAgent builds the agent for a workspace from flags, environment and
@@ -41,13 +47,13 @@ func newAgent(f agentFlags, ws *workspace.Workspace) (*agent.Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	return buildAgent(f, ws, f.model, reg, f.allowShell)
+	return buildAgent(f, ws, f.model, reg)
 }
 
 // buildAgent builds the agent with a given model (empty: the configured
-// one), tool registry and shell permission, as a protocol session may
-// choose them.
-func buildAgent(f agentFlags, ws *workspace.Workspace, model string, reg *tools.Registry, allowShell bool) (*agent.Agent, error) {
+// one) and tool registry, as a protocol session may choose them. Which
+// commands it may run is each run's approver's to say.
+func buildAgent(f agentFlags, ws *workspace.Workspace, model string, reg *tools.Registry) (*agent.Agent, error) {
 	cfg, err := llm.LoadConfig(f.llmConfig(model))
 	if err != nil {
 		return nil, err
@@ -57,14 +63,13 @@ func buildAgent(f agentFlags, ws *workspace.Workspace, model string, reg *tools.
 		return nil, err
 	}
 	return agent.New(agent.Options{
-		Provider:   provider,
-		Model:      cfg.Model,
-		Tools:      reg,
-		MaxTurns:   f.maxTurns,
-		MaxTokens:  f.maxTokens,
-		AllowShell: allowShell,
-		Logger:     slog.Default(),
-		RepoMap:    repoMapFor(ws),
+		Provider:  provider,
+		Model:     cfg.Model,
+		Tools:     reg,
+		MaxTurns:  f.maxTurns,
+		MaxTokens: f.maxTokens,
+		Logger:    slog.Default(),
+		RepoMap:   repoMapFor(ws),
 	})
 }
 

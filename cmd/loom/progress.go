@@ -7,27 +7,22 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/term"
+
 	"github.com/loom-agent/loom/agent"
 )
 
-// isTerminal reports whether w is a character device (a person watching).
+// isTerminal reports whether w is a terminal (a person watching); a
+// character device such as /dev/null is not one.
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // isTerminalReader reports whether r is a terminal a person types into.
 func isTerminalReader(r io.Reader) bool {
 	f, ok := r.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // progress renders agent events on stderr: live, coloured step lines on a

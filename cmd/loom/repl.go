@@ -17,6 +17,7 @@ import (
 	"github.com/loom-agent/loom/agent"
 	"github.com/loom-agent/loom/llm"
 	"github.com/loom-agent/loom/session"
+	"github.com/loom-agent/loom/tools"
 	"github.com/loom-agent/loom/workspace"
 )
 
@@ -42,13 +43,18 @@ never written until you say so.
   /discard  drop them
   /resume ID  continue an earlier thread (see loom threads)
   /help     this list
-  /quit     leave (Ctrl-D too); Ctrl-C stops a running reply`,
+  /quit     leave (Ctrl-D too); Ctrl-C stops a running reply
+
+Before the agent runs a shell command, Loom asks: [y]es / [n]o / [a]lways
+("always": every later command of this session). --shell=always (or
+--allow-shell) runs them without asking, --shell=never offers no shell.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runRepl(s, o)
 		},
 	}
 	o.agentFlags.register(cmd)
+	o.agentFlags.registerShell(cmd)
 	cmd.Flags().StringVar(&o.root, "root", ".", "the workspace root")
 	cmd.Flags().StringVar(&o.db, "db", "", "the thread database (env LOOM_DB)")
 	return cmd
@@ -61,9 +67,12 @@ type repl struct {
 	ag      *agent.Agent
 	model   string
 	changes *workspace.Changeset
-	history []llm.Message    // the conversation, when no thread store is at hand
-	runs    *session.Service // its Store is nil if the database cannot be opened
-	thread  string           // the thread this session appends to
+	// approver is asked before a command runs; its "always" answers hold
+	// for the session.
+	approver tools.Approver
+	history  []llm.Message    // the conversation, when no thread store is at hand
+	runs     *session.Service // its Store is nil if the database cannot be opened
+	thread   string           // the thread this session appends to
 }
 
 func runRepl(s *streams, o replOptions) error {
@@ -71,11 +80,18 @@ func runRepl(s *streams, o replOptions) error {
 	if err != nil {
 		return err
 	}
+	// Before the line editor puts the terminal in raw mode: the prompt
+	// reads its answers in the terminal's own mode.
+	approver, err := o.approver(s)
+	if err != nil {
+		return err
+	}
 	ag, err := newAgent(o.agentFlags, ws)
 	if err != nil {
 		return err
 	}
-	r := &repl{s: s, ws: ws, ag: ag, model: modelName(o.agentFlags), changes: ws.NewChangeset(), runs: &session.Service{}}
+	r := &repl{s: s, ws: ws, ag: ag, model: modelName(o.agentFlags), changes: ws.NewChangeset(), runs: &session.Service{},
+		approver: approver}
 	if r.runs.Store, err = openStore(o.db); err != nil {
 		slog.Warn("threads are not recorded", "err", err)
 	} else {
@@ -158,7 +174,7 @@ func (r *repl) ask(instruction string) {
 	}()
 	p := newProgress(r.s.Out)
 	out, err := r.runs.Run(ctx, session.Request{Instruction: instruction, Workspace: r.ws, Changes: r.changes,
-		History: r.history, ThreadID: r.thread, Model: r.model, Agent: r.ag, Observe: p.handle})
+		History: r.history, ThreadID: r.thread, Model: r.model, Agent: r.ag, Observe: p.handle, Approver: r.approver})
 	p.endText()
 	if err != nil {
 		fmt.Fprintf(r.s.Out, "Error: %v\n", err)

@@ -39,6 +39,11 @@ func newRunCmd(s *streams) *cobra.Command {
 of the staged edits goes to stdout. Nothing is written unless --apply is
 given, and --apply refuses if a file changed on disk meanwhile.
 
+Before the agent runs a shell command, Loom asks on the terminal:
+run "go test ./..."? [y]es / [n]o / [a]lways ("always": every later command
+of this run). --shell=always (or --allow-shell) runs them without asking;
+without a terminal, or with --shell=never, the agent is offered no shell.
+
 Exit codes: 0 done, 1 failed, 2 usage, 3 stopped at a limit, 130 cancelled.`,
 		Example: `  loom run "add a --verbose flag to main.go"
   loom run "fix the failing test in parse_test.go" --apply
@@ -50,6 +55,7 @@ Exit codes: 0 done, 1 failed, 2 usage, 3 stopped at a limit, 130 cancelled.`,
 		},
 	}
 	o.agentFlags.register(cmd)
+	o.agentFlags.registerShell(cmd)
 	cmd.Flags().StringVar(&o.root, "root", ".", "the workspace root")
 	cmd.Flags().StringSliceVar(&o.focus, "focus", nil, "files in focus (the repo map favours them)")
 	cmd.Flags().BoolVar(&o.apply, "apply", false, "apply the edits to disk when the run ends")
@@ -83,6 +89,10 @@ func runRun(ctx context.Context, s *streams, o runOptions) error {
 	if err != nil {
 		return err
 	}
+	approver, err := o.approver(s)
+	if err != nil {
+		return err
+	}
 	ag, err := newAgent(o.agentFlags, ws)
 	if err != nil {
 		return err
@@ -94,7 +104,7 @@ func runRun(ctx context.Context, s *streams, o runOptions) error {
 	defer closeDB()
 	p := newProgress(s.Err)
 	out, err := svc.Run(ctx, session.Request{Instruction: o.instruction, Workspace: ws, Focus: o.focus,
-		ThreadID: threadID, Model: modelName(o.agentFlags), Agent: ag, Observe: p.handle})
+		ThreadID: threadID, Model: modelName(o.agentFlags), Agent: ag, Observe: p.handle, Approver: approver})
 	p.endText()
 	if err != nil {
 		return err

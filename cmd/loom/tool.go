@@ -86,7 +86,7 @@ status, 124 when it timed out, 128+N when signal N ended it.`,
 	cmd.Flags().StringVar(&o.args, "args", "{}", "the tool's arguments as a JSON object")
 	cmd.Flags().StringVar(&o.root, "root", ".", "the workspace root")
 	cmd.Flags().BoolVar(&o.apply, "apply", false, "apply the staged edits to disk")
-	cmd.Flags().BoolVar(&o.allowShell, "allow-shell", false, "enable the shell tool")
+	cmd.Flags().BoolVar(&o.allowShell, "allow-shell", false, "enable the shell tool (the command line you give is your consent)")
 	cmd.Flags().BoolVar(&o.asJSON, "json", false, "print the result, its data and the diff as JSON")
 	return cmd
 }
@@ -107,7 +107,10 @@ func runTool(cmd *cobra.Command, s *streams, o toolOptions) error {
 	if err != nil {
 		return err
 	}
-	env := &tools.Env{Changes: ws.NewChangeset(), AllowShell: o.allowShell}
+	env := &tools.Env{Changes: ws.NewChangeset()}
+	if o.allowShell {
+		env.Approver = tools.AlwaysApprove
+	}
 	res, err := reg.Run(cmd.Context(), env, o.name, json.RawMessage(o.args))
 	if err != nil {
 		return err

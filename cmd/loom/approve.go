@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+
+	"golang.org/x/sys/unix"
+	"golang.org/x/term"
+
+	"github.com/loom-agent/loom/tools"
+)
+
+// The values of --shell.
+const (
+	shellAsk    = "ask"
+	shellAlways = "always"
+	shellNever  = "never"
+)
+
+// policy is the approver of a server, which has nobody to ask:
+// --allow-shell allows every command, else none is offered.
+func (f agentFlags) policy() tools.Approver {
+	if f.allowShell {
+		return tools.AlwaysApprove
+	}
+	return nil
+}
+
+// approver is the approver of `loom run` and the REPL from --shell and
+// --allow-shell: a prompt on the terminal (ask, the default when stdin and
+// stderr are one), every command (always, or --allow-shell), or none
+// (never, the default otherwise: commands are not offered).
+func (f agentFlags) approver(s *streams) (tools.Approver, error) {
+	mode := f.shell
+	switch {
+	case f.allowShell && mode != "" && mode != shellAlways:
+		return nil, &usageError{fmt.Errorf("--allow-shell is --shell=%s; it contradicts --shell=%s", shellAlways, mode)}
+	case f.allowShell:
+		mode = shellAlways
+	}
+	prompt := newTerminalApprover(s)
+	switch mode {
+	case "":
+		if prompt == nil {
+			return nil, nil
+		}
+		return prompt, nil
+	case shellAsk:
+		if prompt == nil {
+			return nil, &usageError{errors.New("--shell=ask needs a terminal to ask on (stdin and stderr); use --shell=always or --shell=never")}
+		}
+		return prompt, nil
+	case shellAlways:
+		return tools.AlwaysApprove, nil
+	case shellNever:
+		return nil, nil
+	}
+	return nil, &usageError{fmt.Errorf("--shell %s: want %s, %s or %s", strconv.Quote(mode), shellAsk, shellAlways, shellNever)}
+}
+
+// terminalApprover asks the person at the terminal before each command
+// runs: `run "go test ./..."? [y]es / [n]o / [a]lways`. "always" allows
+// every later call of that tool for as long as the approver lives (a run,
+// a REPL session).
+type terminalApprover struct {
+	in  *os.File  // the terminal the answer is typed on
+	out io.Writer // the terminal the question is written to
+	// cooked is the terminal's mode when Loom started: answers are read
+	// in it (the kernel echoes and edits the line), whatever mode a line
+	// editor left the terminal in between its prompts.
+	cooked *term.State
+
+	mu     sync.Mutex // one question at a time
+	always map[string]bool
+}
+
+// newTerminalApprover returns a prompt on s's terminal, or nil when stdin
+// or stderr is not a terminal (a pipe, a file, /dev/null). Call it before
+// a line editor changes the terminal's mode.
+func newTerminalApprover(s *streams) *terminalApprover {
+	in, ok := s.In.(*os.File)
+	out, ok2 := s.Err.(*os.File)
+	if !ok || !ok2 || !term.IsTerminal(int(in.Fd())) || !term.IsTerminal(int(out.Fd())) {
+		return nil
+	}
+	cooked, err := term.GetState(int(in.Fd()))
+	if err != nil {
+		return nil
+	}
+	return &terminalApprover{in: in, out: out, cooked: cooked, always: map[string]bool{}}
+}
+
+// maxAnswer bounds the answer line kept; the rest of a longer line is read
+// and dropped.
+const maxAnswer = 64
+
+func (t *terminalApprover) Approve(ctx context.Context, a tools.Approval) (tools.Decision, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.always[a.Name] {
+		return tools.Allow, nil
+	}
+	// Quoted: a command line may hold newlines or escape sequences that
+	// would make it look like another on the terminal.
+	question := fmt.Sprintf("run %s? [y]es / [n]o / [a]lways ", strconv.Quote(a.Preview))
+	if a.Spec.Effect != tools.EffectExecute {
+		question = fmt.Sprintf("%s %s? [y]es / [n]o / [a]lways ", a.Name, strconv.Quote(a.Preview))
+	}
+	for {
+		fmt.Fprint(t.out, question)
+		answer, err := t.readLine(ctx)
+		if err != nil {
+			fmt.Fprintln(t.out)
+			if errors.Is(err, io.EOF) { // Ctrl-D: no
+				return tools.Deny, nil
+			}
+			return tools.Deny, err
+		}
+		switch strings.ToLower(strings.TrimSpace(answer)) {
+		case "y", "yes":
+			return tools.Allow, nil
+		case "n", "no":
+			return tools.Deny, nil
+		case "a", "always":
+			t.always[a.Name] = true
+			return tools.Allow, nil
+		}
+		fmt.Fprintln(t.out, "Please answer y (run it), n (do not) or a (run it and every later one).")
+	}
+}
+
+// readLine reads one line from the terminal in its cooked mode, giving up
+// when ctx ends (Ctrl-C cancels the run): the read waits in poll, never in
+// a read that nothing could interrupt.
+func (t *terminalApprover) readLine(ctx context.Context) (string, error) {
+	fd := int(t.in.Fd())
+	if cur, err := term.GetState(fd); err == nil {
+		if err := term.Restore(fd, t.cooked); err == nil {
+			defer term.Restore(fd, cur)
+		}
+	}
+	var line []byte
+	buf := make([]byte, 256)
+	for {
+		if err := ctx.Err(); err != nil {
+			return "", err
+		}
+		// A short timeout, so that the end of ctx is seen soon.
+		n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 100)
+		switch {
+		case errors.Is(err, unix.EINTR) || err == nil && n == 0:
+			continue
+		case err != nil:
+			return "", err
+		}
+		// Readable: in cooked mode a read returns at most one line.
+		n, err = t.in.Read(buf)
+		if n == 0 || err != nil {
+			if err == nil {
+				err = io.EOF
+			}
+			return "", err
+		}
+		if len(line) < maxAnswer {
+			line = append(line, buf[:min(n, maxAnswer-len(line))]...)
+		}
+		if buf[n-1] == '\n' {
+			return strings.TrimSuffix(string(line), "\n"), nil
+		}
+	}
+}
