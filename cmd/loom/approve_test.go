@@ -60,8 +60,8 @@ type ptyProc struct {
 
 func startPTY(t *testing.T, dir string, env []string, args ...string) *ptyProc {
 	t.Helper()
-	cmd := exec.Command(loomBin, args...)
-	cmd.Dir, cmd.Env = dir, append(env, "TERM=xterm")
+	cmd := loomCommand(t, append(env, "TERM=xterm"), args...)
+	cmd.Dir = dir
 	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 200})
 	if err != nil {
 		t.Fatal(err)
@@ -252,8 +252,8 @@ func TestShellFlags(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := llmtest.NewServer(t, shellScript("touch m1"))
 			dir := project(t)
-			cmd := exec.Command(loomBin, append([]string{"run", "touch a marker"}, tt.flags...)...)
-			cmd.Dir, cmd.Env = dir, modelEnv(t, srv)
+			cmd := loomCommand(t, modelEnv(t, srv), append([]string{"run", "touch a marker"}, tt.flags...)...)
+			cmd.Dir = dir
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			err := cmd.Run()
