@@ -11,31 +11,11 @@ import (
 
 	"github.com/loom-agent/loom/llm/llmtest"
 	"github.com/loom-agent/loom/tools"
+	"github.com/loom-agent/loom/tools/toolstest"
 )
 
-// retarget is a tool known only to this test's registry: it stages new
-// text for the file its "target" argument names, a path argument no
-// built-in tool has. The server knows nothing of it but its spec.
-type retarget struct{}
-
-func (retarget) Spec() tools.Spec {
-	return tools.Spec{Name: "retarget", Description: "test: stages text for a target file",
-		Effect: tools.EffectEdit, PathArgs: []string{"target"},
-		Schema: json.RawMessage(`{"type":"object","properties":{"target":{"type":"string"},"text":{"type":"string"}},
-"required":["target","text"],"additionalProperties":false}`)}
-}
-
-func (retarget) Run(ctx context.Context, env *tools.Env, raw json.RawMessage) (tools.Result, error) {
-	var a struct{ Target, Text string }
-	if err := json.Unmarshal(raw, &a); err != nil {
-		return tools.Result{}, err
-	}
-	rel, err := env.Changes.WriteFile(a.Target, []byte(a.Text))
-	if err != nil {
-		return tools.Result{}, err
-	}
-	return tools.EditResult(ctx, env, "Staged "+rel+".", rel)
-}
+// retarget is a tool the server knows nothing of but its spec.
+type retarget = toolstest.Retarget
 
 // TestNewToolIsGatedAndShown: a staging tool the server has never heard
 // of reads its target through the editor, shows as an edit of that file

@@ -11,13 +11,15 @@ import (
 
 	"github.com/loom-agent/loom/llm/llmtest"
 	"github.com/loom-agent/loom/tools"
+	"github.com/loom-agent/loom/tools/toolstest"
 )
 
-// retarget is a tool known only to this test's registry: it stages new
-// text for the file its "target" argument names, a path argument no
-// built-in tool has. The agent knows nothing of it but its spec. It
-// records how many earlier reads had finished when it started.
-type retarget struct{ *ordering }
+// retarget is a tool the agent knows nothing of but its spec. It records
+// how many earlier reads had finished when it started.
+type retarget struct {
+	toolstest.Retarget
+	*ordering
+}
 
 // ordering lets the test see whether the edit ran alone: the earlier reads
 // wait a moment for it to start (it only does if it runs beside them)
@@ -29,25 +31,10 @@ type ordering struct {
 	doneAtStart atomic.Int32
 }
 
-func (r retarget) Spec() tools.Spec {
-	return tools.Spec{Name: "retarget", Description: "test: stages text for a target file",
-		Effect: tools.EffectEdit, PathArgs: []string{"target"},
-		Schema: json.RawMessage(`{"type":"object","properties":{"target":{"type":"string"},"text":{"type":"string"}},
-"required":["target","text"],"additionalProperties":false}`)}
-}
-
 func (r retarget) Run(ctx context.Context, env *tools.Env, raw json.RawMessage) (tools.Result, error) {
 	r.doneAtStart.Store(r.done.Load())
 	r.once.Do(func() { close(r.started) })
-	var a struct{ Target, Text string }
-	if err := json.Unmarshal(raw, &a); err != nil {
-		return tools.Result{}, err
-	}
-	rel, err := env.Changes.WriteFile(a.Target, []byte(a.Text))
-	if err != nil {
-		return tools.Result{}, err
-	}
-	return tools.EditResult(ctx, env, "Staged "+rel+".", rel)
+	return r.Retarget.Run(ctx, env, raw)
 }
 
 // earlyRead is a read-only call placed before the edit.
@@ -81,7 +68,7 @@ func TestNewStagingToolRunsInOrder(t *testing.T) {
 		llmtest.Turn{Text: "done"},
 	)
 	o := &ordering{started: make(chan struct{})}
-	a := f.agent(t, Options{}, earlyRead{o}, retarget{o})
+	a := f.agent(t, Options{}, earlyRead{o}, retarget{ordering: o})
 	rec := &recorder{t: t}
 	res, err := a.Run(context.Background(), Task{Instruction: "go", Workspace: f.ws}, rec.on)
 	if err != nil {

@@ -12,31 +12,11 @@ import (
 	mcpgo "github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/loom-agent/loom/tools"
+	"github.com/loom-agent/loom/tools/toolstest"
 )
 
-// retarget is a tool known only to this test's registry: it stages new
-// text for the file its "target" argument names, a path argument no
-// built-in tool has. The server knows nothing of it but its spec.
-type retarget struct{}
-
-func (retarget) Spec() tools.Spec {
-	return tools.Spec{Name: "retarget", Description: "Stage text for a target file.",
-		Effect: tools.EffectEdit, PathArgs: []string{"target"},
-		Schema: json.RawMessage(`{"type":"object","properties":{"target":{"type":"string"},"text":{"type":"string"}},
-"required":["target","text"],"additionalProperties":false}`)}
-}
-
-func (retarget) Run(ctx context.Context, env *tools.Env, raw json.RawMessage) (tools.Result, error) {
-	var a struct{ Target, Text string }
-	if err := json.Unmarshal(raw, &a); err != nil {
-		return tools.Result{}, err
-	}
-	rel, err := env.Changes.WriteFile(a.Target, []byte(a.Text))
-	if err != nil {
-		return tools.Result{}, err
-	}
-	return tools.EditResult(ctx, env, "Staged "+rel+".", rel)
-}
+// retarget is a tool the server knows nothing of but its spec.
+type retarget = toolstest.Retarget
 
 // launch is a test tool that executes something.
 type launch struct{}
