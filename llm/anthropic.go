@@ -35,16 +35,9 @@ type Anthropic struct {
 // DefaultAnthropicBaseURL; a base URL may end in /v1 or not. Zero bounds
 // take their defaults (see Config).
 func NewAnthropic(cfg Config) (*Anthropic, error) {
-	cfg = cfg.withDefaults()
-	if strings.TrimSpace(cfg.Model) == "" {
-		return nil, noModelError(configPath(osEnv))
-	}
-	base := strings.TrimRight(strings.TrimSpace(cfg.BaseURL), "/")
-	if base == "" {
-		base = DefaultAnthropicBaseURL
-	}
-	if err := checkBaseURL(base); err != nil {
-		err.(*Error).Hint = "the base URL must look like https://api.anthropic.com (set it with LOOM_BASE_URL or ANTHROPIC_BASE_URL)"
+	cfg, base, err := prepare(cfg, DefaultAnthropicBaseURL,
+		"the base URL must look like https://api.anthropic.com (set it with LOOM_BASE_URL or ANTHROPIC_BASE_URL)")
+	if err != nil {
 		return nil, err
 	}
 	// Anthropic's SDKs take the base URL without /v1, Loom's OpenAI

@@ -24,15 +24,9 @@ type OpenAI struct {
 // empty APIKey is fine for local servers, which ignore it. Zero bounds take
 // their defaults (see Config).
 func NewOpenAI(cfg Config) (*OpenAI, error) {
-	cfg = cfg.withDefaults()
-	if strings.TrimSpace(cfg.Model) == "" {
-		return nil, noModelError(configPath(osEnv))
-	}
-	base := strings.TrimRight(strings.TrimSpace(cfg.BaseURL), "/")
-	if base == "" {
-		base = DefaultBaseURL
-	}
-	if err := checkBaseURL(base); err != nil {
+	cfg, base, err := prepare(cfg, DefaultBaseURL,
+		"the base URL must look like https://api.openai.com/v1 or http://localhost:11434/v1 (set it with LOOM_BASE_URL)")
+	if err != nil {
 		return nil, err
 	}
 	oc := openai.DefaultConfig(cfg.APIKey)
@@ -45,18 +39,23 @@ func NewOpenAI(cfg Config) (*OpenAI, error) {
 	}, nil
 }
 
-func checkBaseURL(base string) error {
+// prepare fills in cfg's defaults and returns its base URL (def when
+// none is set), refusing a missing model or a base URL that is not an
+// http(s) address; hint says what one looks like for the provider.
+func prepare(cfg Config, def, hint string) (Config, string, error) {
+	cfg = cfg.withDefaults()
+	if strings.TrimSpace(cfg.Model) == "" {
+		return cfg, "", noModelError(configPath(osEnv))
+	}
+	base := strings.TrimRight(strings.TrimSpace(cfg.BaseURL), "/")
+	if base == "" {
+		base = def
+	}
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return &Error{
-			Kind:    KindBadRequest,
-			BaseURL: base,
-			Message: "invalid base URL",
-			Hint:    "the base URL must look like https://api.openai.com/v1 or http://localhost:11434/v1 (set it with LOOM_BASE_URL)",
-			Err:     err,
-		}
+		return cfg, "", &Error{Kind: KindBadRequest, BaseURL: base, Message: "invalid base URL", Hint: hint, Err: err}
 	}
-	return nil
+	return cfg, base, nil
 }
 
 // Model is the model used when a Request does not name one.
