@@ -242,12 +242,15 @@ func peakRSS(pid int) (int64, bool) {
 	return 0, false
 }
 
-// checkMemory reports a child killed for passing the bound.
+// checkMemory reports a child killed for passing the bound, and logs the
+// peak seen (go test -v shows it).
 func (w *memWatch) checkMemory(t *testing.T) {
 	t.Helper()
 	if w.over.Load() {
 		t.Errorf("peak RSS reached %d kB, over the %d MB bound: killed", w.peakKB.Load(), memoryBoundKB>>10)
+		return
 	}
+	t.Logf("peak RSS %.1f MB (bound %d MB)", float64(w.peakKB.Load())/1024, memoryBoundKB>>10)
 }
 
 // loomRun is one finished (or killed) run of the binary.
