@@ -79,7 +79,7 @@ func (r *Root) OpenRegular(rel string, limit int64) (*os.File, fs.FileInfo, erro
 		f.Close()
 		return nil, nil, err
 	}
-	if err := CheckRegular(fi, limit); err != nil {
+	if err := checkMode(fi.Mode(), fi.Size(), limit); err != nil {
 		f.Close()
 		return nil, nil, err
 	}
@@ -91,7 +91,7 @@ func (r *Root) OpenRegular(rel string, limit int64) (*os.File, fs.FileInfo, erro
 func (r *Root) openError(rel string, limit int64, err error) error {
 	if errors.Is(err, syscall.ENXIO) {
 		if fi, serr := r.root.Stat(rel); serr == nil {
-			if cerr := CheckRegular(fi, limit); cerr != nil {
+			if cerr := checkMode(fi.Mode(), fi.Size(), limit); cerr != nil {
 				return cerr
 			}
 		}
@@ -99,11 +99,7 @@ func (r *Root) openError(rel string, limit int64, err error) error {
 	return err
 }
 
-// CheckRegular refuses what is not a regular file of at most limit bytes.
-func CheckRegular(fi fs.FileInfo, limit int64) error {
-	return checkMode(fi.Mode(), fi.Size(), limit)
-}
-
+// checkMode refuses what is not a regular file of at most limit bytes.
 func checkMode(mode fs.FileMode, size, limit int64) error {
 	if !mode.IsRegular() {
 		return fmt.Errorf("is %s, %w", Describe(mode), ErrNotRegular)
