@@ -36,14 +36,15 @@ type rpcProc struct {
 	stdin  io.WriteCloser
 	msgs   chan rpcMessage
 	stderr *lockedBuffer
-	exited chan error
+	exited chan error     // the exit, for the one who waits for it
+	done   chan struct{} // closed on exit, for everyone
 }
 
 // startRPC starts loom with args; framed selects LSP's Content-Length
 // framing for reading its output, else one message per line.
 func startRPC(t *testing.T, framed bool, env []string, args ...string) *rpcProc {
 	t.Helper()
-	p := &rpcProc{t: t, cmd: loomCommand(t, append(privateEnv(t), env...), args...), msgs: make(chan rpcMessage, 64), stderr: &lockedBuffer{}, exited: make(chan error, 1)}
+	p := &rpcProc{t: t, cmd: loomCommand(t, append(privateEnv(t), env...), args...), msgs: make(chan rpcMessage, 64), stderr: &lockedBuffer{}, exited: make(chan error, 1), done: make(chan struct{})}
 	p.cmd.Stderr = p.stderr
 	var err error
 	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
@@ -72,11 +73,14 @@ func startRPC(t *testing.T, framed bool, env []string, args ...string) *rpcProc 
 			p.msgs <- m
 		}
 	}()
-	go func() { p.exited <- p.cmd.Wait() }()
+	go func() {
+		p.exited <- p.cmd.Wait()
+		close(p.done)
+	}()
 	t.Cleanup(func() {
 		p.stdin.Close()
 		select {
-		case <-p.exited:
+		case <-p.done:
 		case <-time.After(10 * time.Second):
 			p.cmd.Process.Kill()
 		}
