@@ -36,7 +36,7 @@ type rpcProc struct {
 	stdin  io.WriteCloser
 	msgs   chan rpcMessage
 	stderr *lockedBuffer
-	exited chan error     // the exit, for the one who waits for it
+	exited chan error    // the exit, for the one who waits for it
 	done   chan struct{} // closed on exit, for everyone
 }
 
