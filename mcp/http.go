@@ -191,6 +191,20 @@ func isPreflight(r *http.Request) bool {
 // the Origin check, the bearer token (unless NoAuth) and the session
 // checks. Requests on a loopback address whose Host is not loopback are
 // refused too (mcp-go's DNS rebinding protection).
+// limitBody refuses a request body over max bytes, as stdio refuses a
+// line: mcp-go reads a POST body whole. A declared length over the limit
+// is answered 413 at once; an undeclared one stops being read there.
+func limitBody(max int64, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > max {
+			http.Error(w, fmt.Sprintf("the request body is %d bytes, over the %d-byte limit", r.ContentLength, max), http.StatusRequestEntityTooLarge)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, max)
+		next.ServeHTTP(w, r)
+	})
+}
+
 func (s *Server) httpHandler(o HTTPOptions) (http.Handler, *server.StreamableHTTPServer, error) {
 	if o.Token == "" && !o.NoAuth {
 		return nil, nil, errors.New("mcp: an HTTP server needs a token, or NoAuth")
@@ -218,7 +232,7 @@ func (s *Server) httpHandler(o HTTPOptions) (http.Handler, *server.StreamableHTT
 		streamable.ServeHTTP(observingResponse{ResponseWriter: w, written: s.written}, r)
 	})
 	mux := http.NewServeMux()
-	mux.Handle(EndpointPath, checkOrigin(origins, bearer(o.Token, sessions.check(observed))))
+	mux.Handle(EndpointPath, checkOrigin(origins, bearer(o.Token, limitBody(MaxMessageBytes, sessions.check(observed)))))
 	return mux, streamable, nil
 }
 

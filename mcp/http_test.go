@@ -213,3 +213,62 @@ func TestHTTPBrowserOrigins(t *testing.T) {
 		})
 	}
 }
+
+// TestHTTPBodyLimit: a POST body over MaxMessageBytes is refused, with its
+// length declared (413 at once) or not (read no further than the limit),
+// and the server goes on answering.
+func TestHTTPBodyLimit(t *testing.T) {
+	s, err := New(Options{Roots: []string{t.TempDir()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _, err := s.httpHandler(HTTPOptions{Token: "t0ken"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	const initialize = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"c","version":"1"}}}`
+	post := func(body io.Reader, length int64) (int, string) {
+		req, err := http.NewRequest(http.MethodPost, srv.URL+EndpointPath, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.ContentLength = length
+		req.Header.Set("Authorization", "Bearer t0ken")
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	huge := func() io.Reader {
+		// An initialize whose padding makes it one byte over the limit,
+		// streamed rather than held.
+		head := initialize[:len(initialize)-1] + `,"pad":"`
+		return io.MultiReader(strings.NewReader(head),
+			io.LimitReader(repeatReader('x'), MaxMessageBytes+1-int64(len(head))-2), strings.NewReader(`"}`))
+	}
+	if code, body := post(huge(), MaxMessageBytes+1); code != http.StatusRequestEntityTooLarge {
+		t.Errorf("declared length over the limit: %d %.200s, want 413", code, body)
+	}
+	if code, body := post(huge(), -1); code == http.StatusOK && !strings.Contains(body, "error") {
+		t.Errorf("undeclared length over the limit: %d %.200s, want a refusal", code, body)
+	}
+	if code, body := post(strings.NewReader(initialize), int64(len(initialize))); code != http.StatusOK || !strings.Contains(body, `"result"`) {
+		t.Errorf("initialize after the refusals: %d %.300s", code, body)
+	}
+}
+
+type repeatReader byte
+
+func (r repeatReader) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(r)
+	}
+	return len(p), nil
+}
