@@ -63,17 +63,8 @@ func (p *Anthropic) BaseURL() string { return p.ep.baseURL }
 
 // Stream implements Provider.
 func (p *Anthropic) Stream(ctx context.Context, req Request) (Stream, error) {
-	ep := p.ep
-	if req.Model != "" {
-		ep.model = req.Model
-	}
-	// The API requires max_tokens on every request.
-	if req.MaxTokens <= 0 {
-		req.MaxTokens = p.maxOutput
-	}
-	if req.MaxTokens <= 0 {
-		req.MaxTokens = DefaultMaxOutputTokens
-	}
+	// The API requires max_tokens on every request; forRequest sets it.
+	ep, req := p.ep.forRequest(req, p.maxOutput)
 	body, err := messagesRequest(ep.model, req)
 	if err != nil {
 		return nil, &Error{Kind: KindBadRequest, Model: ep.model, Message: err.Error(), Err: err}

@@ -25,12 +25,11 @@ type anthropicStream struct {
 	ep          endpoint
 	contentType string
 
-	blocks    map[int]*anthropicBlockState // open content blocks by index
-	calls     int                          // tool calls delivered
-	stop      string                       // stop_reason of message_delta
-	usage     anthropicUsage
-	queue     []Event
-	err       error
+	blocks map[int]*anthropicBlockState // open content blocks by index
+	calls  int                          // tool calls delivered
+	stop   string                       // stop_reason of message_delta
+	usage  anthropicUsage
+	eventQueue
 	closeOnce sync.Once
 }
 
@@ -100,13 +99,8 @@ type anthropicEvent struct {
 
 func (s *anthropicStream) Recv() (Event, error) {
 	for {
-		if len(s.queue) > 0 {
-			ev := s.queue[0]
-			s.queue = s.queue[1:]
-			return ev, nil
-		}
-		if s.err != nil {
-			return Event{}, s.err
+		if ev, err, ok := s.pop(); ok {
+			return ev, err
 		}
 		ev, err := s.sse.next()
 		switch {

@@ -25,6 +25,26 @@ type endpoint struct {
 	api     string // the provider's name; "" is DefaultProvider
 }
 
+// forRequest is the endpoint as req uses it (its own model, if it names
+// one) and req with its output cap filled in: the request's own, else the
+// configured one, else the default (larger for reasoning models, whose
+// thinking counts against it).
+func (ep endpoint) forRequest(req Request, maxOutput int) (endpoint, Request) {
+	if req.Model != "" {
+		ep.model = req.Model
+	}
+	if req.MaxTokens <= 0 {
+		req.MaxTokens = maxOutput
+	}
+	if req.MaxTokens <= 0 {
+		req.MaxTokens = DefaultMaxOutputTokens
+		if isReasoningModel(ep.model) {
+			req.MaxTokens = DefaultMaxReasoningTokens
+		}
+	}
+	return ep, req
+}
+
 func (ep endpoint) provider() *providerInfo {
 	p, err := lookupProvider(ep.api)
 	if err != nil {

@@ -134,3 +134,20 @@ func Collect(s Stream) (Response, error) {
 		}
 	}
 }
+
+// eventQueue holds the events a stream decoded and has not returned yet,
+// and the error that ends it, returned once the events before it are.
+type eventQueue struct {
+	queue []Event
+	err   error
+}
+
+// pop returns the next event, or the final error; ok is false when the
+// stream must decode more.
+func (q *eventQueue) pop() (ev Event, err error, ok bool) {
+	if len(q.queue) > 0 {
+		ev, q.queue = q.queue[0], q.queue[1:]
+		return ev, nil, true
+	}
+	return Event{}, q.err, q.err != nil
+}

@@ -66,19 +66,7 @@ func (p *OpenAI) BaseURL() string { return p.ep.baseURL }
 
 // Stream implements Provider.
 func (p *OpenAI) Stream(ctx context.Context, req Request) (Stream, error) {
-	ep := p.ep
-	if req.Model != "" {
-		ep.model = req.Model
-	}
-	if req.MaxTokens <= 0 {
-		req.MaxTokens = p.maxOutput
-	}
-	if req.MaxTokens <= 0 {
-		req.MaxTokens = DefaultMaxOutputTokens
-		if isReasoningModel(ep.model) {
-			req.MaxTokens = DefaultMaxReasoningTokens
-		}
-	}
+	ep, req := p.ep.forRequest(req, p.maxOutput)
 	creq, err := chatRequest(ep.model, req)
 	if err != nil {
 		return nil, &Error{Kind: KindBadRequest, Model: ep.model, Message: err.Error(), Err: err}

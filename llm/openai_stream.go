@@ -21,16 +21,15 @@ var errStreamCut = errors.New("the stream ended before the model finished its an
 // openAIStream adapts go-openai's chunk stream to our events: text as it
 // arrives, tool calls once complete (at finish), usage once at the end.
 type openAIStream struct {
-	ctx       context.Context
-	s         *openai.ChatCompletionStream
-	ep        endpoint
-	meta      *respMeta
-	chunks    int // decoded so far
-	queue     []Event
-	calls     callAssembler
-	usage     *Usage
-	finished  bool
-	err       error
+	ctx      context.Context
+	s        *openai.ChatCompletionStream
+	ep       endpoint
+	meta     *respMeta
+	chunks   int // decoded so far
+	calls    callAssembler
+	usage    *Usage
+	finished bool
+	eventQueue
 	closeOnce sync.Once
 }
 
@@ -40,13 +39,8 @@ func newOpenAIStream(ctx context.Context, s *openai.ChatCompletionStream, ep end
 
 func (s *openAIStream) Recv() (Event, error) {
 	for {
-		if len(s.queue) > 0 {
-			ev := s.queue[0]
-			s.queue = s.queue[1:]
-			return ev, nil
-		}
-		if s.err != nil {
-			return Event{}, s.err
+		if ev, err, ok := s.pop(); ok {
+			return ev, err
 		}
 		chunk, err := s.s.Recv()
 		switch {
