@@ -22,6 +22,9 @@ done
 # The client suites run on Node (the machine image ships Node 20; Debian's
 # own packages are the fallback).
 command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
+# The server's store tests run on a real PostgreSQL (server/db/dbtest starts
+# its own cluster from these binaries; the package's own cluster is unused).
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
 	echo "install: ${need[*]}"
 	apt update -qq
