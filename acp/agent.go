@@ -15,7 +15,6 @@ import (
 	sdk "github.com/coder/acp-go-sdk"
 
 	loomsession "github.com/loom-agent/loom/session"
-	"github.com/loom-agent/loom/thread"
 	"github.com/loom-agent/loom/tools"
 	"github.com/loom-agent/loom/workspace"
 )
@@ -48,8 +47,10 @@ type Options struct {
 	// AllowShell lets the agent run commands with Loom's own shell tool
 	// when the client has no terminal (always behind a permission request).
 	AllowShell bool
-	// Store keeps sessions as threads; nil disables session/load.
-	Store *thread.Store
+	// Sessions runs the prompts and keeps each session as a thread, which
+	// session/load reopens; without a thread store (nil, or one without
+	// Store) sessions live in memory and session/load is not offered.
+	Sessions *loomsession.Service
 	// Logger receives diagnostics (default: discard); never stdout.
 	Logger *slog.Logger
 }
@@ -99,8 +100,11 @@ func New(opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.Sessions == nil {
+		opts.Sessions = &loomsession.Service{Log: opts.Logger}
+	}
 	return &Server{opts: opts, log: opts.Logger, ready: make(chan struct{}), sessions: map[sdk.SessionId]*session{},
-		runs: &loomsession.Service{Store: opts.Store, Log: opts.Logger}}, nil
+		runs: opts.Sessions}, nil
 }
 
 // Serve speaks ACP on in and out (one JSON message per line) until the
@@ -151,7 +155,7 @@ func (s *Server) Initialize(ctx context.Context, p sdk.InitializeRequest) (sdk.I
 		AgentInfo:       &sdk.Implementation{Name: s.opts.Name, Title: sdk.Ptr("Loom"), Version: s.opts.Version},
 		AuthMethods:     []sdk.AuthMethod{}, // the model's key comes from Loom's configuration
 		AgentCapabilities: sdk.AgentCapabilities{
-			LoadSession:        s.opts.Store != nil,
+			LoadSession:        s.runs.KeepsThreads(),
 			PromptCapabilities: sdk.PromptCapabilities{EmbeddedContext: true},
 		},
 	}, nil

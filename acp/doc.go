@@ -2,10 +2,12 @@
 // JSON-RPC protocol editors such as Zed, JetBrains IDEs, codecompanion.nvim
 // and avante.nvim use to drive coding agents over stdio.
 //
-// It only translates. A session is a workspace rooted at the client's cwd
-// and, when a thread store is given, a thread of that store (the session ID
-// is the thread ID, which is what session/load takes). A prompt becomes an
-// agent.Task; the agent's events become session/update notifications
+// It only translates, and reaches the agent and the threads only through
+// package session. An ACP session is a workspace rooted at the client's
+// cwd and a session.Conversation: with a thread store, a thread (the
+// session ID is the thread ID, which is what session/load takes), else in
+// memory. A prompt becomes a session.Request; the run's events become
+// session/update notifications
 // (message chunks, tool calls with kinds, locations, statuses, and diff
 // content for staged edits); its stop reason becomes the prompt's
 // stopReason.

@@ -177,7 +177,7 @@ func newFixture(t *testing.T, script llmtest.Script, o fixtureOpts) *fixture {
 		Version:    "test",
 		Models:     o.models,
 		AllowShell: o.allowShell,
-		Store:      o.store,
+		Sessions:   &loomsession.Service{Store: o.store},
 		Tools:      o.tools,
 		NewAgent: func(c AgentConfig) (loomsession.Runner, error) {
 			p, err := llm.NewOpenAI(llm.Config{Model: c.Model, BaseURL: model.URL, APIKey: "k"})

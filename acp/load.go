@@ -10,41 +10,39 @@ import (
 	sdk "github.com/coder/acp-go-sdk"
 
 	"github.com/loom-agent/loom/llm"
-	"github.com/loom-agent/loom/thread"
+	loomsession "github.com/loom-agent/loom/session"
 	"github.com/loom-agent/loom/tools"
 )
 
 // LoadSession reopens a session from its thread: it replays the
 // conversation as session updates, then later prompts continue it.
 func (s *Server) LoadSession(ctx context.Context, p sdk.LoadSessionRequest) (sdk.LoadSessionResponse, error) {
-	if s.opts.Store == nil {
+	if !s.runs.KeepsThreads() {
 		return sdk.LoadSessionResponse{}, sdk.NewMethodNotFound(sdk.AgentMethodSessionLoad)
 	}
-	t, err := s.opts.Store.Get(ctx, string(p.SessionId))
-	if errors.Is(err, thread.ErrNotFound) {
+	conv, err := s.runs.LoadConversation(ctx, string(p.SessionId))
+	if errors.Is(err, loomsession.ErrNoThread) {
 		return sdk.LoadSessionResponse{}, sdk.NewInvalidParams(map[string]any{"error": fmt.Sprintf("no session %q", p.SessionId)})
 	}
 	if err != nil {
 		return sdk.LoadSessionResponse{}, requestError(err)
 	}
 	model := s.defaultModel()
-	if slices.Contains(s.opts.Models, t.Model) {
-		model = t.Model
+	if slices.Contains(s.opts.Models, conv.Model()) {
+		model = conv.Model()
 	}
 	sess, err := s.openSession(p.Cwd, model)
 	if err != nil {
 		return sdk.LoadSessionResponse{}, err
 	}
-	sess.id = p.SessionId
-	msgs := t.Messages()
-	sess.history = msgs
+	sess.id, sess.conv = p.SessionId, conv
 	s.mu.Lock()
 	if old, ok := s.sessions[sess.id]; ok {
 		old.cancelTurn()
 	}
 	s.sessions[sess.id] = sess
 	s.mu.Unlock()
-	for _, u := range replay(msgs, s.opts.Tools, sess.abs) {
+	for _, u := range replay(conv.History(), s.opts.Tools, sess.abs) {
 		sess.send(ctx, u)
 	}
 	return sdk.LoadSessionResponse{ConfigOptions: sess.configOptions()}, nil

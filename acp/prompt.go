@@ -5,13 +5,10 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	sdk "github.com/coder/acp-go-sdk"
 
-	"github.com/loom-agent/loom/agent"
-	"github.com/loom-agent/loom/llm"
 	loomsession "github.com/loom-agent/loom/session"
 )
 
@@ -30,15 +27,8 @@ func (s *Server) Prompt(ctx context.Context, p sdk.PromptRequest) (sdk.PromptRes
 	defer sess.turn.Unlock()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sess.mu.Lock()
-	sess.cancel = cancel
-	model := sess.model
-	sess.mu.Unlock()
-	defer func() {
-		sess.mu.Lock()
-		sess.cancel = nil
-		sess.mu.Unlock()
-	}()
+	model, endTurn := sess.beginTurn(cancel)
+	defer endTurn()
 
 	instruction, focus := sess.instruction(p.Prompt)
 	if strings.TrimSpace(instruction) == "" {
@@ -52,68 +42,22 @@ func (s *Server) Prompt(ctx context.Context, p sdk.PromptRequest) (sdk.PromptRes
 	if err != nil {
 		return sdk.PromptResponse{}, requestError(err)
 	}
-	tr := newTranslator(sess.abs, s.opts.Tools)
-	sess.setTranslator(tr)
-	onEvent := func(ev agent.Event) {
-		if e, ok := ev.(agent.ToolStarted); ok && tr.gated(e.Name) {
-			sess.setCurrentCall(toolCall{ID: e.ID, Name: e.Name, Args: e.Args})
-		}
-		for _, u := range tr.updates(ev) {
-			sess.send(ctx, u)
-		}
-	}
-	out, err := sess.run(ctx, loomsession.Request{Instruction: instruction, Workspace: sess.ws, Focus: focus,
-		Model: model, Agent: runner, Observe: onEvent, Approver: approver})
-	if err != nil {
+	out, err := sess.conv.Run(ctx, loomsession.Request{Instruction: instruction, Workspace: sess.ws, Focus: focus,
+		Model: model, Agent: runner, Observe: sess.observe(ctx), Approver: approver})
+	switch {
+	case err != nil:
 		return sdk.PromptResponse{}, requestError(err)
-	}
-	res, runErr := out.Result, out.Err
-	if ctx.Err() != nil {
+	case ctx.Err() != nil:
 		return sdk.PromptResponse{StopReason: sdk.StopReasonCancelled}, nil
 	}
-	reason, ok := stopReason(res.StopReason)
+	reason, ok := stopReason(out.StopReason)
 	if !ok {
-		if runErr == nil {
-			runErr = fmt.Errorf("the run ended without a reason (%q)", res.StopReason)
+		if out.Err == nil {
+			out.Err = fmt.Errorf("the run ended without a reason (%q)", out.StopReason)
 		}
-		return sdk.PromptResponse{}, requestError(runErr)
+		return sdk.PromptResponse{}, requestError(out.Err)
 	}
 	return sdk.PromptResponse{StopReason: reason}, nil
-}
-
-// run runs one turn in the session's thread. Without a store, or when the
-// thread cannot be recorded, the session keeps the conversation in memory:
-// a broken database must not stop work.
-func (sess *session) run(ctx context.Context, req loomsession.Request) (loomsession.Outcome, error) {
-	sess.mu.Lock()
-	req.History = slices.Clone(sess.history)
-	sess.mu.Unlock()
-	// With a store, the session's thread (made at session/new) is the one
-	// each turn continues.
-	inThread := req
-	if sess.srv.opts.Store != nil {
-		inThread.ThreadID = string(sess.id)
-	}
-	out, err := sess.srv.runs.Run(ctx, inThread)
-	if err != nil && len(out.Transcript) == 0 && sess.srv.opts.Store != nil {
-		sess.srv.log.Warn("acp: cannot record the turn; keeping the session in memory", "session", sess.id, "err", err)
-		out, err = (&loomsession.Service{Log: sess.srv.log}).Run(ctx, req)
-	}
-	if err != nil {
-		return out, err
-	}
-	var msgs []llm.Message
-	for _, m := range out.Transcript {
-		if m.Role != llm.RoleSystem {
-			msgs = append(msgs, m)
-		}
-	}
-	if len(msgs) > 0 {
-		sess.mu.Lock()
-		sess.history = msgs
-		sess.mu.Unlock()
-	}
-	return out, nil
 }
 
 // instruction turns the prompt's content blocks into the agent's
@@ -163,16 +107,4 @@ func (sess *session) instruction(blocks []sdk.ContentBlock) (string, []string) {
 		// Images and audio are not offered in promptCapabilities.
 	}
 	return b.String(), focus
-}
-
-func (sess *session) translator() *translator {
-	sess.mu.Lock()
-	defer sess.mu.Unlock()
-	return sess.tr
-}
-
-func (sess *session) setTranslator(t *translator) {
-	sess.mu.Lock()
-	sess.tr = t
-	sess.mu.Unlock()
 }

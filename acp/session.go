@@ -2,21 +2,18 @@ package acp
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"path/filepath"
 	"sync"
 
 	sdk "github.com/coder/acp-go-sdk"
 
-	"github.com/loom-agent/loom/llm"
-	"github.com/loom-agent/loom/thread"
+	loomsession "github.com/loom-agent/loom/session"
 	"github.com/loom-agent/loom/workspace"
 )
 
 // session is one ACP session: a workspace, the model chosen for it, its
-// conversation (in the thread store, or in memory without one) and the
+// conversation (a thread, or in memory without a store) and the
 // permissions the user granted for the rest of the session.
 type session struct {
 	id  sdk.SessionId
@@ -27,11 +24,12 @@ type session struct {
 	cwd string
 	ws  *workspace.Workspace
 
+	conv *loomsession.Conversation // set before the session is listed
+
 	turn sync.Mutex // held by the prompt in progress: one at a time
 
 	mu      sync.Mutex
 	model   string
-	history []llm.Message // the conversation so far, without a store
 	cancel  context.CancelFunc
 	always  map[permission]bool // "allow always" answers
 	current toolCall            // the call a gated tool belongs to
@@ -39,8 +37,9 @@ type session struct {
 	sendMu  sync.Mutex          // keeps a session's updates in order
 }
 
-// NewSession opens the workspace at cwd and, with a store, creates the
-// thread whose ID becomes the session's.
+// NewSession opens the workspace at cwd and starts the session's
+// conversation, whose ID (its thread's, with a store) becomes the
+// session's.
 func (s *Server) NewSession(ctx context.Context, p sdk.NewSessionRequest) (sdk.NewSessionResponse, error) {
 	sess, err := s.openSession(p.Cwd, s.defaultModel())
 	if err != nil {
@@ -51,17 +50,11 @@ func (s *Server) NewSession(ctx context.Context, p sdk.NewSessionRequest) (sdk.N
 	if _, err := s.opts.NewAgent(AgentConfig{Workspace: sess.ws, Model: sess.model}); err != nil {
 		return sdk.NewSessionResponse{}, requestError(err)
 	}
-	if s.opts.Store != nil {
-		t, err := s.opts.Store.Create(ctx, thread.Meta{Workspace: sess.ws.Root(), Model: sess.model})
-		if err != nil {
-			return sdk.NewSessionResponse{}, requestError(fmt.Errorf("creating the session's thread: %w", err))
-		}
-		sess.id = sdk.SessionId(t.ID)
-	} else {
-		var b [8]byte
-		_, _ = rand.Read(b[:]) // never fails (crypto/rand panics rather)
-		sess.id = sdk.SessionId("loom-" + hex.EncodeToString(b[:]))
+	conv, err := s.runs.StartConversation(ctx, sess.ws.Root(), sess.model)
+	if err != nil {
+		return sdk.NewSessionResponse{}, requestError(err)
 	}
+	sess.conv, sess.id = conv, sdk.SessionId(conv.ID())
 	s.mu.Lock()
 	s.sessions[sess.id] = sess
 	s.mu.Unlock()
@@ -102,5 +95,18 @@ func (sess *session) cancelTurn() {
 	defer sess.mu.Unlock()
 	if sess.cancel != nil {
 		sess.cancel()
+	}
+}
+
+// beginTurn registers the prompt's cancel, for session/cancel, and
+// returns the model the turn runs on and the function that ends the turn.
+func (sess *session) beginTurn(cancel context.CancelFunc) (model string, end func()) {
+	sess.mu.Lock()
+	defer sess.mu.Unlock()
+	sess.cancel = cancel
+	return sess.model, func() {
+		sess.mu.Lock()
+		sess.cancel = nil
+		sess.mu.Unlock()
 	}
 }

@@ -1,6 +1,7 @@
 package acp
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
@@ -8,7 +9,7 @@ import (
 
 	sdk "github.com/coder/acp-go-sdk"
 
-	"github.com/loom-agent/loom/agent"
+	loomsession "github.com/loom-agent/loom/session"
 	"github.com/loom-agent/loom/tools"
 )
 
@@ -47,17 +48,17 @@ func gated(reg *tools.Registry, name string) bool {
 
 // stopReason maps how a run ended to the prompt's stopReason; ok is false
 // for a failed run, which is answered with an error instead.
-func stopReason(stop agent.StopReason) (sdk.StopReason, bool) {
+func stopReason(stop loomsession.StopReason) (sdk.StopReason, bool) {
 	switch stop {
-	case agent.StopDone:
+	case loomsession.StopDone:
 		return sdk.StopReasonEndTurn, true
-	case agent.StopMaxTurns:
+	case loomsession.StopMaxTurns:
 		return sdk.StopReasonMaxTurnRequests, true
-	case agent.StopMaxTokens:
+	case loomsession.StopMaxTokens:
 		return sdk.StopReasonMaxTokens, true
-	case agent.StopCancelled:
+	case loomsession.StopCancelled:
 		return sdk.StopReasonCancelled, true
-	case agent.StopRefusal:
+	case loomsession.StopRefusal:
 		return sdk.StopReasonRefusal, true
 	}
 	return "", false
@@ -121,18 +122,18 @@ func (t *translator) attach(id string, c ...sdk.ToolCallContent) {
 
 // updates returns the session updates for one agent event (none for the
 // events ACP has no place for: turn and state changes).
-func (t *translator) updates(ev agent.Event) []sdk.SessionUpdate {
+func (t *translator) updates(ev loomsession.Event) []sdk.SessionUpdate {
 	switch e := ev.(type) {
-	case agent.TextDelta:
+	case loomsession.TextDelta:
 		if e.Text == "" {
 			return nil
 		}
 		return []sdk.SessionUpdate{sdk.UpdateAgentMessageText(e.Text)}
-	case agent.Retrying:
+	case loomsession.Retrying:
 		// Text already streamed cannot be taken back; say why it repeats.
 		return []sdk.SessionUpdate{sdk.UpdateAgentThoughtText(fmt.Sprintf(
 			"The model call failed (%v); trying again (attempt %d) in %s.", e.Err, e.Attempt, e.Delay))}
-	case agent.ToolStarted:
+	case loomsession.ToolStarted:
 		c := toolCall{ID: e.ID, Name: e.Name, Args: e.Args}
 		title, locs, raw := describe(c, t.tools, t.abs)
 		start := sdk.StartToolCall(sdk.ToolCallId(e.ID), title,
@@ -144,7 +145,7 @@ func (t *translator) updates(ev agent.Event) []sdk.SessionUpdate {
 			return []sdk.SessionUpdate{start} // the gate moves it on once allowed
 		}
 		return []sdk.SessionUpdate{start, sdk.UpdateToolCall(sdk.ToolCallId(e.ID), sdk.WithUpdateStatus(sdk.ToolCallStatusInProgress))}
-	case agent.ToolFinished:
+	case loomsession.ToolFinished:
 		t.mu.Lock()
 		content := t.attached[e.ID]
 		delete(t.attached, e.ID)
@@ -177,4 +178,32 @@ func absUnder(root string) func(string) string {
 		}
 		return filepath.Join(root, filepath.FromSlash(p))
 	}
+}
+
+// observe starts the turn's translator and returns the run's observer: it
+// sends each event's updates, and tells the gates which call a gated
+// tool's request belongs to.
+func (sess *session) observe(ctx context.Context) func(loomsession.Event) {
+	tr := newTranslator(sess.abs, sess.srv.opts.Tools)
+	sess.setTranslator(tr)
+	return func(ev loomsession.Event) {
+		if e, ok := ev.(loomsession.ToolStarted); ok && tr.gated(e.Name) {
+			sess.setCurrentCall(toolCall{ID: e.ID, Name: e.Name, Args: e.Args})
+		}
+		for _, u := range tr.updates(ev) {
+			sess.send(ctx, u)
+		}
+	}
+}
+
+func (sess *session) translator() *translator {
+	sess.mu.Lock()
+	defer sess.mu.Unlock()
+	return sess.tr
+}
+
+func (sess *session) setTranslator(t *translator) {
+	sess.mu.Lock()
+	sess.tr = t
+	sess.mu.Unlock()
 }

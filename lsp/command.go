@@ -3,7 +3,6 @@ package lsp
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -12,7 +11,6 @@ import (
 	"go.lsp.dev/uri"
 
 	"github.com/loom-agent/loom/session"
-	"github.com/loom-agent/loom/workspace"
 )
 
 // codeRequestFailed is LSP's RequestFailed: a valid request that failed.
@@ -99,144 +97,31 @@ func (s *Server) run(ctx context.Context, params *protocol.ExecuteCommandParams)
 		p.end("Failed")
 		return nil, jsonrpc2.Errorf(codeRequestFailed, "%s: %v", CommandRun, err)
 	}
-	res, err := run.Result, run.Err
-	out := RunResult{Final: strings.TrimSpace(res.Final), ThreadID: run.ThreadID}
+	out := RunResult{Final: strings.TrimSpace(run.Final), ThreadID: run.ThreadID}
 	switch {
-	case errors.Is(err, context.Canceled) || runCtx.Err() != nil:
+	case run.Cancelled() || runCtx.Err() != nil:
 		p.end("Cancelled")
 		return nil, protocol.ErrRequestCancelled
-	case err != nil:
+	case run.Err != nil:
 		p.end("Failed")
-		s.showMessage(ctx, protocol.MessageTypeError, "Loom: "+err.Error())
-		return nil, jsonrpc2.Errorf(codeRequestFailed, "loom.run: %v", err)
-	}
-	if args.Answer || res.Changes == nil || res.Changes.Empty() {
+		s.showMessage(ctx, protocol.MessageTypeError, "Loom: "+run.Err.Error())
+		return nil, jsonrpc2.Errorf(codeRequestFailed, "loom.run: %v", run.Err)
+	case args.Answer || len(run.Files()) == 0:
 		p.end("Done")
 		s.showAnswer(ctx, out.Final)
 		return marshalResult(out)
 	}
-	for _, ch := range res.Changes.Changes() {
-		out.Files = append(out.Files, ch.NewPath)
-	}
+	out.Files = run.Files()
 	p.end(fmt.Sprintf("Done: %d file(s) edited", len(out.Files)))
-	applied, err := s.applyChanges(ctx, res.Changes)
+	applied, err := s.applyChanges(ctx, run.Changes)
 	if err != nil {
 		s.showMessage(ctx, protocol.MessageTypeError, "Loom: the edit was not applied: "+err.Error())
 		return nil, jsonrpc2.Errorf(codeRequestFailed, "loom.run: the edit was not applied: %v", err)
 	}
-	out.Applied = applied
-	if applied {
-		s.sessions.DropChanges(ctx, run.ThreadID)
+	if out.Applied = applied; applied {
+		run.MarkApplied(ctx)
 	}
 	return marshalResult(out)
-}
-
-// applyChanges sends the changeset to the client. It reports false, after
-// telling the user, when the client rejects it.
-func (s *Server) applyChanges(ctx context.Context, cs *workspace.Changeset) (bool, error) {
-	s.mu.Lock()
-	caps, ws := s.caps, s.ws
-	s.mu.Unlock()
-	if !caps.applyEdit {
-		return false, errors.New("the client does not support workspace/applyEdit")
-	}
-	// The edits are positioned against the text the agent read. A buffer
-	// the user changed meanwhile would take them at the wrong places.
-	versions := map[string]int32{}
-	for _, ch := range cs.Changes() {
-		if ch.Kind == workspace.Create {
-			continue
-		}
-		d := s.doc(uri.File(ws.Abs(ch.Path)))
-		if d == nil {
-			continue
-		}
-		d.mu.Lock()
-		same, v := d.text == string(ch.Old), d.version
-		d.mu.Unlock()
-		if !same {
-			return false, fmt.Errorf("%s changed in the editor while Loom was working; run it again", ch.Path)
-		}
-		versions[ch.Path] = v
-	}
-	we, err := workspaceEdit(cs, editTarget{caps: caps, ws: ws, version: func(rel string) (int32, bool) {
-		v, ok := versions[rel]
-		return v, ok
-	}})
-	if err != nil {
-		return false, err
-	}
-	res, err := s.client.ApplyEdit(ctx, &protocol.ApplyWorkspaceEditParams{Label: ptr("Loom"), Edit: we})
-	if err != nil {
-		return false, fmt.Errorf("workspace/applyEdit: %w", err)
-	}
-	if !res.Applied {
-		reason := "no reason given"
-		if res.FailureReason != nil && *res.FailureReason != "" {
-			reason = *res.FailureReason
-		}
-		s.showMessage(ctx, protocol.MessageTypeWarning, "Loom: the editor rejected the edit: "+reason)
-	}
-	return res.Applied, nil
-}
-
-// runner returns the agent, building it at first use.
-func (s *Server) runner(ws *workspace.Workspace) (session.Runner, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.agent != nil {
-		return s.agent, nil
-	}
-	if s.opts.NewAgent == nil {
-		return nil, errors.New("no agent is configured")
-	}
-	r, err := s.opts.NewAgent(ws)
-	if err != nil {
-		return nil, err
-	}
-	s.agent = r
-	return r, nil
-}
-
-// showAnswer shows the model's text: as a Markdown document when the client
-// can show one served from memory, else as a message.
-func (s *Server) showAnswer(ctx context.Context, text string) {
-	if text == "" {
-		s.showMessage(ctx, protocol.MessageTypeInfo, "Loom: done, no edits.")
-		return
-	}
-	s.mu.Lock()
-	canShow := s.caps.showDocument && s.caps.textDocumentContent
-	s.nextID++
-	u := uri.URI(fmt.Sprintf("%s:/answers/%d.md", answerScheme, s.nextID))
-	if canShow {
-		s.answers[string(u)] = text
-	}
-	s.mu.Unlock()
-	if canShow {
-		res, err := s.client.ShowDocument(ctx, &protocol.ShowDocumentParams{URI: u, TakeFocus: ptr(true)})
-		if err == nil && res.Success {
-			return
-		}
-	}
-	s.showMessage(ctx, protocol.MessageTypeInfo, text)
-}
-
-// TextDocumentContent serves the answers shown with showDocument.
-func (s *Server) TextDocumentContent(ctx context.Context, params *protocol.TextDocumentContentParams) (*protocol.TextDocumentContentResult, error) {
-	s.mu.Lock()
-	text, ok := s.answers[string(params.URI)]
-	s.mu.Unlock()
-	if !ok {
-		return nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "no such Loom document: %s", params.URI)
-	}
-	return &protocol.TextDocumentContentResult{Text: text}, nil
-}
-
-func (s *Server) showMessage(ctx context.Context, typ protocol.MessageType, msg string) {
-	if err := s.client.ShowMessage(context.WithoutCancel(ctx), &protocol.ShowMessageParams{Type: typ, Message: msg}); err != nil {
-		s.log.Debug("lsp: cannot show a message", "err", err)
-	}
 }
 
 func marshalResult(r RunResult) (protocol.LSPAny, error) {

@@ -1,6 +1,8 @@
 package lsp
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -130,4 +132,53 @@ func resourceOp(k workspace.Kind) protocol.ResourceOperationKind {
 		return protocol.ResourceOperationKindRename
 	}
 	return ""
+}
+
+// applyChanges sends the changeset to the client. It reports false, after
+// telling the user, when the client rejects it.
+func (s *Server) applyChanges(ctx context.Context, cs *workspace.Changeset) (bool, error) {
+	s.mu.Lock()
+	caps, ws := s.caps, s.ws
+	s.mu.Unlock()
+	if !caps.applyEdit {
+		return false, errors.New("the client does not support workspace/applyEdit")
+	}
+	// The edits are positioned against the text the agent read. A buffer
+	// the user changed meanwhile would take them at the wrong places.
+	versions := map[string]int32{}
+	for _, ch := range cs.Changes() {
+		if ch.Kind == workspace.Create {
+			continue
+		}
+		d := s.doc(uri.File(ws.Abs(ch.Path)))
+		if d == nil {
+			continue
+		}
+		d.mu.Lock()
+		same, v := d.text == string(ch.Old), d.version
+		d.mu.Unlock()
+		if !same {
+			return false, fmt.Errorf("%s changed in the editor while Loom was working; run it again", ch.Path)
+		}
+		versions[ch.Path] = v
+	}
+	we, err := workspaceEdit(cs, editTarget{caps: caps, ws: ws, version: func(rel string) (int32, bool) {
+		v, ok := versions[rel]
+		return v, ok
+	}})
+	if err != nil {
+		return false, err
+	}
+	res, err := s.client.ApplyEdit(ctx, &protocol.ApplyWorkspaceEditParams{Label: ptr("Loom"), Edit: we})
+	if err != nil {
+		return false, fmt.Errorf("workspace/applyEdit: %w", err)
+	}
+	if !res.Applied {
+		reason := "no reason given"
+		if res.FailureReason != nil && *res.FailureReason != "" {
+			reason = *res.FailureReason
+		}
+		s.showMessage(ctx, protocol.MessageTypeWarning, "Loom: the editor rejected the edit: "+reason)
+	}
+	return res.Applied, nil
 }

@@ -7,7 +7,7 @@ import (
 
 	"go.lsp.dev/protocol"
 
-	"github.com/loom-agent/loom/agent"
+	"github.com/loom-agent/loom/session"
 )
 
 // progress reports one run as work-done progress: begin, a report per
@@ -51,20 +51,20 @@ func (s *Server) startProgress(ctx context.Context, reqToken protocol.ProgressTo
 }
 
 // event turns an agent event into a progress report.
-func (p *progress) event(ev agent.Event) {
+func (p *progress) event(ev session.Event) {
 	var msg string
 	switch e := ev.(type) {
-	case agent.ToolStarted:
+	case session.ToolStarted:
 		msg = strings.TrimSpace(e.Name + " " + clip(e.Args, 80))
-	case agent.ToolFinished:
+	case session.ToolFinished:
 		if e.Err != nil {
 			msg = e.Name + " failed: " + clip(e.Err.Error(), 80)
 		} else if len(e.Changed) > 0 {
 			msg = "edited " + strings.Join(e.Changed, ", ")
 		}
-	case agent.TurnFinished:
+	case session.TurnFinished:
 		msg = fmt.Sprintf("model turn %d done", e.Turn)
-	case agent.Retrying:
+	case session.Retrying:
 		msg = fmt.Sprintf("model call failed; retrying (attempt %d)", e.Attempt)
 	}
 	if msg != "" {

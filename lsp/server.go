@@ -5,10 +5,12 @@
 // workspace overlay), diagnostics.go (tree-sitter syntax errors),
 // symbols.go (documentSymbol, workspace/symbol, definition), codeaction.go
 // (the "Loom: …" actions), command.go (workspace/executeCommand loom.run,
-// which runs the agent), threads.go (recording runs as threads, and the
-// loom.searchThreads and loom.showThread commands), progress.go (work-done
-// progress) and edits.go (a changeset as a WorkspaceEdit). The language knowledge lives in analysis,
-// the files in workspace, the coding loop in agent.
+// which maps to a session run), threads.go (the loom.searchThreads and
+// loom.showThread commands), progress.go (work-done progress), edits.go (a
+// changeset as a WorkspaceEdit, sent with workspace/applyEdit) and
+// answers.go (a text answer shown as a document). The language knowledge
+// lives in analysis, the files in workspace; the agent and the threads are
+// reached only through session.
 //
 // The server never writes the user's files: the agent stages its edits in a
 // changeset and the server hands them to the editor with workspace/applyEdit,
@@ -32,7 +34,6 @@ import (
 
 	"github.com/loom-agent/loom/analysis"
 	"github.com/loom-agent/loom/session"
-	"github.com/loom-agent/loom/thread"
 	"github.com/loom-agent/loom/workspace"
 )
 
@@ -57,13 +58,12 @@ type Options struct {
 	// IndexOptions tune the symbol index behind workspace/symbol and
 	// definition.
 	IndexOptions analysis.Options
-	// Threads records loom.run's runs (threadId continues one) and serves
-	// loom.searchThreads and loom.showThread. nil, when the database cannot
-	// be opened, runs unrecorded and leaves the thread commands out.
-	Threads *thread.Store
-	// ThreadsErr is why Threads is nil, told to a client that asks for a
-	// thread.
-	ThreadsErr error
+	// Sessions runs loom.run and records its runs as threads (threadId
+	// continues one), and serves loom.searchThreads and loom.showThread.
+	// Without a thread store (nil, or the database could not be opened:
+	// its StoreErr) runs go unrecorded and the thread commands are left
+	// out.
+	Sessions *session.Service
 	// Model names the model in recorded threads.
 	Model string
 }
@@ -111,10 +111,13 @@ func New(opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.Sessions == nil {
+		opts.Sessions = &session.Service{Log: opts.Logger}
+	}
 	return &Server{
 		opts:     opts,
 		log:      opts.Logger,
-		sessions: &session.Service{Store: opts.Threads, Log: opts.Logger},
+		sessions: opts.Sessions,
 		docs:     map[string]*document{},
 		runs:     map[string]context.CancelFunc{},
 		answers:  map[string]string{},
@@ -280,4 +283,22 @@ func NewClientConn(ctx context.Context, client protocol.Client, rwc io.ReadWrite
 	conn := jsonrpc2.NewConn(jsonrpc2.NewHeaderStream(rwc), jsonrpc2.WithCodec(codec{}))
 	conn.Go(ctx, detach(protocol.CancelHandler(protocol.ClientHandler(client, jsonrpc2.MethodNotFoundHandler))))
 	return conn, protocol.ServerDispatcher(conn)
+}
+
+// runner returns the agent, building it at first use.
+func (s *Server) runner(ws *workspace.Workspace) (session.Runner, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.agent != nil {
+		return s.agent, nil
+	}
+	if s.opts.NewAgent == nil {
+		return nil, errors.New("no agent is configured")
+	}
+	r, err := s.opts.NewAgent(ws)
+	if err != nil {
+		return nil, err
+	}
+	s.agent = r
+	return r, nil
 }

@@ -4,13 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"strings"
 	"time"
 
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
 
-	"github.com/loom-agent/loom/thread"
+	"github.com/loom-agent/loom/session"
 )
 
 // The thread commands, for the editor plugins' thread pickers.
@@ -36,7 +35,7 @@ type ThreadHit struct {
 // commands lists the commands the server executes: the thread commands
 // only when it has a thread database.
 func (s *Server) commands() []string {
-	if s.opts.Threads == nil {
+	if !s.sessions.KeepsThreads() {
 		return []string{CommandRun}
 	}
 	return []string{CommandRun, CommandSearchThreads, CommandShowThread}
@@ -45,8 +44,8 @@ func (s *Server) commands() []string {
 // errThreads explains to a client why the server has no threads.
 func (s *Server) errThreads(command string) error {
 	why := "the server was started without a thread database"
-	if s.opts.ThreadsErr != nil {
-		why = s.opts.ThreadsErr.Error()
+	if s.sessions.StoreErr != nil {
+		why = s.sessions.StoreErr.Error()
 	}
 	return jsonrpc2.Errorf(codeRequestFailed, "%s: threads are unavailable: %s", command, why)
 }
@@ -55,10 +54,10 @@ func (s *Server) errThreads(command string) error {
 // that names no thread, or several, is the client's mistake:
 // InvalidParams.
 func (s *Server) resolveThread(ctx context.Context, command, arg string) (string, error) {
-	if s.opts.Threads == nil {
+	if !s.sessions.KeepsThreads() {
 		return "", s.errThreads(command)
 	}
-	id, err := s.opts.Threads.Resolve(ctx, strings.TrimSpace(arg))
+	id, err := s.sessions.ResolveThread(ctx, arg)
 	if err != nil {
 		return "", jsonrpc2.Errorf(jsonrpc2.InvalidParams, "%s: %v", command, err)
 	}
@@ -79,7 +78,7 @@ func decodeArg(params *protocol.ExecuteCommandParams, v any, shape string) error
 // searchThreads runs loom.searchThreads over every workspace's threads,
 // best match first.
 func (s *Server) searchThreads(ctx context.Context, params *protocol.ExecuteCommandParams) (protocol.LSPAny, error) {
-	if s.opts.Threads == nil {
+	if !s.sessions.KeepsThreads() {
 		return nil, s.errThreads(params.Command)
 	}
 	var a struct {
@@ -88,16 +87,16 @@ func (s *Server) searchThreads(ctx context.Context, params *protocol.ExecuteComm
 	if err := decodeArg(params, &a, `{"query": "..."}`); err != nil {
 		return nil, err
 	}
-	found, err := s.opts.Threads.Search(ctx, a.Query, thread.Filter{})
+	found, err := s.sessions.SearchThreads(ctx, session.ThreadSearch{Query: a.Query})
 	switch {
-	case errors.Is(err, thread.ErrBadQuery):
+	case errors.Is(err, session.ErrBadSearch):
 		return nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "%s: %v", params.Command, err)
 	case err != nil:
 		return nil, jsonrpc2.Errorf(codeRequestFailed, "%s: %v", params.Command, err)
 	}
 	hits := make([]ThreadHit, len(found)) // [] rather than null when none match
 	for i, h := range found {
-		hits[i] = ThreadHit{ID: h.Thread.ID, Title: h.Thread.Title, Updated: h.Thread.Updated.UTC().Format(time.RFC3339), Snippet: h.Snippet}
+		hits[i] = ThreadHit{ID: h.ID, Title: h.Title, Updated: h.Updated.UTC().Format(time.RFC3339), Snippet: h.Snippet}
 	}
 	return json.Marshal(hits)
 }
@@ -114,9 +113,9 @@ func (s *Server) showThread(ctx context.Context, params *protocol.ExecuteCommand
 	if err != nil {
 		return nil, err
 	}
-	var b strings.Builder
-	if err := s.opts.Threads.Export(ctx, &b, id, thread.FormatMarkdown); err != nil {
+	md, err := s.sessions.ThreadMarkdown(ctx, id)
+	if err != nil {
 		return nil, jsonrpc2.Errorf(codeRequestFailed, "%s: %v", params.Command, err)
 	}
-	return json.Marshal(b.String())
+	return json.Marshal(md)
 }

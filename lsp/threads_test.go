@@ -95,8 +95,8 @@ func TestCommandsAdvertised(t *testing.T) {
 		opts Options
 		want []string
 	}{
-		{"with threads", Options{Threads: openStore(t)}, []string{CommandRun, CommandSearchThreads, CommandShowThread}},
-		{"without threads", Options{ThreadsErr: errors.New("read-only file system")}, []string{CommandRun}},
+		{"with threads", Options{Sessions: &session.Service{Store: openStore(t)}}, []string{CommandRun, CommandSearchThreads, CommandShowThread}},
+		{"without threads", Options{Sessions: &session.Service{StoreErr: errors.New("read-only file system")}}, []string{CommandRun}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -143,7 +143,7 @@ func TestRunRecordsThread(t *testing.T) {
 				st = openStore(t)
 			}
 			runner := &answerer{}
-			srv, _ := serveInit(t, Options{Threads: st, ThreadsErr: tt.storeErr, Model: "m1",
+			srv, _ := serveInit(t, Options{Sessions: &session.Service{Store: st, StoreErr: tt.storeErr}, Model: "m1",
 				NewAgent: func(*workspace.Workspace) (session.Runner, error) { return runner, nil }})
 			firstID := ""
 			if st != nil {
@@ -229,8 +229,8 @@ func TestThreadCommands(t *testing.T) {
 	}
 	tokenizer := seed("fix the tokenizer", "It dropped empty input.")
 	verbose := seed("add a verbose flag", "Added --verbose.")
-	srv, _ := serveInit(t, Options{Threads: st})
-	bare, _ := serveInit(t, Options{ThreadsErr: errors.New("no home folder")})
+	srv, _ := serveInit(t, Options{Sessions: &session.Service{Store: st}})
+	bare, _ := serveInit(t, Options{Sessions: &session.Service{StoreErr: errors.New("no home folder")}})
 
 	tests := []struct {
 		name     string

@@ -3,7 +3,6 @@ package mcp
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -84,7 +83,7 @@ func (s *Server) runAgent(ctx context.Context, req mcpgo.CallToolRequest) (*mcpg
 	}
 	threadID := ""
 	if a.ThreadID != "" {
-		if s.opts.Threads == nil {
+		if !s.runs.KeepsThreads() {
 			return mcpgo.NewToolResultError(fmt.Sprintf("cannot continue thread %q: %s. Call loom_agent without thread_id, "+
 				"and put what the agent needs to know in the task.", a.ThreadID, s.threadsUnavailable())), nil
 		}
@@ -100,72 +99,63 @@ func (s *Server) runAgent(ctx context.Context, req mcpgo.CallToolRequest) (*mcpg
 	if ask != nil || err != nil {
 		return ask, err
 	}
-	focus := make([]string, 0, len(a.Files))
-	for _, f := range a.Files {
-		rel, err := ws.Resolve(f)
-		if err != nil {
-			return mcpgo.NewToolResultError("files: " + err.Error()), nil
-		}
-		focus = append(focus, rel)
-	}
 	ag, err := s.opts.NewAgent(ws)
 	if err != nil {
 		return mcpgo.NewToolResultError("cannot start the agent: " + err.Error()), nil
 	}
 	p := s.newProgress(ctx, req)
 	s.log.Info("mcp: loom_agent started", "root", ws.Root(), "task", a.Task, "thread", threadID)
-	run, err := s.runs.Run(ctx, session.Request{Instruction: a.Task, Workspace: ws, Focus: focus,
+	run, err := s.runs.Run(ctx, session.Request{Instruction: a.Task, Workspace: ws, Focus: a.Files,
 		ThreadID: threadID, Model: s.opts.Model, Agent: ag, Observe: p.event, Approver: s.opts.Approver})
 	p.flush()
 	if err != nil {
 		return mcpgo.NewToolResultError(err.Error()), nil
 	}
-	res, runErr := run.Result, run.Err
-	s.log.Info("mcp: loom_agent ended", "stop", res.StopReason, "turns", res.Turns, "err", runErr)
+	s.log.Info("mcp: loom_agent ended", "stop", run.StopReason, "turns", run.Turns, "err", run.Err)
+	return s.agentResult(ctx, run, a.Apply), nil
+}
 
-	out := AgentOutput{Summary: strings.TrimSpace(res.Final), FilesChanged: []string{},
-		StopReason: string(res.StopReason), Turns: res.Turns, ThreadID: run.ThreadID, Diff: run.Diff}
-	// Every answer, failures included, names the thread: a cancelled or
-	// failed run can be continued too.
+// agentResult answers loom_agent with how the run ended, applying its
+// edits when asked to and the run finished. Every answer, failures
+// included, names the thread: a cancelled or failed run can be continued
+// too.
+func (s *Server) agentResult(ctx context.Context, run session.Outcome, apply bool) *mcpgo.CallToolResult {
+	out := AgentOutput{Summary: strings.TrimSpace(run.Final), FilesChanged: run.Files(), Diff: run.Diff,
+		StopReason: string(run.StopReason), Turns: run.Turns, ThreadID: run.ThreadID}
 	threadNote := ""
 	if out.ThreadID != "" {
 		threadNote = fmt.Sprintf("\n\nThread %s: pass it as thread_id to continue.", out.ThreadID)
 	}
-	if res.Changes != nil {
-		out.FilesChanged = changedPaths(res.Changes.Changes())
-	}
 	switch {
-	case errors.Is(runErr, context.Canceled) || errors.Is(runErr, context.DeadlineExceeded):
-		return mcpgo.NewToolResultError(withDiff("The run was cancelled; nothing was written."+threadNote, out.Diff)), nil
-	case runErr != nil:
-		return mcpgo.NewToolResultError(withDiff(fmt.Sprintf("The run failed: %v. Nothing was written.", runErr)+threadNote, out.Diff)), nil
+	case run.Cancelled():
+		return mcpgo.NewToolResultError(withDiff("The run was cancelled; nothing was written."+threadNote, out.Diff))
+	case run.Err != nil:
+		return mcpgo.NewToolResultError(withDiff(fmt.Sprintf("The run failed: %v. Nothing was written.", run.Err)+threadNote, out.Diff))
 	}
-	// Only a run the model finished is applied: one stopped at a limit
-	// left its work half done, and its edits are shown, never written.
-	finished := run.Finished()
 	note := "No edits."
 	switch {
 	case out.Diff == "":
-	case a.Apply && finished:
+	case apply && run.Finished():
 		if err := run.Apply(ctx); err != nil {
-			return mcpgo.NewToolResultError(withDiff(fmt.Sprintf("The run finished but its edits were not applied: %v", err)+threadNote, out.Diff)), nil
+			return mcpgo.NewToolResultError(withDiff(fmt.Sprintf("The run finished but its edits were not applied: %v", err)+threadNote, out.Diff))
 		}
 		out.Applied = true
 		note = "Applied to disk."
-	case a.Apply:
+	case apply:
 		note = "Not applied, although apply=true: the run did not finish. Review the edits made so far (the diff below); " +
 			"pass it to apply_changes to keep them, or continue the thread."
 	default:
 		note = "Not applied: pass the diff to apply_changes, or run again with apply=true."
 	}
-	if !finished {
-		note = fmt.Sprintf("The run stopped at a limit (%s) before the model finished. %s", res.StopReason, note)
+	if !run.Finished() {
+		// Outcome.Apply refuses such a run: it left its work half done.
+		note = fmt.Sprintf("The run stopped at a limit (%s) before the model finished. %s", run.StopReason, note)
 	}
 	text := out.Summary
 	if text == "" {
 		text = "(no summary)"
 	}
-	return mcpgo.NewToolResultStructured(out, withDiff(text+"\n\n"+note+threadNote, out.Diff)), nil
+	return mcpgo.NewToolResultStructured(out, withDiff(text+"\n\n"+note+threadNote, out.Diff))
 }
 
 // withDiff appends the diff, if any, to a message.

@@ -56,6 +56,7 @@ func TestLoomAgent(t *testing.T) {
 		wantText   string
 		wantDisk   string
 		wantFocus  string
+		wantNoRun  bool // the request is refused before the agent runs
 	}{
 		{name: "diff only", runner: &fakeRunner{stop: agent.StopDone}, args: map[string]any{"task": "edit", "files": []string{"a.txt"}},
 			wantText: "Edited a.txt.\n\nNot applied", wantDisk: "original\n", wantFocus: "a.txt"},
@@ -77,7 +78,8 @@ func TestLoomAgent(t *testing.T) {
 			wantErr: "cannot start the agent: llm: no model configured", wantDisk: "original\n"},
 		{name: "missing task", args: map[string]any{"files": []string{"a.txt"}}, wantErr: `"task" is required`, wantDisk: "original\n"},
 		{name: "unknown argument", args: map[string]any{"task": "x", "aply": true}, wantErr: "unknown field", wantDisk: "original\n"},
-		{name: "file outside the root", args: map[string]any{"task": "x", "files": []string{"../../etc/passwd"}}, wantErr: "outside the workspace root", wantDisk: "original\n"},
+		{name: "file outside the root", runner: &fakeRunner{stop: agent.StopDone}, args: map[string]any{"task": "x", "files": []string{"../../etc/passwd"}},
+			wantErr: "outside the workspace root", wantDisk: "original\n", wantNoRun: true},
 		{name: "thread without a store", args: map[string]any{"task": "x", "thread_id": "abc"},
 			wantErr: `cannot continue thread "abc": threads are unavailable on this server: it was started without a thread database`, wantDisk: "original\n"},
 	}
@@ -118,6 +120,9 @@ func TestLoomAgent(t *testing.T) {
 			}
 			if b, _ := os.ReadFile(filepath.Join(dir, "a.txt")); string(b) != tt.wantDisk {
 				t.Errorf("a.txt = %q, want %q", b, tt.wantDisk)
+			}
+			if tt.wantNoRun && tt.runner.gotWorkDir != "" {
+				t.Errorf("the agent ran, with focus %v", tt.runner.gotFocus)
 			}
 			if tt.runner != nil && tt.wantFocus != "" && strings.Join(tt.runner.gotFocus, ",") != tt.wantFocus {
 				t.Errorf("focus = %v, want %s", tt.runner.gotFocus, tt.wantFocus)

@@ -7,9 +7,10 @@
 // content and, for edits, the unified diff; nothing reaches the disk except
 // through apply_changes or loom_agent with apply=true, which go through
 // workspace.Changeset.Apply (atomic, refused on conflict). loom_agent runs
-// agent.Agent and turns its events into progress notifications, and records
-// the run as a thread (package thread) when the server has a thread store;
-// thread_id continues one, threads_search and thread_show read them.
+// the agent through package session, which records the run as a thread
+// when the server has a thread store, and turns its events into progress
+// notifications; thread_id continues a thread, threads_search and
+// thread_show read them through the session too.
 //
 // The workspace is the set of root folders given to New or, when the client
 // declares the roots capability, the client's roots, asked for on every call

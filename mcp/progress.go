@@ -14,7 +14,7 @@ import (
 	mcpgo "github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
-	"github.com/loom-agent/loom/agent"
+	"github.com/loom-agent/loom/session"
 )
 
 // progress turns a run's steps (a tool call finished, a model turn
@@ -39,12 +39,12 @@ func (s *Server) newProgress(ctx context.Context, req mcpgo.CallToolRequest) *pr
 
 // event is the agent's onEvent callback; the agent never calls it
 // concurrently.
-func (p *progress) event(ev agent.Event) {
+func (p *progress) event(ev session.Event) {
 	var msg string
 	switch e := ev.(type) {
-	case agent.ToolFinished:
+	case session.ToolFinished:
 		msg = stepMessage(e)
-	case agent.TurnFinished:
+	case session.TurnFinished:
 		msg = fmt.Sprintf("model turn %d finished (%d tokens so far)", e.Turn, e.Total.PromptTokens+e.Total.CompletionTokens)
 	default:
 		return
@@ -63,7 +63,7 @@ func (p *progress) event(ev agent.Event) {
 	}
 }
 
-func stepMessage(e agent.ToolFinished) string {
+func stepMessage(e session.ToolFinished) string {
 	switch {
 	case e.Err != nil:
 		return fmt.Sprintf("%s failed: %v", e.Name, e.Err)

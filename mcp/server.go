@@ -18,7 +18,6 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/loom-agent/loom/session"
-	"github.com/loom-agent/loom/thread"
 	"github.com/loom-agent/loom/tools"
 	"github.com/loom-agent/loom/workspace"
 )
@@ -47,13 +46,12 @@ type Options struct {
 	Approver tools.Approver
 	// NewAgent builds the agent for loom_agent; nil leaves loom_agent out.
 	NewAgent AgentFactory
-	// Threads records loom_agent's runs (and lets thread_id continue one)
-	// and serves threads_search and thread_show. nil, when the database
-	// cannot be opened, leaves those tools out and runs unrecorded.
-	Threads *thread.Store
-	// ThreadsErr is why Threads is nil, told to a client that asks to
-	// continue a thread.
-	ThreadsErr error
+	// Sessions runs loom_agent and records its runs as threads (thread_id
+	// continues one), and serves threads_search and thread_show. Without
+	// a thread store (nil, or the database could not be opened: its
+	// StoreErr, told to a client that asks to continue a thread) those
+	// tools are left out and runs go unrecorded.
+	Sessions *session.Service
 	// Model names the model in recorded threads.
 	Model string
 	// Version is reported in serverInfo.
@@ -93,8 +91,10 @@ func New(opts Options) (*Server, error) {
 	if opts.Version == "" {
 		opts.Version = "dev"
 	}
-	s := &Server{opts: opts, log: opts.Logger, written: newWrittenProgress(),
-		runs: &session.Service{Store: opts.Threads, Log: opts.Logger}}
+	if opts.Sessions == nil {
+		opts.Sessions = &session.Service{Log: opts.Logger}
+	}
+	s := &Server{opts: opts, log: opts.Logger, written: newWrittenProgress(), runs: opts.Sessions}
 	for _, r := range opts.Roots {
 		ws, err := workspace.New(r)
 		if err != nil {
@@ -126,7 +126,7 @@ func New(opts Options) (*Server, error) {
 	if opts.NewAgent != nil {
 		all = append(all, s.agentTool())
 	}
-	if opts.Threads != nil {
+	if opts.Sessions.KeepsThreads() {
 		all = append(all, s.threadsSearchTool(), s.threadShowTool())
 	}
 	for i := range all {
@@ -154,7 +154,7 @@ func instructionsFor(opts Options, reg *tools.Registry) string {
 		}
 	}
 	out := fmt.Sprintf(instructions, strings.Join(editing, ", "))
-	if opts.Threads != nil {
+	if opts.Sessions.KeepsThreads() {
 		out += threadInstructions
 	}
 	return out

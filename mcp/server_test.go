@@ -33,8 +33,8 @@ func TestToolList(t *testing.T) {
 	}{
 		{"defaults", Options{Roots: []string{dir}}, []string{"read_file", "edit_file", "apply_changes", "outline"},
 			[]string{"shell", "loom_agent", "threads_search", "thread_show"}},
-		{"with threads", Options{Roots: []string{dir}, Threads: st}, []string{"threads_search", "thread_show"}, []string{"loom_agent"}},
-		{"threads unavailable", Options{Roots: []string{dir}, NewAgent: factory, ThreadsErr: errors.New("permission denied")},
+		{"with threads", Options{Roots: []string{dir}, Sessions: &session.Service{Store: st}}, []string{"threads_search", "thread_show"}, []string{"loom_agent"}},
+		{"threads unavailable", Options{Roots: []string{dir}, NewAgent: factory, Sessions: &session.Service{StoreErr: errors.New("permission denied")}},
 			[]string{"loom_agent"}, []string{"threads_search", "thread_show"}},
 		{"shell allowed", Options{Roots: []string{dir}, Approver: tools.AlwaysApprove}, []string{"shell"}, []string{"loom_agent"}},
 		{"with an agent", Options{Roots: []string{dir}, NewAgent: factory}, []string{"loom_agent"}, []string{"shell"}},
@@ -68,7 +68,7 @@ func TestToolList(t *testing.T) {
 }
 
 func TestAnnotations(t *testing.T) {
-	s, err := New(Options{Roots: []string{t.TempDir()}, Approver: tools.AlwaysApprove, Threads: openStore(t)})
+	s, err := New(Options{Roots: []string{t.TempDir()}, Approver: tools.AlwaysApprove, Sessions: &session.Service{Store: openStore(t)}})
 	if err != nil {
 		t.Fatal(err)
 	}

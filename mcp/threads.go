@@ -14,7 +14,7 @@ import (
 	mcpgo "github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
-	"github.com/loom-agent/loom/thread"
+	"github.com/loom-agent/loom/session"
 )
 
 // Search result bounds: a client's context is precious, so the default is
@@ -27,8 +27,8 @@ const (
 // threadsUnavailable says why this server keeps no threads, for a call
 // that needs them.
 func (s *Server) threadsUnavailable() string {
-	if s.opts.ThreadsErr != nil {
-		return "threads are unavailable on this server: " + s.opts.ThreadsErr.Error()
+	if err := s.runs.StoreErr; err != nil {
+		return "threads are unavailable on this server: " + err.Error()
 	}
 	return "threads are unavailable on this server: it was started without a thread database"
 }
@@ -55,9 +55,9 @@ func (s *Server) threadScope(ctx context.Context, req mcpgo.CallToolRequest) ([]
 // workspace is unknown, exactly as one that does not exist. The store must
 // be open.
 func (s *Server) resolveThread(ctx context.Context, arg string, scope []string) (string, error) {
-	id, err := s.opts.Threads.ResolveIn(ctx, arg, scope)
+	id, err := s.runs.ResolveThreadIn(ctx, arg, scope)
 	switch {
-	case errors.Is(err, thread.ErrNotFound):
+	case errors.Is(err, session.ErrNoThread):
 		return "", fmt.Errorf("thread %q is unknown: no thread of this workspace has that ID or ID prefix (threads_search finds earlier threads)", arg)
 	case err != nil:
 		return "", fmt.Errorf("thread %q: %v", arg, err)
@@ -86,16 +86,8 @@ type SearchHit struct {
 	Snippet string `json:"snippet"`
 }
 
-func statusNames() []string {
-	out := make([]string, len(thread.Statuses))
-	for i, st := range thread.Statuses {
-		out[i] = string(st)
-	}
-	return out
-}
-
 func (s *Server) threadsSearchTool() server.ServerTool {
-	statuses, _ := json.Marshal(statusNames())
+	statuses, _ := json.Marshal(session.ThreadStatuses())
 	tool := mcpgo.Tool{
 		Name: "threads_search",
 		Description: "Search the threads (conversations) of earlier agent runs in this server's workspace roots, by " +
@@ -140,28 +132,20 @@ func (s *Server) searchThreads(ctx context.Context, req mcpgo.CallToolRequest) (
 	if err := decodeStrict(raw, &a); err != nil {
 		return mcpgo.NewToolResultError("invalid arguments for threads_search: " + err.Error()), nil
 	}
-	f := thread.Filter{Status: thread.Status(a.Status), Limit: defaultSearchLimit}
+	q := session.ThreadSearch{Query: a.Query, Status: a.Status, Since: a.Since, Limit: defaultSearchLimit}
 	switch {
 	case strings.TrimSpace(a.Query) == "":
 		return mcpgo.NewToolResultError(`invalid arguments for threads_search: "query" is required`), nil
-	case a.Status != "" && !f.Status.Valid():
-		return mcpgo.NewToolResultError(fmt.Sprintf("invalid arguments for threads_search: status %q: want one of %s",
-			a.Status, strings.Join(statusNames(), ", "))), nil
 	case a.Limit < 0 || a.Limit > maxSearchLimit:
 		return mcpgo.NewToolResultError(fmt.Sprintf("invalid arguments for threads_search: limit %d: want 1 to %d", a.Limit, maxSearchLimit)), nil
 	case a.Limit > 0:
-		f.Limit = a.Limit
-	}
-	if a.Since != "" {
-		if f.Since, err = thread.ParseSince(a.Since, time.Now()); err != nil {
-			return mcpgo.NewToolResultError("invalid arguments for threads_search: " + err.Error()), nil
-		}
+		q.Limit = a.Limit
 	}
 	scope, ask, err := s.threadScope(ctx, req)
 	if ask != nil || err != nil {
 		return ask, err
 	}
-	f.Workspaces = scope
+	q.Workspaces = scope
 	if a.Workspace != "" {
 		dir := a.Workspace
 		if !filepath.IsAbs(dir) {
@@ -176,19 +160,21 @@ func (s *Server) searchThreads(ctx context.Context, req mcpgo.CallToolRequest) (
 			return mcpgo.NewToolResultError(fmt.Sprintf("invalid arguments for threads_search: workspace %q is not one of this server's roots (%s); "+
 				"only their threads are visible here", a.Workspace, strings.Join(scope, ", "))), nil
 		}
-		f.Workspace = dir
+		q.Workspaces = []string{dir}
 	}
-	found, err := s.opts.Threads.Search(ctx, a.Query, f)
-	if err != nil {
+	found, err := s.runs.SearchThreads(ctx, q)
+	switch {
+	case errors.Is(err, session.ErrBadSearch):
+		return mcpgo.NewToolResultError("invalid arguments for threads_search: " + err.Error()), nil
+	case err != nil:
 		return mcpgo.NewToolResultError(err.Error()), nil
 	}
 	hits := make([]SearchHit, len(found))
 	var b strings.Builder
 	for i, h := range found {
-		t := h.Thread
-		hits[i] = SearchHit{ID: t.ID, Title: t.Title, Workspace: t.Workspace, Status: string(t.Status),
-			Updated: t.Updated.UTC().Format(time.RFC3339), Turns: t.TurnCount, Snippet: h.Snippet}
-		fmt.Fprintf(&b, "%s  %s  %s  %s\n    %s\n", t.ID, hits[i].Updated, t.Status, t.Title, h.Snippet)
+		hits[i] = SearchHit{ID: h.ID, Title: h.Title, Workspace: h.Workspace, Status: h.Status,
+			Updated: h.Updated.UTC().Format(time.RFC3339), Turns: h.Turns, Snippet: h.Snippet}
+		fmt.Fprintf(&b, "%s  %s  %s  %s\n    %s\n", h.ID, hits[i].Updated, h.Status, h.Title, h.Snippet)
 	}
 	if len(hits) == 0 {
 		b.WriteString("No threads match.")
@@ -231,9 +217,9 @@ func (s *Server) showThread(ctx context.Context, req mcpgo.CallToolRequest) (*mc
 	if err != nil {
 		return mcpgo.NewToolResultError(err.Error()), nil
 	}
-	var b strings.Builder
-	if err := s.opts.Threads.Export(ctx, &b, id, thread.FormatMarkdown); err != nil {
+	md, err := s.runs.ThreadMarkdown(ctx, id)
+	if err != nil {
 		return mcpgo.NewToolResultError(fmt.Sprintf("reading thread %s: %v", id, err)), nil
 	}
-	return mcpgo.NewToolResultText(b.String()), nil
+	return mcpgo.NewToolResultText(md), nil
 }

@@ -65,7 +65,7 @@ func TestLoomAgentThreads(t *testing.T) {
 				st = openStore(t)
 			}
 			runner := &fakeRunner{stop: agent.StopDone}
-			s, err := New(Options{Roots: []string{dir}, Threads: st, ThreadsErr: tt.storeErr, Model: "test-model",
+			s, err := New(Options{Roots: []string{dir}, Sessions: &session.Service{Store: st, StoreErr: tt.storeErr}, Model: "test-model",
 				NewAgent: func(*workspace.Workspace) (session.Runner, error) { return runner, nil }})
 			if err != nil {
 				t.Fatal(err)
@@ -194,7 +194,7 @@ func TestThreadsSearch(t *testing.T) {
 		{dir, "add a verbose flag", "Added --verbose to main.go.", "", thread.StatusDone},
 		{other, "tokenizer of another project", "Not this server's.", "", thread.StatusFailed},
 	})
-	s, err := New(Options{Roots: []string{dir, second}, Threads: st})
+	s, err := New(Options{Roots: []string{dir, second}, Sessions: &session.Service{Store: st}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +271,7 @@ func TestThreadShow(t *testing.T) {
 	diff := "diff --git a/a.txt b/a.txt\n--- a/a.txt\n+++ b/a.txt\n@@ -1 +1 @@\n-a\n+b\n"
 	ids := seedThreads(t, st, []seed{{dir, "rename a to b", "Renamed it.", diff, thread.StatusDone}})
 	id := ids["rename a to b"]
-	s, err := New(Options{Roots: []string{dir}, Threads: st})
+	s, err := New(Options{Roots: []string{dir}, Sessions: &session.Service{Store: st}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,7 +318,7 @@ func TestThreadsSearchSymlinkedWorkspace(t *testing.T) {
 	}
 	st := openStore(t)
 	seedThreads(t, st, []seed{{real, "symlinked project", "ok", "", thread.StatusDone}})
-	s, err := New(Options{Roots: []string{real}, Threads: st})
+	s, err := New(Options{Roots: []string{real}, Sessions: &session.Service{Store: st}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -341,7 +341,7 @@ func TestThreadsOfOtherWorkspaces(t *testing.T) {
 		{theirs, "tokenizer secrets elsewhere", "The API key is in .env.", "", thread.StatusDone},
 	})
 	runner := &fakeRunner{stop: agent.StopDone}
-	s, err := New(Options{Roots: []string{mine}, Threads: st,
+	s, err := New(Options{Roots: []string{mine}, Sessions: &session.Service{Store: st},
 		NewAgent: func(*workspace.Workspace) (session.Runner, error) { return runner, nil }})
 	if err != nil {
 		t.Fatal(err)

@@ -2,10 +2,19 @@
 // CLI's run and REPL, the LSP, MCP and ACP servers): a Request goes in,
 // an Outcome comes out. In between it continues the thread asked for (its
 // conversation, and the edits its earlier runs staged and nobody applied),
-// builds the agent, runs it with one stream of events that the thread
-// recorder and the front end's progress observe, and records how the run
-// ended, staged edits included. Applying is the front end's step, through
-// Outcome.Apply, which refuses a run that did not finish.
+// checks the files in focus, runs the agent with one stream of events that
+// the thread recorder and the front end's progress observe, and records
+// how the run ended, staged edits included. Applying is the front end's
+// step, through Outcome.Apply (or Outcome.MarkApplied when its client
+// applied them), which refuses a run that did not finish.
+//
+// It is the protocol servers' one door to the agent and the threads
+// (internal/layers holds them to it): a Service runs requests and answers
+// the thread operations they offer (SearchThreads, ResolveThread[In],
+// ThreadMarkdown); a Conversation carries a session a client keeps open
+// across requests (ACP's), in its thread or in memory; events.go names
+// the events and stop reasons they show. The thread package stays a store
+// that knows nothing of the agent.
 //
 // A front end maps its protocol's request to a Request and the Outcome to
 // its reply, and does nothing else.
@@ -48,7 +57,8 @@ type Request struct {
 	Record string
 	// Workspace is the repository to work in.
 	Workspace *workspace.Workspace
-	// Focus lists files the user is looking at (workspace-relative).
+	// Focus lists files the user is looking at: workspace-relative, or
+	// absolute inside the workspace. A path outside refuses the run.
 	Focus []string
 	// ThreadID continues that thread (an ID already resolved by the front
 	// end, which knows which threads its client may see); empty starts a
@@ -71,7 +81,7 @@ type Request struct {
 	Approver Approver
 	// Observe receives every event of the run, as the recorder does: the
 	// front end's progress. May be nil.
-	Observe func(agent.Event)
+	Observe func(Event)
 }
 
 // Outcome is how a run ended.
@@ -92,7 +102,29 @@ type Outcome struct {
 // Finished reports whether the model finished the run: only such a run's
 // edits are applied. One stopped at a limit, cancelled or failed left its
 // work half done.
-func (o Outcome) Finished() bool { return o.Err == nil && o.StopReason == agent.StopDone }
+func (o Outcome) Finished() bool { return o.Err == nil && o.StopReason == StopDone }
+
+// Cancelled reports whether the run's context ended it (cancelled, or past
+// its deadline).
+func (o Outcome) Cancelled() bool {
+	return errors.Is(o.Err, context.Canceled) || errors.Is(o.Err, context.DeadlineExceeded) || o.StopReason == StopCancelled
+}
+
+// Files lists the files the run's staged edits touch, in the order staged:
+// both names of a renamed file. Never nil.
+func (o Outcome) Files() []string {
+	out := []string{}
+	if o.Changes == nil {
+		return out
+	}
+	for _, ch := range o.Changes.Changes() {
+		out = append(out, ch.Path)
+		if ch.NewPath != "" && ch.NewPath != ch.Path {
+			out = append(out, ch.NewPath)
+		}
+	}
+	return out
+}
 
 // ErrUnfinished refuses to apply the edits of a run that did not finish.
 var ErrUnfinished = errors.New("the run did not finish, so its edits are not applied")
@@ -110,14 +142,23 @@ func (o Outcome) Apply(ctx context.Context) error {
 	if _, err := o.Changes.Apply(); err != nil {
 		return err
 	}
-	o.svc.DropChanges(ctx, o.ThreadID)
+	o.MarkApplied(ctx)
 	return nil
 }
 
+// MarkApplied records in the thread that the run's edits were applied by
+// the client (an editor's workspace/applyEdit), so a later run of the
+// thread starts from the disk.
+func (o Outcome) MarkApplied(ctx context.Context) { o.svc.DropChanges(ctx, o.ThreadID) }
+
 // Service runs sessions over one thread store.
 type Service struct {
-	// Store records runs as threads; nil keeps none.
+	// Store records runs as threads and answers the thread operations;
+	// nil keeps none.
 	Store *thread.Store
+	// StoreErr is why Store is nil (the database could not be opened),
+	// told to a client that asks for a thread.
+	StoreErr error
 	// Log receives warnings about recording, which never stops a run.
 	Log *slog.Logger
 }
@@ -142,7 +183,17 @@ func (s *Service) Run(ctx context.Context, req Request) (Outcome, error) {
 	if record == "" {
 		record = req.Instruction
 	}
-	task := agent.Task{Instruction: req.Instruction, Workspace: req.Workspace, Focus: req.Focus, History: req.History,
+	// The files in focus reach the system prompt and the repo map: each
+	// must name a path inside the workspace.
+	focus := make([]string, 0, len(req.Focus))
+	for _, f := range req.Focus {
+		rel, err := req.Workspace.Resolve(f)
+		if err != nil {
+			return Outcome{}, fmt.Errorf("files in focus: %w", err)
+		}
+		focus = append(focus, rel)
+	}
+	task := agent.Task{Instruction: req.Instruction, Workspace: req.Workspace, Focus: focus, History: req.History,
 		Changes: req.Changes, Approver: req.Approver}
 	var rec *Recorder
 	if s != nil && s.Store != nil {

@@ -77,7 +77,7 @@ func runACP(cmd *cobra.Command, s *streams, o acpOptions) error {
 		Version:    loomVersion(),
 		Models:     models,
 		AllowShell: o.allowShell,
-		Store:      store,
+		Sessions:   &session.Service{Store: store, Log: slog.Default()},
 		Logger:     slog.Default(),
 		NewAgent: func(c acp.AgentConfig) (session.Runner, error) {
 			return newACPAgent(o.agentFlags, c)

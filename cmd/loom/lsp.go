@@ -55,13 +55,12 @@ them. If the database cannot be opened the server runs without threads.`,
 				defer st.Close()
 			}
 			srv := lsp.New(lsp.Options{
-				NewAgent:   func(ws *workspace.Workspace) (session.Runner, error) { return newAgent(f, ws) },
-				Approver:   f.policy(),
-				Logger:     slog.Default(),
-				Version:    loomVersion(),
-				Threads:    st,
-				ThreadsErr: dbErr,
-				Model:      modelName(f),
+				NewAgent: func(ws *workspace.Workspace) (session.Runner, error) { return newAgent(f, ws) },
+				Approver: f.policy(),
+				Logger:   slog.Default(),
+				Version:  loomVersion(),
+				Sessions: &session.Service{Store: st, StoreErr: dbErr, Log: slog.Default()},
+				Model:    modelName(f),
 			})
 			err := srv.Serve(cmd.Context(), stdio{s.In, s.Out})
 			switch {

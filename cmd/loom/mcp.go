@@ -110,9 +110,8 @@ func runMCP(cmd *cobra.Command, s *streams, o mcpOptions) error {
 		NewAgent: func(ws *workspace.Workspace) (session.Runner, error) {
 			return newAgent(o.agentFlags, ws)
 		},
-		Threads:    st,
-		ThreadsErr: dbErr,
-		Model:      modelName(o.agentFlags),
+		Sessions: &session.Service{Store: st, StoreErr: dbErr, Log: slog.Default()},
+		Model:    modelName(o.agentFlags),
 	})
 	if err != nil {
 		return err

@@ -11,32 +11,38 @@ import (
 
 const module = "github.com/loom-agent/loom/"
 
-// deps maps each package of the module (without the module prefix) to the
-// module's packages it depends on, directly or not.
-func deps(t *testing.T) map[string][]string {
+// pkgs maps each package of the module (without the module prefix) to the
+// module's packages it depends on, directly or not (deps), and to those
+// its non-test files import (imports).
+func pkgs(t *testing.T) (deps, imports map[string][]string) {
 	t.Helper()
-	out, err := exec.Command("go", "list", "-deps=false", "-f", `{{.ImportPath}}{{range .Deps}} {{.}}{{end}}`, module+"...").Output()
+	out, err := exec.Command("go", "list", "-deps=false", "-f",
+		`{{.ImportPath}}|{{join .Imports " "}}|{{join .Deps " "}}`, module+"...").Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
 	}
-	m := map[string][]string{}
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		fields := strings.Fields(line)
-		pkg := strings.TrimPrefix(fields[0], module)
-		m[pkg] = nil
-		for _, d := range fields[1:] {
+	deps, imports = map[string][]string{}, map[string][]string{}
+	inModule := func(list string) []string {
+		var out []string
+		for _, d := range strings.Fields(list) {
 			if strings.HasPrefix(d, module) {
-				m[pkg] = append(m[pkg], strings.TrimPrefix(d, module))
+				out = append(out, strings.TrimPrefix(d, module))
 			}
 		}
+		return out
 	}
-	return m
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Split(line, "|")
+		pkg := strings.TrimPrefix(fields[0], module)
+		imports[pkg], deps[pkg] = inModule(fields[1]), inModule(fields[2])
+	}
+	return deps, imports
 }
 
 // TestImportRules checks each rule: pkg must not depend on any of the
 // packages (or package trees, ending in "/") listed.
 func TestImportRules(t *testing.T) {
-	all := deps(t)
+	all, imports := pkgs(t)
 	frontEnds := []string{"cmd/", "lsp", "mcp", "acp"}
 	rules := []struct {
 		pkg    string
@@ -82,6 +88,20 @@ func TestImportRules(t *testing.T) {
 			}
 			if has("agent") && !has("session") && pkg != "cmd/loom" {
 				t.Errorf("%s uses the agent without the session layer", pkg)
+			}
+		}
+	}
+	// The protocol servers reach the agent and the threads only through
+	// the session: its Service runs, records and reads threads, and names
+	// the events and stop reasons they show. (cmd/loom wires the packages
+	// together, and may.)
+	for _, pkg := range []string{"lsp", "mcp", "acp"} {
+		if _, ok := imports[pkg]; !ok {
+			t.Errorf("package %s not found", pkg)
+		}
+		for _, d := range imports[pkg] {
+			if d == "agent" || d == "thread" {
+				t.Errorf("%s imports %s: a protocol server reaches it through session", pkg, d)
 			}
 		}
 	}
