@@ -106,6 +106,17 @@ func (s *Server) run(ctx context.Context, params *protocol.ExecuteCommandParams)
 		p.end("Failed")
 		s.showMessage(ctx, protocol.MessageTypeError, "Loom: "+run.Err.Error())
 		return nil, jsonrpc2.Errorf(codeRequestFailed, "loom.run: %v", run.Err)
+	case !run.Finished() && len(run.Files()) > 0:
+		// Stopped at a limit: its edits are half a piece of work, and go
+		// to the editor only when someone asks (loom apply THREAD).
+		out.Files = run.Files()
+		p.end("Stopped: " + string(run.StopReason))
+		msg := fmt.Sprintf("Loom stopped (%s) before finishing, so its edits to %d file(s) were not applied", run.StopReason, len(out.Files))
+		if run.ThreadID != "" {
+			msg += fmt.Sprintf("; they are kept in thread %s: continue it, or run `loom apply %s`", run.ThreadID, run.ThreadID)
+		}
+		s.showMessage(ctx, protocol.MessageTypeWarning, msg+".")
+		return marshalResult(out)
 	case args.Answer || len(run.Files()) == 0:
 		p.end("Done")
 		s.showAnswer(ctx, out.Final)

@@ -2,8 +2,12 @@ package lsp
 
 import (
 	"context"
+	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
+
+	"go.lsp.dev/protocol"
 
 	"github.com/loom-agent/loom/agent"
 	"github.com/loom-agent/loom/session"
@@ -57,4 +61,53 @@ func runnerFunc(saw func(string), next session.Runner) session.Runner { return s
 func (s spy) Run(ctx context.Context, task agent.Task, onEvent func(agent.Event)) (agent.Result, error) {
 	s.saw(task.Instruction)
 	return s.next.Run(ctx, task, onEvent)
+}
+
+// limited stages its edits and stops at a limit, as a run out of turns.
+type limited struct{ stager }
+
+func (l limited) Run(ctx context.Context, task agent.Task, onEvent func(agent.Event)) (agent.Result, error) {
+	res, err := l.stager.Run(ctx, task, onEvent)
+	res.StopReason = agent.StopMaxTurns
+	return res, err
+}
+
+// TestStoppedRunNotApplied: a run stopped at a limit sends the editor no
+// edit (half a piece of work is not applied, as under MCP and `loom run
+// --apply`); its edits stay with its thread for `loom apply`.
+func TestStoppedRunNotApplied(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		runner    session.Runner
+		wantEdits int
+	}{
+		{"finished run is applied", stager{"p.go": "package q\n"}, 1},
+		{"run stopped at a limit is not", limited{stager{"p.go": "package q\n"}}, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			caps := protocol.ClientCapabilities{Workspace: &protocol.WorkspaceClientCapabilities{ApplyEdit: ptr(true)}}
+			ed := &editor{edits: make(chan protocol.WorkspaceEdit, 1)}
+			st := openStore(t)
+			_, srv, _, _ := serveClient(t, Options{Sessions: &session.Service{Store: st},
+				NewAgent: func(*workspace.Workspace) (session.Runner, error) { return tt.runner, nil }}, ed, caps)
+			res, err := execute(srv, CommandRun, map[string]any{"instruction": "rename the package"})
+			var out RunResult
+			if err != nil || json.Unmarshal(res, &out) != nil {
+				t.Fatalf("loom.run = %s, %v", res, err)
+			}
+			if len(ed.edits) != tt.wantEdits || out.Applied != (tt.wantEdits == 1) {
+				t.Fatalf("the editor got %d edits, applied=%v; want %d", len(ed.edits), out.Applied, tt.wantEdits)
+			}
+			if !slices.Equal(out.Files, []string{"p.go"}) {
+				t.Errorf("files = %q", out.Files)
+			}
+			th, err := st.Get(context.Background(), out.ThreadID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if kept := len(th.Changes) > 0; kept != (tt.wantEdits == 0) {
+				t.Errorf("the thread keeps %d staged changes; want them kept only when not applied", len(th.Changes))
+			}
+		})
+	}
 }
