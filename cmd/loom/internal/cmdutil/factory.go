@@ -54,13 +54,15 @@ func New(ios *iostreams.IOStreams, buildVersion string) *Factory {
 		IOStreams:    ios,
 		BuildVersion: buildVersion,
 		ModelConfig:  llm.LoadConfig,
-		OpenStore:    openStore,
+		OpenStore:    OpenStore,
 		Workspace:    workspace.New,
 		Tools:        tools.NewBuiltinRegistry,
 	}
 }
 
-func openStore(db string, mode StoreMode) (*thread.Store, error) {
+// OpenStore opens the thread database at db, or at its default place
+// when db is empty: Factory.OpenStore of the real commands.
+func OpenStore(db string, mode StoreMode) (*thread.Store, error) {
 	if db == "" {
 		var err error
 		if db, err = thread.DefaultPath(); err != nil {
