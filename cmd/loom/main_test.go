@@ -10,6 +10,17 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/loom-agent/loom/cmd/loom/internal/cmdutil"
+)
+
+// The exit codes the binary's tests expect.
+const (
+	exitFailure   = cmdutil.ExitFailure
+	exitUsage     = cmdutil.ExitUsage
+	exitLimit     = cmdutil.ExitLimit
+	exitTimedOut  = cmdutil.ExitTimedOut
+	exitCancelled = cmdutil.ExitCancelled
 )
 
 // loomBin is the real binary, built once for the end-to-end tests. Tests

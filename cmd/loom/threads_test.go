@@ -181,41 +181,6 @@ func TestThreadsDatabaseLocation(t *testing.T) {
 	}
 }
 
-// TestRunSession checks the helper loom run uses: a thread continued by a
-// unique prefix, an unknown thread refused, and a database that cannot be
-// opened refused only when a thread was asked for.
-func TestRunSession(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "threads.db")
-	ctx := context.Background()
-	st, err := thread.Open(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	th, err := st.Create(ctx, thread.Meta{Workspace: "/src/x", Title: "first task"})
-	st.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, id, done, err := runSession(ctx, db, th.ID[:9])
-	if err != nil || id != th.ID || svc.Store == nil {
-		t.Fatalf("runSession(prefix) = %q, %v", id, err)
-	}
-	done()
-	if _, _, _, err := runSession(ctx, db, "zzzz"); err == nil || !strings.Contains(err.Error(), "no such thread") {
-		t.Errorf("unknown thread: %v", err)
-	}
-	bad := filepath.Join(t.TempDir(), "file")
-	os.WriteFile(bad, nil, 0o644)
-	if _, _, _, err := runSession(ctx, filepath.Join(bad, "threads.db"), th.ID); err == nil {
-		t.Error("continuing a thread without a database: no error")
-	}
-	svc, _, done, err = runSession(ctx, filepath.Join(bad, "threads.db"), "")
-	if err != nil || svc.Store != nil {
-		t.Errorf("a new run without a database: %v, store %v; want it to run unrecorded", err, svc.Store)
-	}
-	done()
-}
-
 // TestThreadsLockedDatabase: while another process holds the database's
 // write lock, list answers at once, and rm says on stderr that the file
 // is locked, then finishes once the lock is released.

@@ -1,4 +1,4 @@
-package main
+package cmdutil
 
 import (
 	"bytes"
@@ -29,7 +29,7 @@ func TestShortDuration(t *testing.T) {
 // TestProgressPlain: off a terminal, progress is plain parseable lines.
 func TestProgressPlain(t *testing.T) {
 	var b bytes.Buffer
-	p := newProgress(&b)
+	p := NewProgress(&b, false)
 	for _, ev := range []agent.Event{
 		agent.TextDelta{Text: "Looking"},
 		agent.ToolStarted{Name: "grep", Args: `{"pattern":"x"}`},
@@ -37,7 +37,7 @@ func TestProgressPlain(t *testing.T) {
 		agent.ToolFinished{Name: "edit_file", Err: errors.New("old_text was not found"), Duration: time.Millisecond},
 		agent.TurnFinished{Turn: 1},
 	} {
-		p.handle(ev)
+		p.Handle(ev)
 	}
 	want := "model: Looking\n" +
 		"tool grep started {\"pattern\":\"x\"}\n" +

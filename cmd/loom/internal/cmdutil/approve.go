@@ -1,4 +1,4 @@
-package main
+package cmdutil
 
 import (
 	"context"
@@ -13,55 +13,47 @@ import (
 	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 
+	"github.com/loom-agent/loom/cmd/loom/internal/iostreams"
 	"github.com/loom-agent/loom/tools"
 )
 
 // The values of --shell.
 const (
-	shellAsk    = "ask"
-	shellAlways = "always"
-	shellNever  = "never"
+	ShellAsk    = "ask"
+	ShellAlways = "always"
+	ShellNever  = "never"
 )
 
-// policy is the approver of a server, which has nobody to ask:
-// --allow-shell allows every command, else none is offered.
-func (f agentFlags) policy() tools.Approver {
-	if f.allowShell {
-		return tools.AlwaysApprove
-	}
-	return nil
-}
-
-// approver is the approver of `loom run` and the REPL from --shell and
+// Approver is the approver of `loom run` and the REPL from --shell and
 // --allow-shell: a prompt on the terminal (ask, the default when stdin and
 // stderr are one), every command (always, or --allow-shell), or none
 // (never, the default otherwise: commands are not offered).
-func (f agentFlags) approver(s *streams) (tools.Approver, error) {
-	mode := f.shell
+func Approver(ios *iostreams.IOStreams, f AgentFlags) (tools.Approver, error) {
+	mode := f.Shell
 	switch {
-	case f.allowShell && mode != "" && mode != shellAlways:
-		return nil, &usageError{fmt.Errorf("--allow-shell is --shell=%s; it contradicts --shell=%s", shellAlways, mode)}
-	case f.allowShell:
-		mode = shellAlways
+	case f.AllowShell && mode != "" && mode != ShellAlways:
+		return nil, &UsageError{fmt.Errorf("--allow-shell is --shell=%s; it contradicts --shell=%s", ShellAlways, mode)}
+	case f.AllowShell:
+		mode = ShellAlways
 	}
-	prompt := newTerminalApprover(s)
+	prompt := newTerminalApprover(ios)
 	switch mode {
 	case "":
 		if prompt == nil {
 			return nil, nil
 		}
 		return prompt, nil
-	case shellAsk:
+	case ShellAsk:
 		if prompt == nil {
-			return nil, &usageError{errors.New("--shell=ask needs a terminal to ask on (stdin and stderr); use --shell=always or --shell=never")}
+			return nil, &UsageError{errors.New("--shell=ask needs a terminal to ask on (stdin and stderr); use --shell=always or --shell=never")}
 		}
 		return prompt, nil
-	case shellAlways:
+	case ShellAlways:
 		return tools.AlwaysApprove, nil
-	case shellNever:
+	case ShellNever:
 		return nil, nil
 	}
-	return nil, &usageError{fmt.Errorf("--shell %s: want %s, %s or %s", strconv.Quote(mode), shellAsk, shellAlways, shellNever)}
+	return nil, &UsageError{fmt.Errorf("--shell %s: want %s, %s or %s", strconv.Quote(mode), ShellAsk, ShellAlways, ShellNever)}
 }
 
 // terminalApprover asks the person at the terminal before each command
@@ -80,13 +72,12 @@ type terminalApprover struct {
 	always map[string]bool
 }
 
-// newTerminalApprover returns a prompt on s's terminal, or nil when stdin
-// or stderr is not a terminal (a pipe, a file, /dev/null). Call it before
-// a line editor changes the terminal's mode.
-func newTerminalApprover(s *streams) *terminalApprover {
-	in, ok := s.In.(*os.File)
-	out, ok2 := s.Err.(*os.File)
-	if !ok || !ok2 || !term.IsTerminal(int(in.Fd())) || !term.IsTerminal(int(out.Fd())) {
+// newTerminalApprover returns a prompt on the streams' terminal, or nil
+// when stdin or stderr is not a terminal (a pipe, a file, /dev/null). Call
+// it before a line editor changes the terminal's mode.
+func newTerminalApprover(ios *iostreams.IOStreams) *terminalApprover {
+	in, out, ok := ios.TerminalFiles()
+	if !ok {
 		return nil
 	}
 	cooked, err := term.GetState(int(in.Fd()))

@@ -1,6 +1,7 @@
-package main
+package serve
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
@@ -8,25 +9,38 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/loom-agent/loom/agent"
+	"github.com/loom-agent/loom/cmd/loom/internal/cmdutil"
+	"github.com/loom-agent/loom/cmd/loom/internal/iostreams"
 	"github.com/loom-agent/loom/mcp"
 	"github.com/loom-agent/loom/session"
+	"github.com/loom-agent/loom/thread"
 	"github.com/loom-agent/loom/workspace"
 )
 
-func init() { subcommands = append(subcommands, newMCPCmd) }
+// MCPOptions are what `loom mcp` needs.
+type MCPOptions struct {
+	IO        *iostreams.IOStreams
+	Agent     func(cmdutil.AgentFlags, *workspace.Workspace) (*agent.Agent, error)
+	ModelName func(cmdutil.AgentFlags) string
+	OpenStore func(db string, mode cmdutil.StoreMode) (*thread.Store, error)
+	// Version is the version set at build time ("" reports "dev").
+	Version string
 
-type mcpOptions struct {
-	agentFlags
-	roots        []string
-	http         string
-	token        string
-	noAuth       bool
-	allowOrigins []string
-	db           string
+	AgentFlags   cmdutil.AgentFlags
+	Roots        []string
+	HTTP         string
+	Token        string
+	NoAuth       bool
+	AllowOrigins []string
+	DB           string
+	// HTTPFlags names the flags given that apply to --http only.
+	HTTPFlags []string
 }
 
-func newMCPCmd(s *streams) *cobra.Command {
-	var o mcpOptions
+// NewCmdMCP builds `loom mcp`; runF, when given, replaces the run.
+func NewCmdMCP(f *cmdutil.Factory, runF func(*MCPOptions) error) *cobra.Command {
+	opts := &MCPOptions{IO: f.IOStreams, Agent: f.Agent, ModelName: f.ModelName, OpenStore: f.OpenStore, Version: f.BuildVersion}
 	cmd := &cobra.Command{
 		Use:   "mcp",
 		Short: "Serve Loom's agent and tools over MCP (stdio, or streamable HTTP with --http)",
@@ -61,72 +75,79 @@ opened the server runs without threads and says so on stderr.`,
   LOOM_MCP_TOKEN=s3cret loom mcp --http 0.0.0.0:7777 --root /srv/repo`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runMCP(cmd, s, o)
+			opts.HTTPFlags = nil
+			for _, name := range []string{"token", "no-auth", "allow-origin"} {
+				if cmd.Flags().Changed(name) {
+					opts.HTTPFlags = append(opts.HTTPFlags, name)
+				}
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return mcpRun(cmd.Context(), opts)
 		},
 	}
-	o.agentFlags.register(cmd)
-	cmd.Flags().StringSliceVar(&o.roots, "root", []string{"."}, "a workspace folder (repeat for several; paths resolve against the first)")
-	cmd.Flags().StringVar(&o.http, "http", "", "serve streamable HTTP on ADDR (HOST:PORT or :PORT) instead of stdio")
-	cmd.Flags().StringVar(&o.token, "token", "", "bearer token HTTP clients must send (env LOOM_MCP_TOKEN; default: generated, written to a file); required off loopback")
-	cmd.Flags().BoolVar(&o.noAuth, "no-auth", false, "serve HTTP on loopback without a token: any local user can use the server")
-	cmd.Flags().StringSliceVar(&o.allowOrigins, "allow-origin", nil, "a browser origin allowed besides loopback ones, such as https://app.example.com (repeat for several)")
-	cmd.Flags().StringVar(&o.db, "db", "", "the thread database (env LOOM_DB)")
+	opts.AgentFlags.Register(cmd)
+	cmd.Flags().StringSliceVar(&opts.Roots, "root", []string{"."}, "a workspace folder (repeat for several; paths resolve against the first)")
+	cmd.Flags().StringVar(&opts.HTTP, "http", "", "serve streamable HTTP on ADDR (HOST:PORT or :PORT) instead of stdio")
+	cmd.Flags().StringVar(&opts.Token, "token", "", "bearer token HTTP clients must send (env LOOM_MCP_TOKEN; default: generated, written to a file); required off loopback")
+	cmd.Flags().BoolVar(&opts.NoAuth, "no-auth", false, "serve HTTP on loopback without a token: any local user can use the server")
+	cmd.Flags().StringSliceVar(&opts.AllowOrigins, "allow-origin", nil, "a browser origin allowed besides loopback ones, such as https://app.example.com (repeat for several)")
+	cmd.Flags().StringVar(&opts.DB, "db", "", "the thread database (env LOOM_DB)")
 	return cmd
 }
 
-func runMCP(cmd *cobra.Command, s *streams, o mcpOptions) error {
-	if o.http == "" {
+func mcpRun(ctx context.Context, o *MCPOptions) error {
+	if o.HTTP == "" {
 		// LOOM_MCP_TOKEN may be set for an HTTP server elsewhere: stdio
 		// ignores it, and refuses only flags given for HTTP.
-		for _, name := range []string{"token", "no-auth", "allow-origin"} {
-			if cmd.Flags().Changed(name) {
-				return &usageError{fmt.Errorf("--%s applies to --http only", name)}
-			}
+		if len(o.HTTPFlags) > 0 {
+			return &cmdutil.UsageError{Err: fmt.Errorf("--%s applies to --http only", o.HTTPFlags[0])}
 		}
-	} else if o.token == "" {
-		o.token = os.Getenv("LOOM_MCP_TOKEN")
+	} else if o.Token == "" {
+		o.Token = os.Getenv("LOOM_MCP_TOKEN")
 	}
-	httpOpts := mcp.HTTPOptions{Token: o.token, NoAuth: o.noAuth, AllowOrigins: o.allowOrigins}
+	httpOpts := mcp.HTTPOptions{Token: o.Token, NoAuth: o.NoAuth, AllowOrigins: o.AllowOrigins}
 	var addr string
-	if o.http != "" {
+	if o.HTTP != "" {
 		var err error
-		if addr, err = mcp.HTTPAddr(o.http, httpOpts); err != nil {
-			return &usageError{err}
+		if addr, err = mcp.HTTPAddr(o.HTTP, httpOpts); err != nil {
+			return &cmdutil.UsageError{Err: err}
 		}
 	}
 	// A server without threads is still useful: loom_agent and the code
 	// tools work, only recording and the thread tools are lost.
-	st, dbErr := openStore(o.db)
+	st, dbErr := o.OpenStore(o.DB, cmdutil.ReadWrite)
 	if dbErr != nil {
 		slog.Warn("threads are not recorded, and the thread tools are not offered", "err", dbErr)
 	} else {
 		defer st.Close()
 	}
 	srv, err := mcp.New(mcp.Options{
-		Roots:    o.roots,
-		Approver: o.policy(),
-		Version:  version,
+		Roots:    o.Roots,
+		Approver: o.AgentFlags.Policy(),
+		Version:  o.Version,
 		Logger:   slog.Default(),
 		NewAgent: func(ws *workspace.Workspace) (session.Runner, error) {
-			return newAgent(o.agentFlags, ws)
+			return o.Agent(o.AgentFlags, ws)
 		},
 		Sessions: &session.Service{Store: st, StoreErr: dbErr, Log: slog.Default()},
-		Model:    modelName(o.agentFlags),
+		Model:    o.ModelName(o.AgentFlags),
 	})
 	if err != nil {
 		return err
 	}
-	ctx := cmd.Context()
-	if o.http == "" {
-		return srv.ServeStdio(ctx, s.In, s.Out)
+	errOut := o.IO.ErrOut
+	if o.HTTP == "" {
+		return srv.ServeStdio(ctx, o.IO.In, o.IO.Out)
 	}
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
 	switch {
-	case o.noAuth:
-		fmt.Fprintf(s.Err, "loom mcp: --no-auth: any local user can use this server\n")
+	case o.NoAuth:
+		fmt.Fprintf(errOut, "loom mcp: --no-auth: any local user can use this server\n")
 	case httpOpts.Token == "":
 		tf, err := mcp.WriteTokenFile(l.Addr())
 		if err != nil {
@@ -136,10 +157,10 @@ func runMCP(cmd *cobra.Command, s *streams, o mcpOptions) error {
 		defer tf.Remove()
 		httpOpts.Token = tf.Token
 		// The path, never the token: stderr often ends up in logs.
-		fmt.Fprintf(s.Err, "loom mcp: token file %s (send Authorization: Bearer <its content>)\n", tf.Path)
+		fmt.Fprintf(errOut, "loom mcp: token file %s (send Authorization: Bearer <its content>)\n", tf.Path)
 	}
 	// The URL goes to stderr whatever the log level: with port 0 it is the
 	// only way to learn the port.
-	fmt.Fprintf(s.Err, "loom mcp: serving http://%s%s\n", l.Addr(), mcp.EndpointPath)
+	fmt.Fprintf(errOut, "loom mcp: serving http://%s%s\n", l.Addr(), mcp.EndpointPath)
 	return srv.ServeHTTP(ctx, l, httpOpts)
 }

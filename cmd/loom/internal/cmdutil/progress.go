@@ -1,39 +1,24 @@
-package main
+package cmdutil
 
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
-
-	"golang.org/x/term"
 
 	"github.com/loom-agent/loom/agent"
 )
 
-// isTerminal reports whether w is a terminal (a person watching); a
-// character device such as /dev/null is not one.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-// isTerminalReader reports whether r is a terminal a person types into.
-func isTerminalReader(r io.Reader) bool {
-	f, ok := r.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-// progress renders agent events on stderr: live, coloured step lines on a
-// terminal, plain parseable lines otherwise.
-type progress struct {
+// Progress renders agent events: live, coloured step lines on a terminal,
+// plain parseable lines otherwise.
+type Progress struct {
 	w      io.Writer
 	tty    bool
 	inText bool // a streamed reply is mid-line
 }
 
-func newProgress(w io.Writer) *progress { return &progress{w: w, tty: isTerminal(w)} }
+// NewProgress renders to w, which is a terminal when tty is true.
+func NewProgress(w io.Writer, tty bool) *Progress { return &Progress{w: w, tty: tty} }
 
 // ANSI styles, used only on a terminal.
 const (
@@ -43,22 +28,23 @@ const (
 	reset = "\x1b[0m"
 )
 
-func (p *progress) style(s, text string) string {
+func (p *Progress) style(s, text string) string {
 	if !p.tty {
 		return text
 	}
 	return s + text + reset
 }
 
-func (p *progress) endText() {
+// EndText ends a streamed reply's line, if one is open.
+func (p *Progress) EndText() {
 	if p.inText {
 		fmt.Fprintln(p.w)
 		p.inText = false
 	}
 }
 
-// handle prints one event.
-func (p *progress) handle(ev agent.Event) {
+// Handle prints one event.
+func (p *Progress) Handle(ev agent.Event) {
 	switch e := ev.(type) {
 	case agent.TextDelta:
 		if !p.inText && !p.tty {
@@ -67,14 +53,14 @@ func (p *progress) handle(ev agent.Event) {
 		fmt.Fprint(p.w, e.Text)
 		p.inText = !strings.HasSuffix(e.Text, "\n")
 	case agent.ToolStarted:
-		p.endText()
+		p.EndText()
 		if p.tty {
 			fmt.Fprintf(p.w, "%s %s %s\n", p.style(dim, "▸"), e.Name, p.style(dim, clip(e.Args, 100)))
 		} else {
 			fmt.Fprintf(p.w, "tool %s started %s\n", e.Name, clip(e.Args, 200))
 		}
 	case agent.ToolFinished:
-		p.endText()
+		p.EndText()
 		status, mark := "ok", p.style(green, "✓")
 		if e.Err != nil {
 			status, mark = "error: "+clip(e.Err.Error(), 200), p.style(red, "✗")
@@ -92,10 +78,10 @@ func (p *progress) handle(ev agent.Event) {
 			fmt.Fprintf(p.w, "tool %s %s in %s%s\n", e.Name, status, shortDuration(e.Duration), changed)
 		}
 	case agent.Retrying:
-		p.endText()
+		p.EndText()
 		fmt.Fprintf(p.w, "%s\n", p.style(dim, fmt.Sprintf("model call failed (%v); retrying in %s (attempt %d)", e.Err, e.Delay.Round(1e6), e.Attempt)))
 	case agent.TurnFinished:
-		p.endText()
+		p.EndText()
 		if !p.tty {
 			fmt.Fprintf(p.w, "turn %d done: %d tokens in, %d out\n", e.Turn, e.Usage.PromptTokens, e.Usage.CompletionTokens)
 		}

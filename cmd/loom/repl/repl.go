@@ -1,4 +1,6 @@
-package main
+// Package repl is `loom repl` (and `loom` alone on a terminal): a
+// conversation with the agent whose edits accumulate until /apply.
+package repl
 
 import (
 	"context"
@@ -15,22 +17,33 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/loom-agent/loom/agent"
+	"github.com/loom-agent/loom/cmd/loom/internal/cmdutil"
+	"github.com/loom-agent/loom/cmd/loom/internal/iostreams"
 	"github.com/loom-agent/loom/llm"
 	"github.com/loom-agent/loom/session"
+	"github.com/loom-agent/loom/thread"
 	"github.com/loom-agent/loom/tools"
 	"github.com/loom-agent/loom/workspace"
 )
 
-func init() { subcommands = append(subcommands, newReplCmd) }
+// ReplOptions are what `loom repl` needs.
+type ReplOptions struct {
+	IO        *iostreams.IOStreams
+	Workspace func(root string) (*workspace.Workspace, error)
+	Approver  func(cmdutil.AgentFlags) (tools.Approver, error)
+	Agent     func(cmdutil.AgentFlags, *workspace.Workspace) (*agent.Agent, error)
+	ModelName func(cmdutil.AgentFlags) string
+	OpenStore func(db string, mode cmdutil.StoreMode) (*thread.Store, error)
 
-type replOptions struct {
-	agentFlags
-	root string
-	db   string
+	AgentFlags cmdutil.AgentFlags
+	Root       string
+	DB         string
 }
 
-func newReplCmd(s *streams) *cobra.Command {
-	var o replOptions
+// NewCmdRepl builds `loom repl`; runF, when given, replaces the run.
+func NewCmdRepl(f *cmdutil.Factory, runF func(*ReplOptions) error) *cobra.Command {
+	opts := &ReplOptions{IO: f.IOStreams, Workspace: f.Workspace, Approver: f.Approver, Agent: f.Agent,
+		ModelName: f.ModelName, OpenStore: f.OpenStore}
 	cmd := &cobra.Command{
 		Use:   "repl",
 		Short: "Talk with the agent interactively (also `loom` alone on a terminal)",
@@ -50,19 +63,22 @@ Before the agent runs a shell command, Loom asks: [y]es / [n]o / [a]lways
 --allow-shell) runs them without asking, --shell=never offers no shell.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runRepl(s, o)
+			if runF != nil {
+				return runF(opts)
+			}
+			return replRun(opts)
 		},
 	}
-	o.agentFlags.register(cmd)
-	o.agentFlags.registerShell(cmd)
-	cmd.Flags().StringVar(&o.root, "root", ".", "the workspace root")
-	cmd.Flags().StringVar(&o.db, "db", "", "the thread database (env LOOM_DB)")
+	opts.AgentFlags.Register(cmd)
+	opts.AgentFlags.RegisterShell(cmd)
+	cmd.Flags().StringVar(&opts.Root, "root", ".", "the workspace root")
+	cmd.Flags().StringVar(&opts.DB, "db", "", "the thread database (env LOOM_DB)")
 	return cmd
 }
 
 // repl is one interactive session.
 type repl struct {
-	s       *streams
+	io      *iostreams.IOStreams
 	ws      *workspace.Workspace
 	ag      *agent.Agent
 	model   string
@@ -75,24 +91,25 @@ type repl struct {
 	thread   string           // the thread this session appends to
 }
 
-func runRepl(s *streams, o replOptions) error {
-	ws, err := workspace.New(o.root)
+func replRun(opts *ReplOptions) error {
+	ws, err := opts.Workspace(opts.Root)
 	if err != nil {
 		return err
 	}
 	// Before the line editor puts the terminal in raw mode: the prompt
 	// reads its answers in the terminal's own mode.
-	approver, err := o.approver(s)
+	approver, err := opts.Approver(opts.AgentFlags)
 	if err != nil {
 		return err
 	}
-	ag, err := newAgent(o.agentFlags, ws)
+	ag, err := opts.Agent(opts.AgentFlags, ws)
 	if err != nil {
 		return err
 	}
-	r := &repl{s: s, ws: ws, ag: ag, model: modelName(o.agentFlags), changes: ws.NewChangeset(), runs: &session.Service{},
-		approver: approver}
-	if r.runs.Store, err = openStore(o.db); err != nil {
+	out := opts.IO.Out
+	r := &repl{io: opts.IO, ws: ws, ag: ag, model: opts.ModelName(opts.AgentFlags), changes: ws.NewChangeset(),
+		runs: &session.Service{}, approver: approver}
+	if r.runs.Store, err = opts.OpenStore(opts.DB, cmdutil.ReadWrite); err != nil {
 		slog.Warn("threads are not recorded", "err", err)
 	} else {
 		defer r.runs.Store.Close()
@@ -101,15 +118,15 @@ func runRepl(s *streams, o replOptions) error {
 	defer line.Close()
 	line.SetCtrlCAborts(true)
 	line.SetCompleter(func(l string) []string {
-		var out []string
+		var matches []string
 		for _, c := range []string{"/diff", "/apply", "/discard", "/resume ", "/help", "/quit"} {
 			if strings.HasPrefix(c, l) {
-				out = append(out, c)
+				matches = append(matches, c)
 			}
 		}
-		return out
+		return matches
 	})
-	fmt.Fprintf(s.Out, "Loom in %s. Edits are staged until /apply. /help lists commands.\n", ws.Root())
+	fmt.Fprintf(out, "Loom in %s. Edits are staged until /apply. /help lists commands.\n", ws.Root())
 	warned := false
 	for {
 		input, err := line.Prompt("loom> ")
@@ -117,7 +134,7 @@ func runRepl(s *streams, o replOptions) error {
 		case errors.Is(err, liner.ErrPromptAborted):
 			continue
 		case errors.Is(err, io.EOF):
-			fmt.Fprintln(s.Out)
+			fmt.Fprintln(out)
 			return r.leave()
 		case err != nil:
 			return err
@@ -130,7 +147,7 @@ func runRepl(s *streams, o replOptions) error {
 		switch strings.Fields(input)[0] {
 		case "/quit", "/exit":
 			if !r.changes.Empty() && !warned {
-				fmt.Fprintln(s.Out, "There are staged edits that were not applied: /apply them, /discard them, or /quit again to leave them.")
+				fmt.Fprintln(out, "There are staged edits that were not applied: /apply them, /discard them, or /quit again to leave them.")
 				warned = true
 				continue
 			}
@@ -142,14 +159,14 @@ func runRepl(s *streams, o replOptions) error {
 		case "/discard":
 			r.changes.Discard()
 			r.runs.DropChanges(context.Background(), r.thread)
-			fmt.Fprintln(s.Out, "Discarded the staged edits.")
+			fmt.Fprintln(out, "Discarded the staged edits.")
 		case "/resume":
 			r.resume(strings.TrimSpace(strings.TrimPrefix(input, "/resume")))
 		case "/help":
-			fmt.Fprintln(s.Out, "/diff  /apply  /discard  /resume ID  /help  /quit   (anything else is an instruction for the agent)")
+			fmt.Fprintln(out, "/diff  /apply  /discard  /resume ID  /help  /quit   (anything else is an instruction for the agent)")
 		default:
 			if strings.HasPrefix(input, "/") {
-				fmt.Fprintf(s.Out, "Unknown command %s; /help lists them.\n", strings.Fields(input)[0])
+				fmt.Fprintf(out, "Unknown command %s; /help lists them.\n", strings.Fields(input)[0])
 				continue
 			}
 			warned = false
@@ -172,72 +189,74 @@ func (r *repl) ask(instruction string) {
 		case <-ctx.Done():
 		}
 	}()
-	p := newProgress(r.s.Out)
-	out, err := r.runs.Run(ctx, session.Request{Instruction: instruction, Workspace: r.ws, Changes: r.changes,
-		History: r.history, ThreadID: r.thread, Model: r.model, Agent: r.ag, Observe: p.handle, Approver: r.approver})
-	p.endText()
+	out := r.io.Out
+	p := cmdutil.NewProgress(out, r.io.IsStdoutTTY())
+	o, err := r.runs.Run(ctx, session.Request{Instruction: instruction, Workspace: r.ws, Changes: r.changes,
+		History: r.history, ThreadID: r.thread, Model: r.model, Agent: r.ag, Observe: p.Handle, Approver: r.approver})
+	p.EndText()
 	if err != nil {
-		fmt.Fprintf(r.s.Out, "Error: %v\n", err)
+		fmt.Fprintf(out, "Error: %v\n", err)
 		return
 	}
-	res := out.Result
+	res := o.Result
 	if len(res.Transcript) > 0 {
 		r.history = res.Transcript
 	}
-	if out.ThreadID != "" && r.thread == "" {
-		fmt.Fprintf(r.s.Out, "(thread %s)\n", out.ThreadID)
+	if o.ThreadID != "" && r.thread == "" {
+		fmt.Fprintf(out, "(thread %s)\n", o.ThreadID)
 	}
-	if out.ThreadID != "" {
-		r.thread = out.ThreadID
+	if o.ThreadID != "" {
+		r.thread = o.ThreadID
 	}
-	err = out.Err
+	err = o.Err
 	switch {
 	case errors.Is(err, context.Canceled):
-		fmt.Fprintln(r.s.Out, "Stopped. The edits staged so far are kept (/diff).")
+		fmt.Fprintln(out, "Stopped. The edits staged so far are kept (/diff).")
 	case err != nil:
-		fmt.Fprintf(r.s.Out, "Error: %v\n", err)
+		fmt.Fprintf(out, "Error: %v\n", err)
 	case res.StopReason != agent.StopDone:
-		fmt.Fprintf(r.s.Out, "Stopped at a limit (%s).\n", res.StopReason)
+		fmt.Fprintf(out, "Stopped at a limit (%s).\n", res.StopReason)
 	}
 	if files := len(r.changes.Changes()); files > 0 {
-		fmt.Fprintf(r.s.Out, "%d file(s) with staged edits: /diff to review, /apply to write.\n", files)
+		fmt.Fprintf(out, "%d file(s) with staged edits: /diff to review, /apply to write.\n", files)
 	}
 }
 
 // resume makes the session continue an earlier thread.
 func (r *repl) resume(arg string) {
+	out := r.io.Out
 	if arg == "" {
-		fmt.Fprintln(r.s.Out, "Usage: /resume ID (loom threads list shows them)")
+		fmt.Fprintln(out, "Usage: /resume ID (loom threads list shows them)")
 		return
 	}
 	if r.runs.Store == nil {
-		fmt.Fprintln(r.s.Out, "Threads are not available: the thread database could not be opened.")
+		fmt.Fprintln(out, "Threads are not available: the thread database could not be opened.")
 		return
 	}
 	ctx := context.Background()
 	id, err := r.runs.Store.Resolve(ctx, arg)
 	if err != nil {
-		fmt.Fprintf(r.s.Out, "Error: %v\n", err)
+		fmt.Fprintf(out, "Error: %v\n", err)
 		return
 	}
 	t, err := r.runs.Store.Get(ctx, id)
 	if err != nil {
-		fmt.Fprintf(r.s.Out, "Error: %v\n", err)
+		fmt.Fprintf(out, "Error: %v\n", err)
 		return
 	}
 	// The thread's unapplied edits come back with it.
 	changes, err := r.ws.Restage(t.Changes)
 	if err != nil {
-		fmt.Fprintf(r.s.Out, "Error: thread %s: its staged edits: %v\n", id, err)
+		fmt.Fprintf(out, "Error: thread %s: its staged edits: %v\n", id, err)
 		return
 	}
 	if n := len(r.changes.Changes()); n > 0 && r.thread != "" {
-		fmt.Fprintf(r.s.Out, "The %d file(s) of staged edits stay with thread %s (loom apply %s).\n", n, r.thread, r.thread)
+		fmt.Fprintf(out, "The %d file(s) of staged edits stay with thread %s (loom apply %s).\n", n, r.thread, r.thread)
 	}
 	r.thread, r.history, r.changes = id, nil, changes
-	fmt.Fprintf(r.s.Out, "Continuing thread %s: %s\n", id, t.Title)
+	fmt.Fprintf(out, "Continuing thread %s: %s\n", id, t.Title)
 	if n := len(changes.Changes()); n > 0 {
-		fmt.Fprintf(r.s.Out, "%d file(s) with staged edits from that thread: /diff to review, /apply to write.\n", n)
+		fmt.Fprintf(out, "%d file(s) with staged edits from that thread: /diff to review, /apply to write.\n", n)
 	}
 }
 
@@ -245,11 +264,11 @@ func (r *repl) showDiff() {
 	diff, err := r.changes.Diff()
 	switch {
 	case err != nil:
-		fmt.Fprintf(r.s.Out, "Error: %v\n", err)
+		fmt.Fprintf(r.io.Out, "Error: %v\n", err)
 	case diff == "":
-		fmt.Fprintln(r.s.Out, "No staged edits.")
+		fmt.Fprintln(r.io.Out, "No staged edits.")
 	default:
-		fmt.Fprint(r.s.Out, diff)
+		fmt.Fprint(r.io.Out, diff)
 	}
 }
 
@@ -257,21 +276,21 @@ func (r *repl) apply() {
 	applied, err := r.changes.Apply()
 	switch {
 	case err != nil:
-		fmt.Fprintf(r.s.Out, "Not applied: %v\n", err)
+		fmt.Fprintf(r.io.Out, "Not applied: %v\n", err)
 	case len(applied) == 0:
-		fmt.Fprintln(r.s.Out, "No staged edits.")
+		fmt.Fprintln(r.io.Out, "No staged edits.")
 	default:
 		r.runs.DropChanges(context.Background(), r.thread)
 		for _, ch := range applied {
-			fmt.Fprintf(r.s.Out, "%s %s\n", ch.Kind, ch.NewPath)
+			fmt.Fprintf(r.io.Out, "%s %s\n", ch.Kind, ch.NewPath)
 		}
-		fmt.Fprintf(r.s.Out, "Applied %d file(s).\n", len(applied))
+		fmt.Fprintf(r.io.Out, "Applied %d file(s).\n", len(applied))
 	}
 }
 
 func (r *repl) leave() error {
 	if n := len(r.changes.Changes()); n > 0 {
-		fmt.Fprintf(r.s.Err, "Left %d file(s) of staged edits unapplied.\n", n)
+		fmt.Fprintf(r.io.ErrOut, "Left %d file(s) of staged edits unapplied.\n", n)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
-package main
+package serve
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"slices"
@@ -9,20 +10,30 @@ import (
 
 	"github.com/loom-agent/loom/acp"
 	"github.com/loom-agent/loom/agent"
+	"github.com/loom-agent/loom/cmd/loom/internal/cmdutil"
+	"github.com/loom-agent/loom/cmd/loom/internal/iostreams"
 	"github.com/loom-agent/loom/llm"
 	"github.com/loom-agent/loom/session"
 	"github.com/loom-agent/loom/thread"
+	"github.com/loom-agent/loom/tools"
+	"github.com/loom-agent/loom/workspace"
 )
 
-func init() { subcommands = append(subcommands, newACPCmd) }
+// ACPOptions are what `loom acp` needs.
+type ACPOptions struct {
+	IO          *iostreams.IOStreams
+	ModelConfig func(llm.Config) (llm.Config, error)
+	AgentWith   func(f cmdutil.AgentFlags, ws *workspace.Workspace, model string, reg *tools.Registry) (*agent.Agent, error)
+	OpenStore   func(db string, mode cmdutil.StoreMode) (*thread.Store, error)
+	Version     func() string
 
-type acpOptions struct {
-	agentFlags
-	models []string
+	AgentFlags cmdutil.AgentFlags
+	Models     []string
 }
 
-func newACPCmd(s *streams) *cobra.Command {
-	var o acpOptions
+// NewCmdACP builds `loom acp`; runF, when given, replaces the run.
+func NewCmdACP(f *cmdutil.Factory, runF func(*ACPOptions) error) *cobra.Command {
+	opts := &ACPOptions{IO: f.IOStreams, ModelConfig: f.ModelConfig, AgentWith: f.AgentWith, OpenStore: f.OpenStore, Version: f.Version}
 	cmd := &cobra.Command{
 		Use:   "acp",
 		Short: "Serve the Agent Client Protocol on stdin and stdout (Zed, JetBrains, codecompanion.nvim, avante.nvim)",
@@ -44,55 +55,58 @@ with an error and skipped; the session goes on.`,
   LOOM_MODEL=gpt-4.1 loom acp --models gpt-4.1-mini,o4-mini --log-level info`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runACP(cmd, s, o)
+			if runF != nil {
+				return runF(opts)
+			}
+			return acpRun(cmd.Context(), opts)
 		},
 	}
-	o.agentFlags.register(cmd)
-	cmd.Flags().StringSliceVar(&o.models, "models", nil, "more models to offer in the session's model option (comma-separated)")
+	opts.AgentFlags.Register(cmd)
+	cmd.Flags().StringSliceVar(&opts.Models, "models", nil, "more models to offer in the session's model option (comma-separated)")
 	return cmd
 }
 
-func runACP(cmd *cobra.Command, s *streams, o acpOptions) error {
+func acpRun(ctx context.Context, o *ACPOptions) error {
 	// An editor starts the agent before the user configures anything: a
 	// missing model is reported by session/new, with instructions.
 	var models []string
-	cfg, err := llm.LoadConfig(o.llmConfig(o.model))
+	cfg, err := o.ModelConfig(o.AgentFlags.LLMConfig(o.AgentFlags.Model))
 	switch {
 	case err == nil:
 		models = append(models, cfg.Model)
 	case !errors.Is(err, llm.ErrNoModel):
 		return err
 	}
-	for _, m := range o.models {
+	for _, m := range o.Models {
 		if m != "" && !slices.Contains(models, m) {
 			models = append(models, m)
 		}
 	}
-	store := openThreads()
+	store := openThreads(o)
 	if store != nil {
 		defer store.Close()
 	}
 	srv, err := acp.New(acp.Options{
 		Name:       "loom",
-		Version:    loomVersion(),
+		Version:    o.Version(),
 		Models:     models,
-		AllowShell: o.allowShell,
+		AllowShell: o.AgentFlags.AllowShell,
 		Sessions:   &session.Service{Store: store, Log: slog.Default()},
 		Logger:     slog.Default(),
 		NewAgent: func(c acp.AgentConfig) (session.Runner, error) {
-			return newACPAgent(o.agentFlags, c)
+			return newACPAgent(o, c)
 		},
 	})
 	if err != nil {
 		return err
 	}
-	return srv.Serve(cmd.Context(), s.In, s.Out)
+	return srv.Serve(ctx, o.IO.In, o.IO.Out)
 }
 
 // openThreads opens the thread database, or returns nil (sessions then
 // live in memory and cannot be loaded again) when there is none to open.
-func openThreads() *thread.Store {
-	st, err := openStore("")
+func openThreads(o *ACPOptions) *thread.Store {
+	st, err := o.OpenStore("", cmdutil.ReadWrite)
 	if err != nil {
 		slog.Warn("acp: no thread database; sessions cannot be loaded again", "err", err)
 		return nil
@@ -100,12 +114,12 @@ func openThreads() *thread.Store {
 	return st
 }
 
-// newACPAgent builds the agent for a session as newAgent does, with the
-// session's tools and model.
-func newACPAgent(f agentFlags, c acp.AgentConfig) (*agent.Agent, error) {
+// newACPAgent builds the agent for a session as the other commands do,
+// with the session's tools and model.
+func newACPAgent(o *ACPOptions, c acp.AgentConfig) (*agent.Agent, error) {
 	model := c.Model
 	if model == "" {
-		model = f.model
+		model = o.AgentFlags.Model
 	}
-	return buildAgent(f, c.Workspace, model, c.Tools)
+	return o.AgentWith(o.AgentFlags, c.Workspace, model, c.Tools)
 }

@@ -1,0 +1,80 @@
+package analyze
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/loom-agent/loom/cmd/loom/internal/cmdtest"
+	"github.com/loom-agent/loom/cmd/loom/internal/cmdutil"
+)
+
+// TestGroupFlags: --root and --json, given to the group before or after
+// the subcommand, reach each subcommand's options; a DIR argument is the
+// root of map and symbols.
+func TestGroupFlags(t *testing.T) {
+	for _, tt := range []struct {
+		args  []string
+		root  string
+		json  bool
+		tool  string
+		targs map[string]any
+	}{
+		{[]string{"outline", "a.go"}, ".", false, "outline", map[string]any{"path": "a.go"}},
+		{[]string{"--root", "/src", "defs", "Foo", "--json", "--match", "fuzzy"}, "/src", true, "find_symbol", map[string]any{"name": "Foo", "match": "fuzzy"}},
+		{[]string{"refs", "Foo", "--root", "/src"}, "/src", false, "find_references", map[string]any{"name": "Foo", "limit": 100000}},
+		{[]string{"map", "/dir", "--tokens", "50", "--focus", "a.go", "--root", "/src"}, "/dir", false, "repo_map", map[string]any{"tokens": 50, "focus": []string{"a.go"}}},
+		{[]string{"symbols", "/dir", "--count"}, "/dir", false, "", nil},
+		{[]string{"check", "a.go", "--json"}, ".", true, "", nil},
+	} {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			f := cmdtest.New(t, "")
+			var root, tool string
+			var asJSON bool
+			var targs map[string]any
+			query := func(o *QueryOptions) error { root, asJSON, tool, targs = o.Root, o.JSON, o.Tool, o.Args; return nil }
+			group := NewCmdAnalyze(f.Factory)
+			group.ResetCommands()
+			group.AddCommand(NewCmdOutline(f.Factory, query), NewCmdDefs(f.Factory, query), NewCmdRefs(f.Factory, query), NewCmdMap(f.Factory, query),
+				NewCmdSymbols(f.Factory, func(o *SymbolsOptions) error { root, asJSON = o.Root, o.JSON; return nil }),
+				NewCmdCheck(f.Factory, func(o *CheckOptions) error { root, asJSON = o.Root, o.JSON; return nil }))
+			group.SetArgs(tt.args)
+			if err := group.Execute(); err != nil {
+				t.Fatal(err)
+			}
+			if root != tt.root || asJSON != tt.json || tool != tt.tool || !reflect.DeepEqual(targs, tt.targs) {
+				t.Errorf("root %q, json %v, tool %q %v; want %q, %v, %q %v", root, asJSON, tool, targs, tt.root, tt.json, tt.tool, tt.targs)
+			}
+		})
+	}
+}
+
+func TestAnalyzeRuns(t *testing.T) {
+	f := cmdtest.New(t, "")
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a.go"), []byte("package a\n\nfunc Foo() {}\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "bad.go"), []byte("package a\n\nfunc (\n"), 0o644)
+	ctx := context.Background()
+	if err := queryRun(ctx, &QueryOptions{IO: f.IOStreams, Tools: f.Tools, Workspace: f.Workspace, Root: dir,
+		Tool: "find_symbol", Args: map[string]any{"name": "Foo"}, JSON: true}); err != nil || !json.Valid(f.Out.Bytes()) || !strings.Contains(f.Out.String(), "a.go") {
+		t.Errorf("defs --json: %v\n%s", err, f.Out)
+	}
+	f.Out.Reset()
+	if err := symbolsRun(ctx, &SymbolsOptions{IO: f.IOStreams, Workspace: f.Workspace, Root: dir}); err != nil ||
+		!strings.Contains(f.Out.String(), "a.go:3 function Foo\n") || !strings.Contains(f.Err.String(), " definitions in ") {
+		t.Errorf("symbols: %v\n%s%s", err, f.Out, f.Err)
+	}
+	var exit *cmdutil.ExitError
+	err := checkRun(ctx, &CheckOptions{IO: f.IOStreams, Tools: f.Tools, Workspace: f.Workspace, Root: dir, File: "bad.go"})
+	if !errors.As(err, &exit) || exit.Code != cmdutil.ExitFailure || !strings.Contains(err.Error(), "bad.go has") {
+		t.Errorf("check bad.go = %v, want exit 1", err)
+	}
+	if err := checkRun(ctx, &CheckOptions{IO: f.IOStreams, Tools: f.Tools, Workspace: f.Workspace, Root: dir, File: "a.go"}); err != nil {
+		t.Errorf("check a.go: %v", err)
+	}
+}

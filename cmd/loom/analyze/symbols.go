@@ -1,0 +1,105 @@
+package analyze
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/loom-agent/loom/analysis"
+	"github.com/loom-agent/loom/cmd/loom/internal/cmdutil"
+	"github.com/loom-agent/loom/cmd/loom/internal/iostreams"
+	"github.com/loom-agent/loom/tools"
+	"github.com/loom-agent/loom/workspace"
+)
+
+// SymbolsOptions are what `loom analyze symbols` needs.
+type SymbolsOptions struct {
+	IO        *iostreams.IOStreams
+	Workspace func(root string) (*workspace.Workspace, error)
+
+	Root  string
+	JSON  bool
+	Count bool // only the summary
+}
+
+// NewCmdSymbols builds `loom analyze symbols`; runF, when given, replaces
+// the run.
+func NewCmdSymbols(f *cmdutil.Factory, runF func(*SymbolsOptions) error) *cobra.Command {
+	opts := &SymbolsOptions{IO: f.IOStreams, Workspace: f.Workspace}
+	cmd := &cobra.Command{
+		Use:   "symbols [DIR]",
+		Short: "Every definition in the workspace (DIR, default the root), one per line",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.Root, opts.JSON = groupFlags(c)
+			if len(args) == 1 {
+				opts.Root = args[0]
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return symbolsRun(c.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.Count, "count", false, "build or refresh the index and print only its summary")
+	return cmd
+}
+
+// symbolsRun prints every definition of the index, as ctags lists tags,
+// with a summary of the index build on stderr.
+func symbolsRun(ctx context.Context, opts *SymbolsOptions) error {
+	ws, err := opts.Workspace(opts.Root)
+	if err != nil {
+		return err
+	}
+	ix, err := tools.BuildIndex(ctx, ws.NewChangeset(), ".", analysis.Options{})
+	if err != nil {
+		return err
+	}
+	st := ix.Stats()
+	w := bufio.NewWriterSize(opts.IO.Out, 256<<10)
+	switch {
+	case opts.Count:
+		fmt.Fprintf(w, "%d\n", st.Symbols)
+	case opts.JSON:
+		enc := json.NewEncoder(w)
+		for _, f := range ix.Files() {
+			for _, sym := range f.Symbols {
+				if err := enc.Encode(analysis.Definition{Path: f.Path, Symbol: sym}); err != nil {
+					return err
+				}
+			}
+		}
+	default:
+		var line []byte
+		for _, f := range ix.Files() {
+			for _, sym := range f.Symbols {
+				line = append(line[:0], f.Path...)
+				line = append(line, ':')
+				line = strconv.AppendInt(line, int64(sym.NameRange.Start.Line+1), 10)
+				line = append(line, ' ')
+				line = append(line, sym.Kind...)
+				line = append(line, ' ')
+				line = append(line, sym.Name...)
+				line = append(line, '\n')
+				if _, err := w.Write(line); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	errOut := opts.IO.ErrOut
+	fmt.Fprintf(errOut, "%d definitions in %d files (%d parsed, %d from cache, %d skipped) in %s\n",
+		st.Symbols, st.Files, st.Parsed, st.Reused, st.Skipped, st.Duration.Round(1e6))
+	if st.CacheError != "" {
+		fmt.Fprintf(errOut, "index cache: %s\n", st.CacheError)
+	}
+	return nil
+}

@@ -1,0 +1,115 @@
+// Package root is the `loom` command: it adds every command group, sets up
+// logging and turns a command's error into the process's exit code.
+package root
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/loom-agent/loom/cmd/loom/analyze"
+	"github.com/loom-agent/loom/cmd/loom/apply"
+	"github.com/loom-agent/loom/cmd/loom/internal/cmdutil"
+	"github.com/loom-agent/loom/cmd/loom/internal/iostreams"
+	"github.com/loom-agent/loom/cmd/loom/repl"
+	"github.com/loom-agent/loom/cmd/loom/run"
+	"github.com/loom-agent/loom/cmd/loom/serve"
+	"github.com/loom-agent/loom/cmd/loom/threads"
+	"github.com/loom-agent/loom/cmd/loom/tool"
+	"github.com/loom-agent/loom/cmd/loom/version"
+)
+
+// NewCmdRoot builds `loom` with every command.
+func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
+	ios := f.IOStreams
+	var logLevel string
+	replCmd := repl.NewCmdRepl(f, nil)
+	cmd := &cobra.Command{
+		Use:   "loom",
+		Short: "Loom is an AI coding agent for editors, agents and terminals",
+		Long: `Loom is an AI coding agent. Editors reach it over LSP, assistants and other
+agents over MCP, and people at a terminal through its commands. Every edit is
+staged in a changeset, shown as a diff and applied to disk only on request.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			return setupLogging(ios, logLevel)
+		},
+		// Alone on a terminal, loom starts the REPL (with its flags'
+		// defaults); otherwise it shows help.
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if ios.IsStdoutTTY() && ios.IsStdinTTY() {
+				return replCmd.RunE(replCmd, nil)
+			}
+			return cmd.Help()
+		},
+	}
+	cmd.SetOut(ios.Out)
+	cmd.SetErr(ios.ErrOut)
+	cmd.SetIn(ios.In)
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &cmdutil.UsageError{Err: err} })
+	cmd.PersistentFlags().StringVar(&logLevel, "log-level", envOr("LOOM_LOG", "warn"), "log level on stderr: debug, info, warn or error (env LOOM_LOG)")
+	cmd.AddCommand(
+		version.NewCmdVersion(f, nil),
+		tool.NewCmdList(f, nil),
+		tool.NewCmdTool(f, nil),
+		run.NewCmdRun(f, nil),
+		replCmd,
+		apply.NewCmdApply(f, nil),
+		threads.NewCmdThreads(f),
+		analyze.NewCmdAnalyze(f),
+		serve.NewCmdLSP(f, nil),
+		serve.NewCmdMCP(f, nil),
+		serve.NewCmdACP(f, nil),
+	)
+	return cmd
+}
+
+// Execute runs the command line and returns the process exit code; the
+// error, if any, goes to stderr.
+func Execute(ctx context.Context, f *cmdutil.Factory, args []string) int {
+	cmd := NewCmdRoot(f)
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(ctx)
+	stderr := f.IOStreams.ErrOut
+	var exit *cmdutil.ExitError
+	switch {
+	case err == nil:
+		return cmdutil.ExitOK
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintln(stderr, "loom: cancelled")
+		return cmdutil.ExitCancelled
+	case errors.As(err, &exit):
+		fmt.Fprintf(stderr, "loom: %v\n", err)
+		return exit.Code
+	case errors.As(err, new(*cmdutil.UsageError)):
+		fmt.Fprintf(stderr, "loom: %v\n", err)
+		return cmdutil.ExitUsage
+	default:
+		fmt.Fprintf(stderr, "loom: %v\n", err)
+		return cmdutil.ExitFailure
+	}
+}
+
+// setupLogging sends structured logs to stderr: stdout belongs to the
+// protocol in lsp, mcp and acp modes.
+func setupLogging(ios *iostreams.IOStreams, level string) error {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(strings.ToLower(level))); err != nil {
+		return &cmdutil.UsageError{Err: fmt.Errorf("--log-level %q: want debug, info, warn or error", level)}
+	}
+	slog.SetDefault(slog.New(slog.NewTextHandler(ios.ErrOut, &slog.HandlerOptions{Level: l})))
+	return nil
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,75 @@
+package root
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/loom-agent/loom/cmd/loom/internal/cmdtest"
+	"github.com/loom-agent/loom/cmd/loom/internal/cmdutil"
+	"github.com/loom-agent/loom/llm/llmtest"
+)
+
+// TestExecute: the root adds every command, and each kind of error
+// becomes its exit code with one "loom: " line on stderr.
+func TestExecute(t *testing.T) {
+	script, err := llmtest.ParseScript([]byte(`{"turns":[{"text":"Done."}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, tt := range []struct {
+		name   string
+		ctx    context.Context
+		args   []string
+		code   int
+		out    string
+		errOut string
+	}{
+		{name: "help off a terminal", args: nil, out: "Usage:\n  loom [flags]\n  loom [command]"},
+		{name: "every command", args: []string{"--help"},
+			out: "acp analyze apply completion help lsp mcp repl run threads tool tools version"},
+		{name: "version", args: []string{"version"}, out: "loom test ("},
+		{name: "bad flag", args: []string{"tool", "read_file", "--nope"}, code: cmdutil.ExitUsage, errOut: "loom: unknown flag: --nope\n"},
+		{name: "bad log level", args: []string{"--log-level", "loud", "version"}, code: cmdutil.ExitUsage, errOut: "--log-level"},
+		{name: "missing argument", args: []string{"threads", "show"}, code: cmdutil.ExitUsage, errOut: "accepts 1 arg"},
+		{name: "failure", args: []string{"threads", "show", "zzzzzz"}, code: cmdutil.ExitFailure, errOut: "no such thread"},
+		{name: "cancelled", ctx: cancelled, args: []string{"run", "hello"}, code: cmdutil.ExitCancelled, errOut: "loom: cancelled\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := llmtest.NewServer(t, script)
+			f := cmdtest.New(t, srv.URL)
+			dir := t.TempDir()
+			os.WriteFile(filepath.Join(dir, "a.go"), []byte("package a\n"), 0o644)
+			t.Chdir(dir)
+			ctx := tt.ctx
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			code := Execute(ctx, f.Factory, tt.args)
+			out := f.Out.String()
+			if tt.name == "every command" {
+				out = commandNames(out)
+			}
+			if code != tt.code || !strings.Contains(out, tt.out) || !strings.Contains(f.Err.String(), tt.errOut) {
+				t.Errorf("loom %v: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", tt.args, code, tt.code, out, f.Err)
+			}
+		})
+	}
+}
+
+// commandNames lists the commands of a help text's "Available Commands".
+func commandNames(help string) string {
+	_, list, _ := strings.Cut(help, "Available Commands:\n")
+	list, _, _ = strings.Cut(list, "\n\n")
+	var names []string
+	for _, line := range strings.Split(list, "\n") {
+		if fields := strings.Fields(line); len(fields) > 0 {
+			names = append(names, fields[0])
+		}
+	}
+	return strings.Join(names, " ")
+}

@@ -1,0 +1,170 @@
+// Package run is `loom run`: the agent once on one instruction, its edits
+// printed as a diff and applied on request.
+package run
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/loom-agent/loom/agent"
+	"github.com/loom-agent/loom/cmd/loom/internal/cmdutil"
+	"github.com/loom-agent/loom/cmd/loom/internal/iostreams"
+	"github.com/loom-agent/loom/session"
+	"github.com/loom-agent/loom/tools"
+	"github.com/loom-agent/loom/workspace"
+)
+
+// RunOptions are what `loom run` needs.
+type RunOptions struct {
+	IO        *iostreams.IOStreams
+	Workspace func(root string) (*workspace.Workspace, error)
+	Approver  func(cmdutil.AgentFlags) (tools.Approver, error)
+	Agent     func(cmdutil.AgentFlags, *workspace.Workspace) (*agent.Agent, error)
+	ModelName func(cmdutil.AgentFlags) string
+	Session   func(ctx context.Context, db, thread string) (*session.Service, string, func(), error)
+
+	AgentFlags  cmdutil.AgentFlags
+	Instruction string
+	Root        string
+	Focus       []string
+	Apply       bool
+	JSON        bool
+	Thread      string // an ID or unique prefix to continue
+	DB          string
+}
+
+// NewCmdRun builds `loom run`; runF, when given, replaces the run.
+func NewCmdRun(f *cmdutil.Factory, runF func(*RunOptions) error) *cobra.Command {
+	opts := &RunOptions{IO: f.IOStreams, Workspace: f.Workspace, Approver: f.Approver, Agent: f.Agent,
+		ModelName: f.ModelName, Session: f.Session}
+	cmd := &cobra.Command{
+		Use:   "run INSTRUCTION",
+		Short: "Run the agent once and print the diff of its edits",
+		Long: `Run the agent on one instruction. Progress goes to stderr; the unified diff
+of the staged edits goes to stdout. Nothing is written unless --apply is
+given, and --apply refuses if a file changed on disk meanwhile.
+
+Before the agent runs a shell command, Loom asks on the terminal:
+run "go test ./..."? [y]es / [n]o / [a]lways ("always": every later command
+of this run). --shell=always (or --allow-shell) runs them without asking;
+without a terminal, or with --shell=never, the agent is offered no shell.
+
+Exit codes: 0 done, 1 failed, 2 usage, 3 stopped at a limit, 130 cancelled.`,
+		Example: `  loom run "add a --verbose flag to main.go"
+  loom run "fix the failing test in parse_test.go" --apply
+  loom run --json "rename Foo to Bar" | jq -r .diff`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Instruction = strings.Join(args, " ")
+			if runF != nil {
+				return runF(opts)
+			}
+			return runRun(cmd.Context(), opts)
+		},
+	}
+	opts.AgentFlags.Register(cmd)
+	opts.AgentFlags.RegisterShell(cmd)
+	cmd.Flags().StringVar(&opts.Root, "root", ".", "the workspace root")
+	cmd.Flags().StringSliceVar(&opts.Focus, "focus", nil, "files in focus (the repo map favours them)")
+	cmd.Flags().BoolVar(&opts.Apply, "apply", false, "apply the edits to disk when the run ends")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the result as JSON on stdout")
+	cmd.Flags().StringVar(&opts.Thread, "thread", "", "continue this thread (ID or unique prefix; see loom threads)")
+	cmd.Flags().StringVar(&opts.DB, "db", "", "the thread database (env LOOM_DB)")
+	return cmd
+}
+
+func runRun(ctx context.Context, opts *RunOptions) error {
+	ws, err := opts.Workspace(opts.Root)
+	if err != nil {
+		return err
+	}
+	approver, err := opts.Approver(opts.AgentFlags)
+	if err != nil {
+		return err
+	}
+	ag, err := opts.Agent(opts.AgentFlags, ws)
+	if err != nil {
+		return err
+	}
+	svc, threadID, closeDB, err := opts.Session(ctx, opts.DB, opts.Thread)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	out, errOut := opts.IO.Out, opts.IO.ErrOut
+	p := cmdutil.NewProgress(errOut, opts.IO.IsStderrTTY())
+	o, err := svc.Run(ctx, session.Request{Instruction: opts.Instruction, Workspace: ws, Focus: opts.Focus,
+		ThreadID: threadID, Model: opts.ModelName(opts.AgentFlags), Agent: ag, Observe: p.Handle, Approver: approver})
+	p.EndText()
+	if err != nil {
+		return err
+	}
+	res, runErr, diff, threadID := o.Result, o.Err, o.Diff, o.ThreadID
+	finished := o.Finished()
+	applied := false
+	if finished && opts.Apply && diff != "" {
+		if err := o.Apply(ctx); err != nil {
+			return applyError(opts.IO, err, diff, threadID)
+		}
+		applied = true
+	}
+	if opts.JSON {
+		errText := ""
+		if runErr != nil {
+			errText = runErr.Error()
+		}
+		if err := cmdutil.WriteJSON(out, struct {
+			Final      string `json:"final"`
+			Diff       string `json:"diff"`
+			Applied    bool   `json:"applied"`
+			StopReason string `json:"stop_reason"`
+			Turns      int    `json:"turns"`
+			Usage      any    `json:"usage"`
+			Thread     string `json:"thread,omitempty"`
+			Error      string `json:"error,omitempty"`
+		}{res.Final, diff, applied, string(res.StopReason), res.Turns, res.Usage, threadID, errText}); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprint(out, diff)
+		if res.Final != "" && !opts.IO.IsStderrTTY() {
+			fmt.Fprintf(errOut, "final: %s\n", strings.TrimSpace(res.Final))
+		}
+		fmt.Fprintf(errOut, "%d turns, %d tokens in, %d out.\n", res.Turns, res.Usage.PromptTokens, res.Usage.CompletionTokens)
+		if threadID != "" {
+			fmt.Fprintf(errOut, "Thread %s (continue with --thread %s).\n", threadID, threadID)
+		}
+		switch {
+		case diff == "":
+			fmt.Fprintln(errOut, "No edits.")
+		case applied:
+			fmt.Fprintln(errOut, "Applied to disk.")
+		case opts.Apply:
+			fmt.Fprintln(errOut, "Not applied, despite --apply: the run did not finish. The edits made so far are the diff on stdout (git apply keeps them).")
+		case !finished:
+			fmt.Fprintln(errOut, "Not applied: the run did not finish. The edits made so far are the diff on stdout.")
+		default:
+			fmt.Fprintln(errOut, "Not applied: run again with --apply, or pipe the diff to git apply.")
+		}
+	}
+	switch {
+	case runErr != nil: // cancelled (exit 130) or failed
+		return runErr
+	case res.StopReason == agent.StopMaxTurns || res.StopReason == agent.StopMaxTokens:
+		return &cmdutil.ExitError{Code: cmdutil.ExitLimit, Err: fmt.Errorf("stopped at a limit (%s) before the model finished", res.StopReason)}
+	}
+	return nil
+}
+
+// applyError reports an apply that was refused (a conflict, say): the diff
+// still goes to stdout and the thread keeps the edits, so nothing is lost.
+func applyError(ios *iostreams.IOStreams, err error, diff, threadID string) error {
+	fmt.Fprint(ios.Out, diff)
+	if threadID != "" {
+		return fmt.Errorf("%w\nThe edits are kept in thread %s: loom apply %s once the conflict is resolved", err, threadID, threadID)
+	}
+	return err
+}

@@ -1,0 +1,68 @@
+package threads
+
+import (
+	"context"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/loom-agent/loom/cmd/loom/internal/cmdutil"
+	"github.com/loom-agent/loom/cmd/loom/internal/iostreams"
+	"github.com/loom-agent/loom/thread"
+)
+
+// ListOptions are what `loom threads list` needs.
+type ListOptions struct {
+	IO        *iostreams.IOStreams
+	OpenStore func(db string, mode cmdutil.StoreMode) (*thread.Store, error)
+
+	DB     string
+	JSON   bool
+	Filter FilterFlags
+}
+
+// NewCmdList builds `loom threads list`; runF, when given, replaces the run.
+func NewCmdList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Command {
+	opts := &ListOptions{IO: f.IOStreams, OpenStore: f.OpenStore}
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List threads, most recently updated first",
+		Example: `  loom threads list
+  loom threads list --workspace . --since 7d --status failed`,
+		Args: cmdutil.UsageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.DB = dbFlag(cmd)
+			if runF != nil {
+				return runF(opts)
+			}
+			return listRun(cmd.Context(), opts)
+		},
+	}
+	addFilterFlags(cmd, &opts.JSON, &opts.Filter)
+	return cmd
+}
+
+func listRun(ctx context.Context, opts *ListOptions) error {
+	flt, err := opts.Filter.filter()
+	if err != nil {
+		return err
+	}
+	return withStore(opts.OpenStore, opts.DB, cmdutil.ReadOnly, func(st *thread.Store) error {
+		ts, err := st.List(ctx, flt)
+		if err != nil {
+			return err
+		}
+		if opts.JSON {
+			return cmdutil.WriteJSON(opts.IO.Out, cmdutil.NonNil(ts))
+		}
+		tw := tabwriter.NewWriter(opts.IO.Out, 0, 4, 2, ' ', 0)
+		for _, t := range ts {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d turns\t%s\n", t.ID, t.Updated.Local().Format("2006-01-02 15:04"), t.Status, t.TurnCount, t.Title)
+		}
+		if len(ts) == 0 {
+			fmt.Fprintln(opts.IO.ErrOut, "No threads.")
+		}
+		return tw.Flush()
+	})
+}
