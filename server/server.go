@@ -130,6 +130,16 @@ func (s *Server) Listening() <-chan struct{} { return s.ready }
 // Addr is the address the server listens on, once Listening is closed.
 func (s *Server) Addr() net.Addr { return s.addr }
 
+// URL is the server's own address, once Listening is closed: the
+// listener's, for a server asked to listen on port 0.
+func (s *Server) URL() string {
+	scheme := "http"
+	if s.cfg.TLSCert != "" {
+		scheme = "https"
+	}
+	return scheme + "://" + s.addr.String()
+}
+
 // Run listens and serves until ctx ends, then stops accepting connections
 // and gives requests in flight the configured grace to finish.
 func (s *Server) Run(ctx context.Context) error {

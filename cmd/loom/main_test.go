@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/loom-agent/loom/server/db/dbtest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -55,6 +56,7 @@ func TestMain(m *testing.M) {
 		os.Setenv(k, d)
 	}
 	code := m.Run()
+	dbtest.Stop()
 	if left := listTree(sentinel); len(left) > 0 {
 		fmt.Fprintf(os.Stderr, "FAIL: the tests wrote into the HOME and XDG folders of their own environment, where the user's data would be:\n  %s\n", strings.Join(left, "\n  "))
 		code = 1

@@ -19,6 +19,7 @@ import (
 	"github.com/loom-agent/loom/cmd/loom/repl"
 	"github.com/loom-agent/loom/cmd/loom/run"
 	"github.com/loom-agent/loom/cmd/loom/serve"
+	"github.com/loom-agent/loom/cmd/loom/teamserver"
 	"github.com/loom-agent/loom/cmd/loom/threads"
 	"github.com/loom-agent/loom/cmd/loom/tool"
 	"github.com/loom-agent/loom/cmd/loom/version"
@@ -66,6 +67,7 @@ staged in a changeset, shown as a diff and applied to disk only on request.`,
 		serve.NewCmdLSP(f, nil),
 		serve.NewCmdMCP(f, nil),
 		serve.NewCmdACP(f, nil),
+		teamserver.NewCmdServer(f, nil),
 	)
 	return cmd
 }
