@@ -31,6 +31,15 @@ if [ ${#need[@]} -gt 0 ]; then
 	apt install -y -qq "${need[@]}" >/dev/null
 fi
 
+# The sign-in tests send mail through a real mailpit (server/auth/mailtest),
+# built once and cached outside the clone.
+mailpit_bin="${XDG_CACHE_HOME:-$HOME/.cache}/loom-test/bin"
+if [ ! -x "$mailpit_bin/mailpit" ]; then
+	echo "install: mailpit (go install, about 90 s once)"
+	mkdir -p "$mailpit_bin"
+	GOBIN="$mailpit_bin" GOFLAGS=-mod=mod go install github.com/axllent/mailpit@v1.33.1
+fi
+
 for install in test/e2e/*/install.sh; do
 	[ -f "$install" ] || continue
 	bash "$install"

@@ -1,0 +1,85 @@
+// Package pages renders the team server's few web pages (sign-in, device
+// approval, account) from embedded html/template files sharing one layout.
+// No JavaScript at all, and no inline style: the pages work under the
+// server's Content-Security-Policy (default-src 'self'), their one
+// stylesheet served from here.
+package pages
+
+import (
+	"bytes"
+	"embed"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+//go:embed templates/*.html
+var files embed.FS
+
+//go:embed loom.css
+var css []byte
+
+// Page is what every page template gets.
+type Page struct {
+	Title string
+	// Email is the signed-in user, "" for none (the layout then offers no
+	// sign-out).
+	Email string
+	// CSRF is the session's CSRF token for the page's forms.
+	CSRF string
+	// Error is shown above the page's content.
+	Error string
+	// Data is the page's own content.
+	Data any
+}
+
+var funcs = template.FuncMap{
+	"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+}
+
+// pages holds one template set per page: the layout plus that page.
+var pages = func() map[string]*template.Template {
+	layout := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(files, "templates/layout.html"))
+	names, _ := files.ReadDir("templates")
+	out := map[string]*template.Template{}
+	for _, e := range names {
+		if e.Name() == "layout.html" {
+			continue
+		}
+		out[e.Name()] = template.Must(template.Must(layout.Clone()).ParseFS(files, "templates/"+e.Name()))
+	}
+	return out
+}()
+
+// Render writes page name (a file in templates/) with status. Pages are
+// never cached: they carry CSRF tokens and personal data.
+func Render(w http.ResponseWriter, status int, name string, p Page) {
+	t, ok := pages[name]
+	if !ok {
+		panic("pages: no template " + name)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout.html", p); err != nil {
+		slog.Error("rendering a page", "page", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// Routes serves the stylesheet.
+type Routes struct{}
+
+// Routes adds GET /static/loom.css.
+func (Routes) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /static/loom.css", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/css; charset=utf-8")
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		w.Write(css)
+	})
+}
