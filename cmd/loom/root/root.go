@@ -14,6 +14,7 @@ import (
 
 	"github.com/loom-agent/loom/cmd/loom/analyze"
 	"github.com/loom-agent/loom/cmd/loom/apply"
+	"github.com/loom-agent/loom/cmd/loom/auth"
 	"github.com/loom-agent/loom/cmd/loom/internal/cmdutil"
 	"github.com/loom-agent/loom/cmd/loom/internal/iostreams"
 	"github.com/loom-agent/loom/cmd/loom/repl"
@@ -68,6 +69,9 @@ staged in a changeset, shown as a diff and applied to disk only on request.`,
 		serve.NewCmdMCP(f, nil),
 		serve.NewCmdACP(f, nil),
 		teamserver.NewCmdServer(f, nil),
+		auth.NewCmdLogin(f, nil),
+		auth.NewCmdLogout(f, nil),
+		auth.NewCmdWhoAmI(f, nil),
 	)
 	return cmd
 }

@@ -51,7 +51,8 @@ The server stops on SIGINT or SIGTERM, letting requests in flight finish.`,
 			return serverRun(ctx, opts)
 		},
 	}
-	fl := cmd.Flags()
+	cmd.AddCommand(NewCmdAdmin(f, opts, nil))
+	fl := cmd.PersistentFlags()
 	fl.StringVar(&opts.ConfigFile, "config", "", "the server's JSON configuration file")
 	fl.StringVar(&opts.Listen, "listen", "", "address to listen on (default "+server.DefaultListen+")")
 	fl.StringVar(&opts.Database, "database", "", "postgres://… or a SQLite file (default $XDG_DATA_HOME/loom/server.db)")
@@ -90,7 +91,7 @@ func serverRun(ctx context.Context, o *ServerOptions) error {
 	if err != nil {
 		return &cmdutil.UsageError{Err: err}
 	}
-	srv, err := server.New(ctx, cfg, slog.Default())
+	srv, err := server.Open(ctx, cfg, slog.Default())
 	if err != nil {
 		return err
 	}
