@@ -82,6 +82,12 @@ func (s *Store) Org(ctx context.Context, ref string) (Org, error) {
 	return o, notFound(err, "organisation "+ref)
 }
 
+// OrgID returns the ID of the organisation whose ID or slug is ref.
+func (s *Store) OrgID(ctx context.Context, ref string) (string, error) {
+	o, err := s.Org(ctx, ref)
+	return o.ID, err
+}
+
 // OrgsOf lists the organisations user belongs to.
 func (s *Store) OrgsOf(ctx context.Context, user string) ([]OrgRole, error) {
 	rows, err := s.DB.QueryContext(ctx, `SELECT o.id, o.slug, o.name, o.created_at, m.role

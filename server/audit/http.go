@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -16,7 +17,7 @@ type Handler struct {
 	DB    *db.DB
 	Authz *policy.Authorizer
 	// OrgID resolves the {org} of a path (an ID or a slug) to an ID.
-	OrgID func(r *http.Request, idOrSlug string) (string, error)
+	OrgID func(ctx context.Context, ref string) (string, error)
 }
 
 // Routes adds GET /api/v1/orgs/{org}/audit?before=MICROS&limit=N.
@@ -25,7 +26,7 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 }
 
 func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
-	org, err := h.OrgID(r, r.PathValue("org"))
+	org, err := h.OrgID(r.Context(), r.PathValue("org"))
 	if err != nil {
 		web.Fail(w, http.StatusNotFound, "%v", err)
 		return
