@@ -40,7 +40,7 @@ func (h *Handler) allowed(w http.ResponseWriter, r *http.Request, act policy.Act
 		web.Fail(w, http.StatusNotFound, "no organisation %q", r.PathValue("org"))
 		return "", false
 	}
-	if err := h.Authz.Authorize(r.Context(), auth.From(r.Context()), act, res(org)); err != nil {
+	if err := h.Authz.AuthorizeInOrg(r.Context(), auth.From(r.Context()), act, res(org)); err != nil {
 		policy.Refuse(w, r, err)
 		return "", false
 	}

@@ -31,7 +31,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 		web.Fail(w, http.StatusNotFound, "%v", err)
 		return
 	}
-	if err := h.Authz.Authorize(r.Context(), auth.From(r.Context()), policy.Manage, policy.OrgResource(org)); err != nil {
+	if err := h.Authz.AuthorizeInOrg(r.Context(), auth.From(r.Context()), policy.Manage, policy.OrgResource(org)); err != nil {
 		policy.Refuse(w, r, err)
 		return
 	}

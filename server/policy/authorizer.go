@@ -53,6 +53,10 @@ type Directory interface {
 // ErrUnauthenticated is the answer to a request nobody signed.
 var ErrUnauthenticated = errors.New("sign in first")
 
+// ErrHidden is a denial answered as "not found": the principal may not
+// even read the organisation, whose existence is then none of its business.
+var ErrHidden = errors.New("not found")
+
 // ErrForbidden matches every ForbiddenError.
 var ErrForbidden = errors.New("forbidden")
 
@@ -125,4 +129,22 @@ func (a *Authorizer) Authorize(ctx context.Context, principal *auth.Principal, a
 		return &ForbiddenError{Action: action, Resource: r}
 	}
 	return nil
+}
+
+// AuthorizeInOrg is Authorize for a resource of an organisation, except
+// that a denial to a principal who may not read that organisation is
+// ErrHidden: outsiders cannot tell its slug from a free one.
+func (a *Authorizer) AuthorizeInOrg(ctx context.Context, principal *auth.Principal, action Action, r Resource) error {
+	err := a.Authorize(ctx, principal, action, r)
+	if !errors.Is(err, ErrForbidden) {
+		return err
+	}
+	org := OrgResource(r.Org)
+	if action == Read && r.Type == orgType {
+		return ErrHidden
+	}
+	if a.Authorize(ctx, principal, Read, org) != nil {
+		return ErrHidden
+	}
+	return err
 }
