@@ -248,3 +248,33 @@ when { principal in resource.members };`
 		t.Error("no default policies")
 	}
 }
+
+// A key's limits are forbids: a permit an administrator adds for everyone
+// does not let a key manage, act beyond its scopes, or on accounts' keys.
+func TestKeyLimitsOverrideEveryPermit(t *testing.T) {
+	p, err := Parse("open.cedar", []byte(DefaultText()+"\npermit (principal, action, resource);\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := NewAuthorizer(people, p)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		key string
+		act Action
+		res Resource
+	}{
+		{"keyAll", Manage, OrgResource("o")},
+		{"keyAll", GrantOwner, OrgResource("o")},
+		{"keyAll", Manage, APIKeyResource("o", "k2")},
+		{"keyRead", Write, ThreadResource("o", "th", "member", "")},
+		{"keyRead", UseModel, ModelResource("o", "m")},
+		{"keyNone", Read, OrgResource("o")},
+	} {
+		if err := a.Authorize(ctx, principals[tc.key], tc.act, tc.res); !errors.Is(err, ErrForbidden) {
+			t.Errorf("%s %s %s: %v, want forbidden", tc.key, tc.act, tc.res.Type, err)
+		}
+	}
+	if err := a.Authorize(ctx, principals["keyAll"], Write, OrgResource("o")); err != nil {
+		t.Errorf("the open permit lets nothing through: %v", err)
+	}
+}
