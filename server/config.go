@@ -38,6 +38,22 @@ type Config struct {
 	MetricsTokenFile string `json:"metrics_token_file"`
 	// ShutdownGrace is how long requests in flight may take to finish.
 	ShutdownGrace Duration `json:"shutdown_grace"`
+	// SMTP sends sign-in links by email; without it, links are made only
+	// by `loom server admin`.
+	SMTP *SMTPConfig `json:"smtp"`
+}
+
+// SMTPConfig is the mail server sign-in links go out through.
+type SMTPConfig struct {
+	// Addr is host:port.
+	Addr string `json:"addr"`
+	// From is the sender: "Loom <loom@example.com>" or a bare address.
+	From     string `json:"from"`
+	Username string `json:"username"`
+	// PasswordFile holds the password, kept out of the configuration.
+	PasswordFile string `json:"password_file"`
+	// RequireTLS refuses a mail server that does not offer STARTTLS.
+	RequireTLS bool `json:"require_tls"`
 }
 
 // Duration is a time.Duration written as "30s" in JSON.
@@ -104,6 +120,14 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("public URL %q: want http(s)://host[:port]", c.PublicURL)
 	}
 	c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
+	if c.SMTP != nil {
+		if _, _, err := net.SplitHostPort(c.SMTP.Addr); err != nil {
+			return c, fmt.Errorf("smtp.addr %q: %w", c.SMTP.Addr, err)
+		}
+		if c.SMTP.From == "" {
+			return c, errors.New("smtp.from: the sender address is missing")
+		}
+	}
 	if c.ShutdownGrace == 0 {
 		c.ShutdownGrace = Duration(30 * time.Second)
 	}
