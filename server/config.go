@@ -38,6 +38,9 @@ type Config struct {
 	MetricsTokenFile string `json:"metrics_token_file"`
 	// ShutdownGrace is how long requests in flight may take to finish.
 	ShutdownGrace Duration `json:"shutdown_grace"`
+	// PolicyFile replaces the default access policies (Cedar); it is
+	// checked against Loom's schema at start.
+	PolicyFile string `json:"policy_file"`
 	// SMTP sends sign-in links by email; without it, links are made only
 	// by `loom server admin`.
 	SMTP *SMTPConfig `json:"smtp"`

@@ -27,7 +27,9 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
 		next.ServeHTTP(rec, r)
-		route := r.Pattern // set by the mux on this request
+		// The route as the mux matches it: middleware between here and the
+		// mux passes it copies of r, so r.Pattern is not set on this one.
+		_, route := s.mux.Handler(r)
 		if route == "" {
 			route = "unmatched"
 		}

@@ -45,6 +45,7 @@ type Server struct {
 	mux     *http.ServeMux
 	metrics *prometheus.Registry
 	handler http.Handler
+	inner   http.Handler
 	ready   chan struct{}
 	addr    net.Addr
 }
@@ -88,7 +89,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(openAPI)
 	})
-	s.handler = proxies.Identify(s.instrument(recoverPanics(log, securityHeaders(s.mux))))
+	s.inner = s.mux
+	// s.inner is read per request so that Wrap, called before serving, can
+	// put authentication between the common middleware and the routes.
+	routes := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.inner.ServeHTTP(w, r) })
+	s.handler = proxies.Identify(s.instrument(recoverPanics(log, securityHeaders(routes))))
 	return s, nil
 }
 
@@ -101,6 +106,10 @@ func (s *Server) Handle(rs ...Routes) {
 		r.Routes(s.mux)
 	}
 }
+
+// Wrap puts middleware (authentication) around the routes, inside the
+// common middleware. Call it before the server serves.
+func (s *Server) Wrap(mw func(http.Handler) http.Handler) { s.inner = mw(s.inner) }
 
 // Metrics is the registry components add their collectors to.
 func (s *Server) Metrics() prometheus.Registerer { return s.metrics }

@@ -21,7 +21,7 @@ type Handler struct {
 
 // Routes adds the accounts API ({org} is an ID or a slug, {team} too):
 //
-//	GET    /api/v1/me                                         the signed-in user and their organisations
+//	GET    /api/v1/me/orgs                                    the signed-in user and their organisations
 //	POST   /api/v1/orgs                                       {slug, name}: a new organisation you own
 //	GET    /api/v1/orgs/{org}                                 read
 //	PATCH  /api/v1/orgs/{org}                                 {name}: admins
@@ -39,7 +39,7 @@ type Handler struct {
 //	DELETE /api/v1/orgs/{org}/invitations/{id}                admins
 //	POST   /api/v1/invitations/accept                         {token}: the signed-in invitee
 func (h *Handler) Routes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/v1/me", h.me)
+	mux.HandleFunc("GET /api/v1/me/orgs", h.me)
 	mux.HandleFunc("POST /api/v1/orgs", h.createOrg)
 	mux.HandleFunc("GET /api/v1/orgs/{org}", h.getOrg)
 	mux.HandleFunc("PATCH /api/v1/orgs/{org}", h.renameOrg)

@@ -97,7 +97,7 @@ func TestAccountsAPI(t *testing.T) {
 		// Outsiders cannot tell an organisation from a missing one.
 		bob.want(404, "GET", "/api/v1/orgs/acme", "")
 		bob.want(404, "GET", "/api/v1/orgs/nothere", "")
-		if m := ada.want(200, "GET", "/api/v1/me", ""); fmt.Sprint(m["orgs"]) == "[]" {
+		if m := ada.want(200, "GET", "/api/v1/me/orgs", ""); fmt.Sprint(m["orgs"]) == "[]" {
 			t.Errorf("me: %v", m)
 		}
 
@@ -151,7 +151,7 @@ func TestAccountsAPI(t *testing.T) {
 		key := client{t: t, url: srv.URL, bearer: secret}
 		key.want(200, "GET", "/api/v1/orgs/acme", "")
 		key.want(403, "PATCH", "/api/v1/orgs/acme", `{"name": "Key's"}`)
-		key.want(403, "GET", "/api/v1/me", "")
+		key.want(403, "GET", "/api/v1/me/orgs", "")
 		key.want(403, "POST", "/api/v1/orgs", `{"slug": "keyorg", "name": "K"}`)
 		key.want(403, "GET", "/api/v1/orgs/acme/audit", "")
 
