@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/loom-agent/loom/server/auth/mailtest"
 	"github.com/loom-agent/loom/server/db/dbtest"
 	"os"
 	"os/exec"
@@ -47,6 +48,10 @@ func TestMain(m *testing.M) {
 	// code that reads them from this process, or a child handed
 	// os.Environ(), lands there and not in the user's data; it must
 	// still be empty at the end.
+	// mailpit is found through the real XDG_CACHE_HOME, set aside below.
+	if mp, err := mailtest.Binary(); err == nil {
+		os.Setenv("LOOM_MAILPIT", mp)
+	}
 	sentinel := filepath.Join(dir, "home")
 	for _, k := range userDirs {
 		d := filepath.Join(sentinel, k)

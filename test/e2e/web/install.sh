@@ -7,8 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 if [ ! -x /usr/bin/chromium ]; then
 	echo "install: chromium"
-	if [ "$(id -u)" = 0 ]; then apt-get install -y -qq --no-install-recommends chromium >/dev/null
-	else sudo -E apt-get install -y -qq --no-install-recommends chromium >/dev/null
+	if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null
+	else sudo -E apt-get update -qq && sudo -E apt-get install -y -qq --no-install-recommends chromium >/dev/null
 	fi
 fi
 command -v npm >/dev/null || { echo "web e2e: npm is not installed (apt-get install -y nodejs npm)" >&2; exit 1; }
