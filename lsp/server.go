@@ -30,7 +30,6 @@ import (
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
 
-	"github.com/loom-agent/loom/analysis"
 	"github.com/loom-agent/loom/session"
 	"github.com/loom-agent/loom/thread"
 	"github.com/loom-agent/loom/workspace"
@@ -54,9 +53,6 @@ type Options struct {
 	// DefaultRoot is the workspace root when initialize names none (default
 	// the current directory).
 	DefaultRoot string
-	// IndexOptions tune the symbol index behind workspace/symbol and
-	// definition.
-	IndexOptions analysis.Options
 	// Threads records loom.run's runs (threadId continues one) and serves
 	// loom.searchThreads and loom.showThread. nil, when the database cannot
 	// be opened, runs unrecorded and leaves the thread commands out.
@@ -92,8 +88,6 @@ type Server struct {
 	answers  map[string]string             // loom: URI -> markdown of an answer
 	exited   chan struct{}
 	nextID   int
-	indexMu  sync.Mutex // serialises index builds
-	index    *indexState
 	exitOnce sync.Once
 	life     context.Context // ends with Serve: for work the server starts itself
 }

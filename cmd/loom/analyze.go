@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/loom-agent/loom/analysis"
+	"github.com/loom-agent/loom/codeindex"
 	"github.com/loom-agent/loom/tools"
 	"github.com/loom-agent/loom/workspace"
 )
@@ -161,7 +162,7 @@ func runSymbols(ctx context.Context, s *streams, root string, asJSON, count bool
 	if err != nil {
 		return err
 	}
-	ix, err := tools.BuildIndex(ctx, ws.NewChangeset(), ".", analysis.Options{})
+	ix, err := codeindex.For(ws).Index(ctx)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ package layers
 
 import (
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -12,10 +13,11 @@ import (
 const module = "github.com/loom-agent/loom/"
 
 // deps maps each package of the module (without the module prefix) to the
-// module's packages it depends on, directly or not.
-func deps(t *testing.T) map[string][]string {
+// module's packages it depends on, directly or not (field "Deps"), or
+// imports itself (field "Imports").
+func deps(t *testing.T, field string) map[string][]string {
 	t.Helper()
-	out, err := exec.Command("go", "list", "-deps=false", "-f", `{{.ImportPath}}{{range .Deps}} {{.}}{{end}}`, module+"...").Output()
+	out, err := exec.Command("go", "list", "-deps=false", "-f", `{{.ImportPath}}{{range .`+field+`}} {{.}}{{end}}`, module+"...").Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
 	}
@@ -36,7 +38,7 @@ func deps(t *testing.T) map[string][]string {
 // TestImportRules checks each rule: pkg must not depend on any of the
 // packages (or package trees, ending in "/") listed.
 func TestImportRules(t *testing.T) {
-	all := deps(t)
+	all := deps(t, "Deps")
 	frontEnds := []string{"cmd/", "lsp", "mcp", "acp"}
 	rules := []struct {
 		pkg    string
@@ -50,6 +52,7 @@ func TestImportRules(t *testing.T) {
 		{"tools", append([]string{"agent", "session", "thread"}, frontEnds...), "tools sit below the agent"},
 		{"agent", append([]string{"session", "thread"}, frontEnds...), "the agent knows nothing of threads or front ends"},
 		{"session", frontEnds, "front ends call the session, not the other way"},
+		{"codeindex", append([]string{"agent", "tools", "session", "thread", "llm"}, frontEnds...), "the code index sits on analysis and workspace only"},
 	}
 	for _, r := range rules {
 		got, ok := all[r.pkg]
@@ -62,6 +65,23 @@ func TestImportRules(t *testing.T) {
 				if d == f || strings.HasSuffix(f, "/") && strings.HasPrefix(d, f) {
 					t.Errorf("%s depends on %s: %s", r.pkg, d, r.why)
 				}
+			}
+		}
+	}
+	// Rules on what a package imports itself, where its dependencies may
+	// reach further (lsp reaches tools through the session and the agent).
+	imports := deps(t, "Imports")
+	direct := []struct {
+		pkg    string
+		forbid []string
+		why    string
+	}{
+		{"lsp", []string{"tools"}, "the LSP server reaches the code index through codeindex, not the agent's tools"},
+	}
+	for _, r := range direct {
+		for _, d := range imports[r.pkg] {
+			if slices.Contains(r.forbid, d) {
+				t.Errorf("%s imports %s: %s", r.pkg, d, r.why)
 			}
 		}
 	}
