@@ -104,7 +104,11 @@ type Index struct {
 	fsys  *beneath.Root // every source read goes through it
 	opts  Options
 	files []*FileEntry // sorted by Path
+	all   []*FileEntry // files, and the extensionless files in no language
 	stats Stats
+	// unsaved says the entries differ from the disk cache's (Update does
+	// not write it); the next Refresh saves them.
+	unsaved bool
 
 	decoded   sync.Once
 	byName    sync.Once
@@ -131,7 +135,7 @@ func (ix *Index) Files() []*FileEntry {
 // first time anything needs symbols: a warm build itself only stats files.
 // An entry whose body turns out corrupt is left empty and marked skipped.
 func (ix *Index) materialize() {
-	ix.decoded.Do(func() { decodeBodies(ix.files, ix.opts.Workers) })
+	ix.decoded.Do(func() { decodeBodies(ix.all, ix.opts.Workers) })
 }
 
 func decodeBodies(files []*FileEntry, workers int) {
@@ -196,20 +200,53 @@ func BuildIndex(ctx context.Context, root string, files []string, opts Options) 
 		}
 	}
 
-	paths := candidatePaths(files)
+	if err := ix.fill(ctx, candidatePaths(files), cached, cachePath, false); err != nil {
+		return nil, err
+	}
+	ix.stats.Duration = time.Since(began)
+	return ix, nil
+}
+
+// fill indexes paths (as candidatePaths returns them) into ix, reusing the
+// entries of cached whose size and modification time are unchanged, and
+// saves the cache at cachePath ("" for none) when the entries differ from
+// cached or unsaved says cached itself was never saved.
+func (ix *Index) fill(ctx context.Context, paths []string, cached map[string]*FileEntry, cachePath string, unsaved bool) error {
+	entries, reused, parsed, err := ix.read(ctx, paths, cached)
+	if err != nil {
+		return err
+	}
+	ix.finish(entries, reused)
+	if cachePath != "" && (unsaved || parsed > 0 || len(cached) != len(ix.all)) {
+		decodeBodies(ix.all, ix.opts.Workers)
+		if err := saveCache(cachePath, ix.root, ix.opts, ix.all); err != nil {
+			ix.stats.CacheError = err.Error()
+			ix.unsaved = true
+		} else {
+			ix.stats.CacheSaved = true
+		}
+	}
+	return nil
+}
+
+// read stats paths and parses those that cached has no unchanged entry for.
+// An entry is nil where the file is missing, not regular or unreadable;
+// reused says which came from cached; parsed counts the others.
+func (ix *Index) read(ctx context.Context, paths []string, cached map[string]*FileEntry) ([]*FileEntry, []bool, int, error) {
 	entries := make([]*FileEntry, len(paths))
+	reused := make([]bool, len(paths))
 	var todo []int
 	var mu sync.Mutex
-	err = parallel(ctx, opts.Workers, len(paths), func(_ int, next func() (int, bool)) {
+	err := parallel(ctx, ix.opts.Workers, len(paths), func(_ int, next func() (int, bool)) {
 		var local []int
 		for i, ok := next(); ok; i, ok = next() {
-			fi, err := os.Stat(filepath.Join(abs, filepath.FromSlash(paths[i])))
+			fi, err := os.Stat(filepath.Join(ix.root, filepath.FromSlash(paths[i])))
 			if err != nil || !fi.Mode().IsRegular() {
 				continue
 			}
 			e := &FileEntry{Path: paths[i], Size: fi.Size(), ModTime: fi.ModTime().UnixNano()}
 			if c := cached[paths[i]]; c != nil && c.Size == e.Size && c.ModTime == e.ModTime {
-				entries[i] = c
+				entries[i], reused[i] = c, true
 				continue
 			}
 			entries[i] = e
@@ -220,21 +257,14 @@ func BuildIndex(ctx context.Context, root string, files []string, opts Options) 
 		mu.Unlock()
 	})
 	if err != nil {
-		return nil, err
-	}
-	reused := make([]bool, len(entries))
-	for i, e := range entries {
-		reused[i] = e != nil
-	}
-	for _, i := range todo {
-		reused[i] = false
+		return nil, nil, 0, err
 	}
 
 	// Largest first, so no big file is left to run alone at the end.
 	sort.Slice(todo, func(a, b int) bool { return entries[todo[a]].Size > entries[todo[b]].Size })
 	var workerErr error
-	err = parallel(ctx, opts.Workers, len(todo), func(_ int, next func() (int, bool)) {
-		w, err := newIndexWorker(opts)
+	err = parallel(ctx, ix.opts.Workers, len(todo), func(_ int, next func() (int, bool)) {
+		w, err := newIndexWorker(ix.opts)
 		if err != nil {
 			mu.Lock()
 			workerErr = err
@@ -243,7 +273,7 @@ func BuildIndex(ctx context.Context, root string, files []string, opts Options) 
 		}
 		defer w.close()
 		for j, ok := next(); ok; j, ok = next() {
-			if !w.index(ctx, fsys, entries[todo[j]]) {
+			if !w.index(ctx, ix.fsys, entries[todo[j]]) {
 				entries[todo[j]] = nil
 			}
 		}
@@ -252,18 +282,23 @@ func BuildIndex(ctx context.Context, root string, files []string, opts Options) 
 		err = workerErr
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, 0, err
 	}
+	return entries, reused, len(todo), nil
+}
 
+// finish keeps entries (sorted by path; nil ones dropped) as the index's
+// files and counts them into its stats.
+func (ix *Index) finish(entries []*FileEntry, reused []bool) {
 	// all keeps unsupported extensionless files too, so the cache spares
 	// the next run from reading them again.
-	all := make([]*FileEntry, 0, len(entries))
+	ix.all = make([]*FileEntry, 0, len(entries))
 	ix.files = make([]*FileEntry, 0, len(entries))
 	for i, e := range entries {
 		if e == nil {
 			continue
 		}
-		all = append(all, e)
+		ix.all = append(ix.all, e)
 		if e.Language == "" {
 			continue
 		}
@@ -279,17 +314,6 @@ func BuildIndex(ctx context.Context, root string, files []string, opts Options) 
 		ix.stats.Symbols += e.nsyms
 	}
 	ix.stats.Files = len(ix.files)
-
-	if cachePath != "" && (len(todo) > 0 || len(cached) != len(all)) {
-		decodeBodies(all, opts.Workers)
-		if err := saveCache(cachePath, abs, opts, all); err != nil {
-			ix.stats.CacheError = err.Error()
-		} else {
-			ix.stats.CacheSaved = true
-		}
-	}
-	ix.stats.Duration = time.Since(began)
-	return ix, nil
 }
 
 // candidatePaths normalises, dedupes and sorts the caller's list, keeping

@@ -32,7 +32,6 @@ import (
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
 
-	"github.com/loom-agent/loom/analysis"
 	"github.com/loom-agent/loom/session"
 	"github.com/loom-agent/loom/workspace"
 )
@@ -55,9 +54,6 @@ type Options struct {
 	// DefaultRoot is the workspace root when initialize names none (default
 	// the current directory).
 	DefaultRoot string
-	// IndexOptions tune the symbol index behind workspace/symbol and
-	// definition.
-	IndexOptions analysis.Options
 	// Sessions runs loom.run and records its runs as threads (threadId
 	// continues one), and serves loom.searchThreads and loom.showThread.
 	// Without a thread store (nil, or the database could not be opened:
@@ -92,8 +88,6 @@ type Server struct {
 	answers  map[string]string             // loom: URI -> markdown of an answer
 	exited   chan struct{}
 	nextID   int
-	indexMu  sync.Mutex // serialises index builds
-	index    *indexState
 	exitOnce sync.Once
 	life     context.Context // ends with Serve: for work the server starts itself
 }

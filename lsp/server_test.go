@@ -21,6 +21,7 @@ import (
 
 	"github.com/loom-agent/loom/agent"
 	"github.com/loom-agent/loom/analysis"
+	"github.com/loom-agent/loom/codeindex"
 	"github.com/loom-agent/loom/session"
 	"github.com/loom-agent/loom/workspace"
 )
@@ -286,25 +287,27 @@ func TestDocumentSymbolAfterRandomEdits(t *testing.T) {
 }
 
 // TestIndexBuiltAfterInitialized: once the client says initialized, the
-// server builds the symbol index by itself (its cache file appears), so
-// the first workspace/symbol finds it ready.
+// server builds the symbol index by itself, so the first workspace/symbol
+// finds it ready and builds nothing more.
 func TestIndexBuiltAfterInitialized(t *testing.T) {
-	cacheDir := t.TempDir()
-	srv, dir, _ := serveConn(t, Options{IndexOptions: analysis.Options{CacheDir: cacheDir}})
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	srv, dir, _ := serveConn(t, Options{})
 	if err := os.WriteFile(filepath.Join(dir, "a.go"), []byte("package a\n\nfunc Alpha() {}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if entries, _ := os.ReadDir(cacheDir); len(entries) != 0 {
-		t.Fatalf("an index before initialized: %v", entries)
+	ws, err := workspace.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	index := codeindex.For(ws) // the server's: one per root
+	if st := index.Stats(); st.Walks != 0 {
+		t.Fatalf("an index before initialized: %+v", st)
 	}
 	if err := srv.Initialized(context.Background(), &protocol.InitializedParams{}); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if entries, _ := os.ReadDir(cacheDir); len(entries) > 0 {
-			break
-		}
+	for index.Stats().Walks == 0 {
 		if time.Now().After(deadline) {
 			t.Fatal("no index was built after initialized")
 		}
@@ -316,6 +319,9 @@ func TestIndexBuiltAfterInitialized(t *testing.T) {
 	}
 	if syms, _ := res.(protocol.SymbolInformationSlice); len(syms) != 1 || syms[0].Name != "Alpha" {
 		t.Fatalf("workspace/symbol Alpha = %v", res)
+	}
+	if st := index.Stats(); st.Walks != 1 {
+		t.Fatalf("workspace/symbol built the index again: %+v", st)
 	}
 }
 

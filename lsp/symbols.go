@@ -12,7 +12,7 @@ import (
 	"go.lsp.dev/uri"
 
 	"github.com/loom-agent/loom/analysis"
-	"github.com/loom-agent/loom/tools"
+	"github.com/loom-agent/loom/codeindex"
 	"github.com/loom-agent/loom/workspace"
 )
 
@@ -369,41 +369,24 @@ func (s *Server) openDocs() []*document {
 	return out
 }
 
-// indexState is the workspace's symbol index, rebuilt (from its disk
-// cache, so cheaply) after a save marks it stale.
-type indexState struct {
-	ix    *analysis.Index
-	stale bool
-}
-
-// symbolIndex returns the index, building it on first use.
+// symbolIndex returns the workspace's index, the one the agent's tools
+// share (codeindex keeps it per root): built on first use, checked against
+// the disk and refreshed before each answer.
 func (s *Server) symbolIndex(ctx context.Context) (*analysis.Index, error) {
-	s.indexMu.Lock()
-	defer s.indexMu.Unlock()
-	s.mu.Lock()
-	cur := s.index
-	ws := s.ws
-	s.mu.Unlock()
-	if cur != nil && !cur.stale {
-		return cur.ix, nil
+	ws := s.workspace()
+	if ws == nil {
+		return nil, jsonrpc2.Errorf(jsonrpc2.InvalidRequest, "no workspace")
 	}
-	ix, err := tools.BuildIndex(ctx, ws.NewChangeset(), ".", s.opts.IndexOptions)
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	s.index = &indexState{ix: ix}
-	s.mu.Unlock()
-	return ix, nil
+	return codeindex.For(ws).Index(ctx)
 }
 
-// invalidateIndex marks the index stale; it never blocks on a build.
-func (s *Server) invalidateIndex() {
-	s.mu.Lock()
-	if s.index != nil {
-		s.index = &indexState{ix: s.index.ix, stale: true}
+// invalidateIndex tells the index that files changed on disk (a save, a
+// watched-file event): it reads them again at the next query, even if
+// their size and time look the same. It never blocks on a build.
+func (s *Server) invalidateIndex(rels ...string) {
+	if ws := s.workspace(); ws != nil {
+		codeindex.For(ws).Invalidate(rels...)
 	}
-	s.mu.Unlock()
 }
 
 // lineCache indexes the lines of the files the index answers with, read as

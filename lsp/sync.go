@@ -106,7 +106,22 @@ func (s *Server) DidSave(ctx context.Context, params *protocol.DidSaveTextDocume
 		}
 		d.mu.Unlock()
 	}
-	s.invalidateIndex()
+	if rel := s.relPath(params.TextDocument.URI); rel != "" {
+		s.invalidateIndex(rel)
+	}
+	return nil
+}
+
+// DidChangeWatchedFiles tells the symbol index which files changed on disk
+// (clients send it for the files they watch for the server).
+func (s *Server) DidChangeWatchedFiles(ctx context.Context, params *protocol.DidChangeWatchedFilesParams) error {
+	rels := make([]string, 0, len(params.Changes))
+	for _, ev := range params.Changes {
+		if rel := s.relPath(ev.URI); rel != "" {
+			rels = append(rels, rel)
+		}
+	}
+	s.invalidateIndex(rels...)
 	return nil
 }
 

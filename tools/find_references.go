@@ -4,10 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
 
-	"github.com/loom-agent/loom/analysis"
+	"github.com/loom-agent/loom/codeindex"
 )
 
 // FindReferences lists the syntactic uses of an identifier.
@@ -45,44 +44,11 @@ func (FindReferences) Run(ctx context.Context, env *Env, raw json.RawMessage) (R
 	if limit <= 0 {
 		limit = 200
 	}
-	ix, err := BuildIndex(ctx, env.Changes, ".", analysis.Options{})
+	refs, err := codeindex.For(env.Workspace()).References(ctx, env.Changes, a.Name)
 	if err != nil {
 		return Result{}, err
 	}
-	refs, err := ix.References(ctx, a.Name)
-	if err != nil {
-		return Result{}, err
-	}
-	over := overlaid(env.Changes)
-	kept := refs[:0]
-	for _, r := range refs {
-		if _, ok := over[r.Path]; !ok {
-			kept = append(kept, r)
-		}
-	}
-	refs = kept
 	sources := map[string][]byte{}
-	for rel, exists := range over {
-		src, err := env.Changes.ReadFile(rel)
-		if !exists || err != nil || analysis.DetectLanguage(rel, src) == "" {
-			continue
-		}
-		found, err := analysis.FindReferences(ctx, rel, src, a.Name)
-		if err != nil {
-			continue
-		}
-		for i := range found {
-			found[i].Path = rel
-		}
-		refs = append(refs, found...)
-		sources[rel] = src
-	}
-	sort.SliceStable(refs, func(i, j int) bool {
-		if refs[i].Path != refs[j].Path {
-			return refs[i].Path < refs[j].Path
-		}
-		return refs[i].Range.Start.Offset < refs[j].Range.Start.Offset
-	})
 	total := len(refs)
 	if len(refs) > limit {
 		refs = refs[:limit]

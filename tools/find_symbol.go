@@ -4,10 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/loom-agent/loom/analysis"
+	"github.com/loom-agent/loom/codeindex"
 )
 
 // FindSymbol finds where a name is defined across the workspace.
@@ -85,62 +85,10 @@ func matchMode(s string) (analysis.MatchMode, error) {
 	return 0, fmt.Errorf("invalid arguments: match %q: want exact, ignore_case or fuzzy", s)
 }
 
-// definitions queries the index, reading staged and buffered files from
-// the changeset rather than the disk.
+// definitions asks the workspace's index, which reads staged and buffered
+// files from the changeset rather than the disk.
 func definitions(ctx context.Context, env *Env, name string, mode analysis.MatchMode, limit int) ([]analysis.Definition, error) {
-	ix, err := BuildIndex(ctx, env.Changes, ".", analysis.Options{})
-	if err != nil {
-		return nil, err
-	}
-	over := overlaid(env.Changes)
-	var out []analysis.Definition
-	for _, d := range ix.Definitions(name, mode, limit+len(over)) {
-		if _, ok := over[d.Path]; !ok {
-			out = append(out, d)
-		}
-	}
-	for rel, exists := range over {
-		if !exists {
-			continue
-		}
-		src, err := env.Changes.ReadFile(rel)
-		if err != nil || analysis.DetectLanguage(rel, src) == "" {
-			continue
-		}
-		syms, err := analysis.Symbols(ctx, rel, src)
-		if err != nil {
-			continue
-		}
-		for _, s := range syms {
-			if nameMatches(s.Name, name, mode) {
-				out = append(out, analysis.Definition{Path: rel, Symbol: s})
-			}
-		}
-	}
-	if len(over) > 0 {
-		sort.SliceStable(out, func(i, j int) bool {
-			if out[i].Path != out[j].Path {
-				return out[i].Path < out[j].Path
-			}
-			return out[i].NameRange.Start.Offset < out[j].NameRange.Start.Offset
-		})
-	}
-	if len(out) > limit {
-		out = out[:limit]
-	}
-	return out, nil
-}
-
-// nameMatches matches a symbol of a staged file; fuzzy is approximated by
-// a case-insensitive substring, which is what matters for a file or two.
-func nameMatches(sym, name string, mode analysis.MatchMode) bool {
-	switch mode {
-	case analysis.MatchExact:
-		return sym == name
-	case analysis.MatchIgnoreCase:
-		return strings.EqualFold(sym, name)
-	}
-	return strings.Contains(strings.ToLower(sym), strings.ToLower(name))
+	return codeindex.For(env.Workspace()).Definitions(ctx, env.Changes, name, mode, limit)
 }
 
 // Title says what one call does, for front ends to show.

@@ -3,6 +3,8 @@ package tools
 import (
 	"context"
 	"encoding/json"
+
+	"github.com/loom-agent/loom/codeindex"
 )
 
 // RepoMapTool renders a compact map of the workspace's important symbols.
@@ -41,7 +43,7 @@ func (RepoMapTool) Run(ctx context.Context, env *Env, raw json.RawMessage) (Resu
 	if tokens <= 0 {
 		tokens = DefaultRepoMapTokens
 	}
-	m, err := RepoMap(ctx, env.Changes, a.Focus, tokens)
+	m, err := codeindex.For(env.Workspace()).RepoMap(ctx, env.Changes, a.Focus, tokens)
 	if err != nil {
 		return Result{}, err
 	}

@@ -56,6 +56,9 @@ func TestImportRules(t *testing.T) {
 		{"tools", append([]string{"agent", "session", "thread"}, frontEnds...), "tools sit below the agent"},
 		{"agent", append([]string{"session", "thread"}, frontEnds...), "the agent knows nothing of threads or front ends"},
 		{"session", frontEnds, "front ends call the session, not the other way"},
+		{"codeindex", append([]string{"agent", "tools", "session", "thread", "llm"}, frontEnds...), "the code index sits on analysis and workspace only"},
+		{"server", []string{"agent", "tools", "session", "thread", "lsp", "mcp", "acp", "cmd/", "client"}, "the team server never runs the local agent"},
+		{"client", []string{"server", "server/"}, "the local agent reaches a team server over HTTP only, never through its packages"},
 	}
 	for _, r := range rules {
 		got, ok := all[r.pkg]
@@ -102,6 +105,9 @@ func TestImportRules(t *testing.T) {
 		for _, d := range imports[pkg] {
 			if d == "agent" || d == "thread" {
 				t.Errorf("%s imports %s: a protocol server reaches it through session", pkg, d)
+			}
+			if pkg == "lsp" && d == "tools" {
+				t.Errorf("lsp imports tools: the LSP server reaches the code index through codeindex, not the agent's tools")
 			}
 		}
 	}

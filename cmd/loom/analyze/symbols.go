@@ -12,7 +12,7 @@ import (
 	"github.com/loom-agent/loom/analysis"
 	"github.com/loom-agent/loom/cmd/loom/internal/cmdutil"
 	"github.com/loom-agent/loom/cmd/loom/internal/iostreams"
-	"github.com/loom-agent/loom/tools"
+	"github.com/loom-agent/loom/codeindex"
 	"github.com/loom-agent/loom/workspace"
 )
 
@@ -56,7 +56,7 @@ func symbolsRun(ctx context.Context, opts *SymbolsOptions) error {
 	if err != nil {
 		return err
 	}
-	ix, err := tools.BuildIndex(ctx, ws.NewChangeset(), ".", analysis.Options{})
+	ix, err := codeindex.For(ws).Index(ctx)
 	if err != nil {
 		return err
 	}

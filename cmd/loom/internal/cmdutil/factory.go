@@ -12,6 +12,7 @@ import (
 
 	"github.com/loom-agent/loom/agent"
 	"github.com/loom-agent/loom/cmd/loom/internal/iostreams"
+	"github.com/loom-agent/loom/codeindex"
 	"github.com/loom-agent/loom/llm"
 	"github.com/loom-agent/loom/session"
 	"github.com/loom-agent/loom/thread"
@@ -130,14 +131,15 @@ func (f *Factory) ModelName(flags AgentFlags) string {
 	return cfg.Model
 }
 
-// repoMapFor returns the agent's repo map source for a workspace: the
-// analysis index's map within a budget, or nothing if it takes too long
-// (a first, uncached index of a huge tree must not hold up the run).
+// repoMapFor returns the agent's repo map source for a workspace: the map
+// of the index its tools and the LSP server share (codeindex), within a
+// budget, or nothing if it takes too long (a first, uncached index of a
+// huge tree must not hold up the run).
 func repoMapFor(ws *workspace.Workspace) func(ctx context.Context, focus []string) string {
 	return func(ctx context.Context, focus []string) string {
 		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		m, err := tools.RepoMap(ctx, ws.NewChangeset(), focus, tools.DefaultRepoMapTokens)
+		m, err := codeindex.For(ws).RepoMap(ctx, ws.NewChangeset(), focus, tools.DefaultRepoMapTokens)
 		if err != nil {
 			slog.Debug("repo map unavailable", "err", err)
 			return ""
