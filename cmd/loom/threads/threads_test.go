@@ -168,7 +168,7 @@ func TestShow(t *testing.T) {
 		errOut string
 		err    string
 	}{
-		{name: "markdown by prefix", opts: func(s *seeded) ShowOptions { return ShowOptions{ID: s.a[:8]} },
+		{name: "markdown by prefix", opts: func(s *seeded) ShowOptions { return ShowOptions{ID: prefixOf(s.a, s.b)} },
 			check: func(t *testing.T, s *seeded, out string) {
 				if !strings.HasPrefix(out, "# Fix the tokenizer\n") || !strings.Contains(out, "Tool call `read_file` (c1)") {
 					t.Errorf("markdown:\n%s", out)
@@ -298,4 +298,14 @@ func TestNewCmdFlags(t *testing.T) {
 			}
 		})
 	}
+}
+
+// prefixOf returns a prefix of a that b does not share: IDs made in the
+// same millisecond share their first characters.
+func prefixOf(a, b string) string {
+	n := 6
+	for n < len(a) && strings.HasPrefix(b, a[:n]) {
+		n++
+	}
+	return a[:n]
 }
