@@ -103,6 +103,9 @@ func (t *terminalApprover) Approve(ctx context.Context, a tools.Approval) (tools
 	if a.Spec.Effect != tools.EffectExecute {
 		question = fmt.Sprintf("%s %s? [y]es / [n]o / [a]lways ", a.Name, strconv.Quote(a.Preview))
 	}
+	// The terminal is in its own line mode before the question shows, so
+	// that whoever sees the question can type the answer and see it.
+	defer t.cook()()
 	for {
 		fmt.Fprint(t.out, question)
 		answer, err := t.readLine(ctx)
@@ -126,16 +129,24 @@ func (t *terminalApprover) Approve(ctx context.Context, a tools.Approval) (tools
 	}
 }
 
-// readLine reads one line from the terminal in its cooked mode, giving up
-// when ctx ends (Ctrl-C cancels the run): the read waits in poll, never in
-// a read that nothing could interrupt.
-func (t *terminalApprover) readLine(ctx context.Context) (string, error) {
+// cook puts the terminal in the mode it had when Loom started (the kernel
+// echoes and edits the line) and returns what puts back the mode a line
+// editor left it in.
+func (t *terminalApprover) cook() (restore func()) {
 	fd := int(t.in.Fd())
 	if cur, err := term.GetState(fd); err == nil {
 		if err := term.Restore(fd, t.cooked); err == nil {
-			defer term.Restore(fd, cur)
+			return func() { term.Restore(fd, cur) }
 		}
 	}
+	return func() {}
+}
+
+// readLine reads one line from the terminal, giving up when ctx ends
+// (Ctrl-C cancels the run): the read waits in poll, never in a read that
+// nothing could interrupt.
+func (t *terminalApprover) readLine(ctx context.Context) (string, error) {
+	fd := int(t.in.Fd())
 	var line []byte
 	buf := make([]byte, 256)
 	for {
