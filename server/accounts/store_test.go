@@ -3,7 +3,6 @@ package accounts_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -225,7 +224,7 @@ func TestInvitations(t *testing.T) {
 		if inv.Email != "bob@example.com" || !strings.HasPrefix(token, "loominv_") || len(token) < 40 {
 			t.Errorf("invitation %+v, token %q", inv, token)
 		}
-		assertNotStored(t, d, strings.TrimPrefix(token, "loominv_"))
+		dbtest.AssertNotStored(t, d, strings.TrimPrefix(token, "loominv_"))
 		if _, _, err := s.Invite(ctx, by, o.ID, "ada@example.com", policy.Member, 0); !errors.Is(err, accounts.ErrExists) {
 			t.Errorf("inviting a member: %v", err)
 		}
@@ -305,48 +304,4 @@ func TestStoreFeedsTheAuthorizer(t *testing.T) {
 		s.RemoveMember(ctx, by, o.ID, bob.ID)
 		check(policy.Read, false)
 	})
-}
-
-// assertNotStored fails if secret appears in any column of any table.
-func assertNotStored(t *testing.T, d *db.DB, secret string) {
-	t.Helper()
-	q := `SELECT name FROM sqlite_master WHERE type = 'table'`
-	if d.Engine == db.Postgres {
-		q = `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`
-	}
-	rows, err := d.Query(q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tables []string
-	for rows.Next() {
-		var n string
-		rows.Scan(&n)
-		tables = append(tables, n)
-	}
-	rows.Close()
-	if len(tables) < 5 {
-		t.Fatalf("found only tables %v", tables)
-	}
-	for _, table := range tables {
-		rows, err := d.Query(`SELECT * FROM ` + table)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cols, _ := rows.Columns()
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		for rows.Next() {
-			rows.Scan(ptrs...)
-			for i, v := range vals {
-				if s := fmt.Sprintf("%s", v); strings.Contains(s, secret) {
-					t.Errorf("table %s, column %s holds the secret", table, cols[i])
-				}
-			}
-		}
-		rows.Close()
-	}
 }

@@ -102,7 +102,7 @@ func TestKeyStoredOnlyHashed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		assertNotStored(t, d, full[len("loom_")+len(k.Prefix)+1:])
+		dbtest.AssertNotStored(t, d, full[len("loom_")+len(k.Prefix)+1:])
 		var hash string
 		d.QueryRow(`SELECT hash FROM api_keys WHERE id = $1`, k.ID).Scan(&hash)
 		if !strings.HasPrefix(hash, "$argon2id$v=19$m=19456,t=2,p=1$") {
@@ -264,48 +264,4 @@ func TestHTTP(t *testing.T) {
 			t.Errorf("the revoked key: %d %v", code, m)
 		}
 	})
-}
-
-// assertNotStored fails if secret appears in any column of any table.
-func assertNotStored(t *testing.T, d *db.DB, secret string) {
-	t.Helper()
-	q := `SELECT name FROM sqlite_master WHERE type = 'table'`
-	if d.Engine == db.Postgres {
-		q = `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`
-	}
-	rows, err := d.Query(q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tables []string
-	for rows.Next() {
-		var n string
-		rows.Scan(&n)
-		tables = append(tables, n)
-	}
-	rows.Close()
-	if len(tables) < 5 {
-		t.Fatalf("found only tables %v", tables)
-	}
-	for _, table := range tables {
-		rows, err := d.Query(`SELECT * FROM ` + table)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cols, _ := rows.Columns()
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		for rows.Next() {
-			rows.Scan(ptrs...)
-			for i, v := range vals {
-				if s := fmt.Sprintf("%s", v); strings.Contains(s, secret) {
-					t.Errorf("table %s, column %s holds the secret", table, cols[i])
-				}
-			}
-		}
-		rows.Close()
-	}
 }

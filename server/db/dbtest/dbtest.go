@@ -287,3 +287,48 @@ func freePort() (int, error) {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
+
+// AssertNotStored fails the test if secret appears in any column of any
+// table: credentials are to be stored only as hashes.
+func AssertNotStored(t testing.TB, d *db.DB, secret string) {
+	t.Helper()
+	q := `SELECT name FROM sqlite_master WHERE type = 'table'`
+	if d.Engine == db.Postgres {
+		q = `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`
+	}
+	rows, err := d.Query(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var n string
+		rows.Scan(&n)
+		tables = append(tables, n)
+	}
+	rows.Close()
+	if len(tables) < 5 {
+		t.Fatalf("found only tables %v", tables)
+	}
+	for _, table := range tables {
+		rows, err := d.Query(`SELECT * FROM ` + table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, _ := rows.Columns()
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		for rows.Next() {
+			rows.Scan(ptrs...)
+			for i, v := range vals {
+				if s := fmt.Sprintf("%s", v); strings.Contains(s, secret) {
+					t.Errorf("table %s, column %s holds the secret", table, cols[i])
+				}
+			}
+		}
+		rows.Close()
+	}
+}
