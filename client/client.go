@@ -332,7 +332,7 @@ func load(o Options) (server, token string, err error) {
 	}
 	e, ok := c.Servers[server]
 	if server == "" || !ok {
-		return "", "", errors.New("not signed in: run loom login SERVER")
+		return "", "", fmt.Errorf("%w: run loom login SERVER", ErrNotSignedIn)
 	}
 	return server, e.Token, nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/loom-agent/loom/cmd/loom/analyze"
 	"github.com/loom-agent/loom/cmd/loom/apply"
 	"github.com/loom-agent/loom/cmd/loom/auth"
+	"github.com/loom-agent/loom/cmd/loom/doctor"
 	"github.com/loom-agent/loom/cmd/loom/internal/cmdutil"
 	"github.com/loom-agent/loom/cmd/loom/internal/iostreams"
 	"github.com/loom-agent/loom/cmd/loom/repl"
@@ -72,6 +73,7 @@ staged in a changeset, shown as a diff and applied to disk only on request.`,
 		auth.NewCmdLogin(f, nil),
 		auth.NewCmdLogout(f, nil),
 		auth.NewCmdWhoAmI(f, nil),
+		doctor.NewCmdDoctor(f, nil),
 	)
 	return cmd
 }

@@ -28,7 +28,8 @@ type Factory struct {
 	// "-X main.version=..."), "" when none was; see Version.
 	BuildVersion string
 	// ModelConfig completes what the flags say of the model configuration
-	// (llm.LoadConfig: the environment, then the config file).
+	// (ResolveModel: flags, the environment, the config file; else the
+	// team server signed in to).
 	ModelConfig func(llm.Config) (llm.Config, error)
 	// OpenStore opens the thread database at db, or at its default place
 	// (LOOM_DB, then the user's data folder) when db is empty.
@@ -54,10 +55,13 @@ func New(ios *iostreams.IOStreams, buildVersion string) *Factory {
 	return &Factory{
 		IOStreams:    ios,
 		BuildVersion: buildVersion,
-		ModelConfig:  llm.LoadConfig,
-		OpenStore:    OpenStore,
-		Workspace:    workspace.New,
-		Tools:        tools.NewBuiltinRegistry,
+		ModelConfig: func(flags llm.Config) (llm.Config, error) {
+			cfg, _, err := ResolveModel(flags)
+			return cfg, err
+		},
+		OpenStore: OpenStore,
+		Workspace: workspace.New,
+		Tools:     tools.NewBuiltinRegistry,
 	}
 }
 

@@ -25,12 +25,17 @@ type AgentFlags struct {
 
 // Register adds the flags to cmd.
 func (f *AgentFlags) Register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.Provider, "provider", "", "API the model speaks: "+strings.Join(llm.ProviderNames(), ", ")+" (env LOOM_PROVIDER; default "+llm.DefaultProvider+")")
-	cmd.Flags().StringVar(&f.Model, "model", "", "model name (env LOOM_MODEL)")
-	cmd.Flags().StringVar(&f.BaseURL, "base-url", "", "the provider's endpoint (env LOOM_BASE_URL, or OPENAI_BASE_URL / ANTHROPIC_BASE_URL)")
+	f.RegisterModel(cmd)
 	cmd.Flags().IntVar(&f.MaxTurns, "max-turns", agent.DefaultMaxTurns, "stop after this many model turns")
 	cmd.Flags().IntVar(&f.MaxTokens, "max-tokens", 0, "stop after this many tokens in the run (0: no limit)")
 	cmd.Flags().BoolVar(&f.AllowShell, "allow-shell", false, "let the agent run shell commands in the workspace without asking")
+}
+
+// RegisterModel adds the flags that choose the model.
+func (f *AgentFlags) RegisterModel(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.Provider, "provider", "", "API the model speaks: "+strings.Join(llm.ProviderNames(), ", ")+" (env LOOM_PROVIDER; default "+llm.DefaultProvider+")")
+	cmd.Flags().StringVar(&f.Model, "model", "", "model name (env LOOM_MODEL)")
+	cmd.Flags().StringVar(&f.BaseURL, "base-url", "", "the provider's endpoint (env LOOM_BASE_URL, or OPENAI_BASE_URL / ANTHROPIC_BASE_URL)")
 }
 
 // RegisterShell adds --shell to a command a person runs at a terminal.

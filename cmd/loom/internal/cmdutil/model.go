@@ -1,0 +1,69 @@
+package cmdutil
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/loom-agent/loom/client"
+	"github.com/loom-agent/loom/llm"
+)
+
+// ModelSource says where a run's model comes from.
+type ModelSource string
+
+const (
+	// SourceLocal is a model configured on this machine (flags with a
+	// provider's settings, LOOM_* and provider variables, config.json).
+	SourceLocal ModelSource = "local configuration"
+	// SourceTeamServer is the LLM proxy of the team server signed in to
+	// with `loom login`.
+	SourceTeamServer ModelSource = "team server"
+)
+
+// ResolveModel completes the model configuration the flags start: a model
+// configured locally wins; otherwise, after `loom login`, the team
+// server's proxy serves it (the model the flags name, else the first the
+// server offers). Without either it is llm's error that says how to
+// configure one.
+func ResolveModel(flags llm.Config) (llm.Config, ModelSource, error) {
+	return resolveModel(flags, llm.LoadConfig, client.Options{})
+}
+
+func resolveModel(flags llm.Config, load func(llm.Config) (llm.Config, error), co client.Options) (llm.Config, ModelSource, error) {
+	// A model named by flag alone is not a local configuration: without
+	// a provider configured here it is the team server's to serve.
+	bare := flags
+	bare.Model = ""
+	local, err := load(bare)
+	switch {
+	case err == nil:
+		if flags.Model != "" {
+			local.Model = flags.Model
+		}
+		return local, SourceLocal, nil
+	case !errors.Is(err, llm.ErrNoModel):
+		return llm.Config{}, "", err
+	}
+	// A provider set up here (a key, or a server of one's own such as
+	// Ollama) with the model given by flag is local too.
+	if local.APIKey != "" || local.BaseURL != llm.DefaultBaseURL && local.BaseURL != llm.DefaultAnthropicBaseURL {
+		cfg, err := load(flags)
+		return cfg, SourceLocal, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	ep, epErr := client.ModelEndpoint(ctx, co, flags.Model)
+	switch {
+	case errors.Is(epErr, client.ErrNotSignedIn):
+		cfg, err := load(flags)
+		return cfg, SourceLocal, err
+	case epErr != nil:
+		return llm.Config{}, "", fmt.Errorf("no model is configured here, and the team server cannot serve one: %w", epErr)
+	}
+	cfg := local // the timeouts and output cap configured here still apply
+	cfg.Provider, cfg.BaseURL, cfg.APIKey, cfg.Model = "openai", ep.BaseURL, ep.Token, ep.Model
+	cfg.HTTPClient = flags.HTTPClient
+	return cfg, SourceTeamServer, nil
+}
