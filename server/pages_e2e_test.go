@@ -32,7 +32,6 @@ func TestAdminPagesInBrowser(t *testing.T) {
 		t.Fatal("playwright-core is not installed: run test/install.sh")
 	}
 	s := openSite(t, db.SQLite)
-	s.t = t
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	const memberEmail = "bob@example.test"

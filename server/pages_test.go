@@ -24,7 +24,7 @@ import (
 // site is the whole team server (Open) serving on a loopback listener,
 // bootstrapped with organisation acme and its owner.
 type site struct {
-	t    *testing.T
+	t    testing.TB
 	URL  string
 	Team *Team
 	// OrgID is acme's; OwnerID its owner's; OwnerLink signs them in once.
@@ -57,8 +57,7 @@ func openSite(t testing.TB, e db.Engine) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tt, _ := t.(*testing.T)
-	return &site{t: tt, URL: u, Team: team, OrgID: res.OrgID, OwnerID: res.UserID, OwnerLink: res.Link,
+	return &site{t: t, URL: u, Team: team, OrgID: res.OrgID, OwnerID: res.UserID, OwnerLink: res.Link,
 		http: &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
@@ -141,7 +140,6 @@ func TestPagePostsNeedTheirCSRFToken(t *testing.T) {
 	for _, e := range dbtest.Engines {
 		t.Run(string(e), func(t *testing.T) {
 			s := openSite(t, e)
-			s.t = t
 			ctx := context.Background()
 			_, owner := s.person("boss@example.test", policy.Owner)
 			bob, _ := s.person("bob@example.test", policy.Member)
@@ -197,7 +195,6 @@ func TestPagePostsNeedTheirCSRFToken(t *testing.T) {
 // organisation exists (404), and nothing they post changes anything.
 func TestAdminPagesAreForAdmins(t *testing.T) {
 	s := openSite(t, db.SQLite)
-	s.t = t
 	ctx := context.Background()
 	_, owner := s.person("boss@example.test", policy.Owner)
 	bob, member := s.person("bob@example.test", policy.Member)
@@ -268,7 +265,6 @@ func TestAdminPagesAreForAdmins(t *testing.T) {
 // owners-only rule of the API holds, answered on the members page.
 func TestAdminCannotTouchOwnersOnPages(t *testing.T) {
 	s := openSite(t, db.SQLite)
-	s.t = t
 	alice, admin := s.person("alice@example.test", policy.Admin)
 	bob, _ := s.person("bob@example.test", policy.Member)
 	token := s.csrf(admin)
