@@ -29,7 +29,7 @@ type Team struct {
 
 // Open builds the whole team server: New, then sign-in (sessions, magic
 // links, the device flow and their pages), accounts, API keys, the access
-// policies and the audit log; every request is authenticated by its
+// policies and the audit log, with their pages; every request is authenticated by its
 // session cookie (CSRF-checked), its `loom login` token or its API key.
 func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Team, error) {
 	s, err := New(ctx, cfg, log)
@@ -64,9 +64,12 @@ func (s *Server) assemble(ctx context.Context) (*Team, error) {
 	if err := audit.Append(ctx, s.DB, audit.System, "", audit.PolicyLoaded, pols.Source(), fmt.Sprint(pols.Len(), " policies")); err != nil {
 		return nil, fmt.Errorf("recording the policies in the audit log: %w", err)
 	}
-	s.Handle(si,
-		&accounts.Handler{Store: t.Accounts, Authz: t.Authz},
-		&apikeys.Handler{Keys: t.Keys, Authz: t.Authz, OrgID: t.Accounts.OrgID},
+	acc := &accounts.Handler{Store: t.Accounts, Authz: t.Authz}
+	keys := &apikeys.Handler{Keys: t.Keys, Authz: t.Authz, OrgID: t.Accounts.OrgID}
+	accPages := &accounts.Pages{Handler: acc, Web: si.Web, PublicURL: s.cfg.PublicURL}
+	keyPages := &apikeys.Pages{Handler: keys, Web: si.Web, Accounts: t.Accounts}
+	si.Web.AccountSections = append(si.Web.AccountSections, accPages.AccountSection, keyPages.AccountSection)
+	s.Handle(si, acc, keys, accPages, keyPages,
 		&audit.Handler{DB: s.DB, Authz: t.Authz, OrgID: t.Accounts.OrgID})
 	// A session cookie (CSRF-checked on state-changing requests) or a
 	// `loom login` token first, then an API key.

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/loom-agent/loom/server/audit"
 	"github.com/loom-agent/loom/server/auth"
@@ -58,24 +57,37 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/invitations/accept", h.accept)
 }
 
+// statusOf is the HTTP status an error of the store or the authorizer
+// means, for the API and the pages alike.
+func statusOf(err error) int {
+	switch {
+	case errors.Is(err, policy.ErrUnauthenticated), errors.Is(err, policy.ErrHidden), errors.Is(err, policy.ErrForbidden):
+		return policy.Status(err)
+	case errors.Is(err, ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, ErrWrongEmail):
+		return http.StatusForbidden
+	case errors.Is(err, ErrExists), errors.Is(err, ErrLastOwner):
+		return http.StatusConflict
+	case errors.Is(err, ErrInvalid):
+		return http.StatusBadRequest
+	case errors.Is(err, ErrInvitation):
+		return http.StatusGone
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
 // fail answers with the status an error of the store or the authorizer means.
 func fail(w http.ResponseWriter, r *http.Request, err error) {
-	switch {
+	switch code := statusOf(err); {
 	case errors.Is(err, policy.ErrUnauthenticated), errors.Is(err, policy.ErrForbidden), errors.Is(err, policy.ErrHidden):
 		policy.Refuse(w, r, err)
-	case errors.Is(err, ErrNotFound):
-		web.Fail(w, http.StatusNotFound, "%v", err)
-	case errors.Is(err, ErrExists), errors.Is(err, ErrLastOwner):
-		web.Fail(w, http.StatusConflict, "%v", err)
-	case errors.Is(err, ErrInvalid):
-		web.Fail(w, http.StatusBadRequest, "%v", err)
-	case errors.Is(err, ErrInvitation):
-		web.Fail(w, http.StatusGone, "%v", err)
-	case errors.Is(err, ErrWrongEmail):
-		web.Fail(w, http.StatusForbidden, "%v", err)
-	default:
+	case code == http.StatusInternalServerError:
 		slog.ErrorContext(r.Context(), "accounts", "method", r.Method, "path", r.URL.Path, "err", err)
-		web.Fail(w, http.StatusInternalServerError, "the request failed")
+		web.Fail(w, code, "the request failed")
+	default:
+		web.Fail(w, code, "%v", err)
 	}
 }
 
@@ -202,11 +214,6 @@ func (h *Handler) mayTouchOwner(r *http.Request, org string, roles ...policy.Rol
 }
 
 func (h *Handler) setRole(w http.ResponseWriter, r *http.Request) {
-	o, err := h.org(r, policy.Manage)
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
 	var req struct {
 		Role policy.Role `json:"role"`
 	}
@@ -214,42 +221,15 @@ func (h *Handler) setRole(w http.ResponseWriter, r *http.Request) {
 		web.Fail(w, http.StatusBadRequest, "%v", err)
 		return
 	}
-	user := r.PathValue("user")
-	old, err := h.Store.Role(r.Context(), o.ID, user)
-	if err == nil {
-		err = h.mayTouchOwner(r, o.ID, old, req.Role)
-	}
-	if err == nil {
-		err = h.Store.SetRole(r.Context(), audit.ActorOf(r), o.ID, user, req.Role)
-	}
-	if err != nil {
+	if _, err := h.changeRole(r, req.Role); err != nil {
 		fail(w, r, err)
 		return
 	}
-	web.JSON(w, http.StatusOK, map[string]any{"user_id": user, "role": req.Role})
+	web.JSON(w, http.StatusOK, map[string]any{"user_id": r.PathValue("user"), "role": req.Role})
 }
 
 func (h *Handler) removeMember(w http.ResponseWriter, r *http.Request) {
-	user := r.PathValue("user")
-	p := auth.From(r.Context())
-	leaving := p != nil && p.Kind != auth.KindAPIKey && p.UserID == user
-	act := policy.Manage
-	if leaving {
-		act = policy.Read // members may leave what they may see
-	}
-	o, err := h.org(r, act)
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-	old, err := h.Store.Role(r.Context(), o.ID, user)
-	if err == nil && !leaving {
-		err = h.mayTouchOwner(r, o.ID, old)
-	}
-	if err == nil {
-		err = h.Store.RemoveMember(r.Context(), audit.ActorOf(r), o.ID, user)
-	}
-	if err != nil {
+	if _, err := h.dropMember(r); err != nil {
 		fail(w, r, err)
 		return
 	}
@@ -271,17 +251,12 @@ func (h *Handler) teams(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) createTeam(w http.ResponseWriter, r *http.Request) {
-	o, err := h.org(r, policy.Manage)
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
 	var req orgRequest
 	if err := web.Decode(w, r, &req); err != nil {
 		web.Fail(w, http.StatusBadRequest, "%v", err)
 		return
 	}
-	t, err := h.Store.CreateTeam(r.Context(), audit.ActorOf(r), o.ID, req.Slug, req.Name)
+	_, t, err := h.newTeam(r, req.Slug, req.Name)
 	if err != nil {
 		fail(w, r, err)
 		return
@@ -317,11 +292,7 @@ func (h *Handler) getTeam(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) deleteTeam(w http.ResponseWriter, r *http.Request) {
-	t, err := h.team(r, policy.Manage)
-	if err == nil {
-		err = h.Store.DeleteTeam(r.Context(), audit.ActorOf(r), t.OrgID, t.ID)
-	}
-	if err != nil {
+	if _, err := h.dropTeam(r); err != nil {
 		fail(w, r, err)
 		return
 	}
@@ -329,11 +300,7 @@ func (h *Handler) deleteTeam(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) addTeamMember(w http.ResponseWriter, r *http.Request) {
-	t, err := h.team(r, policy.Write)
-	if err == nil {
-		err = h.Store.AddTeamMember(r.Context(), audit.ActorOf(r), t.OrgID, t.ID, r.PathValue("user"))
-	}
-	if err != nil {
+	if _, err := h.joinTeam(r, r.PathValue("user")); err != nil {
 		fail(w, r, err)
 		return
 	}
@@ -341,11 +308,7 @@ func (h *Handler) addTeamMember(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) removeTeamMember(w http.ResponseWriter, r *http.Request) {
-	t, err := h.team(r, policy.Write)
-	if err == nil {
-		err = h.Store.RemoveTeamMember(r.Context(), audit.ActorOf(r), t.OrgID, t.ID, r.PathValue("user"))
-	}
-	if err != nil {
+	if _, err := h.leaveTeam(r); err != nil {
 		fail(w, r, err)
 		return
 	}
@@ -367,11 +330,6 @@ func (h *Handler) invitations(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) invite(w http.ResponseWriter, r *http.Request) {
-	o, err := h.org(r, policy.Manage)
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
 	var req struct {
 		Email          string      `json:"email"`
 		Role           policy.Role `json:"role"`
@@ -381,15 +339,7 @@ func (h *Handler) invite(w http.ResponseWriter, r *http.Request) {
 		web.Fail(w, http.StatusBadRequest, "%v", err)
 		return
 	}
-	if err := h.mayTouchOwner(r, o.ID, req.Role); err != nil {
-		fail(w, r, err)
-		return
-	}
-	if req.ExpiresInHours < 0 || req.ExpiresInHours > int(MaxInvitationTTL/time.Hour) {
-		web.Fail(w, http.StatusBadRequest, "expires_in_hours must be from 1 to %d", int(MaxInvitationTTL/time.Hour))
-		return
-	}
-	inv, token, err := h.Store.Invite(r.Context(), audit.ActorOf(r), o.ID, req.Email, req.Role, time.Duration(req.ExpiresInHours)*time.Hour)
+	_, inv, token, err := h.newInvitation(r, req.Email, req.Role, req.ExpiresInHours)
 	if err != nil {
 		fail(w, r, err)
 		return
@@ -399,11 +349,7 @@ func (h *Handler) invite(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) revokeInvitation(w http.ResponseWriter, r *http.Request) {
-	o, err := h.org(r, policy.Manage)
-	if err == nil {
-		err = h.Store.RevokeInvitation(r.Context(), audit.ActorOf(r), o.ID, r.PathValue("id"))
-	}
-	if err != nil {
+	if _, err := h.dropInvitation(r); err != nil {
 		fail(w, r, err)
 		return
 	}
@@ -411,11 +357,6 @@ func (h *Handler) revokeInvitation(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) accept(w http.ResponseWriter, r *http.Request) {
-	u, err := h.self(r, policy.Write)
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
 	var req struct {
 		Token string `json:"token"`
 	}
@@ -423,7 +364,7 @@ func (h *Handler) accept(w http.ResponseWriter, r *http.Request) {
 		web.Fail(w, http.StatusBadRequest, "%v", err)
 		return
 	}
-	inv, err := h.Store.AcceptInvitation(r.Context(), audit.ActorOf(r), req.Token, u)
+	inv, err := h.acceptInvitation(r, req.Token)
 	if err != nil {
 		fail(w, r, err)
 		return

@@ -3,6 +3,7 @@ package apikeys
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -32,19 +33,52 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("DELETE /api/v1/orgs/{org}/keys/{id}", h.revoke)
 }
 
-// allowed resolves {org} and asks whether the principal may act on res;
-// it answers the request itself when not.
-func (h *Handler) allowed(w http.ResponseWriter, r *http.Request, act policy.Action, res func(org string) policy.Resource) (string, bool) {
+// errNoOrg is an {org} that names no organisation.
+var errNoOrg = errors.New("no such organisation")
+
+// authorized resolves {org} and asks whether the principal may act on
+// res; the API and the pages both ask here.
+func (h *Handler) authorized(r *http.Request, act policy.Action, res func(org string) policy.Resource) (string, error) {
 	org, err := h.OrgID(r.Context(), r.PathValue("org"))
 	if err != nil {
-		web.Fail(w, http.StatusNotFound, "no organisation %q", r.PathValue("org"))
-		return "", false
+		return "", fmt.Errorf("%w %q", errNoOrg, r.PathValue("org"))
 	}
-	if err := h.Authz.AuthorizeInOrg(r.Context(), auth.From(r.Context()), act, res(org)); err != nil {
+	return org, h.Authz.AuthorizeInOrg(r.Context(), auth.From(r.Context()), act, res(org))
+}
+
+// allowed is authorized for the API: it answers the request itself when
+// not.
+func (h *Handler) allowed(w http.ResponseWriter, r *http.Request, act policy.Action, res func(org string) policy.Resource) (string, bool) {
+	org, err := h.authorized(r, act, res)
+	switch {
+	case errors.Is(err, errNoOrg):
+		web.Fail(w, http.StatusNotFound, "%v", err)
+	case err != nil:
 		policy.Refuse(w, r, err)
-		return "", false
+	default:
+		return org, true
 	}
-	return org, true
+	return "", false
+}
+
+// createKey makes a key for {org}: those who may manage it. The secret is
+// returned this once.
+func (h *Handler) createKey(r *http.Request, name string, scopes []string, expiresAt int64) (Key, string, error) {
+	org, err := h.authorized(r, policy.Manage, policy.OrgResource)
+	if err != nil {
+		return Key{}, "", err
+	}
+	return h.Keys.Create(r.Context(), audit.ActorOf(r), org, auth.From(r.Context()).UserID, name, scopes, expiresAt)
+}
+
+// revokeKey revokes {org}'s key {id}: those who may manage it.
+func (h *Handler) revokeKey(r *http.Request) error {
+	id := r.PathValue("id")
+	org, err := h.authorized(r, policy.Manage, func(org string) policy.Resource { return policy.APIKeyResource(org, id) })
+	if err != nil {
+		return err
+	}
+	return h.Keys.Revoke(r.Context(), audit.ActorOf(r), org, id)
 }
 
 type createRequest struct {
@@ -55,10 +89,6 @@ type createRequest struct {
 }
 
 func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
-	org, ok := h.allowed(w, r, policy.Manage, policy.OrgResource)
-	if !ok {
-		return
-	}
 	var req createRequest
 	if err := web.Decode(w, r, &req); err != nil {
 		web.Fail(w, http.StatusBadRequest, "%v", err)
@@ -73,15 +103,9 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 		}
 		expires = t.UnixMicro()
 	}
-	p := auth.From(r.Context())
-	k, secret, err := h.Keys.Create(r.Context(), audit.ActorOf(r), org, p.UserID, req.Name, req.Scopes, expires)
-	if errors.Is(err, ErrBadRequest) {
-		web.Fail(w, http.StatusBadRequest, "%v", err)
-		return
-	}
+	k, secret, err := h.createKey(r, req.Name, req.Scopes, expires)
 	if err != nil {
-		slog.ErrorContext(r.Context(), "creating an API key", "err", err)
-		web.Fail(w, http.StatusInternalServerError, "creating the key failed")
+		h.fail(w, r, "creating", err)
 		return
 	}
 	web.JSON(w, http.StatusCreated, map[string]any{"key": k, "secret": secret})
@@ -94,27 +118,41 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 	}
 	keys, err := h.Keys.List(r.Context(), org)
 	if err != nil {
-		slog.ErrorContext(r.Context(), "listing API keys", "err", err)
-		web.Fail(w, http.StatusInternalServerError, "listing the keys failed")
+		h.fail(w, r, "listing", err)
 		return
 	}
 	web.JSON(w, http.StatusOK, map[string]any{"keys": keys})
 }
 
 func (h *Handler) revoke(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	org, ok := h.allowed(w, r, policy.Manage, func(org string) policy.Resource { return policy.APIKeyResource(org, id) })
-	if !ok {
+	if err := h.revokeKey(r); err != nil {
+		h.fail(w, r, "revoking", err)
 		return
 	}
-	err := h.Keys.Revoke(r.Context(), audit.ActorOf(r), org, id)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// statusOf is the HTTP status of an error of the store or the authorizer.
+func statusOf(err error) int {
 	switch {
-	case errors.Is(err, ErrNotFound):
-		web.Fail(w, http.StatusNotFound, "%v", err)
-	case err != nil:
-		slog.ErrorContext(r.Context(), "revoking an API key", "err", err)
-		web.Fail(w, http.StatusInternalServerError, "revoking the key failed")
+	case errors.Is(err, errNoOrg), errors.Is(err, ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, ErrBadRequest):
+		return http.StatusBadRequest
 	default:
-		w.WriteHeader(http.StatusNoContent)
+		return policy.Status(err)
+	}
+}
+
+// fail answers the API request whose doing failed with err.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, doing string, err error) {
+	switch code := statusOf(err); {
+	case errors.Is(err, policy.ErrUnauthenticated), errors.Is(err, policy.ErrForbidden), errors.Is(err, policy.ErrHidden):
+		policy.Refuse(w, r, err)
+	case code == http.StatusInternalServerError:
+		slog.ErrorContext(r.Context(), doing+" an API key", "err", err)
+		web.Fail(w, code, "%s API keys failed", doing)
+	default:
+		web.Fail(w, code, "%v", err)
 	}
 }

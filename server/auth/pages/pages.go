@@ -1,5 +1,5 @@
-// Package pages renders the team server's few web pages (sign-in, device
-// approval, account) from embedded html/template files sharing one layout.
+// Package pages renders the team server's web pages (sign-in, device
+// approval, account, organisation admin) from embedded html/template files sharing one layout.
 // No JavaScript at all, and no inline style: the pages work under the
 // server's Content-Security-Policy (default-src 'self'), their one
 // stylesheet served from here.
@@ -8,6 +8,7 @@ package pages
 import (
 	"bytes"
 	"embed"
+	"fmt"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -36,6 +37,13 @@ type Page struct {
 
 var funcs = template.FuncMap{
 	"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+	// micros formats a time kept in Unix microseconds, 0 as "never".
+	"micros": func(us int64) string {
+		if us == 0 {
+			return "never"
+		}
+		return time.UnixMicro(us).UTC().Format("2006-01-02 15:04 UTC")
+	},
 }
 
 // pages holds one template set per page: the layout plus that page.
@@ -70,6 +78,21 @@ func Render(w http.ResponseWriter, status int, name string, p Page) {
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
+}
+
+// Fragment renders only the "content" of page name (a file in
+// templates/), for another page to include: a section of the account
+// page. html/template escaped it, so it is safe to include as it is.
+func Fragment(name string, p Page) (template.HTML, error) {
+	t, ok := pages[name]
+	if !ok {
+		return "", fmt.Errorf("pages: no template %s", name)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "content", p); err != nil {
+		return "", fmt.Errorf("rendering %s: %w", name, err)
+	}
+	return template.HTML(buf.String()), nil
 }
 
 // Routes serves the stylesheet.

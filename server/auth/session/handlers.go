@@ -1,6 +1,7 @@
 package session
 
 import (
+	"html/template"
 	"net/http"
 
 	"github.com/loom-agent/loom/server/auth"
@@ -79,12 +80,37 @@ func (wb *Web) signOutAPI(w http.ResponseWriter, r *http.Request) {
 }
 
 func (wb *Web) account(w http.ResponseWriter, r *http.Request) {
+	wb.RenderAccount(w, r, http.StatusOK, "")
+}
+
+// Section is a part of the account page another component renders
+// (pages.Fragment) for the signed-in person: their organisations, the API
+// keys they may manage.
+type Section func(r *http.Request) (template.HTML, error)
+
+// RenderAccount renders the account page: the person's sessions, then each
+// of AccountSections, with problem ("" for none) above them.
+func (wb *Web) RenderAccount(w http.ResponseWriter, r *http.Request, status int, problem string) {
 	list, err := wb.list(r)
 	if err != nil {
 		wb.internal(w, err)
 		return
 	}
-	pages.Render(w, http.StatusOK, "account.html", wb.Page(r, "Account", struct{ Sessions []Session }{list}))
+	data := struct {
+		Sessions []Session
+		Sections []template.HTML
+	}{Sessions: list}
+	for _, section := range wb.AccountSections {
+		html, err := section(r)
+		if err != nil {
+			wb.internal(w, err)
+			return
+		}
+		data.Sections = append(data.Sections, html)
+	}
+	page := wb.Page(r, "Account", data)
+	page.Error = problem
+	pages.Render(w, status, "account.html", page)
 }
 
 func (wb *Web) revokePage(w http.ResponseWriter, r *http.Request) {

@@ -38,8 +38,11 @@ const maxFormBody = 64 << 10
 // an auth.Principal.
 type Web struct {
 	Store *Store
-	log   *slog.Logger
-	cop   *http.CrossOriginProtection
+	// AccountSections are the account page's parts beyond sessions, in
+	// order; set them before the server serves.
+	AccountSections []Section
+	log             *slog.Logger
+	cop             *http.CrossOriginProtection
 }
 
 // NewWeb returns the web side of store. publicURL is the origin pages are
