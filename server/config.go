@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/loom-agent/loom/server/auth/oauth"
 )
 
 // DefaultListen is where a server started without flags listens: loopback
@@ -44,6 +47,52 @@ type Config struct {
 	// SMTP sends sign-in links by email; without it, links are made only
 	// by `loom server admin`.
 	SMTP *SMTPConfig `json:"smtp"`
+	// OIDC lists the OpenID Connect issuers people may sign in with
+	// (Google, Okta, Keycloak, …), each a button on the sign-in page.
+	OIDC []OIDCConfig `json:"oidc"`
+	// GitHub lets people sign in with GitHub through an OAuth app.
+	GitHub *GitHubConfig `json:"github"`
+}
+
+// OIDCConfig is one OpenID Connect issuer. Register
+// PUBLIC_URL/signin/oauth/NAME/callback as its redirect URI.
+type OIDCConfig struct {
+	// Name is the issuer's name in URLs and the audit log: lower-case
+	// letters, digits and hyphens ("google").
+	Name string `json:"name"`
+	// Label is its button's text; default "Sign in with NAME".
+	Label string `json:"label"`
+	// Issuer is the issuer's URL as its discovery document names it
+	// ("https://accounts.google.com").
+	Issuer   string `json:"issuer"`
+	ClientID string `json:"client_id"`
+	// ClientSecretFile holds the client secret, kept out of the configuration.
+	ClientSecretFile string `json:"client_secret_file"`
+	// Scopes default to openid, email and profile.
+	Scopes []string `json:"scopes"`
+	SignupRule
+}
+
+// GitHubConfig is a GitHub OAuth app. Register
+// PUBLIC_URL/signin/oauth/github/callback as its callback URL.
+type GitHubConfig struct {
+	Label            string `json:"label"`
+	ClientID         string `json:"client_id"`
+	ClientSecretFile string `json:"client_secret_file"`
+	// BaseURL is a GitHub Enterprise Server's address ("" for github.com);
+	// APIURL its REST API (default BaseURL/api/v3, or api.github.com).
+	BaseURL string `json:"base_url"`
+	APIURL  string `json:"api_url"`
+	SignupRule
+}
+
+// SignupRule says who may get an account by signing in at a provider.
+// Someone with an account, or invited by email, always may (if the
+// provider vouches for their email); anyone else only when AllowSignup is
+// set and, if SignupDomains lists any, their email's domain is one of them.
+type SignupRule struct {
+	AllowSignup   bool     `json:"allow_signup"`
+	SignupDomains []string `json:"signup_domains"`
 }
 
 // SMTPConfig is the mail server sign-in links go out through.
@@ -131,10 +180,76 @@ func (c Config) withDefaults() (Config, error) {
 			return c, errors.New("smtp.from: the sender address is missing")
 		}
 	}
+	if err := c.checkProviders(); err != nil {
+		return c, err
+	}
 	if c.ShutdownGrace == 0 {
 		c.ShutdownGrace = Duration(30 * time.Second)
 	}
 	return c, nil
+}
+
+// checkProviders checks the sign-in providers' configuration.
+func (c Config) checkProviders() error {
+	seen := map[string]bool{}
+	for i, o := range c.OIDC {
+		what := fmt.Sprintf("oidc[%d] (%s)", i, o.Name)
+		if err := oauth.ValidName(o.Name); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		if o.Name == "github" || seen[o.Name] {
+			return fmt.Errorf("%s: the name is taken", what)
+		}
+		seen[o.Name] = true
+		if err := providerURL(o.Issuer); err != nil {
+			return fmt.Errorf("%s.issuer: %w", what, err)
+		}
+		if err := o.check(o.ClientID, o.ClientSecretFile); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+	}
+	if g := c.GitHub; g != nil {
+		for _, u := range []string{g.BaseURL, g.APIURL} {
+			if u == "" {
+				continue
+			}
+			if err := providerURL(u); err != nil {
+				return fmt.Errorf("github: %w", err)
+			}
+		}
+		if err := g.check(g.ClientID, g.ClientSecretFile); err != nil {
+			return fmt.Errorf("github: %w", err)
+		}
+	}
+	return nil
+}
+
+func (r SignupRule) check(clientID, secretFile string) error {
+	if clientID == "" || secretFile == "" {
+		return errors.New("client_id and client_secret_file are required")
+	}
+	for _, d := range r.SignupDomains {
+		if d == "" || strings.ContainsAny(d, "@/ ") || d != strings.ToLower(d) {
+			return fmt.Errorf("signup_domains: %q is not a lower-case domain name", d)
+		}
+	}
+	return nil
+}
+
+// providerURL checks the address of a sign-in provider: HTTPS, or plain
+// HTTP on loopback only (a provider started for tests or development).
+func providerURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || u.User != nil {
+		return fmt.Errorf("%q is not a URL", s)
+	}
+	if u.Scheme == "https" {
+		return nil
+	}
+	if ip, err := netip.ParseAddr(u.Hostname()); u.Scheme == "http" && (u.Hostname() == "localhost" || err == nil && ip.IsLoopback()) {
+		return nil
+	}
+	return fmt.Errorf("%q: a sign-in provider must be reached over HTTPS", s)
 }
 
 func dataDir() (string, error) {

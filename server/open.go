@@ -13,6 +13,7 @@ import (
 	"github.com/loom-agent/loom/server/audit"
 	"github.com/loom-agent/loom/server/auth"
 	"github.com/loom-agent/loom/server/auth/magiclink"
+	"github.com/loom-agent/loom/server/auth/oauth"
 	"github.com/loom-agent/loom/server/auth/signin"
 	"github.com/loom-agent/loom/server/policy"
 )
@@ -55,7 +56,11 @@ func (s *Server) assemble(ctx context.Context) (*Team, error) {
 			return nil, err
 		}
 	}
-	si, err := signin.New(s.DB, signin.Options{PublicURL: s.cfg.PublicURL, Mailer: mailer, Log: s.log})
+	providers, err := s.signInProviders()
+	if err != nil {
+		return nil, err
+	}
+	si, err := signin.New(s.DB, signin.Options{PublicURL: s.cfg.PublicURL, Mailer: mailer, Providers: providers, Log: s.log})
 	if err != nil {
 		return nil, err
 	}
@@ -92,4 +97,43 @@ func (s *Server) mailer() (magiclink.Mailer, error) {
 		m.Password = strings.TrimSpace(string(b))
 	}
 	return m, nil
+}
+
+// signInProviders are the configured OpenID Connect issuers, then GitHub.
+func (s *Server) signInProviders() ([]*oauth.Provider, error) {
+	var out []*oauth.Provider
+	for _, c := range s.cfg.OIDC {
+		sec, err := readSecret(c.ClientSecretFile, "oidc "+c.Name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, &oauth.Provider{Name: c.Name, Label: c.Label, AllowSignup: c.AllowSignup, SignupDomains: c.SignupDomains,
+			Flow: oauth.OIDC(oauth.OIDCConfig{Issuer: c.Issuer, ClientID: c.ClientID, ClientSecret: sec, Scopes: c.Scopes})})
+	}
+	if c := s.cfg.GitHub; c != nil {
+		sec, err := readSecret(c.ClientSecretFile, "github")
+		if err != nil {
+			return nil, err
+		}
+		label := c.Label
+		if label == "" {
+			label = "Sign in with GitHub"
+		}
+		out = append(out, &oauth.Provider{Name: "github", Label: label, AllowSignup: c.AllowSignup, SignupDomains: c.SignupDomains,
+			Flow: oauth.GitHub(oauth.GitHubConfig{ClientID: c.ClientID, ClientSecret: sec, BaseURL: c.BaseURL, APIURL: c.APIURL})})
+	}
+	return out, nil
+}
+
+// readSecret reads a secret kept in a file of its own.
+func readSecret(path, what string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("reading the client secret of %s: %w", what, err)
+	}
+	sec := strings.TrimSpace(string(b))
+	if sec == "" {
+		return "", fmt.Errorf("the client secret file of %s is empty", what)
+	}
+	return sec, nil
 }

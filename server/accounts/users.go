@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/loom-agent/loom/server/audit"
 	"github.com/loom-agent/loom/server/db"
 	"github.com/loom-agent/loom/server/policy"
 )
@@ -19,6 +20,12 @@ type User struct {
 // CreateUser adds a person; their email is lower-cased and must be new.
 // Sign-in creates users; nobody else does.
 func (s *Store) CreateUser(ctx context.Context, email, name string) (User, error) {
+	return InsertUser(ctx, s.DB, email, name)
+}
+
+// InsertUser is CreateUser in a transaction of the caller's (sign-in
+// creates a user, links an identity and writes the audit entry at once).
+func InsertUser(ctx context.Context, x audit.Execer, email, name string) (User, error) {
 	email, err := NormalEmail(email)
 	if err != nil {
 		return User{}, err
@@ -29,7 +36,7 @@ func (s *Store) CreateUser(ctx context.Context, email, name string) (User, error
 		}
 	}
 	u := User{ID: newID(), Email: email, Name: name, CreatedAt: db.Now()}
-	_, err = s.DB.ExecContext(ctx, `INSERT INTO users (id, email, name, created_at) VALUES ($1, $2, $3, $4)`,
+	_, err = x.ExecContext(ctx, `INSERT INTO users (id, email, name, created_at) VALUES ($1, $2, $3, $4)`,
 		u.ID, u.Email, u.Name, u.CreatedAt)
 	if db.IsUnique(err) {
 		return User{}, fmt.Errorf("user %s: %w", email, ErrExists)

@@ -36,6 +36,12 @@ const (
 	PolicyLoaded       = "policy.loaded"
 	SignedIn           = "session.signed_in"
 	SignedOut          = "session.signed_out"
+	// SignInRefused is a sign-in at a provider that Loom turned down for
+	// a reason an admin may want to see: an unverified email, a refused
+	// self sign-up, a disabled account, a token that failed its checks.
+	SignInRefused  = "session.signin_refused"
+	UserCreated    = "user.created"
+	IdentityLinked = "identity.linked"
 )
 
 // Actor is who did something, and from where.

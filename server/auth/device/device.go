@@ -221,7 +221,7 @@ func (c *Codes) Poll(ctx context.Context, deviceCode, userAgent, ip string) (tok
 	if n, _ := res.RowsAffected(); n != 1 {
 		return "", ErrBadGrant, nil
 	}
-	token, _, err = c.sessions.Create(ctx, userID, auth.KindCLI, userAgent, ip)
+	token, _, err = c.sessions.SignIn(ctx, userID, auth.KindCLI, "device", userAgent, ip)
 	if err != nil {
 		return "", "", err
 	}

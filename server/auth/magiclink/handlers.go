@@ -20,19 +20,14 @@ func (l *Links) Routes(mux *http.ServeMux) {
 	mux.Handle("POST /signin/magic", l.web.SameOrigin(http.HandlerFunc(l.redeem)))
 }
 
-type signInData struct {
-	Email, Next string
-	Minutes     int
-}
-
 func (l *Links) signInPage(w http.ResponseWriter, r *http.Request) {
-	pages.Render(w, http.StatusOK, "signin.html", l.web.Page(r, "Sign in", signInData{Next: session.LocalPath(r.URL.Query().Get("next"))}))
+	pages.Render(w, http.StatusOK, "signin.html", l.web.Page(r, "Sign in", pages.SignIn{Next: session.LocalPath(r.URL.Query().Get("next")), Providers: l.providers}))
 }
 
 func (l *Links) request(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	email, next := r.PostFormValue("email"), r.PostFormValue("next")
-	data := signInData{Email: email, Next: session.LocalPath(next), Minutes: int(TTL.Minutes())}
+	data := pages.SignIn{Email: email, Next: session.LocalPath(next), Minutes: int(TTL.Minutes()), Providers: l.providers}
 	page := l.web.Page(r, "Sign in", data)
 	if next != "" && data.Next == "" {
 		page.Error = "That sign-in would lead to another site: refused."
@@ -69,7 +64,7 @@ func (l *Links) confirmPage(w http.ResponseWriter, r *http.Request) {
 func (l *Links) redeem(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	fail := func(status int, msg string) {
-		page := l.web.Page(r, "Sign in", signInData{})
+		page := l.web.Page(r, "Sign in", pages.SignIn{Providers: l.providers})
 		page.Error = msg
 		pages.Render(w, status, "signin.html", page)
 	}
@@ -89,7 +84,7 @@ func (l *Links) redeem(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err == nil {
-		err = l.web.SignIn(w, r, userID)
+		err = l.web.SignIn(w, r, userID, "magic_link")
 	}
 	if err != nil {
 		l.log.Error("signing in with a link", "err", err)

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/loom-agent/loom/server/auth/pages"
 	"github.com/loom-agent/loom/server/auth/ratelimit"
 	"github.com/loom-agent/loom/server/auth/secret"
 	"github.com/loom-agent/loom/server/auth/session"
@@ -49,6 +50,8 @@ type Options struct {
 	PerEmail, PerIP Rate
 	// Log receives mail failures.
 	Log *slog.Logger
+	// Providers are the other ways to sign in the sign-in page offers.
+	Providers []pages.Provider
 }
 
 // maxKeys bounds each rate limiter's table.
@@ -68,6 +71,8 @@ type Links struct {
 	byEmail *ratelimit.Limiter
 	byIP    *ratelimit.Limiter
 	sending chan struct{}
+	// providers are the sign-in page's buttons.
+	providers []pages.Provider
 }
 
 // New returns the magic links of d, signing browsers in through wb.
@@ -88,7 +93,7 @@ func New(d *db.DB, wb *session.Web, o Options) (*Links, error) {
 	return &Links{db: d, web: wb, mailer: o.Mailer, public: strings.TrimSuffix(o.PublicURL, "/"), log: o.Log,
 		byEmail: ratelimit.New(o.PerEmail.Every, o.PerEmail.Burst, maxKeys),
 		byIP:    ratelimit.New(o.PerIP.Every, o.PerIP.Burst, maxKeys),
-		sending: make(chan struct{}, maxSending)}, nil
+		sending: make(chan struct{}, maxSending), providers: o.Providers}, nil
 }
 
 // NormalizeEmail returns the bare, lower-cased address of s, or an error

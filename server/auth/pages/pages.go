@@ -35,6 +35,23 @@ type Page struct {
 	Data any
 }
 
+// SignIn is the sign-in page's content.
+type SignIn struct {
+	Email, Next string
+	// Minutes is how long a mailed link works.
+	Minutes int
+	// Providers are the other ways in, one button each.
+	Providers []Provider
+}
+
+// Provider is a button on the sign-in page that starts a sign-in at an
+// OpenID Connect issuer or GitHub: a link to /signin/oauth/NAME, since
+// the server's CSP (form-action 'self') would stop a form's redirect to
+// another site.
+type Provider struct {
+	Name, Label string
+}
+
 var funcs = template.FuncMap{
 	"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 	// micros formats a time kept in Unix microseconds, 0 as "never".

@@ -4,6 +4,7 @@ import (
 	"html/template"
 	"net/http"
 
+	"github.com/loom-agent/loom/server/audit"
 	"github.com/loom-agent/loom/server/auth"
 	"github.com/loom-agent/loom/server/auth/pages"
 	"github.com/loom-agent/loom/server/web"
@@ -55,6 +56,9 @@ func (wb *Web) listAPI(w http.ResponseWriter, r *http.Request) {
 
 func (wb *Web) revokeAPI(w http.ResponseWriter, r *http.Request) {
 	ok, err := wb.Store.Revoke(r.Context(), auth.From(r.Context()).UserID, r.PathValue("id"))
+	if ok {
+		err = wb.recordSignOut(r, r.PathValue("id"), "revoked")
+	}
 	if err != nil {
 		wb.internal(w, err)
 		return
@@ -69,7 +73,11 @@ func (wb *Web) revokeAPI(w http.ResponseWriter, r *http.Request) {
 // signOutAPI ends the session the request came with: `loom logout`.
 func (wb *Web) signOutAPI(w http.ResponseWriter, r *http.Request) {
 	p := auth.From(r.Context())
-	if _, err := wb.Store.Revoke(r.Context(), p.UserID, p.SessionID); err != nil {
+	ok, err := wb.Store.Revoke(r.Context(), p.UserID, p.SessionID)
+	if ok {
+		err = wb.recordSignOut(r, p.SessionID, "signed out")
+	}
+	if err != nil {
 		wb.internal(w, err)
 		return
 	}
@@ -114,7 +122,11 @@ func (wb *Web) RenderAccount(w http.ResponseWriter, r *http.Request, status int,
 }
 
 func (wb *Web) revokePage(w http.ResponseWriter, r *http.Request) {
-	if _, err := wb.Store.Revoke(r.Context(), auth.From(r.Context()).UserID, r.PathValue("id")); err != nil {
+	ok, err := wb.Store.Revoke(r.Context(), auth.From(r.Context()).UserID, r.PathValue("id"))
+	if ok {
+		err = wb.recordSignOut(r, r.PathValue("id"), "revoked")
+	}
+	if err != nil {
 		wb.internal(w, err)
 		return
 	}
@@ -124,11 +136,21 @@ func (wb *Web) revokePage(w http.ResponseWriter, r *http.Request) {
 // signOutPage signs the browser out; without a live session there is
 // nothing to protect, so it only clears the cookie.
 func (wb *Web) signOutPage(w http.ResponseWriter, r *http.Request) {
-	if err := wb.SignOut(w, r); err != nil {
+	err := wb.SignOut(w, r)
+	if p := auth.From(r.Context()); err == nil && p != nil && p.Kind == auth.KindWeb {
+		err = wb.recordSignOut(r, p.SessionID, "signed out")
+	}
+	if err != nil {
 		wb.internal(w, err)
 		return
 	}
 	http.Redirect(w, r, "/signin", http.StatusSeeOther)
+}
+
+// recordSignOut writes to the audit log that the request's user ended
+// session id (their own, or another of theirs they revoked).
+func (wb *Web) recordSignOut(r *http.Request, id, how string) error {
+	return audit.Append(r.Context(), wb.Store.db, audit.ActorOf(r), "", audit.SignedOut, id, how)
 }
 
 // Page fills the layout's fields for the request's principal.

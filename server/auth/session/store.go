@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/loom-agent/loom/server/audit"
 	"github.com/loom-agent/loom/server/auth"
 	"github.com/loom-agent/loom/server/auth/secret"
 	"github.com/loom-agent/loom/server/db"
@@ -83,8 +84,27 @@ func NewStore(d *db.DB) *Store {
 func (s *Store) SetLimits(k auth.Kind, l Limits) { s.limits[k] = l }
 
 // Create starts a session for userID and returns its token, which is never
-// stored and cannot be recovered.
+// stored and cannot be recovered. It writes no audit entry: sign-in flows
+// use SignIn.
 func (s *Store) Create(ctx context.Context, userID string, kind auth.Kind, userAgent, ip string) (token string, sess Session, err error) {
+	return s.create(ctx, s.db, userID, kind, userAgent, ip)
+}
+
+// SignIn starts a session for userID as Create does and records, in the
+// same transaction, that the user signed in by method ("magic_link",
+// "device", "oidc:NAME", "github") from ip.
+func (s *Store) SignIn(ctx context.Context, userID string, kind auth.Kind, method, userAgent, ip string) (token string, sess Session, err error) {
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if token, sess, err = s.create(ctx, tx, userID, kind, userAgent, ip); err != nil {
+			return err
+		}
+		return audit.Append(ctx, tx, audit.Actor{ID: userID, IP: ip}, "", audit.SignedIn, userID,
+			"method="+method+" kind="+string(kind)+" session="+sess.ID)
+	})
+	return token, sess, err
+}
+
+func (s *Store) create(ctx context.Context, x audit.Execer, userID string, kind auth.Kind, userAgent, ip string) (token string, sess Session, err error) {
 	lim, ok := s.limits[kind]
 	if !ok {
 		return "", sess, fmt.Errorf("no sessions of kind %q", kind)
@@ -98,10 +118,10 @@ func (s *Store) Create(ctx context.Context, userID string, kind auth.Kind, userA
 		ExpiresAt: db.Time(now + lim.Idle.Microseconds()), UserAgent: clip(userAgent, 256), IP: ip}
 	// Expired and revoked sessions of this user go now, so the table holds
 	// about as many rows as there are live sessions.
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1 AND (expires_at <= $2 OR revoked_at > 0)`, userID, now); err != nil {
+	if _, err := x.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1 AND (expires_at <= $2 OR revoked_at > 0)`, userID, now); err != nil {
 		return "", sess, fmt.Errorf("pruning sessions: %w", err)
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO sessions (id, token_hash, user_id, kind, csrf_hash, created_at, last_seen_at, expires_at, user_agent, ip)
+	_, err = x.ExecContext(ctx, `INSERT INTO sessions (id, token_hash, user_id, kind, csrf_hash, created_at, last_seen_at, expires_at, user_agent, ip)
 		VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9)`,
 		sess.ID, secret.Hash(token), userID, string(kind), secret.Hash(csrfOf(token)), now, now+lim.Idle.Microseconds(), sess.UserAgent, ip)
 	if err != nil {

@@ -94,11 +94,12 @@ func cookieToken(r *http.Request) string {
 	return c.Value
 }
 
-// SignIn starts a web session for userID and sets its cookie. Whatever
+// SignIn starts a web session for userID and sets its cookie; the audit
+// log records the sign-in and its method (see Store.SignIn). Whatever
 // session cookie the browser brought is ignored and its session ended: the
 // token after sign-in is always new, so a token planted before it
 // (session fixation) never becomes a signed-in session.
-func (wb *Web) SignIn(w http.ResponseWriter, r *http.Request, userID string) error {
+func (wb *Web) SignIn(w http.ResponseWriter, r *http.Request, userID, method string) error {
 	if err := CanSignIn(r); err != nil {
 		return err
 	}
@@ -107,7 +108,7 @@ func (wb *Web) SignIn(w http.ResponseWriter, r *http.Request, userID string) err
 			return err
 		}
 	}
-	token, _, err := wb.Store.Create(r.Context(), userID, auth.KindWeb, r.UserAgent(), web.ClientOf(r).IP.String())
+	token, _, err := wb.Store.SignIn(r.Context(), userID, auth.KindWeb, method, r.UserAgent(), web.ClientOf(r).IP.String())
 	if err != nil {
 		return err
 	}

@@ -86,6 +86,11 @@ func TestDeviceTokenErrors(t *testing.T) {
 		if got := poll(t, h, dc); got != "" {
 			t.Fatalf("after approval: %q", got)
 		}
+		// Each sign-in is in the audit log with its method: the link that
+		// signed the browser in, then the device.
+		if got := signInMethods(t, h); len(got) != 2 || got[0] != "magic_link web" || got[1] != "device cli" {
+			t.Fatalf("sign-ins audited: %q", got)
+		}
 		age(dc)
 		if got := poll(t, h, dc); got != device.ErrBadGrant {
 			t.Fatalf("a second exchange: %q, want invalid_grant", got)

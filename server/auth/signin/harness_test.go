@@ -2,6 +2,7 @@ package signin_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/loom-agent/loom/server"
+	"github.com/loom-agent/loom/server/audit"
 	"github.com/loom-agent/loom/server/auth/magiclink"
 	"github.com/loom-agent/loom/server/auth/mailtest"
 	"github.com/loom-agent/loom/server/auth/secret"
@@ -157,6 +159,24 @@ func (h *harness) csrf(c *http.Cookie) string {
 		h.t.Fatalf("GET /account: %s, no CSRF token\n%s", resp.Status, body)
 	}
 	return m[1]
+}
+
+// signInMethods are the audited sign-ins' "method kind", oldest first.
+func signInMethods(t *testing.T, h *harness) []string {
+	t.Helper()
+	events, err := audit.List(t.Context(), h.DB, "", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for i := len(events) - 1; i >= 0; i-- {
+		var method, kind string
+		if e := events[i]; e.Action == audit.SignedIn {
+			fmt.Sscanf(e.Detail, "method=%s kind=%s", &method, &kind)
+			out = append(out, method+" "+kind)
+		}
+	}
+	return out
 }
 
 // each runs fn against a whole server on each engine dbtest covers (the
