@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/loom-agent/loom/server/usage"
 )
 
 // DefaultListen is where a server started without flags listens: loopback
@@ -44,6 +46,10 @@ type Config struct {
 	// SMTP sends sign-in links by email; without it, links are made only
 	// by `loom server admin`.
 	SMTP *SMTPConfig `json:"smtp"`
+	// Limits are the LLM proxy's limits and budgets per API key, user and
+	// team; Prices the per-model price table budgets are counted in.
+	Limits usage.Limits `json:"limits"`
+	Prices usage.Prices `json:"prices"`
 }
 
 // SMTPConfig is the mail server sign-in links go out through.
@@ -130,6 +136,12 @@ func (c Config) withDefaults() (Config, error) {
 		if c.SMTP.From == "" {
 			return c, errors.New("smtp.from: the sender address is missing")
 		}
+	}
+	if err := c.Limits.Check(); err != nil {
+		return c, err
+	}
+	if err := c.Prices.Check(); err != nil {
+		return c, err
 	}
 	if c.ShutdownGrace == 0 {
 		c.ShutdownGrace = Duration(30 * time.Second)

@@ -15,6 +15,7 @@ import (
 	"github.com/loom-agent/loom/server/auth/magiclink"
 	"github.com/loom-agent/loom/server/auth/signin"
 	"github.com/loom-agent/loom/server/policy"
+	"github.com/loom-agent/loom/server/usage"
 )
 
 // Team is the server with every component a team uses wired in: what
@@ -25,6 +26,8 @@ type Team struct {
 	Accounts *accounts.Store
 	Keys     *apikeys.Store
 	Authz    *policy.Authorizer
+	// Usage is the LLM proxy's meter: limits, budgets and usage records.
+	Usage *usage.Store
 }
 
 // Open builds the whole team server: New, then sign-in (sessions, magic
@@ -64,14 +67,27 @@ func (s *Server) assemble(ctx context.Context) (*Team, error) {
 	if err := audit.Append(ctx, s.DB, audit.System, "", audit.PolicyLoaded, pols.Source(), fmt.Sprint(pols.Len(), " policies")); err != nil {
 		return nil, fmt.Errorf("recording the policies in the audit log: %w", err)
 	}
+	// Last: its writer runs until Team.Close.
+	if t.Usage, err = usage.New(s.DB, usage.Options{Limits: s.cfg.Limits, Prices: s.cfg.Prices, Log: s.log}); err != nil {
+		return nil, err
+	}
 	s.Handle(si,
 		&accounts.Handler{Store: t.Accounts, Authz: t.Authz},
 		&apikeys.Handler{Keys: t.Keys, Authz: t.Authz, OrgID: t.Accounts.OrgID},
-		&audit.Handler{DB: s.DB, Authz: t.Authz, OrgID: t.Accounts.OrgID})
+		&audit.Handler{DB: s.DB, Authz: t.Authz, OrgID: t.Accounts.OrgID},
+		&usage.Handler{DB: s.DB, Authz: t.Authz, OrgID: t.Accounts.OrgID, Pages: si.Web})
 	// A session cookie (CSRF-checked on state-changing requests) or a
 	// `loom login` token first, then an API key.
 	s.Wrap(func(h http.Handler) http.Handler { return si.Web.Middleware(auth.Authenticate(t.Keys)(h)) })
 	return t, nil
+}
+
+// Close writes the usage records still queued, then closes the database.
+func (t *Team) Close() error {
+	if t.Usage != nil {
+		t.Usage.Close()
+	}
+	return t.Server.Close()
 }
 
 // mailer is the configured SMTP server, or nil for none.

@@ -23,6 +23,7 @@ import (
 	"github.com/loom-agent/loom/cmd/loom/teamserver"
 	"github.com/loom-agent/loom/cmd/loom/threads"
 	"github.com/loom-agent/loom/cmd/loom/tool"
+	"github.com/loom-agent/loom/cmd/loom/usage"
 	"github.com/loom-agent/loom/cmd/loom/version"
 )
 
@@ -72,6 +73,7 @@ staged in a changeset, shown as a diff and applied to disk only on request.`,
 		auth.NewCmdLogin(f, nil),
 		auth.NewCmdLogout(f, nil),
 		auth.NewCmdWhoAmI(f, nil),
+		usage.NewCmdUsage(f, nil),
 	)
 	return cmd
 }
