@@ -53,17 +53,28 @@ func (t *ticket) Done(u Usage) {
 	if !t.done.CompareAndSwap(false, true) {
 		return
 	}
-	s := t.s
-	if len(t.leases) > 0 {
-		// At once, not queued: the client's next stream must find the slot free.
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		_, err := s.db.ExecContext(ctx, `DELETE FROM usage_leases WHERE id IN (`+placeholders(1, len(t.leases))+`)`, anySlice(t.leases)...)
-		cancel()
-		if err != nil {
-			// The slot frees itself when its lease expires.
-			s.log.Error("freeing a stream slot", "err", err)
-		}
+	t.release()
+	t.s.enqueue(t.record(u))
+}
+
+// release gives the call's stream slots back at once, not queued: the
+// client's next stream must find its slot free.
+func (t *ticket) release() {
+	if len(t.leases) == 0 {
+		return
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := t.s.db.ExecContext(ctx, `DELETE FROM usage_leases WHERE id IN (`+placeholders(1, len(t.leases))+`)`, anySlice(t.leases)...)
+	if err != nil {
+		// The slot frees itself when its lease expires.
+		t.s.log.Error("freeing a stream slot", "err", err)
+	}
+}
+
+// record is the call's row, priced, with the counters it adds to.
+func (t *ticket) record(u Usage) *record {
+	s := t.s
 	r := &record{
 		id: rand.Text(), org: t.who.org, user: t.who.user, key: t.who.key,
 		model: t.req.Model, upstream: t.req.Upstream, endpoint: t.req.Endpoint, stream: t.req.Stream,
@@ -90,7 +101,7 @@ func (t *ticket) Done(u Usage) {
 			r.windows = append(r.windows, window{x.name, perMonth, month.UnixMicro()})
 		}
 	}
-	s.enqueue(r)
+	return r
 }
 
 // enqueue hands r to the writer, or writes it here when the queue is full

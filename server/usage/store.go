@@ -57,6 +57,9 @@ type Store struct {
 
 	mu     sync.RWMutex // guards closed against sends to queue
 	closed bool
+
+	cacheMu sync.Mutex
+	cache   map[string]membership // by user ID
 }
 
 // Options configure a Store.
@@ -107,6 +110,7 @@ func New(d *db.DB, o Options) (*Store, error) {
 		queue:   make(chan item, o.QueueSize),
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
+		cache:   map[string]membership{},
 	}
 	go s.run()
 	return s, nil
@@ -179,41 +183,14 @@ func (s *Store) whom(ctx context.Context, r Request) (who, error) {
 		return who{org: p.KeyOrgID, key: p.KeyID}, nil
 	}
 	w := who{user: p.UserID, email: strings.ToLower(p.Email)}
-	rows, err := s.db.QueryContext(ctx, `
-		SELECT m.org_id, o.slug, COALESCE(t.id, ''), COALESCE(t.slug, '')
-		FROM memberships m
-		JOIN orgs o ON o.id = m.org_id
-		LEFT JOIN team_members tm ON tm.user_id = m.user_id
-		LEFT JOIN teams t ON t.id = tm.team_id AND t.org_id = m.org_id
-		WHERE m.user_id = $1`, p.UserID)
+	m, err := s.memberships(ctx, p.UserID)
 	if err != nil {
-		return who{}, fmt.Errorf("finding %s's organisations and teams: %w", p.UserID, err)
-	}
-	defer rows.Close()
-	orgs := map[string]bool{}
-	type orgTeam struct {
-		org string
-		t   team
-	}
-	var teams []orgTeam
-	for rows.Next() {
-		var org, orgSlug, id, slug string
-		if err := rows.Scan(&org, &orgSlug, &id, &slug); err != nil {
-			return who{}, err
-		}
-		orgs[org] = true
-		if id != "" {
-			teams = append(teams, orgTeam{org, team{id: id, ref: orgSlug + "/" + slug}})
-		}
-	}
-	if err := rows.Err(); err != nil {
 		return who{}, err
 	}
+	orgs, teams := m.orgs, m.teams
 	w.org = r.Org
 	if w.org == "" && len(orgs) == 1 {
-		for o := range orgs {
-			w.org = o
-		}
+		w.org = orgs[0]
 	}
 	// Without an organisation, every team the person is in counts.
 	for _, t := range teams {
@@ -223,6 +200,69 @@ func (s *Store) whom(ctx context.Context, r Request) (who, error) {
 	}
 	slices.SortFunc(w.teams, func(a, b team) int { return strings.Compare(a.id, b.id) })
 	return w, nil
+}
+
+type orgTeam struct {
+	org string
+	t   team
+}
+
+// membership is a person's organisations and teams, as read at a time.
+type membership struct {
+	orgs  []string
+	teams []orgTeam
+	at    time.Time
+}
+
+// Memberships are remembered briefly: a call's admission reads none when
+// its person called a moment ago. A change of team counts within
+// membershipTTL.
+const (
+	membershipTTL      = 10 * time.Second
+	maxMembershipsHeld = 10000
+)
+
+func (s *Store) memberships(ctx context.Context, user string) (membership, error) {
+	s.cacheMu.Lock()
+	m, ok := s.cache[user]
+	s.cacheMu.Unlock()
+	if ok && time.Since(m.at) < membershipTTL {
+		return m, nil
+	}
+	m = membership{at: time.Now()}
+	rows, err := s.db.QueryContext(ctx, `
+		SELECT m.org_id, o.slug, COALESCE(t.id, ''), COALESCE(t.slug, '')
+		FROM memberships m
+		JOIN orgs o ON o.id = m.org_id
+		LEFT JOIN team_members tm ON tm.user_id = m.user_id
+		LEFT JOIN teams t ON t.id = tm.team_id AND t.org_id = m.org_id
+		WHERE m.user_id = $1`, user)
+	if err != nil {
+		return m, fmt.Errorf("finding %s's organisations and teams: %w", user, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var org, orgSlug, id, slug string
+		if err := rows.Scan(&org, &orgSlug, &id, &slug); err != nil {
+			return m, err
+		}
+		if !slices.Contains(m.orgs, org) {
+			m.orgs = append(m.orgs, org)
+		}
+		if id != "" {
+			m.teams = append(m.teams, orgTeam{org, team{id: id, ref: orgSlug + "/" + slug}})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return m, err
+	}
+	s.cacheMu.Lock()
+	if len(s.cache) >= maxMembershipsHeld {
+		clear(s.cache)
+	}
+	s.cache[user] = m
+	s.cacheMu.Unlock()
+	return m, nil
 }
 
 func (s *Store) subjects(w who) []subject {
@@ -398,43 +438,25 @@ func (s *Store) lease(ctx context.Context, tx *sql.Tx, t *ticket, now time.Time)
 	if len(limited) == 0 {
 		return nil
 	}
-	args := []any{now.UnixMicro()}
-	for _, x := range limited {
-		args = append(args, x.name)
-	}
-	rows, err := tx.QueryContext(ctx, `SELECT subject, COUNT(*) FROM usage_leases
-		WHERE expires_at > $1 AND subject IN (`+placeholders(2, len(limited))+`) GROUP BY subject`, args...)
-	if err != nil {
-		return fmt.Errorf("counting streams: %w", err)
-	}
-	live := map[string]int64{}
-	for rows.Next() {
-		var subj string
-		var n int64
-		if err := rows.Scan(&subj, &n); err != nil {
-			rows.Close()
-			return err
-		}
-		live[subj] = n
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	args = args[:0]
 	expires := now.Add(s.ttl).UnixMicro()
 	for _, x := range limited {
-		if live[x.name] >= x.lim.streams {
+		// Counted and taken in one statement; the counter row the call
+		// locked above serialises this per subject across replicas.
+		id := rand.Text()
+		res, err := tx.ExecContext(ctx, `INSERT INTO usage_leases (id, subject, replica, expires_at)
+			SELECT $1, $2, $3, CAST($4 AS BIGINT)
+			WHERE (SELECT COUNT(*) FROM usage_leases WHERE subject = $2 AND expires_at > $5) < $6`,
+			id, x.name, s.replica, expires, now.UnixMicro(), x.lim.streams)
+		if err != nil {
+			return fmt.Errorf("taking a stream slot: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
 			// A slot frees when any stream ends: no time can be promised.
 			return &LimitError{Limit: fmt.Sprintf("%d concurrent streams for %s", x.lim.streams, x.label), RetryAfter: time.Second}
 		}
-		id := rand.Text()
 		t.leases = append(t.leases, id)
-		args = append(args, id, x.name, s.replica, expires)
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO usage_leases (id, subject, replica, expires_at) VALUES `+
-		values(len(limited), 4, 1, ""), args...); err != nil {
-		return fmt.Errorf("taking a stream slot: %w", err)
 	}
 	return nil
 }

@@ -39,7 +39,7 @@ type people struct {
 	accounts          *accounts.Store
 }
 
-func setUp(t *testing.T, d *db.DB) *people {
+func setUp(t testing.TB, d *db.DB) *people {
 	t.Helper()
 	ctx := context.Background()
 	acc := accounts.New(d)
@@ -86,7 +86,7 @@ func setUp(t *testing.T, d *db.DB) *people {
 		keyPrincipal: kp, key: secret, accounts: acc}
 }
 
-func newStore(t *testing.T, d *db.DB, c *clock, o Options) *Store {
+func newStore(t testing.TB, d *db.DB, c *clock, o Options) *Store {
 	t.Helper()
 	o.Now = c.Now
 	s, err := New(d, o)
