@@ -360,14 +360,54 @@ func TestReplicasShareLimits(t *testing.T) {
 			d1, d2 := open(), open()
 			p := setUp(t, d1)
 			c := startClock()
-			o := Options{Prices: prices, Limits: Limits{User: Limit{
-				RequestsPerMinute: n(10), ConcurrentStreams: n(3), DailyBudget: dollars("1"),
-			}}}
-			replicas := []*Store{newStore(t, d1, c, o), newStore(t, d2, c, o)}
+			// Streams alone first: only the stream row serialises admissions.
+			streamsOnly := Options{Limits: Limits{User: Limit{ConcurrentStreams: n(3)}}}
+			replicas := []*Store{newStore(t, d1, c, streamsOnly), newStore(t, d2, c, streamsOnly)}
 			var admitted, limited atomic.Int64
 			var mu sync.Mutex
 			var tickets []Ticket
 			var wg sync.WaitGroup
+			streamAtOnce := func() {
+				for i := range 16 {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						tk, err := replicas[i%2].Admit(ctx, call(p.alice, true))
+						var le *LimitError
+						switch {
+						case err == nil:
+							admitted.Add(1)
+							mu.Lock()
+							tickets = append(tickets, tk)
+							mu.Unlock()
+						case errors.As(err, &le):
+							limited.Add(1)
+						default:
+							t.Error(err)
+						}
+					}()
+				}
+				wg.Wait()
+			}
+			for round := range 5 {
+				admitted.Store(0)
+				limited.Store(0)
+				streamAtOnce()
+				if admitted.Load() != 3 || limited.Load() != 13 {
+					t.Fatalf("round %d: 16 streams at once with 3 allowed: %d admitted, %d refused", round, admitted.Load(), limited.Load())
+				}
+				for _, tk := range tickets {
+					tk.Done(Usage{})
+				}
+				tickets = nil
+			}
+
+			o := Options{Prices: prices, Limits: Limits{User: Limit{
+				RequestsPerMinute: n(10), ConcurrentStreams: n(3), DailyBudget: dollars("1"),
+			}}}
+			replicas = []*Store{newStore(t, d1, c, o), newStore(t, d2, c, o)}
+			admitted.Store(0)
+			limited.Store(0)
 			for i := range 16 {
 				wg.Add(1)
 				go func() {
