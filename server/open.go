@@ -67,7 +67,8 @@ func (s *Server) assemble(ctx context.Context) (*Team, error) {
 	if err := audit.Append(ctx, s.DB, audit.System, "", audit.PolicyLoaded, pols.Source(), fmt.Sprint(pols.Len(), " policies")); err != nil {
 		return nil, fmt.Errorf("recording the policies in the audit log: %w", err)
 	}
-	// Last: its writer runs until Team.Close.
+	// Last: its writer runs until Team.Close. The proxy takes t.Usage as
+	// its usage.Meter.
 	if t.Usage, err = usage.New(s.DB, usage.Options{Limits: s.cfg.Limits, Prices: s.cfg.Prices, Log: s.log}); err != nil {
 		return nil, err
 	}
