@@ -225,8 +225,9 @@ func (s *Store) write(ctx context.Context, tx *sql.Tx, recs []*record) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO usage_records (`+recordCols+`) VALUES `+values(len(recs), 16, 1, ""), args...); err != nil {
 		return fmt.Errorf("writing usage records: %w", err)
 	}
-	if len(teamArgs) > 0 {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO usage_record_teams (record_id, team_id) VALUES `+values(len(teamArgs)/2, 2, 1, ""), teamArgs...); err != nil {
+	// In chunks: PostgreSQL takes at most 65535 parameters a statement.
+	for chunk := range slices.Chunk(teamArgs, 2*1000) {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO usage_record_teams (record_id, team_id) VALUES `+values(len(chunk)/2, 2, 1, ""), chunk...); err != nil {
 			return fmt.Errorf("writing usage records' teams: %w", err)
 		}
 	}

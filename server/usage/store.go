@@ -312,7 +312,6 @@ type ticket struct {
 	req    Request
 	who    who
 	subs   []subject
-	price  Price
 	at     time.Time
 	leases []string
 	done   atomic.Bool
@@ -330,9 +329,7 @@ func (s *Store) Admit(ctx context.Context, r Request) (Ticket, error) {
 	if len(t.subs) == 0 {
 		return t, nil
 	}
-	price, priced := s.prices.lookup(r.Model)
-	t.price = price
-	if !priced {
+	if _, priced := s.prices.lookup(r.Model); !priced {
 		// A call that cannot be priced would spend a budget unseen.
 		for _, x := range t.subs {
 			if x.lim.daily > 0 || x.lim.monthly > 0 {
