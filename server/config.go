@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/loom-agent/loom/server/auth/oauth"
+	"github.com/loom-agent/loom/server/usage"
 )
 
 // DefaultListen is where a server started without flags listens: loopback
@@ -52,6 +53,10 @@ type Config struct {
 	OIDC []OIDCConfig `json:"oidc"`
 	// GitHub lets people sign in with GitHub through an OAuth app.
 	GitHub *GitHubConfig `json:"github"`
+	// Limits are the LLM proxy's limits and budgets per API key, user and
+	// team; Prices the per-model price table budgets are counted in.
+	Limits usage.Limits `json:"limits"`
+	Prices usage.Prices `json:"prices"`
 }
 
 // OIDCConfig is one OpenID Connect issuer. Register
@@ -181,6 +186,12 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	if err := c.checkProviders(); err != nil {
+		return c, err
+	}
+	if err := c.Limits.Check(); err != nil {
+		return c, err
+	}
+	if err := c.Prices.Check(); err != nil {
 		return c, err
 	}
 	if c.ShutdownGrace == 0 {

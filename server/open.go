@@ -16,6 +16,7 @@ import (
 	"github.com/loom-agent/loom/server/auth/oauth"
 	"github.com/loom-agent/loom/server/auth/signin"
 	"github.com/loom-agent/loom/server/policy"
+	"github.com/loom-agent/loom/server/usage"
 )
 
 // Team is the server with every component a team uses wired in: what
@@ -26,6 +27,8 @@ type Team struct {
 	Accounts *accounts.Store
 	Keys     *apikeys.Store
 	Authz    *policy.Authorizer
+	// Usage is the LLM proxy's meter: limits, budgets and usage records.
+	Usage *usage.Store
 }
 
 // Open builds the whole team server: New, then sign-in (sessions, magic
@@ -74,12 +77,26 @@ func (s *Server) assemble(ctx context.Context) (*Team, error) {
 	accPages := &accounts.Pages{Handler: acc, Web: si.Web, PublicURL: s.cfg.PublicURL}
 	keyPages := &apikeys.Pages{Handler: keys, Web: si.Web, Accounts: t.Accounts}
 	si.Web.AccountSections = append(si.Web.AccountSections, accPages.AccountSection, keyPages.AccountSection)
+	// Last: its writer runs until Team.Close. The proxy takes t.Usage as
+	// its usage.Meter.
+	if t.Usage, err = usage.New(s.DB, usage.Options{Limits: s.cfg.Limits, Prices: s.cfg.Prices, Log: s.log}); err != nil {
+		return nil, err
+	}
 	s.Handle(si, acc, keys, accPages, keyPages,
-		&audit.Handler{DB: s.DB, Authz: t.Authz, OrgID: t.Accounts.OrgID})
+		&audit.Handler{DB: s.DB, Authz: t.Authz, OrgID: t.Accounts.OrgID},
+		&usage.Handler{DB: s.DB, Authz: t.Authz, OrgID: t.Accounts.OrgID, Pages: si.Web})
 	// A session cookie (CSRF-checked on state-changing requests) or a
 	// `loom login` token first, then an API key.
 	s.Wrap(func(h http.Handler) http.Handler { return si.Web.Middleware(auth.Authenticate(t.Keys)(h)) })
 	return t, nil
+}
+
+// Close writes the usage records still queued, then closes the database.
+func (t *Team) Close() error {
+	if t.Usage != nil {
+		t.Usage.Close()
+	}
+	return t.Server.Close()
 }
 
 // mailer is the configured SMTP server, or nil for none.

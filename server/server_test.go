@@ -213,16 +213,31 @@ func TestConfig(t *testing.T) {
 	if _, err := LoadConfig(write(`{"listen": "127.0.0.1:1", "shutdown_grace": "5s"}`)); err != nil {
 		t.Error(err)
 	}
+	// The proxy's limits and prices: read, then checked with the rest.
+	c, err := LoadConfig(write(`{"database": "x.db", "prices": {"sonnet": {"input": "3", "output": 15, "cached": "0.30"}},
+		"limits": {"user": {"requests_per_minute": 60, "monthly_budget": "200"}, "teams": {"acme/research": {"daily_budget": "50"}}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.withDefaults(); err != nil || c.Prices["sonnet"].Output != 15_000000 || *c.Limits.User.RequestsPerMinute != 60 {
+		t.Errorf("limits and prices: %v %+v", err, c)
+	}
+	c, _ = LoadConfig(write(`{"database": "x.db", "limits": {"teams": {"research": {"daily_budget": "50"}}}}`))
+	if _, err := c.withDefaults(); err == nil {
+		t.Error("a team named without its organisation: accepted")
+	}
 	for name, body := range map[string]string{
-		"unknown field": `{"listne": ":1"}`,
-		"bad duration":  `{"shutdown_grace": "soon"}`,
+		"unknown field":                        `{"listne": ":1"}`,
+		"limits typo":                          `{"limits": {"user": {"request_per_minute": 5}}}`,
+		"price in floats beyond micro-dollars": `{"prices": {"m": {"input": 0.0000001}}}`,
+		"bad duration":                         `{"shutdown_grace": "soon"}`,
 	} {
 		if _, err := LoadConfig(write(body)); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
 	t.Setenv("XDG_DATA_HOME", dir)
-	c, err := Config{}.withDefaults()
+	c, err = Config{}.withDefaults()
 	if err != nil {
 		t.Fatal(err)
 	}

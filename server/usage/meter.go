@@ -24,9 +24,17 @@ type Request struct {
 	// Endpoint is the client's format: "openai" or "anthropic".
 	Endpoint string
 	Stream   bool
+	// Org is the organisation the call is made for (the one the proxy
+	// authorized use_model in). Empty: an API key's own organisation, or a
+	// person's only one.
+	Org string
 }
 
-// Usage is what a call used and how it ended.
+// Usage is what a call used and how it ended. InputTokens are the prompt
+// tokens not read from the provider's cache and CachedTokens those that
+// were (OpenAI's prompt_tokens minus cached_tokens, and cached_tokens;
+// Anthropic's input_tokens, and cache_read_input_tokens), each priced at
+// its own rate.
 type Usage struct {
 	InputTokens, OutputTokens, CachedTokens int64
 	// Status is the HTTP status the client got; Err, for a failed call,
@@ -65,6 +73,25 @@ func (e *LimitError) Error() string {
 // ErrBudgetSpent refuses a call whose key, user or team has spent its
 // budget for the period.
 var ErrBudgetSpent = errors.New("budget spent")
+
+// BudgetError is a spent budget: errors.Is(err, ErrBudgetSpent) holds.
+type BudgetError struct {
+	// Budget says which: "monthly budget of $200.00 for user
+	// alice@example.com", say.
+	Budget string
+	// Renews is when the period ends (zero when it never will, as for a
+	// model without a price under a budget).
+	Renews time.Time
+}
+
+func (e *BudgetError) Error() string {
+	if e.Renews.IsZero() {
+		return fmt.Sprintf("budget spent: %s", e.Budget)
+	}
+	return fmt.Sprintf("budget spent: %s; it renews %s", e.Budget, e.Renews.UTC().Format("2006-01-02 15:04 UTC"))
+}
+
+func (e *BudgetError) Unwrap() error { return ErrBudgetSpent }
 
 // Unmetered admits every call and records nothing.
 type Unmetered struct{}

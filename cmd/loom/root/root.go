@@ -24,6 +24,7 @@ import (
 	"github.com/loom-agent/loom/cmd/loom/teamserver"
 	"github.com/loom-agent/loom/cmd/loom/threads"
 	"github.com/loom-agent/loom/cmd/loom/tool"
+	"github.com/loom-agent/loom/cmd/loom/usage"
 	"github.com/loom-agent/loom/cmd/loom/version"
 )
 
@@ -74,6 +75,7 @@ staged in a changeset, shown as a diff and applied to disk only on request.`,
 		auth.NewCmdLogout(f, nil),
 		auth.NewCmdWhoAmI(f, nil),
 		doctor.NewCmdDoctor(f, nil),
+		usage.NewCmdUsage(f, nil),
 	)
 	return cmd
 }
