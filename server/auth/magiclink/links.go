@@ -15,6 +15,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/loom-agent/loom/server/accounts"
+	"github.com/loom-agent/loom/server/audit"
 	"log/slog"
 	"net/mail"
 	"net/url"
@@ -147,6 +149,11 @@ func (l *Links) Redeem(ctx context.Context, token string) (userID, next string, 
 		return "", "", fmt.Errorf("redeeming a sign-in link: %w", err)
 	}
 	userID, err = UserByEmail(ctx, l.db, email)
+	if err == nil && userID == "" {
+		// Someone invited who has no account yet gets one by proving the
+		// address: the invitation is then theirs to accept.
+		userID, err = l.joinInvited(ctx, email)
+	}
 	if err != nil {
 		return "", "", err
 	}
@@ -191,11 +198,18 @@ func (l *Links) Request(ctx context.Context, email, next, ip string) error {
 		return ErrRateLimited
 	}
 	userID, err := UserByEmail(ctx, l.db, email)
-	if err != nil || userID == "" {
-		if userID == "" && err == nil {
-			l.log.Info("sign-in link asked for an address without an account", "ip", ip)
-		}
+	if err != nil {
 		return err
+	}
+	if userID == "" {
+		ok, err := invited(ctx, l.db, email)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			l.log.Info("sign-in link asked for an address without an account", "ip", ip)
+			return nil
+		}
 	}
 	link, err := l.Issue(ctx, email, next, TTL)
 	if err != nil {
@@ -225,4 +239,40 @@ func (l *Links) Wait() {
 	for range cap(l.sending) {
 		<-l.sending
 	}
+}
+
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// invited reports whether email has an invitation waiting: it may get an
+// account by proving the address.
+func invited(ctx context.Context, q queryer, email string) (bool, error) {
+	var n int
+	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM invitations
+		WHERE email = $1 AND accepted_at = 0 AND revoked_at = 0 AND expires_at > $2`, email, db.Now()).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("looking for invitations: %w", err)
+	}
+	return n > 0, nil
+}
+
+// joinInvited makes the account of an invited address whose link was
+// just redeemed; "" when no invitation waits (revoked since the link was
+// sent, say).
+func (l *Links) joinInvited(ctx context.Context, email string) (string, error) {
+	var userID string
+	err := l.db.Tx(ctx, func(tx *sql.Tx) error {
+		ok, err := invited(ctx, tx, email)
+		if err != nil || !ok {
+			return err
+		}
+		u, err := accounts.InsertUser(ctx, tx, email, "")
+		if err != nil {
+			return err
+		}
+		userID = u.ID
+		return audit.Append(ctx, tx, audit.Actor{ID: u.ID}, "", audit.UserCreated, u.ID, "email="+email+" via=magic_link because=invitation")
+	})
+	return userID, err
 }

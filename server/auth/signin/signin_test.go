@@ -1,17 +1,22 @@
 package signin_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/loom-agent/loom/server/accounts"
+	"github.com/loom-agent/loom/server/audit"
 	"github.com/loom-agent/loom/server/auth/device"
 	"github.com/loom-agent/loom/server/auth/magiclink"
 	"github.com/loom-agent/loom/server/auth/session"
 	"github.com/loom-agent/loom/server/auth/signin"
 	"github.com/loom-agent/loom/server/db"
+	"github.com/loom-agent/loom/server/policy"
 )
 
 // A link mailed through a real SMTP server signs the browser in once;
@@ -286,4 +291,46 @@ func dumpTable(t *testing.T, d *db.DB, table string) string {
 func jsonText(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// Someone invited who has no account yet gets a link like anyone else, and
+// redeeming it makes their account (audited), so that they can accept; a
+// revoked invitation makes none.
+func TestInvitedAddressGetsAnAccount(t *testing.T) {
+	each(t, func(t *testing.T, e db.Engine) {
+		h := newHarness(t, e, nil)
+		owner := h.user("owner@example.test")
+		acc := accounts.New(h.DB)
+		org, err := acc.CreateOrg(context.Background(), audit.Actor{ID: owner}, "acme", "Acme", owner)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = acc.Invite(context.Background(), audit.Actor{ID: owner}, org.ID, "New@Example.test", policy.Member, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		link := h.askLink("new@example.test", "")
+		resp := h.redeem(link, nil)
+		if resp.StatusCode != http.StatusSeeOther || sessionCookie(resp) == nil {
+			t.Fatalf("redeeming an invited address's link: %s", resp.Status)
+		}
+		if id, _ := magiclink.UserByEmail(context.Background(), h.DB, "new@example.test"); id == "" {
+			t.Fatal("no account was made")
+		}
+		if !strings.Contains(dumpTable(t, h.DB, "audit_log"), "via=magic_link because=invitation") {
+			t.Error("the new account is not in the audit log")
+		}
+		// Revoked between the mail and the click: no account.
+		inv2, _, err := acc.Invite(context.Background(), audit.Actor{ID: owner}, org.ID, "late@example.test", policy.Member, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		late := h.askLink("late@example.test", "")
+		if err := acc.RevokeInvitation(context.Background(), audit.Actor{ID: owner}, org.ID, inv2.ID); err != nil {
+			t.Fatal(err)
+		}
+		if resp := h.redeem(late, nil); resp.StatusCode != http.StatusBadRequest || sessionCookie(resp) != nil {
+			t.Fatalf("a revoked invitation's link: %s, want 400", resp.Status)
+		}
+	})
 }
