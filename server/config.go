@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/loom-agent/loom/server/proxy"
 )
 
 // DefaultListen is where a server started without flags listens: loopback
@@ -44,6 +46,8 @@ type Config struct {
 	// SMTP sends sign-in links by email; without it, links are made only
 	// by `loom server admin`.
 	SMTP *SMTPConfig `json:"smtp"`
+	// Proxy configures the LLM proxy: its upstreams and models.
+	Proxy proxy.Config `json:"proxy"`
 }
 
 // SMTPConfig is the mail server sign-in links go out through.

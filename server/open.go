@@ -15,6 +15,8 @@ import (
 	"github.com/loom-agent/loom/server/auth/magiclink"
 	"github.com/loom-agent/loom/server/auth/signin"
 	"github.com/loom-agent/loom/server/policy"
+	"github.com/loom-agent/loom/server/proxy"
+	"github.com/loom-agent/loom/server/usage"
 )
 
 // Team is the server with every component a team uses wired in: what
@@ -25,11 +27,12 @@ type Team struct {
 	Accounts *accounts.Store
 	Keys     *apikeys.Store
 	Authz    *policy.Authorizer
+	Proxy    *proxy.Proxy
 }
 
 // Open builds the whole team server: New, then sign-in (sessions, magic
 // links, the device flow and their pages), accounts, API keys, the access
-// policies and the audit log; every request is authenticated by its
+// policies, the audit log and the LLM proxy; every request is authenticated by its
 // session cookie (CSRF-checked), its `loom login` token or its API key.
 func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Team, error) {
 	s, err := New(ctx, cfg, log)
@@ -64,13 +67,21 @@ func (s *Server) assemble(ctx context.Context) (*Team, error) {
 	if err := audit.Append(ctx, s.DB, audit.System, "", audit.PolicyLoaded, pols.Source(), fmt.Sprint(pols.Len(), " policies")); err != nil {
 		return nil, fmt.Errorf("recording the policies in the audit log: %w", err)
 	}
-	s.Handle(si,
+	t.Proxy, err = proxy.New(proxy.Options{Config: s.cfg.Proxy, Authz: t.Authz, Directory: t.Accounts,
+		OrgID: t.Accounts.OrgID, Meter: usage.Unmetered{}, Log: s.log})
+	if err != nil {
+		return nil, err
+	}
+	s.Handle(si, t.Proxy,
 		&accounts.Handler{Store: t.Accounts, Authz: t.Authz},
 		&apikeys.Handler{Keys: t.Keys, Authz: t.Authz, OrgID: t.Accounts.OrgID},
 		&audit.Handler{DB: s.DB, Authz: t.Authz, OrgID: t.Accounts.OrgID})
 	// A session cookie (CSRF-checked on state-changing requests) or a
-	// `loom login` token first, then an API key.
-	s.Wrap(func(h http.Handler) http.Handler { return si.Web.Middleware(auth.Authenticate(t.Keys)(h)) })
+	// `loom login` token first, then an API key; `x-api-key` counts as a
+	// bearer token.
+	s.Wrap(func(h http.Handler) http.Handler {
+		return auth.APIKeyHeader(si.Web.Middleware(auth.Authenticate(t.Keys)(h)))
+	})
 	return t, nil
 }
 
