@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/loom-agent/loom/server/auth/oauth"
+	"github.com/loom-agent/loom/server/proxy"
 	"github.com/loom-agent/loom/server/usage"
 )
 
@@ -57,6 +58,8 @@ type Config struct {
 	// team; Prices the per-model price table budgets are counted in.
 	Limits usage.Limits `json:"limits"`
 	Prices usage.Prices `json:"prices"`
+	// Proxy configures the LLM proxy: its upstreams and models.
+	Proxy proxy.Config `json:"proxy"`
 }
 
 // OIDCConfig is one OpenID Connect issuer. Register

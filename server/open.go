@@ -16,6 +16,7 @@ import (
 	"github.com/loom-agent/loom/server/auth/oauth"
 	"github.com/loom-agent/loom/server/auth/signin"
 	"github.com/loom-agent/loom/server/policy"
+	"github.com/loom-agent/loom/server/proxy"
 	"github.com/loom-agent/loom/server/usage"
 )
 
@@ -29,11 +30,13 @@ type Team struct {
 	Authz    *policy.Authorizer
 	// Usage is the LLM proxy's meter: limits, budgets and usage records.
 	Usage *usage.Store
+	Proxy *proxy.Proxy
 }
 
 // Open builds the whole team server: New, then sign-in (sessions, magic
 // links, the device flow and their pages), accounts, API keys, the access
-// policies and the audit log, with their pages; every request is authenticated by its
+// policies, the audit log, with their pages, the LLM proxy and its meter;
+// every request is authenticated by its
 // session cookie (CSRF-checked), its `loom login` token or its API key.
 func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Team, error) {
 	s, err := New(ctx, cfg, log)
@@ -77,17 +80,25 @@ func (s *Server) assemble(ctx context.Context) (*Team, error) {
 	accPages := &accounts.Pages{Handler: acc, Web: si.Web, PublicURL: s.cfg.PublicURL}
 	keyPages := &apikeys.Pages{Handler: keys, Web: si.Web, Accounts: t.Accounts}
 	si.Web.AccountSections = append(si.Web.AccountSections, accPages.AccountSection, keyPages.AccountSection)
-	// Last: its writer runs until Team.Close. The proxy takes t.Usage as
-	// its usage.Meter.
+	// Its writer runs until Team.Close; the proxy meters its calls with it.
 	if t.Usage, err = usage.New(s.DB, usage.Options{Limits: s.cfg.Limits, Prices: s.cfg.Prices, Log: s.log}); err != nil {
 		return nil, err
 	}
-	s.Handle(si, acc, keys, accPages, keyPages,
+	t.Proxy, err = proxy.New(proxy.Options{Config: s.cfg.Proxy, Authz: t.Authz, Directory: t.Accounts,
+		OrgID: t.Accounts.OrgID, Meter: t.Usage, Log: s.log})
+	if err != nil {
+		t.Usage.Close()
+		return nil, err
+	}
+	s.Handle(si, t.Proxy, acc, keys, accPages, keyPages,
 		&audit.Handler{DB: s.DB, Authz: t.Authz, OrgID: t.Accounts.OrgID},
 		&usage.Handler{DB: s.DB, Authz: t.Authz, OrgID: t.Accounts.OrgID, Pages: si.Web})
 	// A session cookie (CSRF-checked on state-changing requests) or a
-	// `loom login` token first, then an API key.
-	s.Wrap(func(h http.Handler) http.Handler { return si.Web.Middleware(auth.Authenticate(t.Keys)(h)) })
+	// `loom login` token first, then an API key; `x-api-key` counts as a
+	// bearer token.
+	s.Wrap(func(h http.Handler) http.Handler {
+		return auth.APIKeyHeader(si.Web.Middleware(auth.Authenticate(t.Keys)(h)))
+	})
 	return t, nil
 }
 

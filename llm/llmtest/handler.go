@@ -18,6 +18,8 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
 
 // serve answers a model request in format f with the next turn.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, f wireFormat) {
+	s.inFlight.Add(1)
+	defer s.inFlight.Add(-1)
 	raw, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
 	rec := RecordedRequest{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Raw: string(raw)}
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -21,6 +22,9 @@ type Server struct {
 	script Script
 	done   chan struct{} // closed by Close, so delayed handlers give up at once
 	once   sync.Once
+
+	// inFlight counts model requests being answered.
+	inFlight atomic.Int64
 
 	mu         sync.Mutex
 	next       int
@@ -109,6 +113,11 @@ func (s *Server) MessagesRequests() []MessagesRequest {
 	}
 	return out
 }
+
+// InFlight is the number of model requests being answered now: a test
+// sees a client's cancellation reach the server when it drops to zero
+// while a turn would otherwise go on (stall, endless).
+func (s *Server) InFlight() int { return int(s.inFlight.Load()) }
 
 // Remaining is the number of turns not played yet, so a test can check its
 // script was consumed exactly.

@@ -42,6 +42,20 @@ func Authenticate(checkers ...Checker) func(http.Handler) http.Handler {
 	}
 }
 
+// APIKeyHeader lets a client that sends its credential as `x-api-key`
+// (Anthropic's SDKs, Claude Code) be authenticated like one that sends
+// `Authorization: Bearer`: the header is copied into Authorization when
+// the request has none. Put it outside every checker.
+func APIKeyHeader(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if k := r.Header.Get("X-Api-Key"); k != "" && r.Header.Get("Authorization") == "" {
+			r = r.Clone(r.Context())
+			r.Header.Set("Authorization", "Bearer "+k)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // Bearer returns the token of r's `Authorization: Bearer TOKEN` header
 // (the scheme in any case), "" when there is none.
 func Bearer(r *http.Request) string {

@@ -1,0 +1,133 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"time"
+)
+
+// Bounds on what an upstream can make the proxy hold.
+const (
+	maxResponseBytes  = 64 << 20 // a whole (not streamed) answer
+	maxErrorBodyBytes = 64 << 10
+	// anthropicVersion is sent to Anthropic upstreams unless an Anthropic
+	// client names its own.
+	anthropicVersion = "2023-06-01"
+)
+
+func newTransport(connect, firstByte time.Duration) *http.Transport {
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   connect,
+		ResponseHeaderTimeout: firstByte,
+		ExpectContinueTimeout: time.Second,
+		ForceAttemptHTTP2:     true,
+		// Many streams to few upstreams at once: keep their connections.
+		MaxIdleConns:        1024,
+		MaxIdleConnsPerHost: 256,
+		IdleConnTimeout:     90 * time.Second,
+		// A compressed stream would wait in the decompressor's buffer.
+		DisableCompression: true,
+	}
+}
+
+// conn is an upstream's answer being read: its body is cut when the
+// upstream goes silent for idle_timeout, or the call passes
+// stream_timeout; release ends it.
+type conn struct {
+	resp    *http.Response
+	ctx     context.Context
+	release func()
+}
+
+// idleBody restarts the idle timer at every read.
+type idleBody struct {
+	io.ReadCloser
+	t *time.Timer
+	d time.Duration
+}
+
+func (b *idleBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.t.Reset(b.d)
+	return n, err
+}
+
+// send posts body to rt's upstream with the upstream's key. The client's
+// own headers are not passed on, except, from an Anthropic client to an
+// Anthropic upstream, anthropic-version and anthropic-beta (which name API
+// features, nothing more). An error is an *upstreamError.
+func (p *Proxy) send(ctx context.Context, rt route, body []byte, client format, h http.Header, stream bool) (*conn, error) {
+	cctx, cancel := context.WithCancelCause(ctx)
+	tctx, tcancel := context.WithTimeoutCause(cctx, p.streamTimeout, errStreamTooLong)
+	done := func() { tcancel(); cancel(nil) }
+	req, err := http.NewRequestWithContext(tctx, http.MethodPost, rt.up.url, bytes.NewReader(body))
+	if err != nil {
+		done()
+		return nil, &upstreamError{up: rt.up.name, msg: err.Error()}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	if stream {
+		req.Header.Set("Accept", "text/event-stream")
+	}
+	req.Header.Set("User-Agent", "loom-server")
+	if rt.up.kind == KindAnthropic {
+		version, beta := anthropicVersion, ""
+		if client == anthropicFormat {
+			if v := h.Get("Anthropic-Version"); v != "" {
+				version = v
+			}
+			beta = h.Get("Anthropic-Beta")
+		}
+		req.Header.Set("Anthropic-Version", version)
+		if beta != "" {
+			req.Header.Set("Anthropic-Beta", beta)
+		}
+		req.Header.Set("X-Api-Key", rt.up.key)
+	} else if rt.up.key != "" {
+		req.Header.Set("Authorization", "Bearer "+rt.up.key)
+	}
+	resp, err := p.client.Do(req)
+	if err != nil {
+		e := transportError(tctx, rt.up.name, err)
+		done()
+		return nil, e
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBodyBytes))
+		resp.Body.Close()
+		done()
+		return nil, httpError(rt.up, resp.StatusCode, resp.Header, b)
+	}
+	t := time.AfterFunc(p.idleTimeout, func() { cancel(errIdle) })
+	resp.Body = &idleBody{ReadCloser: resp.Body, t: t, d: p.idleTimeout}
+	return &conn{resp: resp, ctx: tctx, release: func() {
+		t.Stop()
+		resp.Body.Close()
+		done()
+	}}, nil
+}
+
+// readWhole reads a whole answer, bounded.
+func (c *conn) readWhole(up string) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(c.resp.Body, maxResponseBytes+1))
+	if err != nil {
+		return nil, transportError(c.ctx, up, err)
+	}
+	if len(b) > maxResponseBytes {
+		return nil, &upstreamError{up: up, msg: "the answer is over 64 MiB"}
+	}
+	return b, nil
+}
+
+// clientGone reports whether the client's request ended (it disconnected
+// or the server is closing its connection).
+func clientGone(ctx context.Context) bool {
+	return ctx.Err() != nil && errors.Is(context.Cause(ctx), context.Canceled)
+}
