@@ -12,6 +12,7 @@ import (
 	"github.com/loom-agent/loom/server/apikeys"
 	"github.com/loom-agent/loom/server/audit"
 	"github.com/loom-agent/loom/server/auth"
+	"github.com/loom-agent/loom/server/auth/bootstrap"
 	"github.com/loom-agent/loom/server/auth/magiclink"
 	"github.com/loom-agent/loom/server/auth/oauth"
 	"github.com/loom-agent/loom/server/auth/signin"
@@ -164,4 +165,21 @@ func readSecret(path, what string) (string, error) {
 		return "", fmt.Errorf("the client secret file of %s is empty", what)
 	}
 	return sec, nil
+}
+
+// Bootstrap creates the first organisation and its owner on the database
+// cfg names, and returns the owner's one-time sign-in link (`loom server
+// admin`). It builds only what that needs: no upstream keys or sign-in
+// providers are read, so it runs where the server's secrets are not.
+func Bootstrap(ctx context.Context, cfg Config, log *slog.Logger, slug, name, email string) (bootstrap.Result, error) {
+	s, err := New(ctx, cfg, log)
+	if err != nil {
+		return bootstrap.Result{}, err
+	}
+	defer s.Close()
+	si, err := signin.New(s.DB, signin.Options{PublicURL: s.cfg.PublicURL, Log: s.log})
+	if err != nil {
+		return bootstrap.Result{}, err
+	}
+	return bootstrap.Run(ctx, s.DB, si.Links, slug, name, email)
 }

@@ -10,10 +10,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/loom-agent/loom/llm/llmtest"
 	"github.com/loom-agent/loom/server/auth/mailtest"
 )
 
@@ -45,8 +47,10 @@ func startServer(t *testing.T, env []string, config string) string {
 // TestLoginThroughTheBinaries: a fresh `loom server` bootstrapped by `loom
 // server admin`; `loom login` prints a code, headless Chromium signs the
 // owner in through the magic link mailpit received and approves it;
-// `loom whoami` then names the owner, and after `loom logout` the server
-// refuses the token.
+// `loom whoami` then names the owner. With no model configured here, `loom
+// doctor` names the team server and `loom run` goes through its proxy (the
+// upstream sees the server's key, never the user's token), and `loom
+// usage` counts the call. After `loom logout` the server refuses the token.
 func TestLoginThroughTheBinaries(t *testing.T) {
 	suite, err := filepath.Abs("../../test/e2e/web")
 	if err != nil {
@@ -59,10 +63,16 @@ func TestLoginThroughTheBinaries(t *testing.T) {
 	env := privateEnv(t)
 	dir := t.TempDir()
 	port := freePort(t)
+	upstream := llmtest.NewServer(t, llmtest.Script{Turns: []llmtest.Turn{{Text: "Nothing to change."}}})
+	const upstreamKey = "sk-upstream-only-the-server-knows"
 	cfg, _ := json.Marshal(map[string]any{
 		"listen":   "127.0.0.1:" + port,
 		"database": filepath.Join(dir, "server.db"),
 		"smtp":     map[string]any{"addr": mp.SMTP, "from": "Loom <loom@example.test>"},
+		"proxy": map[string]any{
+			"upstreams": []any{map[string]any{"name": "local", "kind": "openai-compatible", "base_url": upstream.URL, "key_env": "LOOM_TEST_UPSTREAM_KEY"}},
+			"models":    []any{map[string]any{"name": "team-model", "routes": []any{map[string]any{"upstream": "local"}}}},
+		},
 	})
 	config := filepath.Join(dir, "server.json")
 	if err := os.WriteFile(config, cfg, 0o600); err != nil {
@@ -76,7 +86,7 @@ func TestLoginThroughTheBinaries(t *testing.T) {
 	if err := loomCommand(t, env, "server", "admin", "--config", config, "--org", "second", "--email", "x@example.test").Run(); err == nil {
 		t.Error("a second bootstrap was allowed")
 	}
-	url := startServer(t, env, config)
+	url := startServer(t, append(slices.Clone(env), "LOOM_TEST_UPSTREAM_KEY="+upstreamKey), config)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // hang guard
 	defer cancel()
@@ -110,6 +120,38 @@ func TestLoginThroughTheBinaries(t *testing.T) {
 	who, err := loomCommand(t, env, "whoami").Output()
 	if err != nil || strings.TrimSpace(string(who)) != email+" on "+url {
 		t.Fatalf("loom whoami: %v, %q", err, who)
+	}
+	doctor, err := loomCommand(t, env, "doctor").Output()
+	if err != nil || !strings.Contains(string(doctor), "model:    team-model") || !strings.Contains(string(doctor), "from:     team server") {
+		t.Fatalf("loom doctor: %v\n%s", err, doctor)
+	}
+	proj := project(t)
+	run := loomCommand(t, env, "run", "--root", proj, "is there anything to change?")
+	if out, err := run.CombinedOutput(); err != nil || !strings.Contains(string(out), "Nothing to change.") {
+		t.Fatalf("loom run through the team server: %v\n%s", err, out)
+	}
+	reqs := upstream.Requests()
+	if len(reqs) == 0 {
+		t.Fatal("the upstream was never called")
+	}
+	for _, r := range reqs {
+		if got := r.Header.Get("Authorization"); got != "Bearer "+upstreamKey {
+			t.Errorf("the upstream got Authorization %q, want the server's key", got)
+		}
+		if r.Body != nil && r.Body.Model != "team-model" {
+			t.Errorf("the upstream was asked for model %q", r.Body.Model)
+		}
+	}
+	// The meter writes its records in the background, within moments.
+	for i := 0; ; i++ {
+		out, err := loomCommand(t, env, "usage", "--by", "model").CombinedOutput()
+		if err == nil && strings.Contains(string(out), "team-model") {
+			break
+		}
+		if i == 50 { // hang guard
+			t.Fatalf("loom usage never counted the call: %v\n%s", err, out)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	if out, err := loomCommand(t, env, "logout").CombinedOutput(); err != nil {
 		t.Fatalf("loom logout: %v\n%s", err, out)

@@ -56,12 +56,7 @@ func adminRun(ctx context.Context, o *AdminOptions) error {
 	if err != nil {
 		return &cmdutil.UsageError{Err: err}
 	}
-	team, err := server.Open(ctx, cfg, slog.Default())
-	if err != nil {
-		return err
-	}
-	defer team.Close()
-	res, err := bootstrap.Run(ctx, team.DB, team.SignIn.Links, o.Org, o.Name, o.Email)
+	res, err := server.Bootstrap(ctx, cfg, slog.Default(), o.Org, o.Name, o.Email)
 	if err != nil {
 		return err
 	}
