@@ -59,6 +59,9 @@ func testServer() *server.MCPServer {
 		func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			return mcp.NewToolResultText("echo: " + req.GetString("message", "")), nil
 		})
+	s.AddTool(mcp.NewTool("getenv", mcp.WithString("name")), func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		return mcp.NewToolResultText("=" + os.Getenv(req.GetString("name", ""))), nil
+	})
 	s.AddTool(mcp.NewTool("crash"), func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		fmt.Fprintln(os.Stderr, "boom: the test server crashes on purpose")
 		os.Exit(3)
@@ -350,4 +353,24 @@ func waitFile(t *testing.T, path string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("the server never saw the call cancelled (%s not written)", path)
+}
+
+// TestSecretsNotInherited: a server does not see the model's key unless its
+// configuration gives it; it sees the rest of Loom's environment.
+func TestSecretsNotInherited(t *testing.T) {
+	t.Setenv("OPENAI_API_KEY", "sk-secret")
+	t.Setenv("MCPCLIENT_TEST_VISIBLE", "yes")
+	srv := newServer("t", ScopeUser, testServerConfig(t, filepath.Join(t.TempDir(), "m")), t.TempDir(), slog.New(slog.DiscardHandler))
+	t.Cleanup(func() { srv.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+	defer cancel()
+	for name, want := range map[string]string{"OPENAI_API_KEY": "", "MCPCLIENT_TEST_VISIBLE": "yes"} {
+		res, err := srv.Call(ctx, "getenv", map[string]any{"name": name}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := resultText(res); got != "="+want {
+			t.Errorf("the server sees %s%s, want =%s", name, got, want)
+		}
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -256,7 +257,7 @@ func (s *Server) open() (*conn, error) {
 				// Not CommandContext: the process lives as long as the
 				// server, not as long as the call that started it.
 				cmd := exec.Command(command, args...)
-				cmd.Env = append(os.Environ(), env...)
+				cmd.Env = append(inherited(), env...)
 				cmd.Dir = s.dir
 				cmd.Stderr = w
 				return cmd, nil
@@ -281,6 +282,23 @@ func (s *Server) open() (*conn, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// secretVars are Loom's own secrets, which a server inherits only when its
+// configuration gives them.
+var secretVars = []string{"LOOM_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "LOOM_MCP_TOKEN"}
+
+// inherited is Loom's environment less its secrets: a third-party server
+// has no business with the model's key.
+func inherited() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(secretVars, k) {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 // notified handles a notification of the server: progress goes to the call
