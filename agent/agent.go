@@ -51,30 +51,33 @@ type Options struct {
 // Agent runs tasks. It holds no per-run state: one Agent may run several
 // tasks at once.
 type Agent struct {
-	opts   Options
-	all    toolSet // every tool, for a run with an approver
-	safe   toolSet // those that need no approval, for a run without
-	byName map[string]tools.Spec
+	opts Options
 }
 
 // toolSet is the tools one run offers, in the registry's order.
 type toolSet struct {
 	offered []tools.Spec
 	specs   []llm.ToolSpec
-}
-
-func (ts *toolSet) add(s tools.Spec) {
-	ts.offered = append(ts.offered, s)
-	ts.specs = append(ts.specs, llm.ToolSpec{Name: s.Name, Description: s.Description, Schema: s.Schema})
+	// byName holds every tool of the registry, offered or not.
+	byName map[string]tools.Spec
 }
 
 // toolsFor is what a run with approver offers: a tool that needs approval
-// with nobody to approve it would only refuse, so it is not offered.
+// with nobody to approve it would only refuse, so it is not offered. The
+// registry is read at each run's start, since tools may come and go
+// between runs (another MCP server's list changed).
 func (a *Agent) toolsFor(approver tools.Approver) *toolSet {
-	if approver == nil {
-		return &a.safe
+	ts := &toolSet{byName: map[string]tools.Spec{}}
+	for _, t := range a.opts.Tools.List() {
+		s := t.Spec()
+		ts.byName[s.Name] = s
+		if approver == nil && tools.NeedsApproval(s) {
+			continue
+		}
+		ts.offered = append(ts.offered, s)
+		ts.specs = append(ts.specs, llm.ToolSpec{Name: s.Name, Description: s.Description, Schema: s.Schema})
 	}
-	return &a.all
+	return ts
 }
 
 // New checks opts and fills in the defaults.
@@ -114,16 +117,7 @@ func New(opts Options) (*Agent, error) {
 	if opts.RetryPolicy.MaxDelay <= 0 {
 		opts.RetryPolicy.MaxDelay = def.MaxDelay
 	}
-	a := &Agent{opts: opts, byName: map[string]tools.Spec{}}
-	for _, t := range opts.Tools.List() {
-		s := t.Spec()
-		a.byName[s.Name] = s
-		a.all.add(s)
-		if !tools.NeedsApproval(s) {
-			a.safe.add(s)
-		}
-	}
-	return a, nil
+	return &Agent{opts: opts}, nil
 }
 
 // Task is one request to the agent.
@@ -184,7 +178,7 @@ func (a *Agent) Run(ctx context.Context, task Task, onEvent func(Event)) (Result
 		return Result{Changes: cs}, errors.New("agent: the task has no instruction")
 	}
 	r := newRun(ctx, a, cs, task.Approver, onEvent)
-	r.loop(a.firstMessages(ctx, ws, task))
+	r.loop(a.firstMessages(ctx, ws, task, r.offer.offered))
 	s := r.st
 	res := Result{
 		Final: s.final, Changes: cs, Usage: s.usage, Turns: s.turn,
@@ -200,14 +194,14 @@ func (a *Agent) Run(ctx context.Context, task Task, onEvent func(Event)) (Result
 }
 
 // firstMessages builds the conversation a run starts from.
-func (a *Agent) firstMessages(ctx context.Context, ws *workspace.Workspace, task Task) []llm.Message {
+func (a *Agent) firstMessages(ctx context.Context, ws *workspace.Workspace, task Task, offered []tools.Spec) []llm.Message {
 	hist := task.History
 	for len(hist) > 0 && hist[0].Role == llm.RoleSystem {
 		hist = hist[1:]
 	}
 	msgs := make([]llm.Message, 0, len(hist)+2)
 	msgs = append(msgs, llm.Message{Role: llm.RoleSystem,
-		Content: systemPrompt(ws.Root(), a.toolsFor(task.Approver).offered, task.Focus, a.repoMap(ctx, task.Focus))})
+		Content: systemPrompt(ws.Root(), offered, task.Focus, a.repoMap(ctx, task.Focus))})
 	msgs = append(msgs, hist...)
 	if task.Instruction != "" {
 		msgs = append(msgs, llm.Message{Role: llm.RoleUser, Content: task.Instruction})

@@ -45,6 +45,18 @@ type ToolFinished struct {
 	Duration time.Duration
 }
 
+// ToolProgress reports how far a running call has got (another MCP
+// server's progress notifications), between its ToolStarted and its
+// ToolFinished.
+type ToolProgress struct {
+	ID   string
+	Name string
+	// Progress of Total (0 when unknown); Message says what it is doing.
+	Progress float64
+	Total    float64
+	Message  string
+}
+
 // TurnFinished reports the end of one model call.
 type TurnFinished struct {
 	Turn int
@@ -71,6 +83,7 @@ type StateChanged struct {
 func (TextDelta) Kind() string    { return "text_delta" }
 func (ToolStarted) Kind() string  { return "tool_started" }
 func (ToolFinished) Kind() string { return "tool_finished" }
+func (ToolProgress) Kind() string { return "tool_progress" }
 func (TurnFinished) Kind() string { return "turn_finished" }
 func (Retrying) Kind() string     { return "retrying" }
 func (StateChanged) Kind() string { return "state_changed" }

@@ -48,7 +48,7 @@ func (r *run) runTools(calls []llm.ToolCall) []toolResult {
 // readOnly reports whether a call may run alongside others. An unknown
 // tool counts as read-only: it fails at once without touching anything.
 func (r *run) readOnly(name string) bool {
-	s, ok := r.a.byName[name]
+	s, ok := r.offer.byName[name]
 	return !ok || s.Effect.ReadOnly()
 }
 
@@ -94,7 +94,20 @@ func (r *run) execute(c llm.ToolCall) (tools.Result, error) {
 		approved.Approver = tools.AlwaysApprove
 		env = &approved
 	}
-	ctx, cancel := context.WithTimeout(r.ctx, r.a.opts.ToolTimeout)
+	callEnv := *env
+	callEnv.Progress = func(p tools.Progress) {
+		r.emit(ToolProgress{ID: c.ID, Name: c.Name, Progress: p.Progress, Total: p.Total, Message: p.Message})
+	}
+	env = &callEnv
+	// A tool that bounds its own calls (on inactivity) is not cut at the
+	// fixed timeout; cancelling the run still ends it.
+	var ctx context.Context
+	var cancel context.CancelFunc
+	if sp, ok := r.offer.byName[c.Name]; ok && sp.OwnTimeout {
+		ctx, cancel = context.WithCancel(r.ctx)
+	} else {
+		ctx, cancel = context.WithTimeout(r.ctx, r.a.opts.ToolTimeout)
+	}
 	defer cancel()
 	done := make(chan toolOutcome, 1)
 	go func() {

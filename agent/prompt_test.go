@@ -119,7 +119,7 @@ func TestNewAndRunRejectBadInput(t *testing.T) {
 	}
 	d, err := New(Options{Provider: llm.WithRetry(nil, llm.RetryPolicy{})})
 	if err != nil || d.opts.MaxTurns != DefaultMaxTurns || d.opts.ToolTimeout != DefaultToolTimeout ||
-		d.opts.ContextWindow != DefaultContextWindow || d.opts.Tools == nil || len(d.all.specs) == 0 {
+		d.opts.ContextWindow != DefaultContextWindow || d.opts.Tools == nil || len(d.toolsFor(tools.AlwaysApprove).specs) == 0 {
 		t.Errorf("defaults not applied: %v %+v", err, d.opts)
 	}
 }

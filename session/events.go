@@ -20,6 +20,8 @@ type (
 	ToolStarted = agent.ToolStarted
 	// ToolFinished reports a tool call's outcome.
 	ToolFinished = agent.ToolFinished
+	// ToolProgress reports how far a running call has got.
+	ToolProgress = agent.ToolProgress
 	// TurnFinished reports the end of one model call, with its usage.
 	TurnFinished = agent.TurnFinished
 	// Retrying reports a failed model call about to be tried again; the

@@ -79,7 +79,7 @@ func NeedsApproval(sp Spec) bool { return sp.Effect == EffectExecute }
 // asking failed. Registry.Run asks before running; the agent asks first
 // itself, so that the time the user takes is not the tool's.
 func (r *Registry) Approve(ctx context.Context, env *Env, call Call) error {
-	e, ok := r.tools[call.Name]
+	e, ok := r.lookup(call.Name)
 	if !ok {
 		return nil // Run refuses it
 	}

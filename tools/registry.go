@@ -32,9 +32,22 @@ const MaxArgString = workspace.MaxFileSize
 // protocol's reply.
 const maxErrorText = 16 << 10
 
-// Registry holds tools by name.
+// Registry holds tools by name: its own, and those of its sources.
 type Registry struct {
-	tools map[string]*entry
+	tools   map[string]*entry
+	sources []Source
+
+	mu      sync.Mutex
+	dynamic map[string]*entry // the sources' tools called so far, by name
+}
+
+// Source is a set of tools that changes while the registry lives (another
+// MCP server's, which says when its list changed). The registry asks it
+// for its tools each time it lists or looks one up, so Tools must be quick
+// once its first call returned. A tool whose name the registry already
+// holds, or that declares no effect, is left out.
+type Source interface {
+	Tools() []Tool
 }
 
 // entry is a registered tool and its argument schema, compiled on the
@@ -49,7 +62,7 @@ type entry struct {
 // NewRegistry returns a registry holding the given tools. A duplicate name
 // is an error, since one tool would silently hide the other.
 func NewRegistry(ts ...Tool) (*Registry, error) {
-	r := &Registry{tools: map[string]*entry{}}
+	r := &Registry{tools: map[string]*entry{}, dynamic: map[string]*entry{}}
 	for _, t := range ts {
 		if err := r.Add(t); err != nil {
 			return nil, err
@@ -72,13 +85,66 @@ func (r *Registry) Add(t Tool) error {
 	return nil
 }
 
+// AddSource adds a source of tools that come and go.
+func (r *Registry) AddSource(src Source) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sources = append(r.sources, src)
+}
+
 // Get returns the tool named name.
 func (r *Registry) Get(name string) (Tool, bool) {
-	e, ok := r.tools[name]
+	e, ok := r.lookup(name)
 	if !ok {
 		return nil, false
 	}
 	return e.tool, true
+}
+
+// lookup finds the entry of the tool named name: the registry's own, else
+// the first source's that offers it now.
+func (r *Registry) lookup(name string) (*entry, bool) {
+	if e, ok := r.tools[name]; ok {
+		return e, true
+	}
+	for _, t := range r.sourceTools() {
+		sp := t.Spec()
+		if sp.Name != name {
+			continue
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		// The compiled schema is kept while the tool keeps its schema.
+		if e, ok := r.dynamic[name]; ok && bytes.Equal(e.tool.Spec().Schema, sp.Schema) {
+			e.tool = t
+			return e, true
+		}
+		e := &entry{tool: t}
+		r.dynamic[name] = e
+		return e, true
+	}
+	return nil, false
+}
+
+// sourceTools lists the sources' tools the registry offers: one per name,
+// none hiding its own, each with an effect.
+func (r *Registry) sourceTools() []Tool {
+	r.mu.Lock()
+	sources := r.sources
+	r.mu.Unlock()
+	var out []Tool
+	seen := map[string]bool{}
+	for _, src := range sources {
+		for _, t := range src.Tools() {
+			sp := t.Spec()
+			if _, own := r.tools[sp.Name]; own || seen[sp.Name] || !sp.Effect.valid() {
+				continue
+			}
+			seen[sp.Name] = true
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // List returns every tool sorted by name.
@@ -87,6 +153,7 @@ func (r *Registry) List() []Tool {
 	for _, e := range r.tools {
 		out = append(out, e.tool)
 	}
+	out = append(out, r.sourceTools()...)
 	sort.Slice(out, func(i, j int) bool { return out[i].Spec().Name < out[j].Spec().Name })
 	return out
 }
@@ -97,7 +164,7 @@ func (r *Registry) List() []Tool {
 // tool does not run. A call that needs approval (NeedsApproval) runs only
 // once env's approver allows it (Approve).
 func (r *Registry) Run(ctx context.Context, env *Env, name string, args json.RawMessage) (Result, error) {
-	e, ok := r.tools[name]
+	e, ok := r.lookup(name)
 	if !ok {
 		names := make([]string, 0, len(r.tools))
 		for _, t := range r.List() {

@@ -34,6 +34,11 @@ type Spec struct {
 	Destructive bool
 	// Idempotent tools give the same result when called twice.
 	Idempotent bool
+	// OwnTimeout says the tool bounds its calls itself (another MCP
+	// server's tool ends when the server falls silent for too long, and
+	// its progress keeps it going), so the agent does not cut it at its
+	// fixed tool timeout; cancelling the run still ends it.
+	OwnTimeout bool
 }
 
 // Tool is one capability the agent and the protocol servers expose.
@@ -53,6 +58,18 @@ type Env struct {
 	Approver Approver
 	// ShellTimeout bounds one shell command; zero means DefaultShellTimeout.
 	ShellTimeout time.Duration
+	// Progress, when set, receives how far a long call has got (another
+	// MCP server's notifications/progress), for front ends to show. The
+	// agent sets it per call; it must return quickly.
+	Progress func(Progress)
+}
+
+// Progress is how far a call has got: Progress of Total (0 when unknown),
+// and what it is doing.
+type Progress struct {
+	Progress float64
+	Total    float64
+	Message  string
 }
 
 // Workspace returns the workspace the tool works in.

@@ -55,6 +55,7 @@ func TestImportRules(t *testing.T) {
 		{"workspace", []string{"agent", "tools", "analysis", "llm", "thread", "session"}, "workspace is a leaf"},
 		{"tools", append([]string{"agent", "session", "thread"}, frontEnds...), "tools sit below the agent"},
 		{"agent", append([]string{"session", "thread"}, frontEnds...), "the agent knows nothing of threads or front ends"},
+		{"mcpclient", append([]string{"agent", "session", "thread"}, frontEnds...), "other MCP servers' tools are tools: they sit beside tools, below the agent"},
 		{"session", frontEnds, "front ends call the session, not the other way"},
 		{"codeindex", append([]string{"agent", "tools", "session", "thread", "llm"}, frontEnds...), "the code index sits on analysis and workspace only"},
 		{"server", []string{"agent", "tools", "session", "thread", "lsp", "mcp", "acp", "cmd/", "client"}, "the team server never runs the local agent"},

@@ -18,6 +18,7 @@ import (
 	"github.com/loom-agent/loom/cmd/loom/doctor"
 	"github.com/loom-agent/loom/cmd/loom/internal/cmdutil"
 	"github.com/loom-agent/loom/cmd/loom/internal/iostreams"
+	"github.com/loom-agent/loom/cmd/loom/mcpservers"
 	"github.com/loom-agent/loom/cmd/loom/repl"
 	"github.com/loom-agent/loom/cmd/loom/run"
 	"github.com/loom-agent/loom/cmd/loom/serve"
@@ -70,6 +71,7 @@ staged in a changeset, shown as a diff and applied to disk only on request.`,
 		serve.NewCmdLSP(f, nil),
 		serve.NewCmdMCP(f, nil),
 		serve.NewCmdACP(f, nil),
+		mcpservers.NewCmdMCPServers(f),
 		teamserver.NewCmdServer(f, nil),
 		auth.NewCmdLogin(f, nil),
 		auth.NewCmdLogout(f, nil),
@@ -86,6 +88,7 @@ func Execute(ctx context.Context, f *cmdutil.Factory, args []string) int {
 	cmd := NewCmdRoot(f)
 	cmd.SetArgs(args)
 	err := cmd.ExecuteContext(ctx)
+	f.Close()
 	stderr := f.IOStreams.ErrOut
 	var exit *cmdutil.ExitError
 	switch {

@@ -24,8 +24,11 @@ type ACPOptions struct {
 	IO          *iostreams.IOStreams
 	ModelConfig func(llm.Config) (llm.Config, error)
 	AgentWith   func(f cmdutil.AgentFlags, ws *workspace.Workspace, model string, reg *tools.Registry) (*agent.Agent, error)
-	OpenStore   func(db string, mode cmdutil.StoreMode) (*thread.Store, error)
-	Version     func() string
+	// Tools are the tools sessions offer: Loom's own and the user's MCP
+	// servers'.
+	Tools     func(root string) (*tools.Registry, error)
+	OpenStore func(db string, mode cmdutil.StoreMode) (*thread.Store, error)
+	Version   func() string
 
 	AgentFlags cmdutil.AgentFlags
 	Models     []string
@@ -33,7 +36,8 @@ type ACPOptions struct {
 
 // NewCmdACP builds `loom acp`; runF, when given, replaces the run.
 func NewCmdACP(f *cmdutil.Factory, runF func(*ACPOptions) error) *cobra.Command {
-	opts := &ACPOptions{IO: f.IOStreams, ModelConfig: f.ModelConfig, AgentWith: f.AgentWith, OpenStore: f.OpenStore, Version: f.Version}
+	opts := &ACPOptions{IO: f.IOStreams, ModelConfig: f.ModelConfig, AgentWith: f.AgentWith, OpenStore: f.OpenStore, Version: f.Version,
+		Tools: f.AgentTools}
 	cmd := &cobra.Command{
 		Use:   "acp",
 		Short: "Serve the Agent Client Protocol on stdin and stdout (Zed, JetBrains, codecompanion.nvim, avante.nvim)",
@@ -86,7 +90,14 @@ func acpRun(ctx context.Context, o *ACPOptions) error {
 	if store != nil {
 		defer store.Close()
 	}
+	// Sessions name their folders as they open; the user's servers serve
+	// them all.
+	reg, err := o.Tools("")
+	if err != nil {
+		return err
+	}
 	srv, err := acp.New(acp.Options{
+		Tools:      reg,
 		Name:       "loom",
 		Version:    o.Version(),
 		Models:     models,

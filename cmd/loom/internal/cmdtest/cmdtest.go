@@ -45,6 +45,7 @@ func New(t testing.TB, modelURL string) *Factory {
 	ios, _, out, errOut := iostreams.Test()
 	f := &Factory{Factory: cmdutil.New(ios, "test"), Out: out, Err: errOut,
 		DB: filepath.Join(t.TempDir(), "threads.db"), ModelURL: modelURL}
+	t.Cleanup(f.Close)
 	f.ModelConfig = func(c llm.Config) (llm.Config, error) {
 		if c.BaseURL == "" {
 			c.BaseURL = f.ModelURL

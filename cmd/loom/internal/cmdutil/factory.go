@@ -8,12 +8,14 @@ import (
 	"context"
 	"log/slog"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/loom-agent/loom/agent"
 	"github.com/loom-agent/loom/cmd/loom/internal/iostreams"
 	"github.com/loom-agent/loom/codeindex"
 	"github.com/loom-agent/loom/llm"
+	"github.com/loom-agent/loom/mcpclient"
 	"github.com/loom-agent/loom/session"
 	"github.com/loom-agent/loom/thread"
 	"github.com/loom-agent/loom/tools"
@@ -36,9 +38,19 @@ type Factory struct {
 	OpenStore func(db string, mode StoreMode) (*thread.Store, error)
 	// Workspace opens the workspace rooted at root.
 	Workspace func(root string) (*workspace.Workspace, error)
-	// Tools returns the registry of the tools the agent and the commands
-	// offer: the built-in ones.
+	// Tools returns the registry of Loom's own tools, which `loom tool`
+	// and `loom analyze` run directly.
 	Tools func() (*tools.Registry, error)
+	// AgentTools returns the registry of the tools the agent offers in the
+	// workspace at root: Loom's own, and those of the configured MCP
+	// servers (the user's, and the repository's once trusted), started on
+	// their first use.
+	AgentTools func(root string) (*tools.Registry, error)
+	// MCPServers is the process's pool of MCP servers, opened on first use
+	// from the config file; Close ends them.
+	MCPServers func() (*mcpclient.Pool, error)
+
+	closers []func() error
 }
 
 // StoreMode says whether a command writes to the thread database: one that
@@ -52,7 +64,7 @@ const (
 
 // New is the factory of the real commands, on the given streams.
 func New(ios *iostreams.IOStreams, buildVersion string) *Factory {
-	return &Factory{
+	f := &Factory{
 		IOStreams:    ios,
 		BuildVersion: buildVersion,
 		ModelConfig: func(flags llm.Config) (llm.Config, error) {
@@ -62,6 +74,36 @@ func New(ios *iostreams.IOStreams, buildVersion string) *Factory {
 		OpenStore: OpenStore,
 		Workspace: workspace.New,
 		Tools:     tools.NewBuiltinRegistry,
+	}
+	f.MCPServers = sync.OnceValues(func() (*mcpclient.Pool, error) {
+		p, err := mcpclient.NewPool(llm.ConfigPath(), slog.Default())
+		if err == nil {
+			f.closers = append(f.closers, p.Close)
+		}
+		return p, err
+	})
+	f.AgentTools = func(root string) (*tools.Registry, error) {
+		reg, err := f.Tools()
+		if err != nil {
+			return nil, err
+		}
+		pool, err := f.MCPServers()
+		if err != nil {
+			return nil, err
+		}
+		reg.AddSource(pool.Set(root))
+		return reg, nil
+	}
+	return f
+}
+
+// Close ends what the commands started that outlives them: the MCP
+// servers.
+func (f *Factory) Close() {
+	for _, c := range f.closers {
+		if err := c(); err != nil {
+			slog.Debug("closing", "err", err)
+		}
 	}
 }
 
@@ -93,10 +135,10 @@ func (f *Factory) Version() string {
 }
 
 // Agent builds the agent for a workspace from the flags, with the tools of
-// f.Tools. With no model configured it returns llm.ErrNoModel's
+// f.AgentTools. With no model configured it returns llm.ErrNoModel's
 // instructions.
 func (f *Factory) Agent(flags AgentFlags, ws *workspace.Workspace) (*agent.Agent, error) {
-	reg, err := f.Tools()
+	reg, err := f.AgentTools(ws.Root())
 	if err != nil {
 		return nil, err
 	}

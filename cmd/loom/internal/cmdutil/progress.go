@@ -3,6 +3,7 @@ package cmdutil
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -77,6 +78,9 @@ func (p *Progress) Handle(ev agent.Event) {
 		} else {
 			fmt.Fprintf(p.w, "tool %s %s in %s%s\n", e.Name, status, shortDuration(e.Duration), changed)
 		}
+	case agent.ToolProgress:
+		p.EndText()
+		fmt.Fprintf(p.w, "%s\n", p.style(dim, "tool "+e.Name+" progress "+progressText(e)))
 	case agent.Retrying:
 		p.EndText()
 		fmt.Fprintf(p.w, "%s\n", p.style(dim, fmt.Sprintf("model call failed (%v); retrying in %s (attempt %d)", e.Err, e.Delay.Round(1e6), e.Attempt)))
@@ -86,6 +90,15 @@ func (p *Progress) Handle(ev agent.Event) {
 			fmt.Fprintf(p.w, "turn %d done: %d tokens in, %d out\n", e.Turn, e.Usage.PromptTokens, e.Usage.CompletionTokens)
 		}
 	}
+}
+
+// progressText says how far a call has got: "3/5 copying", "3", "copying".
+func progressText(e agent.ToolProgress) string {
+	n := strconv.FormatFloat(e.Progress, 'f', -1, 64)
+	if e.Total > 0 {
+		n += "/" + strconv.FormatFloat(e.Total, 'f', -1, 64)
+	}
+	return strings.TrimSpace(n + " " + clip(e.Message, 100))
 }
 
 // shortDuration prints a step's time to the millisecond; a step faster
