@@ -176,3 +176,28 @@ func waitDone(t *testing.T, m *recordingMeter, n int) (usage.Request, usage.Usag
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestLongStreamLine: an event longer than the stream's first buffer (a
+// whole file in one tool-call chunk, as Ollama sends) passes whole, from
+// either upstream format to either client format.
+func TestLongStreamLine(t *testing.T) {
+	content := strings.Repeat("0123456789abcdef", 64<<10/16*3) // 192 KiB
+	args, _ := json.Marshal(map[string]string{"path": "big.go", "content": content})
+	turn := llmtest.Turn{ToolCalls: []llmtest.ToolCall{{ID: "call_big", Name: "write", Arguments: args, Chunks: 1}}}
+	script := llmtest.Script{Turns: []llmtest.Turn{turn, turn}}
+	for _, f := range []string{"openai", "anthropic"} {
+		t.Run(f, func(t *testing.T) {
+			e := newEnv(t, script, script, nil)
+			for _, model := range []string{"gpt", "claude"} {
+				r := e.call(t, f, e.key, conversation(f, model, true, true))
+				if r.status != http.StatusOK {
+					t.Fatalf("%s: %d %s", model, r.status, r.body)
+				}
+				a := parse(t, f, true, r.body)
+				if len(a.calls) != 1 || a.calls[0].id != "call_big" || !sameJSON(a.calls[0].args, string(args)) {
+					t.Errorf("%s: the long call came out as %d calls, the first %.200v", model, len(a.calls), a.calls)
+				}
+			}
+		})
+	}
+}
