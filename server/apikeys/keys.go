@@ -12,6 +12,8 @@
 package apikeys
 
 import (
+	"sync/atomic"
+
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -20,6 +22,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"golang.org/x/sync/singleflight"
 	"log/slog"
 	"net/http"
 	"runtime"
@@ -98,6 +101,11 @@ type Store struct {
 	mu       sync.Mutex
 	verified map[[32]byte]string // SHA-256 of a whole key → the hash it matched
 	slots    chan struct{}       // argon2id computations at once
+	// checking shares one argon2id computation among the requests that
+	// bring the same unverified key at once (a client's first burst would
+	// otherwise pay it once per request).
+	checking singleflight.Group
+	hashed   atomic.Int64 // argon2id computations made, for tests
 }
 
 // New returns the key store on d.
@@ -261,14 +269,20 @@ func (s *Store) check(ctx context.Context, full, secret, hash string) error {
 	if ok && cached == hash {
 		return nil
 	}
-	select {
-	case s.slots <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
+	v, err, _ := s.checking.Do(string(sum[:])+hash, func() (any, error) {
+		select {
+		case s.slots <- struct{}{}:
+		case <-ctx.Done():
+			return false, ctx.Err()
+		}
+		defer func() { <-s.slots }()
+		s.hashed.Add(1)
+		return checkSecret(secret, hash), nil
+	})
+	if err != nil {
+		return err
 	}
-	good := checkSecret(secret, hash)
-	<-s.slots
-	if !good {
+	if !v.(bool) {
 		return ErrInvalid
 	}
 	s.mu.Lock()
