@@ -1,9 +1,15 @@
 package proxy
 
 import (
+	"context"
+	"net/http"
+	"regexp"
+
 	"encoding/json"
 	"errors"
 	"fmt"
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/google"
 	"net/url"
 	"os"
 	"strings"
@@ -15,6 +21,10 @@ const (
 	KindOpenAI           = "openai"
 	KindAnthropic        = "anthropic"
 	KindOpenAICompatible = "openai-compatible"
+	// KindVertex is Google Vertex AI's OpenAI-compatible endpoint (Gemini
+	// and the other models it serves in that format), signed in with a
+	// service account.
+	KindVertex = "vertex"
 )
 
 // Config is the `proxy` section of the server's configuration: the model
@@ -52,6 +62,13 @@ type Upstream struct {
 	// never from a request.
 	KeyEnv  string `json:"key_env"`
 	KeyFile string `json:"key_file"`
+	// Project and Location name a vertex upstream's Google Cloud project
+	// and region ("us-central1", or "global"); CredentialsFile is its
+	// service account's JSON key, from which the proxy gets short-lived
+	// access tokens (never sent anywhere but Google's token endpoint).
+	Project         string `json:"project"`
+	Location        string `json:"location"`
+	CredentialsFile string `json:"credentials_file"`
 }
 
 // Model is a model the proxy exposes, by Name and Aliases (what clients
@@ -104,6 +121,22 @@ type upstream struct {
 	name, kind string
 	url        string // of the chat-completions or messages endpoint
 	key        string
+	// tokens gives a vertex upstream's access tokens (cached and renewed
+	// by oauth2); nil for a static key.
+	tokens oauth2.TokenSource
+}
+
+// credential is what the upstream is sent: its key, or a current access
+// token.
+func (u *upstream) credential() (string, error) {
+	if u.tokens == nil {
+		return u.key, nil
+	}
+	t, err := u.tokens.Token()
+	if err != nil {
+		return "", fmt.Errorf("getting an access token for upstream %s: %w", u.name, err)
+	}
+	return t.AccessToken, nil
 }
 
 // format is the wire format the upstream speaks.
@@ -199,8 +232,10 @@ func (u Upstream) resolve(getenv func(string) string) (*upstream, error) {
 		if base == "" {
 			return nil, errors.New("base_url is missing (http://127.0.0.1:11434/v1 for Ollama, say)")
 		}
+	case KindVertex:
+		return u.resolveVertex(up, base)
 	default:
-		return nil, fmt.Errorf("kind %q: want openai, anthropic or openai-compatible", u.Kind)
+		return nil, fmt.Errorf("kind %q: want openai, anthropic, openai-compatible or vertex", u.Kind)
 	}
 	p, err := url.Parse(base)
 	if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" || p.User != nil || p.RawQuery != "" {
@@ -238,6 +273,56 @@ func (u Upstream) resolve(getenv func(string) string) (*upstream, error) {
 	if strings.ContainsAny(up.key, "\r\n") {
 		return nil, errors.New("the key holds a line break")
 	}
+	return up, nil
+}
+
+// vertexScope is the OAuth scope Vertex AI's API takes.
+const vertexScope = "https://www.googleapis.com/auth/cloud-platform"
+
+var locationRE = regexp.MustCompile(`^[a-z0-9-]{1,40}$`)
+var projectRE = regexp.MustCompile(`^[a-z][a-z0-9-]{4,61}[a-z0-9]$`)
+
+// resolveVertex readies a vertex upstream: its OpenAI-compatible endpoint
+// (from project and location, or base_url for a private endpoint or a
+// test) and a token source on its service account's key.
+func (u Upstream) resolveVertex(up *upstream, base string) (*upstream, error) {
+	if u.KeyEnv != "" || u.KeyFile != "" {
+		return nil, errors.New("a vertex upstream signs in with credentials_file (a service account's JSON key), not key_env or key_file")
+	}
+	if base == "" {
+		switch {
+		case !projectRE.MatchString(u.Project):
+			return nil, fmt.Errorf("project %q: a Google Cloud project ID is missing or malformed", u.Project)
+		case !locationRE.MatchString(u.Location):
+			return nil, fmt.Errorf("location %q: a region such as us-central1, or global", u.Location)
+		}
+		host := u.Location + "-aiplatform.googleapis.com"
+		if u.Location == "global" {
+			host = "aiplatform.googleapis.com"
+		}
+		base = "https://" + host + "/v1/projects/" + u.Project + "/locations/" + u.Location + "/endpoints/openapi"
+	}
+	p, err := url.Parse(base)
+	if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" || p.User != nil || p.RawQuery != "" {
+		return nil, fmt.Errorf("base_url %q: want http(s)://host[:port][/path], without credentials or a query", u.BaseURL)
+	}
+	up.url = base + "/chat/completions"
+	if u.CredentialsFile == "" {
+		return nil, errors.New("credentials_file is missing: a service account's JSON key with Vertex AI access")
+	}
+	b, err := os.ReadFile(u.CredentialsFile)
+	if err != nil {
+		return nil, fmt.Errorf("credentials_file: %w", err)
+	}
+	// JWTConfigFromJSON takes only a service account's key (never the
+	// user credentials of a developer's gcloud login).
+	jwt, err := google.JWTConfigFromJSON(b, vertexScope)
+	if err != nil {
+		return nil, fmt.Errorf("credentials_file %s: %w", u.CredentialsFile, err)
+	}
+	// Token requests are bounded like every other call.
+	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, &http.Client{Timeout: 30 * time.Second})
+	up.tokens = oauth2.ReuseTokenSource(nil, jwt.TokenSource(ctx))
 	return up, nil
 }
 

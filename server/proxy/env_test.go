@@ -59,7 +59,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "the key search saw almost nothing: are responses and logs still recorded?")
 		code = 1
 	}
-	for _, k := range []string{openAIKey, anthropicKey, "3f9a1c7e5b2d", "8e4b6d2a0c1f"} {
+	for _, k := range []string{openAIKey, anthropicKey, "3f9a1c7e5b2d", "8e4b6d2a0c1f", vertexToken} {
 		if i := strings.Index(all, k); i >= 0 {
 			fmt.Fprintf(os.Stderr, "a provider key was seen by a client or a log: …%s…\n", all[max(0, i-200):min(len(all), i+100)])
 			code = 1

@@ -116,6 +116,11 @@ func httpError(up *upstream, status int, header http.Header, body []byte) *upstr
 		e.msg = http.StatusText(status)
 	}
 	e.msg = scrub(e.msg, up.key)
+	if up.tokens != nil {
+		if t, err := up.tokens.Token(); err == nil { // the cached token
+			e.msg = scrub(e.msg, t.AccessToken)
+		}
+	}
 	return e
 }
 

@@ -18,7 +18,10 @@
 // event as it comes (sse.go). Errors are written in the client's format
 // (errors.go), and an upstream's error body is never passed on raw.
 //
-// Not yet: Google Vertex AI upstreams.
+// A vertex upstream is Google Vertex AI's OpenAI-compatible endpoint,
+// signed in with a service account's key: oauth2's JWT flow gets access
+// tokens and renews them before they expire (config.go). Claude on Vertex,
+// which speaks its own rawPredict format, is not served.
 package proxy
 
 import (

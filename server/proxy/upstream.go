@@ -90,8 +90,14 @@ func (p *Proxy) send(ctx context.Context, rt route, body []byte, client format, 
 			req.Header.Set("Anthropic-Beta", beta)
 		}
 		req.Header.Set("X-Api-Key", rt.up.key)
-	} else if rt.up.key != "" {
-		req.Header.Set("Authorization", "Bearer "+rt.up.key)
+	} else if cred, err := rt.up.credential(); err != nil {
+		done()
+		// The token endpoint's answer stays in the log; the next upstream
+		// may serve the call.
+		p.log.Warn("upstream credential", "upstream", rt.up.name, "err", err)
+		return nil, &upstreamError{up: rt.up.name, msg: "could not get an access token", retry: true}
+	} else if cred != "" {
+		req.Header.Set("Authorization", "Bearer "+cred)
 	}
 	resp, err := p.client.Do(req)
 	if err != nil {
