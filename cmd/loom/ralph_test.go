@@ -73,9 +73,9 @@ func TestRalphInterrupted(t *testing.T) {
 		wantLast string
 	}{
 		{
-			name:  "while the model streams",
-			check: "true",
-			second: `{"text":"going on and on ","fault":{"endless":true,"chunk_delay_ms":20}}`,
+			name:    "while the model streams",
+			check:   "true",
+			second:  `{"text":"going on and on ","fault":{"endless":true,"chunk_delay_ms":20}}`,
 			waitFor: func(_, stderr string) bool { return strings.Contains(stderr, "going on and on") },
 			wantB:   "one\n", wantLog: []string{"first step", "start"}, wantLast: "not applied",
 		},
