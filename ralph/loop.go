@@ -35,6 +35,15 @@ type Loop struct {
 	Progress io.Writer
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
+	// ID names the loop; "" makes one (NewID).
+	ID string
+	// RecordRoot is the repository whose .loom/ralph/ keeps the record;
+	// "" is the workspace's. A loop in a worktree keeps it in the
+	// user's repository, where `loom ralph status` looks.
+	RecordRoot string
+	// Worktree and Branch, when the loop runs in a git worktree, are
+	// recorded for `loom ralph status`.
+	Worktree, Branch string
 
 	rec   Record
 	start time.Time
@@ -67,9 +76,15 @@ func (l *Loop) Run(ctx context.Context) (Record, error) {
 		l.CheckTimeout = DefaultCheckTimeout
 	}
 	l.start = l.Now()
-	l.rec = Record{ID: newID(l.start), Started: l.start, State: StateIterating, Plan: l.Plan, Checks: l.Checks,
-		Promise: l.Promise, Caps: l.Caps, Iterations: []Iteration{}}
-	if err := l.rec.save(l.Workspace.Root()); err != nil {
+	if l.ID == "" {
+		l.ID = NewID(l.start)
+	}
+	if l.RecordRoot == "" {
+		l.RecordRoot = l.Workspace.Root()
+	}
+	l.rec = Record{ID: l.ID, Started: l.start, State: StateIterating, Plan: l.Plan, Checks: l.Checks,
+		Promise: l.Promise, Caps: l.Caps, Worktree: l.Worktree, Branch: l.Branch, Iterations: []Iteration{}}
+	if err := l.rec.save(l.RecordRoot); err != nil {
 		return Record{}, err
 	}
 	l.progress("loop %s in %s", l.rec.ID, l.Workspace.Root())
@@ -105,7 +120,7 @@ func (l *Loop) Run(ctx context.Context) (Record, error) {
 		if s.phase.Terminal() {
 			l.rec.Why = s.why
 		}
-		if err := l.rec.save(l.Workspace.Root()); err != nil {
+		if err := l.rec.save(l.RecordRoot); err != nil {
 			slog.Warn("saving the loop's record", "err", err)
 		}
 	}
@@ -113,7 +128,7 @@ func (l *Loop) Run(ctx context.Context) (Record, error) {
 		s.phase, s.why = StateFailed, "the loop stopped unexpectedly"
 	}
 	l.rec.State, l.rec.Why, l.rec.Ended = s.phase, s.why, l.Now()
-	if err := l.rec.save(l.Workspace.Root()); err != nil {
+	if err := l.rec.save(l.RecordRoot); err != nil {
 		slog.Warn("saving the loop's record", "err", err)
 	}
 	l.progress("loop %s %s: %s", l.rec.ID, s.phase, s.why)
@@ -182,7 +197,7 @@ func (l *Loop) iterate(ctx context.Context, a actIterate) event {
 			slog.Warn("titling the iteration's thread", "err", err)
 		}
 	}
-	it.Usage, it.Files, it.Diff = out.Usage, out.Files(), out.Diff
+	it.Usage, it.Files, it.Diff = out.Usage, out.Files(), capDiff(out.Diff)
 	it.Cost = l.Price.Cost(out.Usage)
 	it.Final = strings.TrimSpace(out.Final)
 	it.Promised = out.Finished() && promised(out.Final, l.Promise)

@@ -23,6 +23,10 @@ import (
 // threads it names stay in the database, where every other run is.
 const RecordDir = ".loom/ralph"
 
+// maxRecordDiff caps the diff a record keeps per iteration; the
+// iteration's thread (and its commit) has it whole.
+const maxRecordDiff = 1 << 20
+
 // maxRecordCheckOutput caps the check output a record keeps per check.
 const maxRecordCheckOutput = 8 << 10
 
@@ -37,6 +41,8 @@ type Record struct {
 	Checks     []string    `json:"checks,omitempty"`
 	Promise    string      `json:"promise,omitempty"`
 	Caps       Caps        `json:"caps"`
+	Worktree   string      `json:"worktree,omitempty"`
+	Branch     string      `json:"branch,omitempty"`
 	Cost       float64     `json:"cost_usd"`
 	Iterations []Iteration `json:"iterations"`
 }
@@ -59,8 +65,9 @@ type Iteration struct {
 	Diff     string        `json:"diff,omitempty"`
 }
 
-// newID names a loop: sortable by start, unique by its random tail.
-func newID(now time.Time) string {
+// NewID names a loop started at now: sortable by start, unique by its
+// random tail.
+func NewID(now time.Time) string {
 	var b [3]byte
 	_, _ = rand.Read(b[:])
 	return now.UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b[:])
@@ -166,4 +173,16 @@ func capOutput(s string, n int) string {
 		return s
 	}
 	return "…" + strings.ToValidUTF8(s[len(s)-n:], "")
+}
+
+// capDiff keeps a diff's head up to maxRecordDiff, cut at a line.
+func capDiff(d string) string {
+	if len(d) <= maxRecordDiff {
+		return d
+	}
+	d = d[:maxRecordDiff]
+	if i := strings.LastIndexByte(d, '\n'); i >= 0 {
+		d = d[:i+1]
+	}
+	return d + "… (cut; the iteration's thread has the whole diff)\n"
 }

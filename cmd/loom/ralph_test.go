@@ -193,3 +193,47 @@ func TestRalphCommandLine(t *testing.T) {
 		t.Errorf("status of an unknown loop: exit %d\n%s", code, out)
 	}
 }
+
+// TestRalphWorktree: with --worktree the loop works and commits in a new
+// worktree on its own branch; the user's tree and branch stay as they
+// were, and `loom ralph status` in the user's repository shows the loop.
+func TestRalphWorktree(t *testing.T) {
+	s, err := llmtest.ParseScript([]byte(`{"turns":[
+	  {"tool_calls":[` + editCall("a.txt", "one", "two") + `]},
+	  {"text":"<commit>a: two</commit>\n<promise>FINISHED</promise>"}
+	]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := llmtest.NewServer(t, s)
+	dir := ralphRepo(t, "")
+	env := append(modelEnv(t, srv), gitEnv()...)
+	cmd := loomCommand(t, env, "ralph", "--worktree", "--commit", "--check", "grep -q two a.txt", "--promise", "FINISHED")
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("loom ralph --worktree: %v\n%s", err, out)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "a.txt")); string(b) != "one\n" {
+		t.Errorf("the user's a.txt = %q: the loop touched the user's tree", b)
+	}
+	if log := gitLog(t, dir); len(log) != 1 {
+		t.Errorf("the user's branch moved: %q", log)
+	}
+	status := loomCommand(t, env, "ralph", "status", "--json")
+	status.Dir = dir
+	js, err := status.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec struct{ ID, State, Worktree, Branch string }
+	if err := json.Unmarshal(js, &rec); err != nil || rec.State != "done" || rec.Branch != "ralph/"+rec.ID {
+		t.Fatalf("status: %v %+v\n%s", err, rec, js)
+	}
+	if b, _ := os.ReadFile(filepath.Join(rec.Worktree, "a.txt")); string(b) != "two\n" {
+		t.Errorf("the worktree's a.txt = %q", b)
+	}
+	if log := gitLog(t, rec.Worktree); strings.Join(log, "|") != "a: two|start" {
+		t.Errorf("the loop's branch: %q", log)
+	}
+}

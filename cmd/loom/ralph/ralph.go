@@ -50,6 +50,7 @@ type RalphOptions struct {
 	MaxCost       float64
 	Price         ralph.Price
 	Commit        bool
+	Worktree      bool
 }
 
 // NewCmdRalph builds `loom ralph` and its status and log; runF, when
@@ -114,6 +115,7 @@ Exit codes: 0 done, 1 failed, 2 usage, 3 stopped at a cap, 130 cancelled.`,
 	fl.Float64Var(&opts.Price.Input, "price-input", 0, "the model's price per million input tokens, US dollars")
 	fl.Float64Var(&opts.Price.Output, "price-output", 0, "the model's price per million output tokens, US dollars")
 	fl.BoolVar(&opts.Commit, "commit", false, "commit each applied iteration with git")
+	fl.BoolVar(&opts.Worktree, "worktree", false, "run in a new git worktree beside the repository (branch ralph/ID), leaving this tree untouched")
 	cmd.AddCommand(NewCmdStatus(f, nil), NewCmdLog(f, nil))
 	return cmd
 }
@@ -136,9 +138,25 @@ func ralphRun(ctx context.Context, opts *RalphOptions) error {
 	if err := cfg.Validate(); err != nil {
 		return &cmdutil.UsageError{Err: err}
 	}
+	if opts.Plan != "" {
+		if _, err := ws.Resolve(opts.Plan); err != nil {
+			return &cmdutil.UsageError{Err: fmt.Errorf("the plan: %w", err)}
+		}
+	}
 	approver, err := opts.Approver(opts.AgentFlags)
 	if err != nil {
 		return err
+	}
+	l := &ralph.Loop{Config: cfg, RecordRoot: ws.Root(), Progress: opts.IO.ErrOut}
+	if opts.Worktree {
+		l.ID = ralph.NewID(time.Now())
+		if l.Worktree, l.Branch, err = ralph.AddWorktree(ctx, ws.Root(), l.ID); err != nil {
+			return err
+		}
+		fmt.Fprintf(opts.IO.ErrOut, "ralph: working in %s on branch %s\n", l.Worktree, l.Branch)
+		if ws, err = opts.Workspace(l.Worktree); err != nil {
+			return err
+		}
 	}
 	ag, err := opts.Agent(opts.AgentFlags, ws)
 	if err != nil {
@@ -150,14 +168,16 @@ func ralphRun(ctx context.Context, opts *RalphOptions) error {
 	}
 	defer closeDB()
 	p := cmdutil.NewProgress(opts.IO.ErrOut, opts.IO.IsStderrTTY())
-	l := &ralph.Loop{Config: cfg, Workspace: ws, Sessions: svc, Agent: ag, Model: opts.ModelName(opts.AgentFlags),
-		Approver: approver, Observe: p.Handle, Progress: opts.IO.ErrOut}
+	l.Workspace, l.Sessions, l.Agent, l.Model, l.Approver, l.Observe = ws, svc, ag, opts.ModelName(opts.AgentFlags), approver, p.Handle
 	rec, err := l.Run(ctx)
 	p.EndText()
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(opts.IO.Out, "%s %s after %d iterations ($%.4f): %s\n", rec.ID, rec.State, len(rec.Iterations), rec.Cost, rec.Why)
+	if rec.Worktree != "" {
+		fmt.Fprintf(opts.IO.Out, "The work is in %s, on branch %s (git worktree remove %s when merged).\n", rec.Worktree, rec.Branch, rec.Worktree)
+	}
 	switch rec.State {
 	case ralph.StateDone:
 		return nil

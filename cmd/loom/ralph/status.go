@@ -60,6 +60,9 @@ func statusRun(opts *StatusOptions) error {
 	}
 	fmt.Fprintf(out, "  started %s, %s, %d iterations, $%.4f\n", rec.Started.Local().Format(time.DateTime),
 		end.Sub(rec.Started).Round(time.Second), len(rec.Iterations), rec.Cost)
+	if rec.Worktree != "" {
+		fmt.Fprintf(out, "  in worktree %s, branch %s\n", rec.Worktree, rec.Branch)
+	}
 	if n := len(rec.Iterations); n > 0 {
 		last := rec.Iterations[n-1]
 		fmt.Fprintf(out, "  last iteration #%d: %s\n", last.N, iterationSummary(last))
