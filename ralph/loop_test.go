@@ -299,3 +299,28 @@ func TestLoopRefusesToStart(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckTimeout: a check that outlives its timeout is killed, with the
+// processes it started, and counts as failed.
+func TestCheckTimeout(t *testing.T) {
+	dir := t.TempDir()
+	l, _, _ := newLoop(t, dir, llmtest.Turn{Text: "Nothing to do."})
+	l.Config = Config{Prompt: "Work.", Checks: []string{"sleep 30 & sleep 30"}, CheckTimeout: 200 * time.Millisecond, Caps: Caps{Iterations: 1}}
+	done := make(chan Record, 1)
+	go func() {
+		rec, err := l.Run(context.Background())
+		if err != nil {
+			t.Error(err)
+		}
+		done <- rec
+	}()
+	var rec Record
+	select {
+	case rec = <-done:
+	case <-time.After(20 * time.Second): // a hang guard: the check was not killed
+		t.Fatal("the loop still waits on a check past its timeout")
+	}
+	if c := rec.Iterations[0].Checks; len(c) != 1 || c[0].Passed || !c[0].TimedOut || c[0].ExitCode != -1 {
+		t.Errorf("checks %+v, want one timed out", c)
+	}
+}
