@@ -468,3 +468,28 @@ func hasMarker(pid int, marker string) bool {
 func (Shell) Title(args json.RawMessage) string {
 	return "Run " + quoteTitle(str(titleArgs(args), "command", ""))
 }
+
+// CommandRun is what RunCommand reports of a command that ran.
+type CommandRun struct {
+	// Output is the combined stdout and stderr, capped as the shell tool
+	// caps it (the head and the tail kept).
+	Output    string
+	ExitCode  int // -1 when a signal ended it (a timeout included)
+	TimedOut  bool
+	Truncated bool
+	Duration  time.Duration
+}
+
+// RunCommand runs command with /bin/sh -c in dir with the shell tool's
+// semantics (its own process group, killed with every process it started
+// on exit, timeout or cancellation; stdin /dev/null; output capped), for
+// callers that run commands the user configured, not the model (a Ralph
+// loop's checks). A non-zero exit is not an error; a cancelled ctx is.
+func RunCommand(ctx context.Context, dir, command string, timeout time.Duration) (CommandRun, error) {
+	r, err := runShell(ctx, dir, command, timeout)
+	if err != nil {
+		return CommandRun{}, err
+	}
+	return CommandRun{Output: r.output, ExitCode: r.state.ExitCode(), TimedOut: r.timedOut,
+		Truncated: r.truncated, Duration: r.duration}, nil
+}

@@ -57,6 +57,7 @@ func TestImportRules(t *testing.T) {
 		{"agent", append([]string{"session", "thread"}, frontEnds...), "the agent knows nothing of threads or front ends"},
 		{"mcpclient", append([]string{"agent", "session", "thread"}, frontEnds...), "other MCP servers' tools are tools: they sit beside tools, below the agent"},
 		{"session", frontEnds, "front ends call the session, not the other way"},
+		{"ralph", frontEnds, "a Ralph loop runs iterations through the session; its commands sit above it"},
 		{"codeindex", append([]string{"agent", "tools", "session", "thread", "llm"}, frontEnds...), "the code index sits on analysis and workspace only"},
 		{"server", []string{"agent", "tools", "session", "thread", "lsp", "mcp", "acp", "cmd/", "client"}, "the team server never runs the local agent"},
 		{"client", []string{"server", "server/"}, "the local agent reaches a team server over HTTP only, never through its packages"},
@@ -96,10 +97,10 @@ func TestImportRules(t *testing.T) {
 		}
 	}
 	// The protocol servers reach the agent and the threads only through
-	// the session: its Service runs, records and reads threads, and names
+	// the session (as does a Ralph loop): its Service runs, records and reads threads, and names
 	// the events and stop reasons they show. (cmd/loom wires the packages
 	// together, and may.)
-	for _, pkg := range []string{"lsp", "mcp", "acp"} {
+	for _, pkg := range []string{"lsp", "mcp", "acp", "ralph"} {
 		if _, ok := imports[pkg]; !ok {
 			t.Errorf("package %s not found", pkg)
 		}

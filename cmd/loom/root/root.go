@@ -19,6 +19,7 @@ import (
 	"github.com/loom-agent/loom/cmd/loom/internal/cmdutil"
 	"github.com/loom-agent/loom/cmd/loom/internal/iostreams"
 	"github.com/loom-agent/loom/cmd/loom/mcpservers"
+	"github.com/loom-agent/loom/cmd/loom/ralph"
 	"github.com/loom-agent/loom/cmd/loom/repl"
 	"github.com/loom-agent/loom/cmd/loom/run"
 	"github.com/loom-agent/loom/cmd/loom/serve"
@@ -64,6 +65,7 @@ staged in a changeset, shown as a diff and applied to disk only on request.`,
 		tool.NewCmdList(f, nil),
 		tool.NewCmdTool(f, nil),
 		run.NewCmdRun(f, nil),
+		ralph.NewCmdRalph(f, nil),
 		replCmd,
 		apply.NewCmdApply(f, nil),
 		threads.NewCmdThreads(f),

@@ -31,7 +31,7 @@ func TestExecute(t *testing.T) {
 	}{
 		{name: "help off a terminal", args: nil, out: "Usage:\n  loom [flags]\n  loom [command]"},
 		{name: "every command", args: []string{"--help"},
-			out: "acp analyze apply completion doctor help login logout lsp mcp mcp-servers repl run server threads tool tools usage version whoami"},
+			out: "acp analyze apply completion doctor help login logout lsp mcp mcp-servers ralph repl run server threads tool tools usage version whoami"},
 		{name: "version", args: []string{"version"}, out: "loom test ("},
 		{name: "bad flag", args: []string{"tool", "read_file", "--nope"}, code: cmdutil.ExitUsage, errOut: "loom: unknown flag: --nope\n"},
 		{name: "bad log level", args: []string{"--log-level", "loud", "version"}, code: cmdutil.ExitUsage, errOut: "--log-level"},
