@@ -32,16 +32,20 @@ type samplingProvider struct {
 }
 
 // clientSampling reports whether the client of this request declared the
-// sampling capability, and its tools sub-capability.
+// sampling capability, and its tools sub-capability. A client of protocol
+// 2026-07-28 or later cannot be asked: that version removed requests from
+// the server in the middle of a call (and deprecated sampling), and an
+// agent's run cannot be suspended into "input required" answers.
 func clientSampling(ctx context.Context) (ok, tools bool) {
-	var caps *mcpgo.ClientCapabilities
-	if info := server.RequestProtocolInfoFromContext(ctx); info != nil && info.Modern {
-		caps = info.ClientCapabilities
-	} else if ci, isCI := server.ClientSessionFromContext(ctx).(server.SessionWithClientInfo); isCI {
-		c := ci.GetClientCapabilities()
-		caps = &c
+	if server.IsModernRequest(ctx) {
+		return false, false
 	}
-	if caps == nil || caps.Sampling == nil {
+	ci, isCI := server.ClientSessionFromContext(ctx).(server.SessionWithClientInfo)
+	if !isCI {
+		return false, false
+	}
+	caps := ci.GetClientCapabilities()
+	if caps.Sampling == nil {
 		return false, false
 	}
 	return true, caps.Sampling.Tools != nil
