@@ -109,7 +109,7 @@ func (s *Server) runAgent(ctx context.Context, req mcpgo.CallToolRequest) (*mcpg
 	p := s.newProgress(ctx, req)
 	s.log.Info("mcp: loom_agent started", "root", ws.Root(), "task", a.Task, "thread", threadID)
 	run, err := s.runs.Run(ctx, session.Request{Instruction: a.Task, Workspace: ws, Focus: a.Files,
-		ThreadID: threadID, Model: model, Agent: ag, Observe: p.event, Approver: s.opts.Approver})
+		ThreadID: threadID, Model: model, Agent: ag, Observe: p.event, Approver: s.approverFor(ctx)})
 	p.flush()
 	if err != nil {
 		return mcpgo.NewToolResultError(err.Error()), nil

@@ -22,7 +22,8 @@
 // above a client's logging/setLevel sent as notifications/message, secrets
 // redacted) and sampling (sampling.go: an llm.Provider over
 // sampling/createMessage, so loom_agent runs on the client's model when
-// Loom has none or is told to).
+// Loom has none or is told to) and elicitation (elicitation.go: without
+// --allow-shell, a loom_agent run's commands are put to the client's user).
 //
 // The workspace is the set of root folders given to New or, when the client
 // declares the roots capability, the client's roots, asked for on every call

@@ -43,7 +43,9 @@ type Options struct {
 	// shell's commands, which run in the root outside any changeset): an
 	// MCP client has no user to ask, so it is tools.AlwaysApprove
 	// (--allow-shell) or nil, which offers no tool that executes, neither
-	// directly nor to loom_agent's runs.
+	// directly nor to loom_agent's runs, unless the client can ask its user:
+	// then each command of a loom_agent run is put to the user with
+	// elicitation/create (elicitation.go).
 	Approver tools.Approver
 	// NewAgent builds the agent for loom_agent; nil leaves loom_agent out
 	// unless SampledAgent is set.
