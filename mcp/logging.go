@@ -112,11 +112,6 @@ func (h *clientLogHandler) Handle(ctx context.Context, r slog.Record) error {
 	if h.next.Enabled(ctx, r.Level) {
 		err = h.next.Handle(ctx, r)
 	}
-	// The transport's own complaints are about writing to the client:
-	// sending them there could only loop.
-	if strings.HasPrefix(r.Message, transportLogPrefix) {
-		return err
-	}
 	sessions := h.s.logs.wanting(r.Level)
 	if len(sessions) == 0 {
 		return err

@@ -218,7 +218,9 @@ const MaxMessageBytes = jsonrpcline.DefaultMaxLine
 // Nothing but protocol messages is written to out.
 func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) error {
 	std := server.NewStdioServer(s.mcp)
-	std.SetErrorLogger(log.New(slogWriter{s.log}, "", 0))
+	// The transport's complaints are about writing to the client: they
+	// go to the plain logger, never to the client, where they could loop.
+	std.SetErrorLogger(log.New(slogWriter{s.opts.Logger}, "", 0))
 	// mcp-go cancels what still runs when its input ends: hold the end back
 	// until every request read is answered.
 	answers := rpcdrain.New("notifications/cancelled")
@@ -254,7 +256,7 @@ func (s *Server) guard(name string, next server.ToolHandlerFunc) server.ToolHand
 type slogWriter struct{ l *slog.Logger }
 
 func (w slogWriter) Write(p []byte) (int, error) {
-	w.l.Warn(transportLogPrefix + string(trimNewline(p)))
+	w.l.Warn("mcp transport: " + string(trimNewline(p)))
 	return len(p), nil
 }
 
@@ -264,6 +266,3 @@ func trimNewline(p []byte) []byte {
 	}
 	return p
 }
-
-// transportLogPrefix starts the transport's own log lines.
-const transportLogPrefix = "mcp transport: "
