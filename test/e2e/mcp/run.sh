@@ -2,9 +2,10 @@
 # Third-party MCP clients against the built binary ($LOOM):
 #  1. the official TypeScript SDK's Client over stdio and over streamable
 #     HTTP with the generated token (client.test.mjs, node --test), with
-#     llmtest as the model; and its prompts, resources, logging and
-#     sampling (server-features.test.mjs), where the client's own scripted
-#     model runs loom_agent and Loom has none;
+#     llmtest as the model; and its prompts, resources, logging, sampling
+#     and elicitation (server-features.test.mjs), where the client's own
+#     scripted model runs loom_agent, Loom has none, and the client's user
+#     allows or refuses a command;
 #  2. the MCP conformance suite over streamable HTTP (loom mcp --http), where
 #     every scenario must pass except those conformance-skip.yml lists as not
 #     applying to Loom. The suite cannot send a bearer token, so this server

@@ -6,7 +6,7 @@
 // node --test; LOOM is the binary.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, rmSync, symlinkSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -16,7 +16,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
-  CreateMessageRequestSchema, LoggingMessageNotificationSchema, ResourceUpdatedNotificationSchema,
+  CreateMessageRequestSchema, ElicitRequestSchema, LoggingMessageNotificationSchema, ResourceUpdatedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 
 const loom = process.env.LOOM;
@@ -146,5 +146,38 @@ test('streamable HTTP: loom_agent on the client model through sampling', async (
     await client.close();
     server.child.kill();
     rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('elicitation: a command of loom_agent runs only once the client\'s user allows it', async () => {
+  for (const allow of [true, false]) {
+    const root = project();
+    const client = new Client({ name: 'loom-e2e-consent', version: '1.0.0' },
+      { capabilities: { sampling: { tools: {} }, elicitation: { form: {} } } });
+    let calls = 0;
+    client.setRequestHandler(CreateMessageRequestSchema, async () => {
+      calls++;
+      if (calls === 1) {
+        return { role: 'assistant', model: 'client-model', stopReason: 'toolUse',
+          content: [{ type: 'tool_use', id: 's1', name: 'shell', input: { command: 'echo made > made.txt' } }] };
+      }
+      return { role: 'assistant', model: 'client-model', stopReason: 'endTurn', content: { type: 'text', text: 'done' } };
+    });
+    const asked = [];
+    client.setRequestHandler(ElicitRequestSchema, async (req) => {
+      asked.push(req.params.message);
+      return { action: 'accept', content: { allow } };
+    });
+    await client.connect(new StdioClientTransport({ command: loom, args: ['mcp', '--root', root], env: { ...process.env, ...noModel }, stderr: 'ignore' }));
+    try {
+      const res = await client.callTool({ name: 'loom_agent', arguments: { task: 'make made.txt' } });
+      assert.ok(!res.isError, JSON.stringify(res.content));
+      assert.equal(asked.length, 1);
+      assert.match(asked[0], /echo made > made\.txt/);
+      assert.equal(existsSync(join(root, 'made.txt')), allow, `allow=${allow}`);
+    } finally {
+      await client.close();
+      rmSync(root, { recursive: true, force: true });
+    }
   }
 });
