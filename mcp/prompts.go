@@ -22,6 +22,9 @@ const (
 	maxFileInPrompt      = 256 << 10
 	// maxCompletions is MCP's cap on completion values.
 	maxCompletions = 100
+	// maxCompletionWalk bounds the files a completion looks at, so a huge
+	// tree with few matches answers in bounded time (with hasMore).
+	maxCompletionWalk = 100_000
 )
 
 // prompt is one of Loom's actions offered as an MCP prompt, worded as the
@@ -146,7 +149,8 @@ func fileURI(abs string) string {
 // CompletePromptArgument completes a prompt's "file" argument with the
 // workspace files whose path (relative to the first root) or name starts
 // with what was typed; the walk skips what .gitignore ignores and stops
-// after one value past MCP's cap of 100.
+// after one value past MCP's cap of 100, or after maxCompletionWalk
+// entries.
 func (s *Server) CompletePromptArgument(ctx context.Context, _ string, arg mcpgo.CompleteArgument, _ mcpgo.CompleteContext) (*mcpgo.Completion, error) {
 	if arg.Name != "file" {
 		return &mcpgo.Completion{Values: []string{}}, nil
@@ -162,7 +166,12 @@ func (s *Server) CompletePromptArgument(ctx context.Context, _ string, arg mcpgo
 	errEnough := errors.New("enough")
 	values := []string{}
 	more := false
+	seen := 0
 	err = ws.NewChangeset().Walk(ctx, ".", func(rel string, isDir bool) error {
+		if seen++; seen > maxCompletionWalk {
+			more = true
+			return errEnough
+		}
 		if isDir || !(strings.HasPrefix(rel, arg.Value) || strings.HasPrefix(filepath.Base(rel), arg.Value)) {
 			return nil
 		}
