@@ -22,10 +22,12 @@ const (
 	maxFileInPrompt      = 256 << 10
 	// maxCompletions is MCP's cap on completion values.
 	maxCompletions = 100
-	// maxCompletionWalk bounds the files a completion looks at, so a huge
-	// tree with few matches answers in bounded time (with hasMore).
-	maxCompletionWalk = 100_000
 )
+
+// maxCompletionWalk bounds the entries a completion looks at, so a huge
+// tree with few matches answers in bounded time (with hasMore). A variable
+// for the test.
+var maxCompletionWalk = 100_000
 
 // prompt is one of Loom's actions offered as an MCP prompt, worded as the
 // editor's "Loom: …" code actions (lsp/codeaction.go).

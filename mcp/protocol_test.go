@@ -221,6 +221,26 @@ func TestCompletionOfFileArgument(t *testing.T) {
 	}
 }
 
+func TestCompletionWalkIsBounded(t *testing.T) {
+	fs := map[string]string{}
+	for i := range 20 {
+		fs[fmt.Sprintf("f%02d.txt", i)] = "x\n"
+	}
+	s, err := New(Options{Roots: []string{files(t, fs)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func(n int) { maxCompletionWalk = n }(maxCompletionWalk)
+	maxCompletionWalk = 5
+	got, err := s.CompletePromptArgument(timeout(t), "fix", mcpgo.CompleteArgument{Name: "file", Value: "f"}, mcpgo.CompleteContext{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Values) >= 20 || !got.HasMore {
+		t.Errorf("%d values, hasMore %v: want the walk cut short, and hasMore", len(got.Values), got.HasMore)
+	}
+}
+
 func TestResources(t *testing.T) {
 	dir := files(t, map[string]string{"calc.go": "package calc\n\nfunc Add(a, b int) int { return a + b }\n"})
 	outside := files(t, map[string]string{"secret.txt": "s3cret\n"})
