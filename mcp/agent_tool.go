@@ -3,13 +3,16 @@ package mcp
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
 	mcpgo "github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/loom-agent/loom/llm"
 	"github.com/loom-agent/loom/session"
+	"github.com/loom-agent/loom/workspace"
 )
 
 type agentArgs struct {
@@ -99,20 +102,38 @@ func (s *Server) runAgent(ctx context.Context, req mcpgo.CallToolRequest) (*mcpg
 	if ask != nil || err != nil {
 		return ask, err
 	}
-	ag, err := s.opts.NewAgent(ws)
+	ag, model, err := s.newAgent(ctx, ws)
 	if err != nil {
 		return mcpgo.NewToolResultError("cannot start the agent: " + err.Error()), nil
 	}
 	p := s.newProgress(ctx, req)
 	s.log.Info("mcp: loom_agent started", "root", ws.Root(), "task", a.Task, "thread", threadID)
 	run, err := s.runs.Run(ctx, session.Request{Instruction: a.Task, Workspace: ws, Focus: a.Files,
-		ThreadID: threadID, Model: s.opts.Model, Agent: ag, Observe: p.event, Approver: s.opts.Approver})
+		ThreadID: threadID, Model: model, Agent: ag, Observe: p.event, Approver: s.approverFor(ctx)})
 	p.flush()
 	if err != nil {
 		return mcpgo.NewToolResultError(err.Error()), nil
 	}
 	s.log.Info("mcp: loom_agent ended", "stop", run.StopReason, "turns", run.Turns, "err", run.Err)
 	return s.agentResult(ctx, run, a.Apply), nil
+}
+
+// newAgent builds the run's agent and names its model: Loom's own, or the
+// client's through sampling when asked to or when Loom has none.
+func (s *Server) newAgent(ctx context.Context, ws *workspace.Workspace) (session.Runner, string, error) {
+	sampling, _ := clientSampling(ctx)
+	sampling = sampling && s.opts.SampledAgent != nil
+	if s.opts.NewAgent != nil && !(sampling && s.opts.PreferSampling) {
+		ag, err := s.opts.NewAgent(ws)
+		if err == nil || !sampling || !errors.Is(err, llm.ErrNoModel) {
+			return ag, s.opts.Model, err
+		}
+	}
+	if !sampling {
+		return nil, "", errors.New("no model is configured for Loom, and this client does not offer its own (the sampling capability)")
+	}
+	ag, err := s.opts.SampledAgent(ws, samplingProvider{srv: s.mcp})
+	return ag, SamplingModel, err
 }
 
 // agentResult answers loom_agent with how the run ended, applying its

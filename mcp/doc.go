@@ -12,6 +12,19 @@
 // notifications; thread_id continues a thread, threads_search and
 // thread_show read them through the session too.
 //
+// Besides tools it serves, one file each: prompts (prompts.go: Loom's
+// actions fix, explain, document, write_tests and edit, with the file
+// argument completed from the workspace), resources (resources.go: files
+// as file:// URIs read through the workspace's confinement, the repo map
+// as loom://repomap, threads as loom://threads/ID within the server's
+// workspaces; subscriptions.go polls subscribed files and sends
+// notifications/resources/updated), logging (logging.go: records at or
+// above a client's logging/setLevel sent as notifications/message, secrets
+// redacted) and sampling (sampling.go: an llm.Provider over
+// sampling/createMessage, so loom_agent runs on the client's model when
+// Loom has none or is told to) and elicitation (elicitation.go: without
+// --allow-shell, a loom_agent run's commands are put to the client's user).
+//
 // The workspace is the set of root folders given to New or, when the client
 // declares the roots capability, the client's roots, asked for on every call
 // (so a change of roots needs no notification handling). Paths are resolved

@@ -216,7 +216,9 @@ func (s *Server) httpHandler(o HTTPOptions) (http.Handler, *server.StreamableHTT
 	sessions := newSessions(maxSessions)
 	streamable := server.NewStreamableHTTPServer(s.mcp,
 		server.WithEndpointPath(EndpointPath),
-		server.WithStreamableHTTPLogger(s.log),
+		// The transport's own complaints are about writing to clients:
+		// they never go to clients, where they could only loop.
+		server.WithStreamableHTTPLogger(s.opts.Logger),
 		server.WithSessionIdManagerResolver(sessions),
 		server.WithSessionIdleTTL(sessionIdleTTL),
 		// Browsers reach the server only from the origins checkOrigin lets

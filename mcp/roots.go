@@ -39,35 +39,61 @@ func (s *Server) workspaceFor(ctx context.Context, req mcpgo.CallToolRequest, pa
 // capability, else the configured ones. They are asked for on every call:
 // a roots/list round trip is cheap next to any tool, and nothing goes stale.
 func (s *Server) currentRoots(ctx context.Context, req mcpgo.CallToolRequest) ([]root, *mcpgo.CallToolResult, error) {
+	if !clientHasRoots(ctx) {
+		return s.configuredRoots(), nil, nil
+	}
+	if server.IsModernRequest(ctx) {
+		// Server-initiated requests were replaced by multi round-trip
+		// requests: answer "input required" and get the roots on the retry.
+		list := server.RootsResponse(req.Params.InputResponses, rootsInputID)
+		if list == nil {
+			return nil, server.NewInputRequestBuilder("").Roots(rootsInputID).ToolResult(), nil
+		}
+		roots, err := s.rootsOrConfigured(list.Roots)
+		return roots, nil, err
+	}
+	roots, err := s.askRoots(ctx)
+	return roots, nil, err
+}
+
+// requestRoots is currentRoots for a request that is not a tool call
+// (prompts, resources, completion), which cannot answer "input required":
+// the client's roots when it declared them and the server may ask (before
+// protocol 2026-07-28), else the configured ones.
+func (s *Server) requestRoots(ctx context.Context) ([]root, error) {
+	if !clientHasRoots(ctx) || server.IsModernRequest(ctx) {
+		return s.configuredRoots(), nil
+	}
+	return s.askRoots(ctx)
+}
+
+func (s *Server) configuredRoots() []root {
 	configured := make([]root, len(s.roots))
 	for i, r := range s.roots {
 		configured[i] = root{given: r, real: r}
 	}
-	if !clientHasRoots(ctx) {
-		return configured, nil, nil
+	return configured
+}
+
+// askRoots asks the client for its roots with roots/list.
+func (s *Server) askRoots(ctx context.Context) ([]root, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.RootsTimeout)
+	defer cancel()
+	list, err := s.mcp.RequestRoots(ctx, mcpgo.ListRootsRequest{Request: mcpgo.Request{Method: string(mcpgo.MethodListRoots)}})
+	if err != nil {
+		return nil, fmt.Errorf("asking the client for its roots (roots/list): %w", err)
 	}
-	var list *mcpgo.ListRootsResult
-	if server.IsModernRequest(ctx) {
-		// Server-initiated requests were replaced by multi round-trip
-		// requests: answer "input required" and get the roots on the retry.
-		if list = server.RootsResponse(req.Params.InputResponses, rootsInputID); list == nil {
-			return nil, server.NewInputRequestBuilder("").Roots(rootsInputID).ToolResult(), nil
-		}
-	} else {
-		ctx, cancel := context.WithTimeout(ctx, s.opts.RootsTimeout)
-		defer cancel()
-		r, err := s.mcp.RequestRoots(ctx, mcpgo.ListRootsRequest{Request: mcpgo.Request{Method: string(mcpgo.MethodListRoots)}})
-		if err != nil {
-			return nil, nil, fmt.Errorf("asking the client for its roots (roots/list): %w", err)
-		}
-		list = r
+	return s.rootsOrConfigured(list.Roots)
+}
+
+// rootsOrConfigured is the client's roots, or the configured ones when it
+// has none: a client with nothing open (an editor without a folder) leaves
+// the folders Loom was started with.
+func (s *Server) rootsOrConfigured(list []mcpgo.Root) ([]root, error) {
+	if len(list) == 0 {
+		return s.configuredRoots(), nil
 	}
-	if len(list.Roots) == 0 {
-		// A client with nothing open (an editor without a folder) leaves
-		// the folders Loom was started with.
-		return configured, nil, nil
-	}
-	return s.rootsFromList(list.Roots)
+	return s.rootsFromList(list)
 }
 
 // clientHasRoots reports whether the client declared the roots capability,
@@ -85,7 +111,7 @@ func clientHasRoots(ctx context.Context) bool {
 // rootsFromList turns the client's file:// roots into folders. A root that
 // is not a local folder is skipped with a warning; none usable is an error
 // rather than a silent fall back to a folder the client did not offer.
-func (s *Server) rootsFromList(list []mcpgo.Root) ([]root, *mcpgo.CallToolResult, error) {
+func (s *Server) rootsFromList(list []mcpgo.Root) ([]root, error) {
 	var out []root
 	var refused []string
 	for _, r := range list {
@@ -101,9 +127,9 @@ func (s *Server) rootsFromList(list []mcpgo.Root) ([]root, *mcpgo.CallToolResult
 		refused = append(refused, fmt.Sprintf("%s (%v)", r.URI, err))
 	}
 	if len(out) == 0 {
-		return nil, nil, fmt.Errorf("none of the client's roots is a local folder: %s", strings.Join(refused, "; "))
+		return nil, fmt.Errorf("none of the client's roots is a local folder: %s", strings.Join(refused, "; "))
 	}
-	return out, nil, nil
+	return out, nil
 }
 
 // rootPath returns the local folder of a file:// URI.

@@ -17,6 +17,7 @@ import (
 	mcpgo "github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/loom-agent/loom/llm"
 	"github.com/loom-agent/loom/session"
 	"github.com/loom-agent/loom/tools"
 	"github.com/loom-agent/loom/workspace"
@@ -42,10 +43,21 @@ type Options struct {
 	// shell's commands, which run in the root outside any changeset): an
 	// MCP client has no user to ask, so it is tools.AlwaysApprove
 	// (--allow-shell) or nil, which offers no tool that executes, neither
-	// directly nor to loom_agent's runs.
+	// directly nor to loom_agent's runs, unless the client can ask its user:
+	// then each command of a loom_agent run is put to the user with
+	// elicitation/create (elicitation.go).
 	Approver tools.Approver
-	// NewAgent builds the agent for loom_agent; nil leaves loom_agent out.
+	// NewAgent builds the agent for loom_agent; nil leaves loom_agent out
+	// unless SampledAgent is set.
 	NewAgent AgentFactory
+	// SampledAgent builds the agent for a workspace on a given model: the
+	// MCP client's, through sampling/createMessage. loom_agent uses it when
+	// the client declared sampling and either PreferSampling is set, NewAgent
+	// is nil, or NewAgent fails with llm.ErrNoModel (no model configured).
+	SampledAgent func(ws *workspace.Workspace, model llm.Provider) (session.Runner, error)
+	// PreferSampling runs loom_agent on the client's model even when a
+	// model is configured (`loom mcp --sampling`).
+	PreferSampling bool
 	// Sessions runs loom_agent and records its runs as threads (thread_id
 	// continues one), and serves threads_search and thread_show. Without
 	// a thread store (nil, or the database could not be opened: its
@@ -59,6 +71,9 @@ type Options struct {
 	// Logger receives the server's logs (default: slog.Default()). They go
 	// to stderr: stdout belongs to the protocol.
 	Logger *slog.Logger
+	// PollInterval is how often subscribed files are looked at for
+	// changes (default 2 s).
+	PollInterval time.Duration
 	// RootsTimeout bounds the wait for a client's answer to roots/list
 	// (default 10 s), so a client that declares roots but never answers
 	// gets an error instead of a hung call.
@@ -75,6 +90,8 @@ type Server struct {
 	// written records the progress notifications the transports wrote.
 	written *writtenProgress
 	runs    *session.Service
+	watch   *subscriptions
+	logs    clientLogs
 }
 
 // New checks the roots and builds the server with its tools.
@@ -88,13 +105,19 @@ func New(opts Options) (*Server, error) {
 	if opts.RootsTimeout <= 0 {
 		opts.RootsTimeout = 10 * time.Second
 	}
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = 2 * time.Second
+	}
 	if opts.Version == "" {
 		opts.Version = "dev"
 	}
 	if opts.Sessions == nil {
 		opts.Sessions = &session.Service{Log: opts.Logger}
 	}
-	s := &Server{opts: opts, log: opts.Logger, written: newWrittenProgress(), runs: opts.Sessions}
+	s := &Server{opts: opts, written: newWrittenProgress(), runs: opts.Sessions}
+	// The server's own records reach the clients that asked for them.
+	s.log = slog.New(s.LogHandler(opts.Logger.Handler()))
+	s.watch = &subscriptions{interval: opts.PollInterval, notify: s.notifyUpdated}
 	for _, r := range opts.Roots {
 		ws, err := workspace.New(r)
 		if err != nil {
@@ -110,11 +133,27 @@ func New(opts Options) (*Server, error) {
 		}
 	}
 	s.reg = reg
+	hooks := &server.Hooks{}
+	s.subscriptionHooks(hooks)
+	s.loggingHooks(hooks)
 	s.mcp = server.NewMCPServer("loom", opts.Version,
 		server.WithToolCapabilities(false),
+		server.WithPromptCapabilities(false),
+		server.WithResourceCapabilities(true, false),
+		server.WithLogging(),
+		server.WithCompletions(),
+		server.WithPromptCompletionProvider(s),
+		server.WithHooks(hooks),
 		server.WithTitle("Loom"),
 		server.WithInstructions(instructionsFor(opts, reg)),
 	)
+	if opts.SampledAgent != nil {
+		s.mcp.EnableSampling()
+	}
+	s.mcp.AddPrompts(s.promptList()...)
+	res, tmpl := s.resources()
+	s.mcp.AddResources(res...)
+	s.mcp.AddResourceTemplates(tmpl...)
 	var all []server.ServerTool
 	for _, t := range reg.List() {
 		if tools.NeedsApproval(t.Spec()) && opts.Approver == nil {
@@ -123,7 +162,7 @@ func New(opts Options) (*Server, error) {
 		all = append(all, s.registryTool(t))
 	}
 	all = append(all, s.applyChangesTool())
-	if opts.NewAgent != nil {
+	if s.offersAgent() {
 		all = append(all, s.agentTool())
 	}
 	if opts.Sessions.KeepsThreads() {
@@ -160,6 +199,10 @@ func instructionsFor(opts Options, reg *tools.Registry) string {
 	return out
 }
 
+// offersAgent reports whether loom_agent is served: with a model of
+// Loom's, or the client's through sampling.
+func (s *Server) offersAgent() bool { return s.opts.NewAgent != nil || s.opts.SampledAgent != nil }
+
 // MCPServer returns the underlying mcp-go server (for in-process clients).
 func (s *Server) MCPServer() *server.MCPServer { return s.mcp }
 
@@ -175,7 +218,9 @@ const MaxMessageBytes = jsonrpcline.DefaultMaxLine
 // Nothing but protocol messages is written to out.
 func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) error {
 	std := server.NewStdioServer(s.mcp)
-	std.SetErrorLogger(log.New(slogWriter{s.log}, "", 0))
+	// The transport's complaints are about writing to the client: they
+	// go to the plain logger, never to the client, where they could loop.
+	std.SetErrorLogger(log.New(slogWriter{s.opts.Logger}, "", 0))
 	// mcp-go cancels what still runs when its input ends: hold the end back
 	// until every request read is answered.
 	answers := rpcdrain.New("notifications/cancelled")

@@ -12,6 +12,7 @@ import (
 	"github.com/loom-agent/loom/agent"
 	"github.com/loom-agent/loom/cmd/loom/internal/cmdutil"
 	"github.com/loom-agent/loom/cmd/loom/internal/iostreams"
+	"github.com/loom-agent/loom/llm"
 	"github.com/loom-agent/loom/mcp"
 	"github.com/loom-agent/loom/session"
 	"github.com/loom-agent/loom/thread"
@@ -23,7 +24,9 @@ type MCPOptions struct {
 	IO        *iostreams.IOStreams
 	Agent     func(cmdutil.AgentFlags, *workspace.Workspace) (*agent.Agent, error)
 	ModelName func(cmdutil.AgentFlags) string
-	OpenStore func(db string, mode cmdutil.StoreMode) (*thread.Store, error)
+	// SampledAgent builds the agent on the MCP client's model.
+	SampledAgent func(cmdutil.AgentFlags, *workspace.Workspace, llm.Provider) (*agent.Agent, error)
+	OpenStore    func(db string, mode cmdutil.StoreMode) (*thread.Store, error)
 	// Version is the version set at build time ("" reports "dev").
 	Version string
 
@@ -34,13 +37,23 @@ type MCPOptions struct {
 	NoAuth       bool
 	AllowOrigins []string
 	DB           string
+	// Sampling runs loom_agent on the client's model even when a model is
+	// configured.
+	Sampling bool
 	// HTTPFlags names the flags given that apply to --http only.
 	HTTPFlags []string
 }
 
 // NewCmdMCP builds `loom mcp`; runF, when given, replaces the run.
 func NewCmdMCP(f *cmdutil.Factory, runF func(*MCPOptions) error) *cobra.Command {
-	opts := &MCPOptions{IO: f.IOStreams, Agent: f.Agent, ModelName: f.ModelName, OpenStore: f.OpenStore, Version: f.BuildVersion}
+	opts := &MCPOptions{IO: f.IOStreams, Agent: f.Agent, ModelName: f.ModelName, OpenStore: f.OpenStore, Version: f.BuildVersion,
+		SampledAgent: func(flags cmdutil.AgentFlags, ws *workspace.Workspace, p llm.Provider) (*agent.Agent, error) {
+			reg, err := f.AgentTools(ws.Root())
+			if err != nil {
+				return nil, err
+			}
+			return f.AgentOn(flags, ws, p, "", reg)
+		}}
 	cmd := &cobra.Command{
 		Use:   "mcp",
 		Short: "Serve Loom's agent and tools over MCP (stdio, or streamable HTTP with --http)",
@@ -69,7 +82,16 @@ The workspace is the --root folders, or the client's roots when it offers them.
 Every loom_agent run is recorded as a thread in the thread database (--db, else
 $LOOM_DB, else ~/.local/share/loom/threads.db); thread_id continues one, and the
 threads_search and thread_show tools read them. If the database cannot be
-opened the server runs without threads and says so on stderr.`,
+opened the server runs without threads and says so on stderr.
+
+Besides tools the server offers Loom's actions as prompts (fix, explain,
+document, write_tests, edit; the file argument completed from the
+workspace), the workspace's files (file://, within the roots, with
+subscriptions), its threads (loom://threads/ID) and its repo map
+(loom://repomap) as resources, and its logs as notifications/message at the
+level a client sets. With no model configured, or with --sampling,
+loom_agent runs on the client's own model through MCP sampling: the
+client's model then sees the workspace's content that the agent reads.`,
 		Example: `  loom mcp --root ~/src/project
   loom mcp --http :7777          # token in $XDG_RUNTIME_DIR/loom/mcp-127.0.0.1-7777.token
   LOOM_MCP_TOKEN=s3cret loom mcp --http 0.0.0.0:7777 --root /srv/repo`,
@@ -94,6 +116,7 @@ opened the server runs without threads and says so on stderr.`,
 	cmd.Flags().BoolVar(&opts.NoAuth, "no-auth", false, "serve HTTP on loopback without a token: any local user can use the server")
 	cmd.Flags().StringSliceVar(&opts.AllowOrigins, "allow-origin", nil, "a browser origin allowed besides loopback ones, such as https://app.example.com (repeat for several)")
 	cmd.Flags().StringVar(&opts.DB, "db", "", "the thread database (env LOOM_DB)")
+	cmd.Flags().BoolVar(&opts.Sampling, "sampling", false, "run loom_agent on the MCP client's model (sampling/createMessage) even when a model is configured")
 	return cmd
 }
 
@@ -131,12 +154,21 @@ func mcpRun(ctx context.Context, o *MCPOptions) error {
 		NewAgent: func(ws *workspace.Workspace) (session.Runner, error) {
 			return o.Agent(o.AgentFlags, ws)
 		},
-		Sessions: &session.Service{Store: st, StoreErr: dbErr, Log: slog.Default()},
-		Model:    o.ModelName(o.AgentFlags),
+		SampledAgent: func(ws *workspace.Workspace, p llm.Provider) (session.Runner, error) {
+			return o.SampledAgent(o.AgentFlags, ws, p)
+		},
+		PreferSampling: o.Sampling,
+		Sessions:       &session.Service{Store: st, StoreErr: dbErr, Log: slog.Default()},
+		Model:          o.ModelName(o.AgentFlags),
 	})
 	if err != nil {
 		return err
 	}
+	// Every record of the process (the agent's, the session's) reaches the
+	// clients that asked for log messages, as well as stderr.
+	prev := slog.Default()
+	slog.SetDefault(slog.New(srv.LogHandler(prev.Handler())))
+	defer slog.SetDefault(prev)
 	errOut := o.IO.ErrOut
 	if o.HTTP == "" {
 		return srv.ServeStdio(ctx, o.IO.In, o.IO.Out)

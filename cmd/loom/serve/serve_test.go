@@ -21,10 +21,12 @@ func TestNewCmdMCPFlags(t *testing.T) {
 		roots     []string
 		http      string
 		httpFlags []string
+		sampling  bool
 	}{
 		{args: nil, roots: []string{"."}},
 		{args: []string{"--root", "a", "--root", "b", "--http", ":0", "--no-auth"}, roots: []string{"a", "b"}, http: ":0", httpFlags: []string{"no-auth"}},
 		{args: []string{"--token", "", "--allow-origin", "https://x"}, roots: []string{"."}, httpFlags: []string{"token", "allow-origin"}},
+		{args: []string{"--sampling"}, roots: []string{"."}, sampling: true},
 	} {
 		var got *MCPOptions
 		cmd := NewCmdMCP(f.Factory, func(o *MCPOptions) error { got = o; return nil })
@@ -33,7 +35,7 @@ func TestNewCmdMCPFlags(t *testing.T) {
 			t.Fatal(err)
 		}
 		if !reflect.DeepEqual(got.Roots, tt.roots) || got.HTTP != tt.http || !reflect.DeepEqual(got.HTTPFlags, tt.httpFlags) ||
-			got.Version != "test" {
+			got.Version != "test" || got.Sampling != tt.sampling {
 			t.Errorf("%v: roots %v, http %q, HTTP flags %v, version %q", tt.args, got.Roots, got.HTTP, got.HTTPFlags, got.Version)
 		}
 	}

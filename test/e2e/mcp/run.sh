@@ -2,7 +2,10 @@
 # Third-party MCP clients against the built binary ($LOOM):
 #  1. the official TypeScript SDK's Client over stdio and over streamable
 #     HTTP with the generated token (client.test.mjs, node --test), with
-#     llmtest as the model;
+#     llmtest as the model; and its prompts, resources, logging, sampling
+#     and elicitation (server-features.test.mjs), where the client's own
+#     scripted model runs loom_agent, Loom has none, and the client's user
+#     allows or refuses a command;
 #  2. the MCP conformance suite over streamable HTTP (loom mcp --http), where
 #     every scenario must pass except those conformance-skip.yml lists as not
 #     applying to Loom. The suite cannot send a bearer token, so this server
@@ -50,7 +53,7 @@ model_url=$(waitline "$tmp/llmtest.out" "")
 echo "== TypeScript SDK client over stdio and streamable HTTP"
 (cd "$here" && env LOOM="$LOOM" LOOM_MODEL=test-model LOOM_BASE_URL="$model_url" LOOM_API_KEY= OPENAI_API_KEY= \
 	XDG_CONFIG_HOME="$tmp/config" XDG_CACHE_HOME="$tmp/cache" \
-	node --test --test-reporter=spec client.test.mjs)
+	node --test --test-reporter=spec client.test.mjs server-features.test.mjs)
 
 echo "== MCP conformance suite over streamable HTTP"
 mkdir -p "$tmp/root"

@@ -157,9 +157,15 @@ func (f *Factory) AgentWith(flags AgentFlags, ws *workspace.Workspace, model str
 	if err != nil {
 		return nil, err
 	}
+	return f.AgentOn(flags, ws, provider, cfg.Model, reg)
+}
+
+// AgentOn builds the agent on a given model provider (the MCP client's,
+// through sampling) with the tool registry given.
+func (f *Factory) AgentOn(flags AgentFlags, ws *workspace.Workspace, provider llm.Provider, model string, reg *tools.Registry) (*agent.Agent, error) {
 	return agent.New(agent.Options{
 		Provider:  provider,
-		Model:     cfg.Model,
+		Model:     model,
 		Tools:     reg,
 		MaxTurns:  flags.MaxTurns,
 		MaxTokens: flags.MaxTokens,
