@@ -20,6 +20,7 @@ import (
 	"charm.land/bubbles/v2/spinner"
 	"charm.land/bubbles/v2/textarea"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
 
 	"github.com/loom-agent/loom/session"
 )
@@ -65,6 +66,9 @@ type Model struct {
 	outbox   []string
 	printing bool
 	quitting bool
+	// profile is the terminal's colours (none under NO_COLOR): what is
+	// printed above the view is brought down to it, as the view is.
+	profile colorprofile.Profile
 }
 
 // The messages the model sends itself.
@@ -118,6 +122,8 @@ func (m *Model) listen() tea.Cmd {
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	var cmds []tea.Cmd
 	switch msg := msg.(type) {
+	case tea.ColorProfileMsg:
+		m.profile = msg.Profile
 	case tea.WindowSizeMsg:
 		m.width = msg.Width
 		m.input.SetWidth(msg.Width)
@@ -216,7 +222,7 @@ func (m *Model) submit() tea.Cmd {
 		return nil
 	}
 	m.input.Reset()
-	m.print(promptStyle.Render("› ") + text)
+	m.print(promptStyle.Render("› ") + strings.ReplaceAll(text, "\n", "\n  "))
 	if IsCommand(text) {
 		var out bytes.Buffer
 		quit := m.conv.Command(text, &out)
@@ -308,9 +314,11 @@ func (m *Model) next(cmds ...tea.Cmd) tea.Cmd {
 	switch {
 	case m.printing:
 	case len(m.outbox) > 0:
-		text := strings.Join(m.outbox, "\n")
+		var text strings.Builder
+		w := &colorprofile.Writer{Forward: &text, Profile: m.profile}
+		w.WriteString(strings.Join(m.outbox, "\n"))
 		m.outbox, m.printing = nil, true
-		cmds = append(cmds, tea.Sequence(tea.Println(text), func() tea.Msg { return printedMsg{} }))
+		cmds = append(cmds, tea.Sequence(tea.Println(text.String()), func() tea.Msg { return printedMsg{} }))
 	case m.quitting:
 		m.leave()
 		cmds = append(cmds, tea.Quit)

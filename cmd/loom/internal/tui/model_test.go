@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -34,7 +35,7 @@ type repl struct {
 	screen bytes.Buffer
 }
 
-func start(t *testing.T, script string, opts Options) *repl {
+func start(t *testing.T, script string, opts Options, progOpts ...tea.ProgramOption) *repl {
 	t.Helper()
 	s, err := llmtest.ParseScript([]byte(script))
 	if err != nil {
@@ -56,8 +57,10 @@ func start(t *testing.T, script string, opts Options) *repl {
 	}
 	opts.ModelName = cmdtest.Model
 	m := New(NewConversation(ws, ag, cmdtest.Model, nil, &session.Service{}), opts)
-	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(100, 30),
-		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.ANSI)))
+	if len(progOpts) == 0 {
+		progOpts = []tea.ProgramOption{tea.WithColorProfile(colorprofile.ANSI)}
+	}
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(100, 30), teatest.WithProgramOptions(progOpts...))
 	t.Cleanup(func() { tm.Quit() })
 	return &repl{t: t, tm: tm, srv: srv, dir: dir}
 }
@@ -262,5 +265,23 @@ func TestMarkdownUnpadded(t *testing.T) {
 		if strings.HasSuffix(ansi.Strip(l), " ") {
 			t.Errorf("line %q ends in spaces", l)
 		}
+	}
+}
+
+// TestNoColour: on a terminal without colours (NO_COLOR), what is printed
+// above the input has none either: the answer's markdown and the diff.
+func TestNoColour(t *testing.T) {
+	r := start(t, `{"turns":[
+	  {"tool_calls":[{"name":"edit_file","arguments":{"path":"greet.go","old_text":"return \"hi\"","new_text":"return \"hello\""}}]},
+	  {"text":"Some **bold** and `+"`code`"+`."}
+	]}`, Options{}, tea.WithColorProfile(colorprofile.ASCII))
+	r.tm.Type("go")
+	r.key(enter)
+	r.waitFor("Some bold and", 1)
+	r.tm.Type("/diff")
+	r.key(enter)
+	r.waitFor(`+func greeting() string { return "hello" }`, 1)
+	if colour := regexp.MustCompile(`\x1b\[[0-9;]*(3[0-9]|4[0-9]|9[0-7])[;m]`).FindString(r.screen.String()); colour != "" {
+		t.Errorf("a colour %q was printed:\n%q", colour, r.screen.String())
 	}
 }
