@@ -123,6 +123,9 @@ func replRun(opts *ReplOptions) error {
 func runTUI(opts *ReplOptions, conv *tui.Conversation, model string) error {
 	m := tui.New(conv, tui.Options{ModelName: model, AskHere: cmdutil.AsksOnTerminal(conv.Approver)})
 	_, err := tea.NewProgram(m, tea.WithInput(opts.IO.In), tea.WithOutput(opts.IO.Out)).Run()
+	if errors.Is(err, tea.ErrInterrupted) { // SIGINT from outside the terminal
+		return context.Canceled
+	}
 	return err
 }
 

@@ -14,6 +14,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -57,6 +58,7 @@ type Model struct {
 	waiting  bool               // no token yet: the spinner turns
 	stream   strings.Builder    // the answer streaming in, not yet printed
 	question *questionMsg
+	progress string // how far the running tool call has got
 
 	tokensIn, tokensOut int
 	staged              int // files with staged edits, read between runs
@@ -147,7 +149,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if out := strings.TrimRight(msg.out, "\n"); out != "" {
 			m.print(dimStyle.Render(out))
 		}
-		m.running, m.waiting, m.question = false, false, nil
+		m.running, m.waiting, m.question, m.progress = false, false, nil, ""
 		m.cancel()
 		m.staged = m.conv.Staged()
 		cmds = append(cmds, m.listen())
@@ -268,7 +270,10 @@ func (m *Model) event(ev session.Event) {
 		m.waiting = false
 		m.flushStream()
 		m.print(dimStyle.Render("▸ " + e.Name + " " + oneLine(e.Args, 100)))
+	case session.ToolProgress:
+		m.progress = oneLine(e.Name+" "+progressText(e), 200)
 	case session.ToolFinished:
+		m.progress = ""
 		mark := okStyle.Render("✓")
 		if e.Err != nil {
 			mark = errorStyle.Render("✗ " + oneLine(e.Err.Error(), 200))
@@ -340,6 +345,9 @@ func (m *Model) View() tea.View {
 	if m.waiting {
 		b.WriteString(m.spin.View() + " waiting for the model… (Ctrl-C stops)\n")
 	}
+	if m.progress != "" {
+		b.WriteString(dimStyle.Render(m.progress) + "\n")
+	}
 	if m.question != nil {
 		b.WriteString(promptStyle.Render(m.question.text) + "\n")
 	} else {
@@ -357,6 +365,15 @@ func (m *Model) status() string {
 		s += fmt.Sprintf(" · %d file(s) staged", m.staged)
 	}
 	return s
+}
+
+// progressText says how far a call has got: "3/5 copying", "3", "copying".
+func progressText(e session.ToolProgress) string {
+	n := strconv.FormatFloat(e.Progress, 'f', -1, 64)
+	if e.Total > 0 {
+		n += "/" + strconv.FormatFloat(e.Total, 'f', -1, 64)
+	}
+	return strings.TrimSpace(n + " " + e.Message)
 }
 
 // oneLine shortens s to n bytes on one line.

@@ -285,3 +285,24 @@ func TestNoColour(t *testing.T) {
 		t.Errorf("a colour %q was printed:\n%q", colour, r.screen.String())
 	}
 }
+
+// TestCtrlCAtTheQuestion: Ctrl-C while a question waits stops the run;
+// the command does not run, the question goes, and the next instruction
+// is taken.
+func TestCtrlCAtTheQuestion(t *testing.T) {
+	r := start(t, `{"turns":[
+	  {"tool_calls":[{"id":"c1","name":"shell","arguments":{"command":"touch m1"}}]},
+	  {"text":"Next answer."}
+	]}`, Options{AskHere: true})
+	r.tm.Type("touch a marker")
+	r.key(enter)
+	r.waitFor(`run "touch m1"?`, 1)
+	r.key(tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl})
+	r.waitFor("Stopped.", 1)
+	r.tm.Type("and now?")
+	r.key(enter)
+	r.waitFor("Next answer.", 1)
+	if _, err := os.Stat(filepath.Join(r.dir, "m1")); err == nil {
+		t.Error("the command ran")
+	}
+}
