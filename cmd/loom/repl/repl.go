@@ -53,7 +53,7 @@ func NewCmdRepl(f *cmdutil.Factory, runF func(*ReplOptions) error) *cobra.Comman
 		Short: "Talk with the agent interactively (also `loom` alone on a terminal)",
 		Long: `An interactive session: each message is an instruction (on a terminal,
 Enter sends it; Alt+Enter, Shift+Enter or Ctrl+J adds a line, and a paste
-of several lines is one message), the replies stream in and are rendered
+of several lines is one message; Up and Down recall earlier ones), the replies stream in and are rendered
 as markdown, and the conversation carries on. The workspace is the
 repository around the working folder (the nearest folder holding .git)
 unless --root says otherwise. Without a terminal each line of input is

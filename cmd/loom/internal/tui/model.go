@@ -1,6 +1,6 @@
 // Package tui is the REPL on a terminal, on Bubble Tea: a multi-line input
 // (a paste is one instruction; Enter sends, Alt+Enter, Shift+Enter or
-// Ctrl+J insert a newline), answers streamed as they come and rendered as
+// Ctrl+J insert a newline; Up and Down recall what was sent), answers streamed as they come and rendered as
 // markdown once complete, coloured diffs, a spinner until the first token,
 // the approver's questions answered with y/n/a keys, and a status line
 // with the model and the tokens spent. It runs inline: what is finished is
@@ -59,6 +59,11 @@ type Model struct {
 	stream   strings.Builder    // the answer streaming in, not yet printed
 	question *questionMsg
 	progress string // how far the running tool call has got
+
+	// history holds the instructions and commands sent, oldest first;
+	// recalled is the one Up brought back (len(history): none).
+	history  []string
+	recalled int
 
 	tokensIn, tokensOut int
 	staged              int // files with staged edits, read between runs
@@ -192,6 +197,16 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 			return nil // the input waits for the reply to end
 		}
 		return m.submit()
+	case "up":
+		if m.input.Line() == 0 && m.recalled > 0 {
+			m.recall(m.recalled - 1)
+			return nil
+		}
+	case "down":
+		if m.input.Line() == m.input.LineCount()-1 && m.recalled < len(m.history) {
+			m.recall(m.recalled + 1)
+			return nil
+		}
 	case "alt+enter", "shift+enter", "ctrl+j":
 		m.input.InsertString("\n")
 		return nil
@@ -224,6 +239,7 @@ func (m *Model) submit() tea.Cmd {
 		return nil
 	}
 	m.input.Reset()
+	m.remember(text)
 	m.print(promptStyle.Render("› ") + strings.ReplaceAll(text, "\n", "\n  "))
 	if IsCommand(text) {
 		var out bytes.Buffer
@@ -250,6 +266,32 @@ func (m *Model) submit() tea.Cmd {
 		return nil
 	}
 	return tea.Batch(run, m.spin.Tick)
+}
+
+// maxHistory bounds the instructions Up can bring back.
+const maxHistory = 1000
+
+// remember adds what was sent to the history, once if sent twice in a
+// row.
+func (m *Model) remember(text string) {
+	if n := len(m.history); n == 0 || m.history[n-1] != text {
+		m.history = append(m.history, text)
+		if len(m.history) > maxHistory {
+			m.history = m.history[len(m.history)-maxHistory:]
+		}
+	}
+	m.recalled = len(m.history)
+}
+
+// recall puts the i-th sent instruction in the input (past the last: an
+// empty input).
+func (m *Model) recall(i int) {
+	m.recalled = i
+	if i == len(m.history) {
+		m.input.Reset()
+		return
+	}
+	m.input.SetValue(m.history[i])
 }
 
 // send hands a report to the model, in order, unless the program ended.

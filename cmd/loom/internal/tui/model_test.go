@@ -306,3 +306,34 @@ func TestCtrlCAtTheQuestion(t *testing.T) {
 		t.Error("the command ran")
 	}
 }
+
+// TestHistory: Up brings back what was sent, older with each press; Down
+// goes forward again, to an empty input past the newest.
+func TestHistory(t *testing.T) {
+	r := start(t, `{"turns":[{"text":"First."},{"text":"Second."},{"text":"Third."}]}`, Options{})
+	up, down := tea.KeyPressMsg{Code: tea.KeyUp}, tea.KeyPressMsg{Code: tea.KeyDown}
+	r.tm.Type("one")
+	r.key(enter)
+	r.waitFor("First.", 1)
+	r.tm.Type("/help")
+	r.key(enter)
+	r.waitFor("this list", 1)
+	r.key(up)
+	r.key(up)
+	r.key(enter) // "one" again
+	r.waitFor("Second.", 1)
+	r.key(up)
+	r.key(up)
+	r.key(down)
+	r.key(down)
+	r.tm.Type("three")
+	r.key(enter)
+	r.waitFor("Third.", 1)
+	var got []string
+	for _, req := range r.srv.ChatRequests() {
+		got = append(got, req.Messages[len(req.Messages)-1].Content)
+	}
+	if strings.Join(got, "|") != "one|one|three" {
+		t.Errorf("the model was told %q, want one, one, three", got)
+	}
+}
