@@ -51,14 +51,16 @@ func NewCmdRepl(f *cmdutil.Factory, runF func(*ReplOptions) error) *cobra.Comman
 	cmd := &cobra.Command{
 		Use:   "repl",
 		Short: "Talk with the agent interactively (also `loom` alone on a terminal)",
-		Long: `An interactive session: each message is an instruction (on a terminal,
-Enter sends it; Alt+Enter, Shift+Enter or Ctrl+J adds a line, and a paste
-of several lines is one message; Up and Down recall earlier ones), the replies stream in and are rendered
-as markdown, and the conversation carries on. The workspace is the
+		Long: `An interactive session: each message is an instruction, the replies
+stream in, and the conversation carries on. Edits accumulate in one
+changeset that is never written until you say so. The workspace is the
 repository around the working folder (the nearest folder holding .git)
-unless --root says otherwise. Without a terminal each line of input is
-an instruction or a command, and the output is plain lines. Edits accumulate in one changeset that is
-never written until you say so.
+unless --root says otherwise.
+
+On a terminal: Enter sends; Alt+Enter, Shift+Enter or Ctrl+J adds a line;
+a paste of several lines is one message; Up and Down recall earlier ones.
+Answers are rendered as markdown once complete. Without a terminal each
+line of input is an instruction or a command, and the output is plain.
 
   /diff     show the staged edits as a unified diff
   /apply    write them to disk (all or nothing; refused on conflict)
@@ -68,8 +70,9 @@ never written until you say so.
   /quit     leave (Ctrl-D too); Ctrl-C stops a running reply
 
 Before the agent runs a shell command, Loom asks: [y]es / [n]o / [a]lways
-(press y, n or a; "always": every later command of this session). --shell=always (or
---allow-shell) runs them without asking, --shell=never offers no shell.`,
+(on a terminal, press y, n or a; "always": every later command of this
+session). --shell=always (or --allow-shell) runs them without asking,
+--shell=never offers no shell.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.RootSet = cmd.Flags().Changed("root")

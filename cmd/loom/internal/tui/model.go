@@ -1,10 +1,13 @@
 // Package tui is the REPL on a terminal, on Bubble Tea: a multi-line input
 // (a paste is one instruction; Enter sends, Alt+Enter, Shift+Enter or
-// Ctrl+J insert a newline; Up and Down recall what was sent), answers streamed as they come and rendered as
-// markdown once complete, coloured diffs, a spinner until the first token,
-// the approver's questions answered with y/n/a keys, and a status line
-// with the model and the tokens spent. It runs inline: what is finished is
-// printed above the input into the terminal's own scrollback.
+// Ctrl+J insert a newline; Up and Down recall what was sent), answers
+// streamed as they come and rendered as markdown once complete, coloured
+// diffs, a spinner until the first token, the approver's questions
+// answered with y/n/a keys, and a status line with the model and the
+// tokens spent. It runs inline: what is finished is printed above the
+// input into the terminal's own scrollback. Text from outside (the
+// model's, a tool's, a file's in a diff) is printed without its escape
+// sequences.
 //
 // The session itself is a Conversation, shared with the plain line mode
 // that `loom repl` keeps when stdin is not a terminal.
@@ -151,7 +154,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmds = append(cmds, m.listen())
 	case runDoneMsg:
 		m.flushStream()
-		if out := strings.TrimRight(msg.out, "\n"); out != "" {
+		if out := strings.TrimRight(plain(msg.out), "\n"); out != "" {
 			m.print(dimStyle.Render(out))
 		}
 		m.running, m.waiting, m.question, m.progress = false, false, nil, ""
@@ -240,11 +243,11 @@ func (m *Model) submit() tea.Cmd {
 	}
 	m.input.Reset()
 	m.remember(text)
-	m.print(promptStyle.Render("› ") + strings.ReplaceAll(text, "\n", "\n  "))
+	m.print(promptStyle.Render("› ") + strings.ReplaceAll(plain(text), "\n", "\n  "))
 	if IsCommand(text) {
 		var out bytes.Buffer
 		quit := m.conv.Command(text, &out)
-		if s := strings.TrimRight(out.String(), "\n"); s != "" {
+		if s := strings.TrimRight(plain(out.String()), "\n"); s != "" {
 			if strings.Fields(text)[0] == "/diff" {
 				s = colourDiff(s)
 			}
@@ -307,11 +310,11 @@ func (m *Model) event(ev session.Event) {
 	switch e := ev.(type) {
 	case session.TextDelta:
 		m.waiting = false
-		m.stream.WriteString(e.Text)
+		m.stream.WriteString(plain(e.Text))
 	case session.ToolStarted:
 		m.waiting = false
 		m.flushStream()
-		m.print(dimStyle.Render("▸ " + e.Name + " " + oneLine(e.Args, 100)))
+		m.print(dimStyle.Render("▸ " + plain(e.Name) + " " + oneLine(e.Args, 100)))
 	case session.ToolProgress:
 		m.progress = oneLine(e.Name+" "+progressText(e), 200)
 	case session.ToolFinished:
@@ -324,11 +327,11 @@ func (m *Model) event(ev session.Event) {
 		if len(e.Changed) > 0 {
 			changed = " staged " + strings.Join(e.Changed, ", ")
 		}
-		m.print(fmt.Sprintf("%s %s%s", mark, e.Name, changed))
+		m.print(fmt.Sprintf("%s %s%s", mark, plain(e.Name), plain(changed)))
 	case session.Retrying:
 		// What streamed belonged to the answer that broke off.
 		m.stream.Reset()
-		m.print(dimStyle.Render(fmt.Sprintf("model call failed (%v); retrying (attempt %d)", e.Err, e.Attempt)))
+		m.print(dimStyle.Render(fmt.Sprintf("model call failed (%s); retrying (attempt %d)", oneLine(fmt.Sprint(e.Err), 300), e.Attempt)))
 	case session.TurnFinished:
 		m.tokensIn += e.Usage.PromptTokens
 		m.tokensOut += e.Usage.CompletionTokens
@@ -418,9 +421,9 @@ func progressText(e session.ToolProgress) string {
 	return strings.TrimSpace(n + " " + e.Message)
 }
 
-// oneLine shortens s to n bytes on one line.
+// oneLine shortens s to n bytes on one line, safe to print.
 func oneLine(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
+	s = strings.Join(strings.Fields(plain(s)), " ")
 	if len(s) > n {
 		return s[:n] + "…"
 	}

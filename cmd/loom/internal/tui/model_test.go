@@ -337,3 +337,24 @@ func TestHistory(t *testing.T) {
 		t.Errorf("the model was told %q, want one, one, three", got)
 	}
 }
+
+// TestEscapesFromOutsideDropped: escape sequences in the model's answer
+// and in a file shown by /diff never reach the terminal: no window title,
+// no clipboard write, no colour of their own.
+func TestEscapesFromOutsideDropped(t *testing.T) {
+	r := start(t, `{"turns":[
+	  {"tool_calls":[{"name":"edit_file","arguments":{"path":"greet.go","old_text":"return \"hi\"","new_text":"return \"\u001b]0;pwned\u0007hello\""}}]},
+	  {"text":"Look \u001b]52;c;ZXZpbA==\u0007here\u001b[5;31m now."}
+	]}`, Options{})
+	r.tm.Type("go")
+	r.key(enter)
+	r.waitFor("Look here now.", 1)
+	r.tm.Type("/diff")
+	r.key(enter)
+	r.waitFor(`return "hello"`, 1)
+	for _, bad := range []string{"\x1b]0;", "\x1b]52;", "\x1b[5;31m", "\a"} {
+		if strings.Contains(r.screen.String(), bad) {
+			t.Errorf("%q reached the terminal:\n%q", bad, r.screen.String())
+		}
+	}
+}

@@ -3,9 +3,11 @@ package tui
 import (
 	"regexp"
 	"strings"
+	"unicode"
 
 	"charm.land/glamour/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 )
 
 // styles of what the TUI prints; the program drops colours the terminal
@@ -20,6 +22,19 @@ var (
 	okStyle      = lipgloss.NewStyle().Foreground(lipgloss.Green)
 	promptStyle  = lipgloss.NewStyle().Foreground(lipgloss.Magenta).Bold(true)
 )
+
+// plain is text from outside (the model, a tool, a file in a diff) made
+// safe to print: escape sequences and control characters other than
+// newline and tab are dropped, so that it cannot set the window title,
+// write the clipboard, move the cursor or restyle what follows.
+func plain(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\t' || !unicode.IsControl(r) {
+			return r
+		}
+		return -1
+	}, ansi.Strip(s))
+}
 
 // markdown renders a complete answer for a terminal width columns wide;
 // the text as it is when it cannot.
