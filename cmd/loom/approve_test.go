@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/charmbracelet/x/ansi"
 	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 
@@ -106,6 +107,18 @@ func (p *ptyProc) waitFor(s string, n int) {
 	}
 }
 
+// waitForText is waitFor on the text the terminal shows, escape
+// sequences (styles, cursor) left out: for the TUI, which styles its text.
+func (p *ptyProc) waitForText(s string, n int) {
+	p.t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); strings.Count(ansi.Strip(p.output()), s) < n; {
+		if time.Now().After(deadline) {
+			p.t.Fatalf("waited in vain for %q (%d times); the terminal shows:\n%s", s, n, p.output())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func (p *ptyProc) send(s string) {
 	p.t.Helper()
 	if _, err := io.WriteString(p.tty, s); err != nil {
@@ -193,33 +206,35 @@ func TestRunAsksOnTheTerminal(t *testing.T) {
 	}
 }
 
-// TestReplAsksBetweenPrompts: the REPL asks on the terminal in line mode,
-// then gives the terminal back to its line editor; "always" holds for the
-// rest of the session.
+// TestReplAsksBetweenPrompts: the REPL on a terminal asks in its TUI and
+// takes the answer as one key, which the person then sees after the
+// question; "always" holds for the rest of the session; on leaving, the
+// terminal is back in line mode.
 func TestReplAsksBetweenPrompts(t *testing.T) {
 	srv := llmtest.NewServer(t, shellScript("touch m1", "touch m2"))
 	dir := project(t)
 	p := startPTY(t, dir, modelEnv(t, srv), "repl")
-	p.waitFor("loom> ", 1)
+	p.waitForText("Ask Loom", 1)
 	p.send("touch two markers\r")
-	p.waitFor(question, 1)
-	if !p.canonical() {
-		t.Error("the question is read in the line editor's raw mode: nothing would echo the answer")
-	}
-	p.send("a\r")
-	p.waitFor("All done.", 1)
-	p.waitFor("loom> ", 2)
-	p.send("/di")
-	p.waitFor("/di", 1)
-	if p.canonical() {
-		t.Error("the line editor prompts in line mode: the terminal was not given back")
-	}
-	p.send("ff\r/quit\r")
+	p.waitForText(question, 1)
+	p.send("a")
+	p.waitForText("All done.", 1)
+	p.send("/diff\r")
+	p.waitForText("No staged edits.", 1)
+	p.send("/quit\r")
 	if code := p.wait(); code != 0 {
 		t.Fatalf("exit code %d; the terminal shows:\n%s", code, p.output())
 	}
-	if n := strings.Count(p.output(), question); n != 1 {
-		t.Errorf("asked %d times, want 1:\n%s", n, p.output())
+	screen := ansi.Strip(p.output())
+	// The question stays in the scrollback with its answer after it.
+	if n := strings.Count(screen, `run "touch m1"`+question+"always"); n != 1 {
+		t.Errorf("the answer shows %d times after the question, want 1:\n%s", n, screen)
+	}
+	if strings.Contains(screen, `run "touch m2"`) {
+		t.Errorf("asked about touch m2 after \"always\":\n%s", screen)
+	}
+	if !p.canonical() {
+		t.Error("the terminal was left in raw mode")
 	}
 	for _, name := range []string{"m1", "m2"} {
 		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {

@@ -13,13 +13,14 @@ import (
 	"strings"
 	"syscall"
 
+	tea "charm.land/bubbletea/v2"
 	"github.com/peterh/liner"
 	"github.com/spf13/cobra"
 
 	"github.com/loom-agent/loom/agent"
 	"github.com/loom-agent/loom/cmd/loom/internal/cmdutil"
 	"github.com/loom-agent/loom/cmd/loom/internal/iostreams"
-	"github.com/loom-agent/loom/llm"
+	"github.com/loom-agent/loom/cmd/loom/internal/tui"
 	"github.com/loom-agent/loom/session"
 	"github.com/loom-agent/loom/thread"
 	"github.com/loom-agent/loom/tools"
@@ -37,7 +38,10 @@ type ReplOptions struct {
 
 	AgentFlags cmdutil.AgentFlags
 	Root       string
-	DB         string
+	// RootSet: --root was given; otherwise the workspace is the
+	// repository around the working folder.
+	RootSet bool
+	DB      string
 }
 
 // NewCmdRepl builds `loom repl`; runF, when given, replaces the run.
@@ -47,9 +51,16 @@ func NewCmdRepl(f *cmdutil.Factory, runF func(*ReplOptions) error) *cobra.Comman
 	cmd := &cobra.Command{
 		Use:   "repl",
 		Short: "Talk with the agent interactively (also `loom` alone on a terminal)",
-		Long: `An interactive session: each line is an instruction, the replies stream in,
-and the conversation carries on. Edits accumulate in one changeset that is
-never written until you say so.
+		Long: `An interactive session: each message is an instruction, the replies
+stream in, and the conversation carries on. Edits accumulate in one
+changeset that is never written until you say so. The workspace is the
+repository around the working folder (the nearest folder holding .git)
+unless --root says otherwise.
+
+On a terminal: Enter sends; Alt+Enter, Shift+Enter or Ctrl+J adds a line;
+a paste of several lines is one message; Up and Down recall earlier ones.
+Answers are rendered as markdown once complete. Without a terminal each
+line of input is an instruction or a command, and the output is plain.
 
   /diff     show the staged edits as a unified diff
   /apply    write them to disk (all or nothing; refused on conflict)
@@ -59,10 +70,12 @@ never written until you say so.
   /quit     leave (Ctrl-D too); Ctrl-C stops a running reply
 
 Before the agent runs a shell command, Loom asks: [y]es / [n]o / [a]lways
-("always": every later command of this session). --shell=always (or
---allow-shell) runs them without asking, --shell=never offers no shell.`,
+(on a terminal, press y, n or a; "always": every later command of this
+session). --shell=always (or --allow-shell) runs them without asking,
+--shell=never offers no shell.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.RootSet = cmd.Flags().Changed("root")
 			if runF != nil {
 				return runF(opts)
 			}
@@ -71,28 +84,17 @@ Before the agent runs a shell command, Loom asks: [y]es / [n]o / [a]lways
 	}
 	opts.AgentFlags.Register(cmd)
 	opts.AgentFlags.RegisterShell(cmd)
-	cmd.Flags().StringVar(&opts.Root, "root", ".", "the workspace root")
+	cmd.Flags().StringVar(&opts.Root, "root", ".", "the workspace root (default: the repository around the working folder)")
 	cmd.Flags().StringVar(&opts.DB, "db", "", "the thread database (env LOOM_DB)")
 	return cmd
 }
 
-// repl is one interactive session.
-type repl struct {
-	io      *iostreams.IOStreams
-	ws      *workspace.Workspace
-	ag      *agent.Agent
-	model   string
-	changes *workspace.Changeset
-	// approver is asked before a command runs; its "always" answers hold
-	// for the session.
-	approver tools.Approver
-	history  []llm.Message    // the conversation, when no thread store is at hand
-	runs     *session.Service // its Store is nil if the database cannot be opened
-	thread   string           // the thread this session appends to
-}
-
 func replRun(opts *ReplOptions) error {
-	ws, err := opts.Workspace(opts.Root)
+	root := opts.Root
+	if !opts.RootSet {
+		root = RepositoryRoot(root)
+	}
+	ws, err := opts.Workspace(root)
 	if err != nil {
 		return err
 	}
@@ -106,28 +108,47 @@ func replRun(opts *ReplOptions) error {
 	if err != nil {
 		return err
 	}
-	out := opts.IO.Out
-	r := &repl{io: opts.IO, ws: ws, ag: ag, model: opts.ModelName(opts.AgentFlags), changes: ws.NewChangeset(),
-		runs: &session.Service{}, approver: approver}
-	if r.runs.Store, err = opts.OpenStore(opts.DB, cmdutil.ReadWrite); err != nil {
+	runs := &session.Service{}
+	if runs.Store, err = opts.OpenStore(opts.DB, cmdutil.ReadWrite); err != nil {
 		slog.Warn("threads are not recorded", "err", err)
 	} else {
-		defer r.runs.Store.Close()
+		defer runs.Store.Close()
 	}
+	model := opts.ModelName(opts.AgentFlags)
+	conv := tui.NewConversation(ws, ag, model, approver, runs)
+	if opts.IO.IsStdinTTY() && opts.IO.IsStdoutTTY() {
+		return runTUI(opts, conv, model)
+	}
+	return runLines(opts, conv)
+}
+
+// runTUI is the REPL on a terminal.
+func runTUI(opts *ReplOptions, conv *tui.Conversation, model string) error {
+	m := tui.New(conv, tui.Options{ModelName: model, AskHere: cmdutil.AsksOnTerminal(conv.Approver)})
+	_, err := tea.NewProgram(m, tea.WithInput(opts.IO.In), tea.WithOutput(opts.IO.Out)).Run()
+	if errors.Is(err, tea.ErrInterrupted) { // SIGINT from outside the terminal
+		return context.Canceled
+	}
+	return err
+}
+
+// runLines is the REPL without a terminal (a pipe, a script): one line is
+// one instruction or command, the replies are plain lines.
+func runLines(opts *ReplOptions, conv *tui.Conversation) error {
+	out := opts.IO.Out
 	line := liner.NewLiner()
 	defer line.Close()
 	line.SetCtrlCAborts(true)
 	line.SetCompleter(func(l string) []string {
 		var matches []string
-		for _, c := range []string{"/diff", "/apply", "/discard", "/resume ", "/help", "/quit"} {
-			if strings.HasPrefix(c, l) {
-				matches = append(matches, c)
+		for _, c := range tui.Commands {
+			if strings.HasPrefix(c.Name, l) {
+				matches = append(matches, c.Name)
 			}
 		}
 		return matches
 	})
-	fmt.Fprintf(out, "Loom in %s. Edits are staged until /apply. /help lists commands.\n", ws.Root())
-	warned := false
+	fmt.Fprintf(out, "Loom in %s. Edits are staged until /apply. /help lists commands.\n", conv.Root())
 	for {
 		input, err := line.Prompt("loom> ")
 		switch {
@@ -135,7 +156,7 @@ func replRun(opts *ReplOptions) error {
 			continue
 		case errors.Is(err, io.EOF):
 			fmt.Fprintln(out)
-			return r.leave()
+			return leave(opts, conv)
 		case err != nil:
 			return err
 		}
@@ -144,39 +165,18 @@ func replRun(opts *ReplOptions) error {
 			continue
 		}
 		line.AppendHistory(input)
-		switch strings.Fields(input)[0] {
-		case "/quit", "/exit":
-			if !r.changes.Empty() && !warned {
-				fmt.Fprintln(out, "There are staged edits that were not applied: /apply them, /discard them, or /quit again to leave them.")
-				warned = true
-				continue
+		if tui.IsCommand(input) {
+			if conv.Command(input, out) {
+				return leave(opts, conv)
 			}
-			return r.leave()
-		case "/diff":
-			r.showDiff()
-		case "/apply":
-			r.apply()
-		case "/discard":
-			r.changes.Discard()
-			r.runs.DropChanges(context.Background(), r.thread)
-			fmt.Fprintln(out, "Discarded the staged edits.")
-		case "/resume":
-			r.resume(strings.TrimSpace(strings.TrimPrefix(input, "/resume")))
-		case "/help":
-			fmt.Fprintln(out, "/diff  /apply  /discard  /resume ID  /help  /quit   (anything else is an instruction for the agent)")
-		default:
-			if strings.HasPrefix(input, "/") {
-				fmt.Fprintf(out, "Unknown command %s; /help lists them.\n", strings.Fields(input)[0])
-				continue
-			}
-			warned = false
-			r.ask(input)
+			continue
 		}
+		ask(opts, conv, input)
 	}
 }
 
 // ask runs the agent on one instruction. Ctrl-C cancels this run only.
-func (r *repl) ask(instruction string) {
+func ask(opts *ReplOptions, conv *tui.Conversation, instruction string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	sigs := make(chan os.Signal, 1)
@@ -189,108 +189,24 @@ func (r *repl) ask(instruction string) {
 		case <-ctx.Done():
 		}
 	}()
-	out := r.io.Out
-	p := cmdutil.NewProgress(out, r.io.IsStdoutTTY())
-	o, err := r.runs.Run(ctx, session.Request{Instruction: instruction, Workspace: r.ws, Changes: r.changes,
-		History: r.history, ThreadID: r.thread, Model: r.model, Agent: r.ag, Observe: p.Handle, Approver: r.approver})
-	p.EndText()
-	if err != nil {
-		fmt.Fprintf(out, "Error: %v\n", err)
-		return
-	}
-	res := o.Result
-	if len(res.Transcript) > 0 {
-		r.history = res.Transcript
-	}
-	if o.ThreadID != "" && r.thread == "" {
-		fmt.Fprintf(out, "(thread %s)\n", o.ThreadID)
-	}
-	if o.ThreadID != "" {
-		r.thread = o.ThreadID
-	}
-	err = o.Err
-	switch {
-	case errors.Is(err, context.Canceled):
-		fmt.Fprintln(out, "Stopped. The edits staged so far are kept (/diff).")
-	case err != nil:
-		fmt.Fprintf(out, "Error: %v\n", err)
-	case res.StopReason != agent.StopDone:
-		fmt.Fprintf(out, "Stopped at a limit (%s).\n", res.StopReason)
-	}
-	if files := len(r.changes.Changes()); files > 0 {
-		fmt.Fprintf(out, "%d file(s) with staged edits: /diff to review, /apply to write.\n", files)
-	}
+	p := cmdutil.NewProgress(opts.IO.Out, opts.IO.IsStdoutTTY())
+	conv.Ask(ctx, instruction, func(ev session.Event) { p.Handle(ev) }, endText{p, opts.IO.Out})
 }
 
-// resume makes the session continue an earlier thread.
-func (r *repl) resume(arg string) {
-	out := r.io.Out
-	if arg == "" {
-		fmt.Fprintln(out, "Usage: /resume ID (loom threads list shows them)")
-		return
-	}
-	if r.runs.Store == nil {
-		fmt.Fprintln(out, "Threads are not available: the thread database could not be opened.")
-		return
-	}
-	ctx := context.Background()
-	id, err := r.runs.Store.Resolve(ctx, arg)
-	if err != nil {
-		fmt.Fprintf(out, "Error: %v\n", err)
-		return
-	}
-	t, err := r.runs.Store.Get(ctx, id)
-	if err != nil {
-		fmt.Fprintf(out, "Error: %v\n", err)
-		return
-	}
-	// The thread's unapplied edits come back with it.
-	changes, err := r.ws.Restage(t.Changes)
-	if err != nil {
-		fmt.Fprintf(out, "Error: thread %s: its staged edits: %v\n", id, err)
-		return
-	}
-	if n := len(r.changes.Changes()); n > 0 && r.thread != "" {
-		fmt.Fprintf(out, "The %d file(s) of staged edits stay with thread %s (loom apply %s).\n", n, r.thread, r.thread)
-	}
-	r.thread, r.history, r.changes = id, nil, changes
-	fmt.Fprintf(out, "Continuing thread %s: %s\n", id, t.Title)
-	if n := len(changes.Changes()); n > 0 {
-		fmt.Fprintf(out, "%d file(s) with staged edits from that thread: /diff to review, /apply to write.\n", n)
-	}
+// endText ends the streamed reply's line before what follows the run.
+type endText struct {
+	p   *cmdutil.Progress
+	out io.Writer
 }
 
-func (r *repl) showDiff() {
-	diff, err := r.changes.Diff()
-	switch {
-	case err != nil:
-		fmt.Fprintf(r.io.Out, "Error: %v\n", err)
-	case diff == "":
-		fmt.Fprintln(r.io.Out, "No staged edits.")
-	default:
-		fmt.Fprint(r.io.Out, diff)
-	}
+func (e endText) Write(b []byte) (int, error) {
+	e.p.EndText()
+	return e.out.Write(b)
 }
 
-func (r *repl) apply() {
-	applied, err := r.changes.Apply()
-	switch {
-	case err != nil:
-		fmt.Fprintf(r.io.Out, "Not applied: %v\n", err)
-	case len(applied) == 0:
-		fmt.Fprintln(r.io.Out, "No staged edits.")
-	default:
-		r.runs.DropChanges(context.Background(), r.thread)
-		for _, ch := range applied {
-			fmt.Fprintf(r.io.Out, "%s %s\n", ch.Kind, ch.NewPath)
-		}
-		fmt.Fprintf(r.io.Out, "Applied %d file(s).\n", len(applied))
-	}
-}
-
-func (r *repl) leave() error {
-	if n := len(r.changes.Changes()); n > 0 {
-		fmt.Fprintf(r.io.ErrOut, "Left %d file(s) of staged edits unapplied.\n", n)
+func leave(opts *ReplOptions, conv *tui.Conversation) error {
+	if n := conv.Staged(); n > 0 {
+		fmt.Fprintf(opts.IO.ErrOut, "Left %d file(s) of staged edits unapplied.\n", n)
 	}
 	return nil
 }

@@ -97,12 +97,7 @@ func (t *terminalApprover) Approve(ctx context.Context, a tools.Approval) (tools
 	if t.always[a.Name] {
 		return tools.Allow, nil
 	}
-	// Quoted: a command line may hold newlines or escape sequences that
-	// would make it look like another on the terminal.
-	question := fmt.Sprintf("run %s? [y]es / [n]o / [a]lways ", strconv.Quote(a.Preview))
-	if a.Spec.Effect != tools.EffectExecute {
-		question = fmt.Sprintf("%s %s? [y]es / [n]o / [a]lways ", a.Name, strconv.Quote(a.Preview))
-	}
+	question := ApprovalQuestion(a)
 	// The terminal is in its own line mode before the question shows, so
 	// that whoever sees the question can type the answer and see it.
 	defer t.cook()()
@@ -127,6 +122,24 @@ func (t *terminalApprover) Approve(ctx context.Context, a tools.Approval) (tools
 		}
 		fmt.Fprintln(t.out, "Please answer y (run it), n (do not) or a (run it and every later one).")
 	}
+}
+
+// ApprovalQuestion is what a person is asked before a call runs:
+// `run "go test ./..."? [y]es / [n]o / [a]lways `. The preview is quoted: a
+// command line may hold newlines or escape sequences that would make it
+// look like another on the terminal.
+func ApprovalQuestion(a tools.Approval) string {
+	if a.Spec.Effect != tools.EffectExecute {
+		return fmt.Sprintf("%s %s? [y]es / [n]o / [a]lways ", a.Name, strconv.Quote(a.Preview))
+	}
+	return fmt.Sprintf("run %s? [y]es / [n]o / [a]lways ", strconv.Quote(a.Preview))
+}
+
+// AsksOnTerminal reports whether a is the terminal prompt of --shell=ask,
+// which a full-screen front end replaces with questions of its own.
+func AsksOnTerminal(a tools.Approver) bool {
+	_, ok := a.(*terminalApprover)
+	return ok
 }
 
 // cook puts the terminal in the mode it had when Loom started (the kernel
