@@ -82,6 +82,11 @@ func (l *Loop) Run(ctx context.Context) (Record, error) {
 	if l.RecordRoot == "" {
 		l.RecordRoot = l.Workspace.Root()
 	}
+	unlock, err := lock(l.Workspace.Root(), l.ID)
+	if err != nil {
+		return Record{}, err
+	}
+	defer unlock()
 	l.rec = Record{ID: l.ID, Started: l.start, State: StateIterating, Plan: l.Plan, Checks: l.Checks,
 		Promise: l.Promise, Caps: l.Caps, Worktree: l.Worktree, Branch: l.Branch, Iterations: []Iteration{}}
 	if err := l.rec.save(l.RecordRoot); err != nil {

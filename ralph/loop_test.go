@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -322,5 +323,31 @@ func TestCheckTimeout(t *testing.T) {
 	}
 	if c := rec.Iterations[0].Checks; len(c) != 1 || c[0].Passed || !c[0].TimedOut || c[0].ExitCode != -1 {
 		t.Errorf("checks %+v, want one timed out", c)
+	}
+}
+
+// TestOneLoopPerFolder: a second loop in a folder where one runs is
+// refused, naming the first, and asks the model nothing; once the first
+// ends, a loop may start.
+func TestOneLoopPerFolder(t *testing.T) {
+	dir := t.TempDir()
+	unlock, err := lock(dir, "first-loop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, srv, _ := newLoop(t, dir, llmtest.Turn{Text: "Nothing to do."})
+	l.Config = Config{Prompt: "Work.", Caps: Caps{Iterations: 1}}
+	_, err = l.Run(context.Background())
+	if !errors.Is(err, ErrLoopRunning) || !strings.Contains(err.Error(), "first-loop") {
+		t.Fatalf("second loop: %v, want ErrLoopRunning naming first-loop", err)
+	}
+	if n := len(srv.Requests()); n != 0 {
+		t.Errorf("the refused loop asked the model %d times", n)
+	}
+	unlock()
+	l2, _, _ := newLoop(t, dir, llmtest.Turn{Text: "Nothing to do."})
+	l2.Config = Config{Prompt: "Work.", Caps: Caps{Iterations: 1}}
+	if _, err := l2.Run(context.Background()); err != nil {
+		t.Fatalf("after the first ended: %v", err)
 	}
 }
