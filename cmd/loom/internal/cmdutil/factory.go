@@ -67,13 +67,10 @@ func New(ios *iostreams.IOStreams, buildVersion string) *Factory {
 	f := &Factory{
 		IOStreams:    ios,
 		BuildVersion: buildVersion,
-		ModelConfig: func(flags llm.Config) (llm.Config, error) {
-			cfg, _, err := ResolveModel(flags)
-			return cfg, err
-		},
-		OpenStore: OpenStore,
-		Workspace: workspace.New,
-		Tools:     tools.NewBuiltinRegistry,
+		ModelConfig:  memoModel(ResolveModel, time.Minute, time.Now),
+		OpenStore:    OpenStore,
+		Workspace:    workspace.New,
+		Tools:        tools.NewBuiltinRegistry,
 	}
 	f.MCPServers = sync.OnceValues(func() (*mcpclient.Pool, error) {
 		p, err := mcpclient.NewPool(llm.ConfigPath(), slog.Default())

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/loom-agent/loom/client"
@@ -66,4 +67,30 @@ func resolveModel(flags llm.Config, load func(llm.Config) (llm.Config, error), c
 	cfg.Provider, cfg.BaseURL, cfg.APIKey, cfg.Model = "openai", ep.BaseURL, ep.Token, ep.Model
 	cfg.HTTPClient = flags.HTTPClient
 	return cfg, SourceTeamServer, nil
+}
+
+// memoModel remembers resolve's last successful answer for ttl: a command
+// asks for its model more than once (the thread record's name, the
+// agent), and with a team server each asking is a request for its models.
+// Failures are not remembered, and after ttl a long-lived server asks
+// again (a `loom login` since, a model configured since).
+func memoModel(resolve func(llm.Config) (llm.Config, ModelSource, error), ttl time.Duration, now func() time.Time) func(llm.Config) (llm.Config, error) {
+	var mu sync.Mutex
+	var key, cfg llm.Config
+	var at time.Time
+	var ok bool
+	return func(flags llm.Config) (llm.Config, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if ok && key == flags && now().Sub(at) < ttl {
+			return cfg, nil
+		}
+		c, _, err := resolve(flags)
+		if err != nil {
+			ok = false
+			return c, err
+		}
+		key, cfg, at, ok = flags, c, now(), true
+		return c, nil
+	}
 }

@@ -3,6 +3,7 @@ package cmdutil
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/loom-agent/loom/client"
 	"github.com/loom-agent/loom/llm"
@@ -42,5 +43,41 @@ func TestResolveModelLocally(t *testing.T) {
 				t.Fatalf("got %q from %q, %v; want %q locally", cfg.Model, src, err, tt.model)
 			}
 		})
+	}
+}
+
+// A command that asks for its model twice resolves it once; other flags,
+// a failure or the passing of the ttl resolve again.
+func TestMemoModel(t *testing.T) {
+	calls := 0
+	fail := false
+	resolve := func(flags llm.Config) (llm.Config, ModelSource, error) {
+		calls++
+		if fail {
+			return llm.Config{}, "", llm.ErrNoModel
+		}
+		return llm.Config{Model: flags.Model + "-resolved"}, SourceLocal, nil
+	}
+	now := time.Unix(1000, 0)
+	get := memoModel(resolve, time.Minute, func() time.Time { return now })
+	for _, step := range []struct {
+		flags   llm.Config
+		advance time.Duration
+		fail    bool
+		calls   int
+	}{
+		{llm.Config{Model: "a"}, 0, false, 1},
+		{llm.Config{Model: "a"}, 30 * time.Second, false, 1},
+		{llm.Config{Model: "b"}, 0, false, 2},
+		{llm.Config{Model: "b"}, 61 * time.Second, false, 3},
+		{llm.Config{Model: "c"}, 0, true, 4},
+		{llm.Config{Model: "c"}, 0, true, 5},
+	} {
+		now = now.Add(step.advance)
+		fail = step.fail
+		cfg, err := get(step.flags)
+		if calls != step.calls || (err == nil) == step.fail || !step.fail && cfg.Model != step.flags.Model+"-resolved" {
+			t.Fatalf("%+v: %d resolutions, cfg %+v, err %v", step, calls, cfg, err)
+		}
 	}
 }
