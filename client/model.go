@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 )
 
 // Endpoint is a team server as the local agent's model provider: its
@@ -27,19 +26,9 @@ var ErrNotSignedIn = errors.New("not signed in to a team server")
 // asks the server for the models it offers and takes its first. It is
 // ErrNotSignedIn when there is no stored sign-in.
 func ModelEndpoint(ctx context.Context, o Options, model string) (*Endpoint, error) {
-	c, _, err := read(o)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, ErrNotSignedIn
-	}
-	if err != nil {
-		return nil, err
-	}
-	if len(c.Servers) == 0 || c.Current == "" && o.Server == "" {
-		return nil, ErrNotSignedIn
-	}
 	server, token, err := load(o)
 	if err != nil {
-		return nil, ErrNotSignedIn
+		return nil, err // ErrNotSignedIn, or a credentials file that cannot be read
 	}
 	e := &Endpoint{Server: server, BaseURL: server + "/v1", Token: token, Model: model}
 	if model != "" {

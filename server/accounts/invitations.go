@@ -176,3 +176,21 @@ func (s *Store) AcceptInvitation(ctx context.Context, by audit.Actor, token stri
 	}
 	return inv, nil
 }
+
+// Queryer is a *sql.DB or *sql.Tx.
+type Queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Invited reports whether email (lower-cased) has an invitation waiting:
+// someone without an account may get one by proving the address, through
+// a magic link or a verified identity elsewhere.
+func Invited(ctx context.Context, q Queryer, email string) (bool, error) {
+	var n int
+	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM invitations
+		WHERE email = $1 AND accepted_at = 0 AND revoked_at = 0 AND expires_at > $2`, email, db.Now()).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("looking for invitations: %w", err)
+	}
+	return n > 0, nil
+}

@@ -202,7 +202,7 @@ func (l *Links) Request(ctx context.Context, email, next, ip string) error {
 		return err
 	}
 	if userID == "" {
-		ok, err := invited(ctx, l.db, email)
+		ok, err := accounts.Invited(ctx, l.db, email)
 		if err != nil {
 			return err
 		}
@@ -241,29 +241,13 @@ func (l *Links) Wait() {
 	}
 }
 
-type queryer interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-// invited reports whether email has an invitation waiting: it may get an
-// account by proving the address.
-func invited(ctx context.Context, q queryer, email string) (bool, error) {
-	var n int
-	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM invitations
-		WHERE email = $1 AND accepted_at = 0 AND revoked_at = 0 AND expires_at > $2`, email, db.Now()).Scan(&n)
-	if err != nil {
-		return false, fmt.Errorf("looking for invitations: %w", err)
-	}
-	return n > 0, nil
-}
-
 // joinInvited makes the account of an invited address whose link was
 // just redeemed; "" when no invitation waits (revoked since the link was
 // sent, say).
 func (l *Links) joinInvited(ctx context.Context, email string) (string, error) {
 	var userID string
 	err := l.db.Tx(ctx, func(tx *sql.Tx) error {
-		ok, err := invited(ctx, tx, email)
+		ok, err := accounts.Invited(ctx, tx, email)
 		if err != nil || !ok {
 			return err
 		}

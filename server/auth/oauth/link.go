@@ -116,13 +116,11 @@ func link(ctx context.Context, tx *sql.Tx, p *Provider, id Identity, ip string) 
 // at p with email: a waiting invitation to that address, or p's open
 // sign-up for its domain. Otherwise it refuses.
 func mayJoin(ctx context.Context, tx *sql.Tx, p *Provider, email string) (string, error) {
-	var n int
-	err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM invitations
-		WHERE email = $1 AND accepted_at = 0 AND revoked_at = 0 AND expires_at > $2`, email, db.Now()).Scan(&n)
+	invited, err := accounts.Invited(ctx, tx, email)
 	if err != nil {
-		return "", fmt.Errorf("looking for invitations: %w", err)
+		return "", err
 	}
-	if n > 0 {
+	if invited {
 		return "invitation", nil
 	}
 	domain := email[strings.LastIndexByte(email, '@')+1:]
