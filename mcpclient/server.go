@@ -81,6 +81,9 @@ type conn struct {
 	lost   chan struct{} // closed when the process ended or the connection broke
 	once   sync.Once
 	stderr *tail
+	// stdio says lost is closed once the child's stderr is read to its
+	// end, so its last words are all in stderr.
+	stdio bool
 	// progress routes notifications/progress to the call that asked, by
 	// progress token.
 	progress sync.Map // string → func(mcp.ProgressNotificationParams)
@@ -242,6 +245,7 @@ func (s *Server) open() (*conn, error) {
 			return nil, err
 		}
 		stderrW = w
+		c.stdio = true
 		go func() {
 			io.Copy(c.stderr, r)
 			r.Close()
@@ -400,6 +404,14 @@ func (s *Server) Call(ctx context.Context, name string, args map[string]any, pro
 	case ctx.Err() != nil:
 		return nil, ctx.Err()
 	case c.isLost() || errors.Is(err, transport.ErrTransportClosed):
+		// Its stdout may close before its stderr is read to the end: wait
+		// (briefly) for that, so that its last words are the real ones.
+		if c.stdio {
+			select {
+			case <-c.lost:
+			case <-time.After(time.Second):
+			}
+		}
 		c.markLost()
 		return nil, fmt.Errorf("MCP server %s stopped during the call%s; it will be started again at the next call", s.Name, c.stderr.why())
 	}
