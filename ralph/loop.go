@@ -50,9 +50,11 @@ type Loop struct {
 	out   session.Outcome // the iteration in flight
 }
 
-// Run runs the loop until it is done, capped, failed or ctx is cancelled
-// (the user's Ctrl+C: the iteration in flight ends without being applied,
-// or, once applied, is checked and committed before the loop stops). It
+// Run runs the loop until it is done, capped, failed, asked to stop
+// (RequestStop: the iteration in flight goes on to its end, applied,
+// checked and committed, and no other starts) or ctx is cancelled (the
+// user's Ctrl+C: the iteration in flight ends without being applied, or,
+// once applied, is checked and committed before the loop stops). It
 // returns the loop's record; the error is non-nil only when the loop
 // could not start.
 func (l *Loop) Run(ctx context.Context) (Record, error) {
@@ -82,11 +84,16 @@ func (l *Loop) Run(ctx context.Context) (Record, error) {
 	if l.RecordRoot == "" {
 		l.RecordRoot = l.Workspace.Root()
 	}
+	if !validID(l.ID) {
+		return Record{}, fmt.Errorf("ralph: %q is not a loop ID", l.ID)
+	}
 	unlock, err := lock(l.Workspace.Root(), l.ID)
 	if err != nil {
 		return Record{}, err
 	}
 	defer unlock()
+	// A request is for this loop only: none is left for a later one.
+	defer clearStop(l.Workspace.Root(), l.ID)
 	l.rec = Record{ID: l.ID, Started: l.start, State: StateIterating, Plan: l.Plan, Checks: l.Checks,
 		Promise: l.Promise, Caps: l.Caps, Worktree: l.Worktree, Branch: l.Branch, Iterations: []Iteration{}}
 	if err := l.rec.save(l.RecordRoot); err != nil {
@@ -103,7 +110,7 @@ func (l *Loop) Run(ctx context.Context) (Record, error) {
 	defer cancel()
 
 	s, acts := step(loopState{}, evStart{caps: l.Caps, commit: l.Commit})
-	cancelSeen := false
+	cancelSeen, stopSeen := false, false
 	for len(acts) > 0 {
 		act := acts[0]
 		acts = acts[1:]
@@ -116,6 +123,13 @@ func (l *Loop) Run(ctx context.Context) (Record, error) {
 		if ctx.Err() != nil && !cancelSeen {
 			cancelSeen = true
 			s, _ = step(s, evCancelled{})
+		}
+		// A stop request (`loom ralph stop`) is looked for between steps:
+		// the iteration in flight goes on to its end.
+		if !stopSeen && stopRequested(l.Workspace.Root(), l.ID) {
+			stopSeen = true
+			l.progress("loop %s: asked to stop; it ends after iteration %d", l.rec.ID, s.iteration)
+			s, _ = step(s, evStopRequested{})
 		}
 		var more []action
 		s, more = step(s, ev)

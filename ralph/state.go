@@ -5,7 +5,8 @@ import "time"
 // State is where a loop is.
 type State string
 
-// The states of a loop. Done, Capped, Cancelled and Failed are terminal.
+// The states of a loop. Done, Capped, Stopped, Cancelled and Failed are
+// terminal.
 const (
 	// StateIterating: an agent session runs, then its edits are applied.
 	StateIterating State = "iterating"
@@ -17,7 +18,11 @@ const (
 	StateDone State = "done"
 	// StateCapped: a cap (iterations, runtime, cost) stopped the loop.
 	StateCapped State = "stopped_at_cap"
-	// StateCancelled: the user stopped the loop.
+	// StateStopped: someone asked the loop to stop (`loom ralph stop`,
+	// loom_ralph_stop); it ended after the iteration in flight finished
+	// whole: applied, checked and committed.
+	StateStopped State = "stopped"
+	// StateCancelled: the user interrupted the loop (Ctrl+C).
 	StateCancelled State = "cancelled"
 	// StateFailed: an iteration could not be run, applied or committed.
 	StateFailed State = "failed"
@@ -25,7 +30,7 @@ const (
 
 // Terminal reports whether no transition leaves s.
 func (s State) Terminal() bool {
-	return s == StateDone || s == StateCapped || s == StateCancelled || s == StateFailed
+	return s == StateDone || s == StateCapped || s == StateStopped || s == StateCancelled || s == StateFailed
 }
 
 // Caps bound a loop. Zero leaves a cap off, but a loop needs at least
@@ -59,6 +64,10 @@ type loopState struct {
 	// cancelRequested: the user asked to stop; the iteration in flight
 	// ends cleanly (not applied if its run had not been applied yet).
 	cancelRequested bool
+	// stopRequested: someone asked the loop to stop; unlike a cancel, the
+	// iteration in flight goes on to its end (applied, checked,
+	// committed) and no other starts.
+	stopRequested bool
 
 	// The iteration in flight.
 	promised bool   // its final answer stated the promise
@@ -102,8 +111,11 @@ type (
 		err     error
 		elapsed time.Duration
 	}
-	// evCancelled: the user asked the loop to stop.
+	// evCancelled: the user interrupted the loop (its work is cut off).
 	evCancelled struct{}
+	// evStopRequested: someone asked the loop to stop after the iteration
+	// in flight (a stop request, stop.go).
+	evStopRequested struct{}
 )
 
 type event interface{ eventName() string }
@@ -114,6 +126,7 @@ func (evApplied) eventName() string           { return "applied" }
 func (evChecked) eventName() string           { return "checked" }
 func (evCommitted) eventName() string         { return "committed" }
 func (evCancelled) eventName() string         { return "cancelled" }
+func (evStopRequested) eventName() string     { return "stop_requested" }
 
 // The actions step asks the loop to perform.
 type (

@@ -27,6 +27,14 @@ func step(s loopState, ev event) (loopState, []action) {
 		s.cancelRequested = true
 		return s, nil
 	}
+	if _, ok := ev.(evStopRequested); ok {
+		if s.phase == "" {
+			return stop(s, StateStopped, "stopped by request before the first iteration")
+		}
+		// The iteration in flight goes on; next starts no other.
+		s.stopRequested = true
+		return s, nil
+	}
 	switch s.phase {
 	case "":
 		if ev, ok := ev.(evStart); ok {
@@ -124,9 +132,12 @@ func settled(s loopState) (loopState, []action) {
 	return next(s)
 }
 
-// next starts another iteration unless a cap is reached.
+// next starts another iteration unless a stop was requested or a cap is
+// reached.
 func next(s loopState) (loopState, []action) {
 	switch c := s.caps; {
+	case s.stopRequested:
+		return stop(s, StateStopped, fmt.Sprintf("stopped by request after iteration %d", s.iteration))
 	case c.Iterations > 0 && s.iteration >= c.Iterations:
 		return stop(s, StateCapped, fmt.Sprintf("reached the cap of %d iterations", c.Iterations))
 	case c.Runtime > 0 && s.elapsed >= c.Runtime:

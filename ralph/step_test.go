@@ -37,6 +37,28 @@ func TestStep(t *testing.T) {
 				}
 			}},
 		{name: "cancel before start", s: loopState{}, ev: evCancelled{}, wantPhase: StateCancelled, wantActs: []action{actFinish{}}},
+		{name: "a stop request before start", s: loopState{}, ev: evStopRequested{}, wantPhase: StateStopped, wantActs: []action{actFinish{}}},
+		{name: "a stop request lets the iteration in flight go on", s: iterating(1, iters3, true), ev: evStopRequested{},
+			wantPhase: StateIterating, check: func(t *testing.T, s loopState) {
+				if !s.stopRequested || s.cancelRequested {
+					t.Errorf("state %+v", s)
+				}
+			}},
+		{name: "stop requested: the finished run is still applied", s: func() loopState { s := iterating(1, iters3, true); s.stopRequested = true; return s }(),
+			ev: evIterationFinished{finished: true, changed: true, message: "m"}, wantPhase: StateIterating, wantActs: []action{actApply{}}},
+		{name: "stop requested: the applied iteration is committed", s: loopState{phase: StateChecking, caps: iters3, commit: true, applied: true, iteration: 1, message: "m", stopRequested: true},
+			ev: evChecked{results: []CheckResult{fail}}, wantPhase: StateCommitting, wantActs: []action{actCommit{message: "m"}}},
+		{name: "stop requested: committed, no other iteration", s: loopState{phase: StateCommitting, caps: iters3, commit: true, applied: true, iteration: 1, stopRequested: true, checks: []CheckResult{fail}},
+			ev: evCommitted{}, wantPhase: StateStopped, wantActs: []action{actFinish{}},
+			check: func(t *testing.T, s loopState) {
+				if s.why != "stopped by request after iteration 1" {
+					t.Errorf("why %q", s.why)
+				}
+			}},
+		{name: "stop requested, but the work is done: done", s: loopState{phase: StateChecking, caps: iters3, iteration: 1, promised: true, stopRequested: true},
+			ev: evChecked{results: []CheckResult{pass}}, wantPhase: StateDone, wantActs: []action{actFinish{}}},
+		{name: "stop requested: a run discarded at a limit starts no other", s: func() loopState { s := iterating(1, iters3, false); s.stopRequested = true; return s }(),
+			ev: evIterationFinished{stop: "max_turns"}, wantPhase: StateStopped, wantActs: []action{actFinish{}}},
 		{name: "a finished run with edits is applied", s: iterating(1, iters3, false),
 			ev: evIterationFinished{finished: true, changed: true, message: "m"}, wantPhase: StateIterating, wantActs: []action{actApply{}}},
 		{name: "a finished run without edits goes to the checks", s: iterating(1, iters3, false),

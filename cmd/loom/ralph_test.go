@@ -237,3 +237,103 @@ func TestRalphWorktree(t *testing.T) {
 		t.Errorf("the loop's branch: %q", log)
 	}
 }
+
+// TestRalphStop: `loom ralph stop`, from another process, asks the loop
+// whose first iteration is blocked (its shell command waits for a file)
+// to stop. The iteration, once released, ends whole: applied, checked,
+// committed, its thread recorded; no second iteration starts; the loop
+// exits 130 and `loom ralph status` says it stopped by request. With no
+// loop running, `loom ralph stop` fails and says so.
+func TestRalphStop(t *testing.T) {
+	gate := t.TempDir()
+	started, release := filepath.Join(gate, "started"), filepath.Join(gate, "release")
+	wait, _ := json.Marshal(map[string]any{"name": "shell", "arguments": map[string]string{
+		"command": "touch '" + started + "'; while [ ! -e '" + release + "' ]; do sleep 0.05; done"}})
+	s, err := llmtest.ParseScript([]byte(`{"turns":[
+	  {"tool_calls":[` + editCall("a.txt", "one", "two") + `,` + string(wait) + `]},
+	  {"text":"<commit>first step</commit>"},
+	  {"text":"an iteration a stopped loop never starts"}
+	]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := llmtest.NewServer(t, s)
+	dir := ralphRepo(t, "checks: ['grep -q two a.txt']\nmax_iterations: 5\ncommit: true\n")
+	env := append(modelEnv(t, srv), gitEnv()...)
+	run := func(args ...string) (string, int) {
+		cmd := loomCommand(t, env, args...)
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+		return string(out), code
+	}
+	if out, code := run("ralph", "stop"); code == 0 || !strings.Contains(out, "no Ralph loop is running") {
+		t.Errorf("stop with no loop: exit %d\n%s", code, out)
+	}
+
+	loop := loomCommand(t, env, "ralph", "--allow-shell")
+	loop.Dir = dir
+	var stdout, stderr lockedBuffer
+	loop.Stdout, loop.Stderr = &stdout, &stderr
+	if err := loop.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- loop.Wait() }()
+	defer loop.Process.Kill()
+	waitFor(t, hangGuard, "iteration 1's command to start", func() bool {
+		_, err := os.Stat(started)
+		return err == nil
+	})
+	out, code := run("ralph", "stop")
+	if code != 0 || !strings.Contains(out, "asked loop ") {
+		t.Fatalf("loom ralph stop: exit %d\n%s", code, out)
+	}
+	if err := os.WriteFile(release, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err = <-exited:
+	case <-time.After(hangGuard):
+		t.Fatalf("still running %v after the stop request\n…%s", hangGuard, lastBytes(stderr.String(), 500))
+	}
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitCancelled {
+		t.Fatalf("exit = %v, want %d\n…%s", err, exitCancelled, lastBytes(stderr.String(), 500))
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "a.txt")); string(b) != "two\n" {
+		t.Errorf("a.txt = %q: the stopped iteration was not applied", b)
+	}
+	if log := gitLog(t, dir); strings.Join(log, "|") != "first step|start" {
+		t.Errorf("git log = %q, want the iteration's commit", log)
+	}
+	if n := len(srv.Requests()); n != 2 {
+		t.Errorf("the model got %d requests, want 2: a stopped loop starts no other iteration", n)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".loom", "ralph")); err != nil {
+		t.Fatal(err)
+	}
+	js, code := run("ralph", "status", "--json")
+	var rec struct {
+		ID, State, Why string
+		Iterations     []struct{ Thread, Commit string }
+	}
+	if err := json.Unmarshal([]byte(js), &rec); err != nil || rec.State != "stopped" || rec.Why != "stopped by request after iteration 1" ||
+		len(rec.Iterations) != 1 || rec.Iterations[0].Thread == "" || rec.Iterations[0].Commit == "" {
+		t.Fatalf("status (exit %d): %v %+v\n%s", code, err, rec, js)
+	}
+	if !strings.Contains(out, rec.ID) {
+		t.Errorf("loom ralph stop did not name loop %s: %s", rec.ID, out)
+	}
+	if out, code := run("threads", "show", rec.Iterations[0].Thread); code != 0 || !strings.Contains(out, "first step") {
+		t.Errorf("the iteration's thread: exit %d\n%s", code, out)
+	}
+	if matches, _ := filepath.Glob(filepath.Join(dir, ".loom", "ralph", "*.stop")); len(matches) != 0 {
+		t.Errorf("stop requests left behind: %v", matches)
+	}
+	if out, code := run("ralph", "stop"); code == 0 || !strings.Contains(out, "no Ralph loop is running") {
+		t.Errorf("stop after the loop ended: exit %d\n%s", code, out)
+	}
+}

@@ -1,7 +1,8 @@
 // Package ralph is `loom ralph`: a Ralph loop (the same prompt run again
 // and again by a fresh agent session until the checks pass and the agent
-// states the promise, or a cap stops it), and `loom ralph status|log`,
-// which read the loops' records in the repository's .loom/ralph/.
+// states the promise, or a cap stops it), `loom ralph status|log`, which
+// read the loops' records in the repository's .loom/ralph/, and `loom
+// ralph stop`, which asks the running loop to stop.
 package ralph
 
 import (
@@ -71,8 +72,10 @@ is in .loom/ralph/ (loom ralph status, loom ralph log).
 
 The loop stops when every check passes and the agent states the promise
 (<promise>TEXT</promise> in its final answer), at a cap (--max-iterations,
---max-runtime, --max-cost; with none given, 10 iterations), or on Ctrl+C:
-the iteration in flight is then not applied, or, when already applied, is
+--max-runtime, --max-cost; with none given, 10 iterations), when asked to
+by loom ralph stop (from any terminal: the iteration in flight finishes,
+applied, checked and committed, and no other starts), or on Ctrl+C: the
+iteration in flight is then not applied, or, when already applied, is
 checked and committed before the loop stops. --max-cost needs the model's
 price (--price-input, --price-output: US dollars per million tokens).
 
@@ -80,9 +83,11 @@ ralph.yaml at the repository root holds the same settings (prompt, plan,
 checks, check_timeout, promise, max_iterations, max_runtime, max_cost,
 price: {input, output}, commit); flags override it.
 
-Exit codes: 0 done, 1 failed, 2 usage, 3 stopped at a cap, 130 cancelled.`,
+Exit codes: 0 done, 1 failed, 2 usage, 3 stopped at a cap, 130 cancelled or
+stopped by request.`,
 		Example: `  loom ralph --plan PLAN.md --check 'go test ./...' --promise DONE --commit --allow-shell
   loom ralph status
+  loom ralph stop
   loom ralph log --diff`,
 		Args: cmdutil.UsageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -116,7 +121,7 @@ Exit codes: 0 done, 1 failed, 2 usage, 3 stopped at a cap, 130 cancelled.`,
 	fl.Float64Var(&opts.Price.Output, "price-output", 0, "the model's price per million output tokens, US dollars")
 	fl.BoolVar(&opts.Commit, "commit", false, "commit each applied iteration with git")
 	fl.BoolVar(&opts.Worktree, "worktree", false, "run in a new git worktree beside the repository (branch ralph/ID), leaving this tree untouched")
-	cmd.AddCommand(NewCmdStatus(f, nil), NewCmdLog(f, nil))
+	cmd.AddCommand(NewCmdStatus(f, nil), NewCmdLog(f, nil), NewCmdStop(f, nil))
 	return cmd
 }
 
@@ -183,7 +188,7 @@ func ralphRun(ctx context.Context, opts *RalphOptions) error {
 		return nil
 	case ralph.StateCapped:
 		return &cmdutil.ExitError{Code: cmdutil.ExitLimit, Err: errors.New(rec.Why)}
-	case ralph.StateCancelled:
+	case ralph.StateCancelled, ralph.StateStopped:
 		return fmt.Errorf("%s: %w", rec.Why, context.Canceled)
 	}
 	return errors.New(rec.Why)
