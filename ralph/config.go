@@ -8,6 +8,9 @@ import (
 	"github.com/loom-agent/loom/llm"
 )
 
+// DefaultIterations caps a loop given no cap at all: a loop is bounded.
+const DefaultIterations = 10
+
 // DefaultCheckTimeout bounds a check that sets no timeout of its own.
 const DefaultCheckTimeout = 10 * time.Minute
 

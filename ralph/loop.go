@@ -58,16 +58,29 @@ type Loop struct {
 // returns the loop's record; the error is non-nil only when the loop
 // could not start.
 func (l *Loop) Run(ctx context.Context) (Record, error) {
-	if err := l.Config.Validate(); err != nil {
+	wait, err := l.Start(ctx)
+	if err != nil {
 		return Record{}, err
 	}
+	return wait(), nil
+}
+
+// Start checks the loop, takes its folder's lock and writes its first
+// record, then runs it in the background, as Run does; wait waits for its
+// end and returns its record. A loop that cannot start (a bad config,
+// another loop in the folder) is an error here, before anything ran: a
+// caller that hands the loop off (the MCP server) can say so at once.
+func (l *Loop) Start(ctx context.Context) (wait func() Record, err error) {
+	if err := l.Config.Validate(); err != nil {
+		return nil, err
+	}
 	if l.Workspace == nil || l.Agent == nil {
-		return Record{}, fmt.Errorf("ralph: a loop needs a workspace and an agent")
+		return nil, fmt.Errorf("ralph: a loop needs a workspace and an agent")
 	}
 	if l.Plan != "" {
 		rel, err := l.Workspace.Resolve(l.Plan)
 		if err != nil {
-			return Record{}, fmt.Errorf("the plan: %w", err)
+			return nil, fmt.Errorf("the plan: %w", err)
 		}
 		l.Plan = rel
 	}
@@ -85,21 +98,32 @@ func (l *Loop) Run(ctx context.Context) (Record, error) {
 		l.RecordRoot = l.Workspace.Root()
 	}
 	if !validID(l.ID) {
-		return Record{}, fmt.Errorf("ralph: %q is not a loop ID", l.ID)
+		return nil, fmt.Errorf("ralph: %q is not a loop ID", l.ID)
 	}
 	unlock, err := lock(l.Workspace.Root(), l.ID)
 	if err != nil {
-		return Record{}, err
+		return nil, err
 	}
-	defer unlock()
-	// A request is for this loop only: none is left for a later one.
-	defer clearStop(l.Workspace.Root(), l.ID)
 	l.rec = Record{ID: l.ID, Started: l.start, State: StateIterating, Plan: l.Plan, Checks: l.Checks,
 		Promise: l.Promise, Caps: l.Caps, Worktree: l.Worktree, Branch: l.Branch, Iterations: []Iteration{}}
 	if err := l.rec.save(l.RecordRoot); err != nil {
-		return Record{}, err
+		unlock()
+		return nil, err
 	}
 	l.progress("loop %s in %s", l.rec.ID, l.Workspace.Root())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer unlock()
+		// A request is for this loop only: none is left for a later one.
+		defer clearStop(l.Workspace.Root(), l.ID)
+		l.drive(ctx)
+	}()
+	return func() Record { <-done; return l.rec }, nil
+}
+
+// drive performs what step asks until the loop ends, keeping the record.
+func (l *Loop) drive(ctx context.Context) {
 
 	// work is what iterations and checks run under: the user's context,
 	// ended early by the runtime cap.
@@ -151,7 +175,6 @@ func (l *Loop) Run(ctx context.Context) (Record, error) {
 		slog.Warn("saving the loop's record", "err", err)
 	}
 	l.progress("loop %s %s: %s", l.rec.ID, s.phase, s.why)
-	return l.rec, nil
 }
 
 // perform does one action and returns the event that reports it (nil

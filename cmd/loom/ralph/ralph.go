@@ -23,9 +23,6 @@ import (
 	"github.com/loom-agent/loom/workspace"
 )
 
-// defaultIterations caps a loop given no cap at all: a loop is bounded.
-const defaultIterations = 10
-
 // maxPromptSize refuses a prompt file no person wrote.
 const maxPromptSize = 1 << 20
 
@@ -136,7 +133,7 @@ func ralphRun(ctx context.Context, opts *RalphOptions) error {
 	}
 	caps := ralph.Caps{Iterations: opts.MaxIterations, Runtime: opts.MaxRuntime, Cost: opts.MaxCost}
 	if caps == (ralph.Caps{}) {
-		caps.Iterations = defaultIterations
+		caps.Iterations = ralph.DefaultIterations
 	}
 	cfg := ralph.Config{Prompt: prompt, Plan: opts.Plan, Checks: opts.Checks, CheckTimeout: opts.CheckTimeout,
 		Promise: opts.Promise, Caps: caps, Price: opts.Price, Commit: opts.Commit}
