@@ -92,6 +92,8 @@ type Server struct {
 	runs    *session.Service
 	watch   *subscriptions
 	logs    clientLogs
+	// loops are the Ralph loops started by loom_ralph_start (ralph.go).
+	loops *loops
 }
 
 // New checks the roots and builds the server with its tools.
@@ -114,7 +116,7 @@ func New(opts Options) (*Server, error) {
 	if opts.Sessions == nil {
 		opts.Sessions = &session.Service{Log: opts.Logger}
 	}
-	s := &Server{opts: opts, written: newWrittenProgress(), runs: opts.Sessions}
+	s := &Server{opts: opts, written: newWrittenProgress(), runs: opts.Sessions, loops: newLoops()}
 	// The server's own records reach the clients that asked for them.
 	s.log = slog.New(s.LogHandler(opts.Logger.Handler()))
 	s.watch = &subscriptions{interval: opts.PollInterval, notify: s.notifyUpdated}
@@ -168,6 +170,7 @@ func New(opts Options) (*Server, error) {
 	if opts.Sessions.KeepsThreads() {
 		all = append(all, s.threadsSearchTool(), s.threadShowTool())
 	}
+	all = append(all, s.ralphTools()...)
 	for i := range all {
 		all[i].Handler = s.guard(all[i].Tool.Name, all[i].Handler)
 	}

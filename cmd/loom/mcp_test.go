@@ -262,7 +262,8 @@ func TestMCPTools(t *testing.T) {
 			}
 			for _, name := range []string{"loom_agent", "apply_changes", "read_file", "list_dir", "glob", "grep",
 				"write_file", "edit_file", "apply_patch", "move_file", "delete_file",
-				"outline", "find_symbol", "find_references", "repo_map", "syntax_check", "threads_search", "thread_show"} {
+				"outline", "find_symbol", "find_references", "repo_map", "syntax_check", "threads_search", "thread_show",
+				"loom_ralph_start", "loom_ralph_status", "loom_ralph_stop"} {
 				if _, ok := byName[name]; !ok {
 					t.Errorf("tools/list lacks %s", name)
 				}

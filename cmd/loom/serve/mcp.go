@@ -164,6 +164,8 @@ func mcpRun(ctx context.Context, o *MCPOptions) error {
 	if err != nil {
 		return err
 	}
+	// The Ralph loops clients started end with the server, cleanly.
+	defer srv.Close()
 	// Every record of the process (the agent's, the session's) reaches the
 	// clients that asked for log messages, as well as stderr.
 	prev := slog.Default()
