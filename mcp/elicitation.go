@@ -3,7 +3,9 @@ package mcp
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 
 	mcpgo "github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
@@ -64,16 +66,66 @@ func (s *Server) approverFor(ctx context.Context) tools.Approver {
 	if s.opts.Approver != nil {
 		return s.opts.Approver
 	}
-	if server.IsModernRequest(ctx) {
+	if !canElicitForm(ctx) {
 		return nil
+	}
+	return elicitingApprover{srv: s.mcp}
+}
+
+// canElicitForm reports whether the client of ctx's request declared form
+// elicitation and may be asked mid-request (before protocol 2026-07-28).
+func canElicitForm(ctx context.Context) bool {
+	if server.IsModernRequest(ctx) {
+		return false
 	}
 	ci, ok := server.ClientSessionFromContext(ctx).(server.SessionWithClientInfo)
 	if !ok {
-		return nil
+		return false
 	}
 	e := ci.GetClientCapabilities().Elicitation
-	if e == nil || (e.Form == nil && e.URL != nil) {
-		return nil // URL mode only: no form to answer
+	// URL mode only: no form to answer.
+	return e != nil && !(e.Form == nil && e.URL != nil)
+}
+
+// instructionSchema is the form the edit prompt asks its instruction with.
+var instructionSchema = map[string]any{
+	"type": "object",
+	"properties": map[string]any{
+		"instruction": map[string]any{"type": "string", "title": "Instruction", "description": "what to change, in plain words", "minLength": 1},
+	},
+	"required": []string{"instruction"},
+}
+
+// errNoInstruction: the user was asked for the instruction and gave none.
+var errNoInstruction = errors.New("no instruction was given")
+
+// elicitInstruction asks the client's user what to change in where
+// (elicitation/create, form mode). A decline, a cancel or an empty answer
+// is errNoInstruction.
+func (s *Server) elicitInstruction(ctx context.Context, where string) (string, error) {
+	res, err := s.mcp.RequestElicitation(ctx, mcpgo.ElicitationRequest{
+		Request: mcpgo.Request{Method: string(mcpgo.MethodElicitationCreate)},
+		Params: mcpgo.ElicitationParams{
+			Mode:            "form",
+			Message:         fmt.Sprintf("Loom: Edit with instruction. What should change in %s?", where),
+			RequestedSchema: instructionSchema,
+		},
+	})
+	if err != nil {
+		return "", fmt.Errorf("asking the user for the instruction (elicitation/create): %w", err)
 	}
-	return elicitingApprover{srv: s.mcp}
+	if res.Action != mcpgo.ElicitationResponseActionAccept {
+		return "", fmt.Errorf("%w (the user answered %s)", errNoInstruction, res.Action)
+	}
+	raw, err := json.Marshal(res.Content)
+	if err != nil {
+		return "", errNoInstruction
+	}
+	var answer struct {
+		Instruction string `json:"instruction"`
+	}
+	if json.Unmarshal(raw, &answer) != nil || strings.TrimSpace(answer.Instruction) == "" {
+		return "", errNoInstruction
+	}
+	return strings.TrimSpace(answer.Instruction), nil
 }

@@ -107,3 +107,80 @@ func TestLoomAgentAsksConsentThroughElicitation(t *testing.T) {
 		})
 	}
 }
+
+// TestEditPromptAsksForInstruction: the edit prompt without its
+// instruction asks the client's user for it (elicitation/create) when the
+// client can be asked, and puts the answer in the prompt; a decline, a
+// cancel or an empty answer is an error, as is a client that cannot be
+// asked (it is told the argument is required). An instruction given, or a
+// file that cannot be read, asks nobody.
+func TestEditPromptAsksForInstruction(t *testing.T) {
+	answer := func(action mcpgo.ElicitationResponseAction, content any) *mcpgo.ElicitationResult {
+		return &mcpgo.ElicitationResult{ElicitationResponse: mcpgo.ElicitationResponse{Action: action, Content: content}}
+	}
+	tests := []struct {
+		name      string
+		args      map[string]string
+		answer    *mcpgo.ElicitationResult // nil: the client cannot be asked
+		wantText  string
+		wantErr   string
+		wantAsked bool
+	}{
+		{name: "asked and answered", args: map[string]string{"file": "calc.go"},
+			answer: answer(mcpgo.ElicitationResponseActionAccept, map[string]any{"instruction": "rename Add to Sum"}), wantText: "rename Add to Sum", wantAsked: true},
+		{name: "declined", args: map[string]string{"file": "calc.go"},
+			answer: answer(mcpgo.ElicitationResponseActionDecline, nil), wantErr: "no instruction was given (the user answered decline)", wantAsked: true},
+		{name: "cancelled", args: map[string]string{"file": "calc.go"},
+			answer: answer(mcpgo.ElicitationResponseActionCancel, nil), wantErr: "no instruction was given", wantAsked: true},
+		{name: "accepted empty", args: map[string]string{"file": "calc.go"},
+			answer: answer(mcpgo.ElicitationResponseActionAccept, map[string]any{"instruction": "  "}), wantErr: "no instruction was given", wantAsked: true},
+		{name: "a client that cannot be asked", args: map[string]string{"file": "calc.go"},
+			wantErr: `"instruction" is required (this client cannot be asked for it`},
+		{name: "given: nobody is asked", args: map[string]string{"file": "calc.go", "instruction": "add a comment"},
+			answer: answer(mcpgo.ElicitationResponseActionAccept, map[string]any{"instruction": "not this"}), wantText: "add a comment"},
+		{name: "a file outside the roots: nobody is asked", args: map[string]string{"file": "../elsewhere.go"},
+			answer: answer(mcpgo.ElicitationResponseActionAccept, map[string]any{"instruction": "x"}), wantErr: "outside"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := files(t, map[string]string{"calc.go": "package calc\n\nfunc Add(a, b int) int { return a + b }\n"})
+			s, err := New(Options{Roots: []string{dir}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			u := &user{}
+			caps := mcpgo.ClientCapabilities{}
+			var opts []client.ClientOption
+			if tc.answer != nil {
+				u.answer = *tc.answer
+				caps.Elicitation = &mcpgo.ElicitationCapability{Form: &struct{}{}}
+				opts = append(opts, client.WithElicitationHandler(u))
+			}
+			c := connectStdio(t, s, caps, opts...)
+			req := mcpgo.GetPromptRequest{}
+			req.Params.Name, req.Params.Arguments = "edit", tc.args
+			res, err := c.GetPrompt(timeout(t), req)
+			u.mu.Lock()
+			asked := append([]string(nil), u.asked...)
+			u.mu.Unlock()
+			if (len(asked) > 0) != tc.wantAsked {
+				t.Errorf("the user was asked %q, want asked: %v", asked, tc.wantAsked)
+			} else if tc.wantAsked && !strings.Contains(asked[0], "calc.go") {
+				t.Errorf("the question %q does not name the file", asked[0])
+			}
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error %v, want one containing %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			first, _ := res.Messages[0].Content.(mcpgo.TextContent)
+			if !strings.HasPrefix(first.Text, tc.wantText) || !strings.Contains(first.Text, "calc.go") {
+				t.Errorf("prompt text %q, want it to start with %q", first.Text, tc.wantText)
+			}
+		})
+	}
+}

@@ -71,8 +71,10 @@ func (s *Server) promptList() []server.ServerPrompt {
 			mcpgo.WithArgument("selection", mcpgo.ArgumentDescription("the selected code, when the action is about a part of the file")),
 		}
 		if p.needsInstruction {
-			opts = append(opts, mcpgo.WithArgument("instruction", mcpgo.RequiredArgument(),
-				mcpgo.ArgumentDescription("what to change, in plain words")))
+			// Not marked required: a client that can ask its user
+			// (elicitation) may leave it out, and the server asks.
+			opts = append(opts, mcpgo.WithArgument("instruction",
+				mcpgo.ArgumentDescription("what to change, in plain words; when left out, asked of the user through the client (elicitation), where it can")))
 		}
 		mp := mcpgo.NewPrompt(p.name, opts...)
 		mp.Title = p.title
@@ -92,8 +94,8 @@ func (s *Server) promptHandler(p prompt) server.PromptHandlerFunc {
 			return nil, fmt.Errorf("prompt %s: the argument \"file\" is required", p.name)
 		}
 		instruction := strings.TrimSpace(args["instruction"])
-		if p.needsInstruction && instruction == "" {
-			return nil, fmt.Errorf("prompt %s: the argument \"instruction\" is required", p.name)
+		if p.needsInstruction && instruction == "" && !canElicitForm(ctx) {
+			return nil, fmt.Errorf("prompt %s: the argument \"instruction\" is required (this client cannot be asked for it: it offers no form elicitation)", p.name)
 		}
 		roots, err := s.requestRoots(ctx)
 		if err != nil {
@@ -115,6 +117,13 @@ func (s *Server) promptHandler(p prompt) server.PromptHandlerFunc {
 		sel := args["selection"]
 		if strings.TrimSpace(sel) != "" {
 			where = "the selected code of " + rel
+		}
+		if p.needsInstruction && instruction == "" {
+			// Asked only once the file is known to be readable: the user
+			// is not asked for an edit that cannot happen.
+			if instruction, err = s.elicitInstruction(ctx, where); err != nil {
+				return nil, fmt.Errorf("prompt %s: %w", p.name, err)
+			}
 		}
 		text := p.task(where, instruction)
 		if strings.TrimSpace(sel) != "" {
