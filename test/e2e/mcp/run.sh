@@ -5,7 +5,10 @@
 #     llmtest as the model; and its prompts, resources, logging, sampling
 #     and elicitation (server-features.test.mjs), where the client's own
 #     scripted model runs loom_agent, Loom has none, and the client's user
-#     allows or refuses a command;
+#     allows or refuses a command, or is asked the edit prompt's
+#     instruction; and Ralph loops handed off with loom_ralph_start,
+#     followed with loom_ralph_status and stopped with loom_ralph_stop
+#     (ralph.test.mjs, an llmtest of its own per loop);
 #  2. the MCP conformance suite over streamable HTTP (loom mcp --http), where
 #     every scenario must pass except those conformance-skip.yml lists as not
 #     applying to Loom. The suite cannot send a bearer token, so this server
@@ -52,8 +55,8 @@ model_url=$(waitline "$tmp/llmtest.out" "")
 
 echo "== TypeScript SDK client over stdio and streamable HTTP"
 (cd "$here" && env LOOM="$LOOM" LOOM_MODEL=test-model LOOM_BASE_URL="$model_url" LOOM_API_KEY= OPENAI_API_KEY= \
-	XDG_CONFIG_HOME="$tmp/config" XDG_CACHE_HOME="$tmp/cache" \
-	node --test --test-reporter=spec client.test.mjs server-features.test.mjs)
+	XDG_CONFIG_HOME="$tmp/config" XDG_CACHE_HOME="$tmp/cache" LLMTEST="$tmp/llmtest" \
+	node --test --test-reporter=spec client.test.mjs server-features.test.mjs ralph.test.mjs)
 
 echo "== MCP conformance suite over streamable HTTP"
 mkdir -p "$tmp/root"

@@ -181,3 +181,35 @@ test('elicitation: a command of loom_agent runs only once the client\'s user all
     }
   }
 });
+
+test('elicitation: the edit prompt asks its instruction of a client that can ask, and is refused by one that cannot', async () => {
+  const root = project();
+  const asking = new Client({ name: 'loom-e2e-edit', version: '1.0.0' }, { capabilities: { elicitation: { form: {} } } });
+  const asked = [];
+  asking.setRequestHandler(ElicitRequestSchema, async (req) => {
+    asked.push(req.params);
+    return { action: 'accept', content: { instruction: 'rename Add to Sum' } };
+  });
+  const plain = new Client({ name: 'loom-e2e-edit-plain', version: '1.0.0' });
+  const env = { ...process.env, ...noModel };
+  await asking.connect(new StdioClientTransport({ command: loom, args: ['mcp', '--root', root], env, stderr: 'ignore' }));
+  await plain.connect(new StdioClientTransport({ command: loom, args: ['mcp', '--root', root], env, stderr: 'ignore' }));
+  try {
+    const { prompts } = await asking.listPrompts();
+    const edit = prompts.find((p) => p.name === 'edit');
+    assert.equal(edit.arguments.find((a) => a.name === 'instruction').required ?? false, false);
+    const res = await asking.getPrompt({ name: 'edit', arguments: { file: 'calc.go' } });
+    assert.equal(asked.length, 1);
+    assert.match(asked[0].message, /calc\.go/);
+    assert.deepEqual(asked[0].requestedSchema.required, ['instruction']);
+    assert.match(res.messages[0].content.text, /^rename Add to Sum/);
+    await assert.rejects(plain.getPrompt({ name: 'edit', arguments: { file: 'calc.go' } }),
+      /"instruction" is required \(this client cannot be asked for it/);
+    const given = await plain.getPrompt({ name: 'edit', arguments: { file: 'calc.go', instruction: 'add a comment' } });
+    assert.match(given.messages[0].content.text, /^add a comment/);
+  } finally {
+    await asking.close();
+    await plain.close();
+    rmSync(root, { recursive: true, force: true });
+  }
+});
