@@ -23,7 +23,14 @@
 // redacted) and sampling (sampling.go: an llm.Provider over
 // sampling/createMessage, so loom_agent runs on the client's model when
 // Loom has none or is told to) and elicitation (elicitation.go: without
-// --allow-shell, a loom_agent run's commands are put to the client's user).
+// --allow-shell, a loom_agent run's commands are put to the client's user,
+// and the edit prompt's instruction is asked when not given).
+//
+// ralph.go hands long jobs to Ralph loops (package ralph): loom_ralph_start,
+// once consented to, starts a loop under the server's own context, not the
+// request's, and answers with its ID at once; loom_ralph_status reads the
+// loop's record and loom_ralph_stop writes its stop request, as `loom ralph
+// status|stop` do. Close cancels the loops still running.
 //
 // The workspace is the set of root folders given to New or, when the client
 // declares the roots capability, the client's roots, asked for on every call

@@ -89,7 +89,11 @@ document, write_tests, edit; the file argument completed from the
 workspace), the workspace's files (file://, within the roots, with
 subscriptions), its threads (loom://threads/ID) and its repo map
 (loom://repomap) as resources, and its logs as notifications/message at the
-level a client sets. With no model configured, or with --sampling,
+level a client sets. loom_ralph_start hands a long job to a Ralph loop
+(loom ralph) that runs in this process, after consent (--allow-shell, or the
+client's user through elicitation); loom_ralph_status and loom_ralph_stop
+follow and stop it; loops still running when the server ends are cancelled
+as by Ctrl-C. With no model configured, or with --sampling,
 loom_agent runs on the client's own model through MCP sampling: the
 client's model then sees the workspace's content that the agent reads.`,
 		Example: `  loom mcp --root ~/src/project
