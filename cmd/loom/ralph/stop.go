@@ -2,6 +2,7 @@ package ralph
 
 import (
 	"fmt"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -47,7 +48,11 @@ Exits 1 when no loop runs there.`,
 }
 
 func stopRun(opts *StopOptions) error {
-	r, err := ralph.RequestStop(opts.Folder, opts.ID)
+	folder, err := filepath.Abs(opts.Folder)
+	if err != nil {
+		return err
+	}
+	r, err := ralph.RequestStop(folder, opts.ID)
 	if err != nil {
 		return err
 	}
