@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"strings"
@@ -28,9 +27,6 @@ import (
 // too) and loom_ralph_stop writes the same stop request as `loom ralph
 // stop`. The loops end when the server does: Close cancels them the way
 // Ctrl+C does (the iteration in flight is not applied).
-
-// maxRalphPrompt refuses a prompt no person wrote.
-const maxRalphPrompt = 1 << 20
 
 type ralphStartArgs struct {
 	Prompt        string   `json:"prompt,omitempty"`
@@ -207,7 +203,7 @@ func (s *Server) ralphStart(ctx context.Context, req mcpgo.CallToolRequest) (*mc
 		return mcpgo.NewToolResultError("loom_ralph_start: the user did not allow the loop; nothing was started"), nil
 	}
 	l := &ralph.Loop{Config: cfg, RecordRoot: ws.Root(), Sessions: s.runs, Model: s.opts.Model,
-		Approver: s.opts.Approver, Progress: logLines{s.log}, ID: ralph.NewID(time.Now())}
+		Approver: s.opts.Approver, Progress: slogWriter{l: s.log, level: slog.LevelInfo}, ID: ralph.NewID(time.Now())}
 	loopWS := ws
 	if a.Worktree {
 		if l.Worktree, l.Branch, err = ralph.AddWorktree(ctx, ws.Root(), l.ID); err != nil {
@@ -269,22 +265,11 @@ func ralphConfig(ws *workspace.Workspace, a ralphStartArgs) (ralph.Config, error
 	case a.Prompt != "":
 		cfg.Prompt = a.Prompt
 	default:
-		rel, err := ws.Resolve(a.PromptFile)
-		if err != nil {
-			return cfg, fmt.Errorf("the prompt file: %w", err)
+		if cfg.Prompt, err = ralph.ReadPrompt(ws, a.PromptFile); err != nil {
+			return cfg, fmt.Errorf("prompt_file: %w", err)
 		}
-		if fi, err := os.Stat(ws.Abs(rel)); err != nil {
-			return cfg, fmt.Errorf("the prompt file: %w", err)
-		} else if fi.Size() > maxRalphPrompt {
-			return cfg, fmt.Errorf("the prompt file %s is over 1 MiB", rel)
-		}
-		b, err := ws.ReadFile(rel)
-		if err != nil {
-			return cfg, fmt.Errorf("the prompt file: %w", err)
-		}
-		cfg.Prompt = string(b)
 	}
-	if len(cfg.Prompt) > maxRalphPrompt {
+	if len(cfg.Prompt) > ralph.MaxPromptSize {
 		return cfg, errors.New("the prompt is over 1 MiB")
 	}
 	if cfg.Plan != "" {
@@ -414,14 +399,3 @@ func (s *Server) ralphStop(ctx context.Context, req mcpgo.CallToolRequest) (*mcp
 	return mcpgo.NewToolResultStructured(map[string]any{"id": r.ID, "folder": r.Dir},
 		fmt.Sprintf("Asked loop %s in %s to stop: it ends after its current iteration; loom_ralph_status shows when.", r.ID, r.Dir)), nil
 }
-
-// logLines writes a loop's progress lines to the server's log (stderr and
-// the clients that set a logging level).
-type logLines struct{ l *slog.Logger }
-
-func (w logLines) Write(p []byte) (int, error) {
-	w.l.Info(string(trimNewline(p)))
-	return len(p), nil
-}
-
-var _ io.Writer = logLines{}

@@ -229,7 +229,7 @@ func TestRalphStartNeedsConsent(t *testing.T) {
 		{name: "the user declines", args: good, elicit: &decline, wantAsked: true, wantErr: "did not allow"},
 		{name: "nobody to ask", args: good, wantErr: "needs consent"},
 		{name: "no prompt", args: map[string]any{"max_iterations": 1}, elicit: &accept, wantErr: `"prompt"`},
-		{name: "a prompt file outside the workspace", args: map[string]any{"prompt_file": "../PROMPT.md"}, elicit: &accept, wantErr: "prompt file"},
+		{name: "a prompt file outside the workspace", args: map[string]any{"prompt_file": "../PROMPT.md"}, elicit: &accept, wantErr: "prompt_file: the prompt: "},
 		{name: "a cost cap without a price", args: map[string]any{"prompt": "Work.", "max_cost": 1}, elicit: &accept, wantErr: "price"},
 		{name: "a bad runtime", args: map[string]any{"prompt": "Work.", "max_runtime": "soon"}, elicit: &accept, wantErr: "max_runtime"},
 		{name: "an unknown argument", args: map[string]any{"prompt": "Work.", "max_iteration": 2}, elicit: &accept, wantErr: "max_iteration"},

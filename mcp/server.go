@@ -223,7 +223,7 @@ func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) er
 	std := server.NewStdioServer(s.mcp)
 	// The transport's complaints are about writing to the client: they
 	// go to the plain logger, never to the client, where they could loop.
-	std.SetErrorLogger(log.New(slogWriter{s.opts.Logger}, "", 0))
+	std.SetErrorLogger(log.New(slogWriter{l: s.opts.Logger, level: slog.LevelWarn, prefix: "mcp transport: "}, "", 0))
 	// mcp-go cancels what still runs when its input ends: hold the end back
 	// until every request read is answered.
 	answers := rpcdrain.New("notifications/cancelled")
@@ -255,11 +255,16 @@ func (s *Server) guard(name string, next server.ToolHandlerFunc) server.ToolHand
 	}
 }
 
-// slogWriter forwards the transport's own log lines to the logger.
-type slogWriter struct{ l *slog.Logger }
+// slogWriter forwards lines written to it (the transport's complaints, a
+// Ralph loop's progress) to the logger, each a record at level with prefix.
+type slogWriter struct {
+	l      *slog.Logger
+	level  slog.Level
+	prefix string
+}
 
 func (w slogWriter) Write(p []byte) (int, error) {
-	w.l.Warn("mcp transport: " + string(trimNewline(p)))
+	w.l.Log(context.Background(), w.level, w.prefix+string(trimNewline(p)))
 	return len(p), nil
 }
 

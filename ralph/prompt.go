@@ -2,6 +2,7 @@ package ralph
 
 import (
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/loom-agent/loom/workspace"
@@ -45,4 +46,27 @@ func (c Config) prompt(ws *workspace.Workspace, n int, feedback string) string {
 		b.Write(data)
 	}
 	return b.String()
+}
+
+// MaxPromptSize refuses a prompt file no person wrote.
+const MaxPromptSize = 1 << 20
+
+// ReadPrompt reads the prompt file name, inside the workspace.
+func ReadPrompt(ws *workspace.Workspace, name string) (string, error) {
+	rel, err := ws.Resolve(name)
+	if err != nil {
+		return "", fmt.Errorf("the prompt: %w", err)
+	}
+	fi, err := os.Stat(ws.Abs(rel))
+	if err != nil {
+		return "", fmt.Errorf("the prompt: %w", err)
+	}
+	if fi.Size() > MaxPromptSize {
+		return "", fmt.Errorf("the prompt %s is over 1 MiB", rel)
+	}
+	b, err := ws.ReadFile(rel)
+	if err != nil {
+		return "", fmt.Errorf("the prompt: %w", err)
+	}
+	return string(b), nil
 }

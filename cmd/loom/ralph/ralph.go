@@ -9,7 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
+	"io/fs"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -22,9 +22,6 @@ import (
 	"github.com/loom-agent/loom/tools"
 	"github.com/loom-agent/loom/workspace"
 )
-
-// maxPromptSize refuses a prompt file no person wrote.
-const maxPromptSize = 1 << 20
 
 // RalphOptions are what `loom ralph` needs.
 type RalphOptions struct {
@@ -127,7 +124,10 @@ func ralphRun(ctx context.Context, opts *RalphOptions) error {
 	if err != nil {
 		return err
 	}
-	prompt, err := readPrompt(ws, opts.PromptFile)
+	prompt, err := ralph.ReadPrompt(ws, opts.PromptFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w (write the task in %s, or name the file with --prompt)", err, opts.PromptFile)
+	}
 	if err != nil {
 		return err
 	}
@@ -189,24 +189,4 @@ func ralphRun(ctx context.Context, opts *RalphOptions) error {
 		return fmt.Errorf("%s: %w", rec.Why, context.Canceled)
 	}
 	return errors.New(rec.Why)
-}
-
-// readPrompt reads the prompt file, inside the workspace.
-func readPrompt(ws *workspace.Workspace, name string) (string, error) {
-	rel, err := ws.Resolve(name)
-	if err != nil {
-		return "", fmt.Errorf("the prompt: %w", err)
-	}
-	fi, err := os.Stat(ws.Abs(rel))
-	if err != nil {
-		return "", fmt.Errorf("the prompt: %w (write the task in %s, or name the file with --prompt)", err, name)
-	}
-	if fi.Size() > maxPromptSize {
-		return "", fmt.Errorf("the prompt %s is over 1 MiB", rel)
-	}
-	b, err := ws.ReadFile(rel)
-	if err != nil {
-		return "", fmt.Errorf("the prompt: %w", err)
-	}
-	return string(b), nil
 }
