@@ -124,7 +124,6 @@ func (l *Loop) Start(ctx context.Context) (wait func() Record, err error) {
 
 // drive performs what step asks until the loop ends, keeping the record.
 func (l *Loop) drive(ctx context.Context) {
-
 	// work is what iterations and checks run under: the user's context,
 	// ended early by the runtime cap.
 	work, cancel := ctx, context.CancelFunc(func() {})
