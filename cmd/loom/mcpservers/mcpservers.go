@@ -36,7 +36,7 @@ as SERVER__TOOL. A call ends when its server sends nothing for "timeout"
 after you trust its list (loom mcp-servers trust), and again after each change
 to it.`,
 	}
-	cmd.AddCommand(NewCmdList(f, nil), NewCmdTest(f, nil), NewCmdTrust(f, nil))
+	cmd.AddCommand(NewCmdList(f, nil), NewCmdTest(f, nil), NewCmdTrust(f, nil), NewCmdImport(f, nil))
 	return cmd
 }
 
