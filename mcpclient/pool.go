@@ -140,6 +140,37 @@ type Set struct {
 	once    sync.Once
 }
 
+// NewSet is a set of its owner's own servers, outside any pool: those an
+// ACP client gives for one session. They are checked now (f.Check),
+// started when the set's tools are first asked for, a stdio server in dir,
+// with the same bounds as configured ones; Close ends them.
+func NewSet(f File, scope Scope, dir string, log *slog.Logger) (*Set, error) {
+	if err := f.Check(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	set := &Set{}
+	for _, name := range f.Names() {
+		if cfg := f.Servers[name]; !cfg.Disabled {
+			set.servers = append(set.servers, newServer(name, scope, cfg, dir, log))
+		}
+	}
+	return set, nil
+}
+
+// Close ends the set's servers. Only the owner of a set made by NewSet
+// calls it: a pool's sets end with the pool.
+func (s *Set) Close() error {
+	var wg sync.WaitGroup
+	for _, srv := range s.servers {
+		wg.Go(func() { srv.Close() })
+	}
+	wg.Wait()
+	return nil
+}
+
 // Servers lists the set's servers, the user's first, each sorted by name.
 func (s *Set) Servers() []*Server { return s.servers }
 

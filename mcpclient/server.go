@@ -29,6 +29,9 @@ const (
 	ScopeUser Scope = "user"
 	// ScopeRepo: a repository's .loom/mcp.json.
 	ScopeRepo Scope = "repository"
+	// ScopeSession: given by a client for one of its sessions (ACP's
+	// session/new).
+	ScopeSession Scope = "session"
 )
 
 // Bounds on starting a server and on what Loom keeps of it.
