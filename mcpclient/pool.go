@@ -20,6 +20,7 @@ import (
 type Pool struct {
 	user      File
 	trustPath string
+	authDir   string
 	log       *slog.Logger
 
 	mu     sync.Mutex
@@ -42,6 +43,7 @@ func NewPool(configPath string, log *slog.Logger) (*Pool, error) {
 	p := &Pool{user: user, log: log, users: map[string]*Server{}, sets: map[string]*Set{}}
 	if configPath != "" {
 		p.trustPath = filepath.Join(filepath.Dir(configPath), TrustFileName)
+		p.authDir = filepath.Join(filepath.Dir(configPath), AuthDirName)
 	}
 	return p, nil
 }
@@ -69,6 +71,7 @@ func (p *Pool) Set(root string) *Set {
 		srv, ok := p.users[name]
 		if !ok {
 			srv = newServer(name, ScopeUser, cfg, wd, p.log)
+			srv.authDir = p.authDir
 			p.users[name] = srv
 		}
 		set.servers = append(set.servers, srv)
@@ -105,7 +108,9 @@ func (p *Pool) repoServers(root string) []*Server {
 		case p.user.Servers[name].Command != "" || p.user.Servers[name].URL != "":
 			p.log.Warn("the repository's MCP server is named like one of yours; yours is used", "server", name)
 		default:
-			out = append(out, newServer(name, ScopeRepo, cfg, r.Root, p.log))
+			srv := newServer(name, ScopeRepo, cfg, r.Root, p.log)
+			srv.authDir = p.authDir
+			out = append(out, srv)
 		}
 	}
 	return out

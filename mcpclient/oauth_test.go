@@ -1,0 +1,365 @@
+package mcpclient
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/loom-agent/loom/server/auth/oauth/optest"
+)
+
+// startAuthServer runs oidc-provider (npm, pinned by test/e2e/oidc) as an
+// MCP authorization server (test/e2e/oidc/mcp-provider.mjs) and returns
+// its issuer.
+func startAuthServer(t *testing.T) string {
+	t.Helper()
+	dir, err := filepath.Abs(filepath.Join("..", "test", "e2e", "oidc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "oidc-provider")); err != nil {
+		t.Fatal("oidc-provider is not installed: run test/install.sh")
+	}
+	cmd := exec.Command("node", "mcp-provider.mjs")
+	cmd.Dir = dir
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdin, _ := cmd.StdinPipe() // closed at the end: the provider exits
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stdin.Close()
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() && stderr.Len() > 0 {
+			t.Logf("oidc-provider: %s", stderr.String())
+		}
+	})
+	ready := make(chan string, 1)
+	go func() {
+		var hello struct{ Issuer string }
+		sc := bufio.NewScanner(stdout)
+		if sc.Scan() {
+			json.Unmarshal(sc.Bytes(), &hello)
+		}
+		ready <- hello.Issuer
+		io.Copy(io.Discard, stdout)
+	}()
+	select {
+	case issuer := <-ready:
+		if issuer == "" {
+			t.Fatal("oidc-provider did not start")
+		}
+		return issuer
+	case <-time.After(hangGuard):
+		t.Fatal("oidc-provider did not start")
+		return ""
+	}
+}
+
+// protectedServer is mcp-go's streamable HTTP server behind a resource
+// server that takes only the authorization server's JWTs issued for it
+// (signature by its JWKS, issuer, audience, expiry), answering others 401
+// with its RFC 9728 metadata; "whoami" answers the token's subject.
+type protectedServer struct {
+	URL string
+	mu  sync.Mutex
+	// tokens are the access tokens accepted, in order.
+	tokens []string
+}
+
+func startProtectedServer(t *testing.T, issuer string) *protectedServer {
+	t.Helper()
+	var disc struct {
+		JWKS string `json:"jwks_uri"`
+	}
+	getJSON(t, issuer+"/.well-known/openid-configuration", &disc)
+	var keys jose.JSONWebKeySet
+	getJSON(t, disc.JWKS, &keys)
+
+	ps := &protectedServer{}
+	mcpSrv := server.NewMCPServer("protected", "1", server.WithToolCapabilities(false))
+	mcpSrv.AddTool(mcp.NewTool("whoami", mcp.WithReadOnlyHintAnnotation(true), mcp.WithOpenWorldHintAnnotation(false)),
+		func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			return mcp.NewToolResultText("you are " + req.Header.Get("X-Subject")), nil
+		})
+	h := server.NewStreamableHTTPServer(mcpSrv)
+	mux := http.NewServeMux()
+	ts := httptest.NewServer(mux)
+	t.Cleanup(ts.Close)
+	ps.URL = ts.URL + "/mcp"
+	metadata := ts.URL + "/.well-known/oauth-protected-resource/mcp"
+	mux.HandleFunc("/.well-known/oauth-protected-resource/mcp", func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(map[string]any{"resource": ps.URL, "authorization_servers": []string{issuer}, "scopes_supported": []string{"mcp"}})
+	})
+	mux.HandleFunc("/mcp", func(w http.ResponseWriter, r *http.Request) {
+		raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		var claims jwt.Claims
+		if ok {
+			tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256, jose.PS256, jose.ES256, jose.EdDSA})
+			if err == nil {
+				err = tok.Claims(keys, &claims)
+			}
+			if err == nil {
+				err = claims.Validate(jwt.Expected{Issuer: issuer, AnyAudience: jwt.Audience{ps.URL}, Time: time.Now()})
+			}
+			ok = err == nil
+		}
+		if !ok {
+			w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer resource_metadata=%q`, metadata))
+			http.Error(w, "sign in", http.StatusUnauthorized)
+			return
+		}
+		ps.mu.Lock()
+		if n := len(ps.tokens); n == 0 || ps.tokens[n-1] != raw {
+			ps.tokens = append(ps.tokens, raw)
+		}
+		ps.mu.Unlock()
+		r.Header.Set("X-Subject", claims.Subject)
+		h.ServeHTTP(w, r)
+	})
+	return ps
+}
+
+func (ps *protectedServer) accepted() []string {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	return append([]string(nil), ps.tokens...)
+}
+
+func getJSON(t *testing.T, u string, v any) {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("%s: %v", u, err)
+	}
+}
+
+// browser completes the authorization page as a person would: it follows
+// the address, signs in as login on the provider's forms and consents, and
+// follows the redirect back to Loom's loopback listener.
+func browser(t *testing.T, login string) func(string) error {
+	return func(authURL string) error {
+		jar, _ := cookiejar.New(nil)
+		// The forms are followed; the way back to Loom is taken last.
+		c := &http.Client{Jar: jar, Timeout: hangGuard, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
+			if req.URL.Path == "/callback" {
+				return http.ErrUseLastResponse
+			}
+			return nil
+		}}
+		page, err := c.Get(authURL)
+		if err != nil {
+			return err
+		}
+		back := optest.Login(t, c, page, login)
+		back.Body.Close()
+		end, err := c.Get(back.Header.Get("Location"))
+		if err != nil {
+			return err
+		}
+		body, _ := io.ReadAll(end.Body)
+		end.Body.Close()
+		if !strings.Contains(string(body), "Signed in to") {
+			t.Errorf("the browser ended at %s: %d %.300s", end.Request.URL, end.StatusCode, body)
+		}
+		return nil
+	}
+}
+
+// TestOAuthLogin: an HTTP server that asks for OAuth is not started
+// without a sign-in, and says which command signs in; `login` discovers
+// its authorization server (RFC 9728, RFC 8414), registers Loom (RFC 7591)
+// and completes the authorization code flow with PKCE through a browser;
+// the tokens are kept in a 0600 file bound to the server's URL, used by
+// later processes, refreshed when expired, and never logged.
+func TestOAuthLogin(t *testing.T) {
+	issuer := startAuthServer(t)
+	ps := startProtectedServer(t, issuer)
+	dir := t.TempDir()
+	configPath := filepath.Join(dir, "loom", "config.json")
+	os.MkdirAll(filepath.Dir(configPath), 0o700)
+	if err := os.WriteFile(configPath, fmt.Appendf(nil, `{"mcpServers": {"remote": {"url": %q}}}`, ps.URL), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*hangGuard)
+	defer cancel()
+	openPool := func() (*Pool, *Server) {
+		p, err := NewPool(configPath, log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { p.Close() })
+		return p, p.Set("").Servers()[0]
+	}
+
+	// Before signing in: no tools, and the way to sign in.
+	p, srv := openPool()
+	if ts := p.Set("").Tools(); len(ts) != 0 {
+		t.Errorf("tools offered without a sign-in: %d", len(ts))
+	}
+	if err := srv.Err(); err == nil || !strings.Contains(err.Error(), "loom mcp-servers login remote") {
+		t.Errorf("start error %v, want one naming loom mcp-servers login remote", err)
+	}
+
+	var said []string
+	if err := srv.Login(ctx, func(s string) { said = append(said, s) }, browser(t, "alice")); err != nil {
+		t.Fatal(err)
+	}
+	if len(said) != 1 || !strings.HasPrefix(said[0], issuer) || !strings.Contains(said[0], "code_challenge_method=S256") {
+		t.Errorf("the address shown: %q", said)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "loom", AuthDirName, "remote-*.json"))
+	if len(files) != 1 {
+		t.Fatalf("sign-in files %v", files)
+	}
+	if st, err := os.Stat(files[0]); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("the sign-in file: %v, %v", st.Mode(), err)
+	}
+
+	// A new process uses the sign-in.
+	p, srv = openPool()
+	call := func() string {
+		t.Helper()
+		res, err := srv.Call(ctx, "whoami", nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Content[0].(mcp.TextContent).Text
+	}
+	if got := call(); got != "you are alice" {
+		t.Errorf("whoami = %q", got)
+	}
+	if ts := p.Set("").Tools(); len(ts) != 1 || ts[0].Spec().Name != "remote__whoami" {
+		t.Errorf("tools after signing in: %v", ts)
+	}
+
+	// An expired token is refreshed, and the new one kept.
+	var cred credentials
+	data, _ := os.ReadFile(files[0])
+	json.Unmarshal(data, &cred)
+	if cred.Token == nil || cred.Token.RefreshToken == "" {
+		t.Fatalf("no refresh token was kept: %s", data)
+	}
+	first := cred.Token.AccessToken
+	cred.Token.ExpiresAt = time.Now().Add(-time.Minute)
+	data, _ = json.Marshal(cred)
+	os.WriteFile(files[0], data, 0o600)
+	p, srv = openPool()
+	if got := call(); got != "you are alice" {
+		t.Errorf("whoami after the refresh = %q", got)
+	}
+	data, _ = os.ReadFile(files[0])
+	var after credentials
+	json.Unmarshal(data, &after)
+	if after.Token == nil || after.Token.AccessToken == first || after.Token.IsExpired() {
+		t.Errorf("the refreshed token was not kept: %s", data)
+	}
+	if acc := ps.accepted(); len(acc) < 2 || acc[len(acc)-1] != after.Token.AccessToken {
+		t.Errorf("the server saw %d tokens, the last not the refreshed one", len(acc))
+	}
+
+	// The same name at another URL has no sign-in.
+	other := &Server{Name: "remote", cfg: ServerConfig{URL: ps.URL + "?other"}, authDir: srv.authDir}
+	if other.signedIn() {
+		t.Error("a sign-in was found for another URL")
+	}
+
+	for _, tok := range append(ps.accepted(), after.Token.RefreshToken) {
+		if strings.Contains(logs.String(), tok) {
+			t.Fatal("a token was logged")
+		}
+	}
+
+	// Signing out forgets it: the server asks again.
+	if ok, err := srv.Logout(); !ok || err != nil {
+		t.Fatalf("logout: %v, %v", ok, err)
+	}
+	p, srv = openPool()
+	if _, err := srv.Call(ctx, "whoami", nil, nil); err == nil || !strings.Contains(err.Error(), "loom mcp-servers login remote") {
+		t.Errorf("a call after logout: %v", err)
+	}
+}
+
+// TestOAuthLoginRefused: a sign-in the user refuses, or that nothing
+// needs, writes nothing.
+func TestOAuthLoginRefused(t *testing.T) {
+	open := httptest.NewServer(server.NewStreamableHTTPServer(server.NewMCPServer("open", "1")))
+	t.Cleanup(open.Close)
+	dir := t.TempDir()
+	srv := &Server{Name: "open", cfg: ServerConfig{URL: open.URL + "/mcp"}, authDir: dir, log: slog.New(slog.DiscardHandler)}
+	err := srv.Login(context.Background(), func(string) {}, nil)
+	if err == nil || !strings.Contains(err.Error(), "nothing to sign in to") {
+		t.Errorf("login to an open server: %v", err)
+	}
+	stdio := &Server{Name: "cmd", cfg: ServerConfig{Command: "x"}, authDir: dir}
+	if err := stdio.Login(context.Background(), func(string) {}, nil); err == nil || !strings.Contains(err.Error(), "only HTTP servers") {
+		t.Errorf("login to a stdio server: %v", err)
+	}
+
+	// The user says no in the browser.
+	issuer := startAuthServer(t)
+	ps := startProtectedServer(t, issuer)
+	prot := &Server{Name: "remote", cfg: ServerConfig{URL: ps.URL}, authDir: dir, log: slog.New(slog.DiscardHandler)}
+	deny := func(authURL string) error {
+		// The authorization server sends the browser back with an error.
+		u := strings.Replace(authURL, issuer+"/auth?", "", 1)
+		redirect := ""
+		for _, kv := range strings.Split(u, "&") {
+			if v, ok := strings.CutPrefix(kv, "redirect_uri="); ok {
+				redirect = v
+			}
+		}
+		redirect = strings.ReplaceAll(strings.ReplaceAll(redirect, "%3A", ":"), "%2F", "/")
+		resp, err := http.Get(redirect + "?error=access_denied&error_description=no")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err
+	}
+	if err := prot.Login(context.Background(), func(string) {}, deny); err == nil || !strings.Contains(err.Error(), "access_denied") {
+		t.Errorf("a refused sign-in: %v", err)
+	}
+	if files, _ := os.ReadDir(dir); len(files) != 0 {
+		t.Errorf("files written: %v", files)
+	}
+}
+
+// syncWriter lets several goroutines log into one buffer.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
