@@ -1,7 +1,6 @@
 package mcpclient
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -9,188 +8,19 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/go-jose/go-jose/v4"
-	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
-	"github.com/loom-agent/loom/server/auth/oauth/optest"
+	"github.com/loom-agent/loom/mcpclient/oauthtest"
 )
-
-// startAuthServer runs oidc-provider (npm, pinned by test/e2e/oidc) as an
-// MCP authorization server (test/e2e/oidc/mcp-provider.mjs) and returns
-// its issuer.
-func startAuthServer(t *testing.T) string {
-	t.Helper()
-	dir, err := filepath.Abs(filepath.Join("..", "test", "e2e", "oidc"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "oidc-provider")); err != nil {
-		t.Fatal("oidc-provider is not installed: run test/install.sh")
-	}
-	cmd := exec.Command("node", "mcp-provider.mjs")
-	cmd.Dir = dir
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	stdin, _ := cmd.StdinPipe() // closed at the end: the provider exits
-	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		stdin.Close()
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() && stderr.Len() > 0 {
-			t.Logf("oidc-provider: %s", stderr.String())
-		}
-	})
-	ready := make(chan string, 1)
-	go func() {
-		var hello struct{ Issuer string }
-		sc := bufio.NewScanner(stdout)
-		if sc.Scan() {
-			json.Unmarshal(sc.Bytes(), &hello)
-		}
-		ready <- hello.Issuer
-		io.Copy(io.Discard, stdout)
-	}()
-	select {
-	case issuer := <-ready:
-		if issuer == "" {
-			t.Fatal("oidc-provider did not start")
-		}
-		return issuer
-	case <-time.After(hangGuard):
-		t.Fatal("oidc-provider did not start")
-		return ""
-	}
-}
-
-// protectedServer is mcp-go's streamable HTTP server behind a resource
-// server that takes only the authorization server's JWTs issued for it
-// (signature by its JWKS, issuer, audience, expiry), answering others 401
-// with its RFC 9728 metadata; "whoami" answers the token's subject.
-type protectedServer struct {
-	URL string
-	mu  sync.Mutex
-	// tokens are the access tokens accepted, in order.
-	tokens []string
-}
-
-func startProtectedServer(t *testing.T, issuer string) *protectedServer {
-	t.Helper()
-	var disc struct {
-		JWKS string `json:"jwks_uri"`
-	}
-	getJSON(t, issuer+"/.well-known/openid-configuration", &disc)
-	var keys jose.JSONWebKeySet
-	getJSON(t, disc.JWKS, &keys)
-
-	ps := &protectedServer{}
-	mcpSrv := server.NewMCPServer("protected", "1", server.WithToolCapabilities(false))
-	mcpSrv.AddTool(mcp.NewTool("whoami", mcp.WithReadOnlyHintAnnotation(true), mcp.WithOpenWorldHintAnnotation(false)),
-		func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-			return mcp.NewToolResultText("you are " + req.Header.Get("X-Subject")), nil
-		})
-	h := server.NewStreamableHTTPServer(mcpSrv)
-	mux := http.NewServeMux()
-	ts := httptest.NewServer(mux)
-	t.Cleanup(ts.Close)
-	ps.URL = ts.URL + "/mcp"
-	metadata := ts.URL + "/.well-known/oauth-protected-resource/mcp"
-	mux.HandleFunc("/.well-known/oauth-protected-resource/mcp", func(w http.ResponseWriter, r *http.Request) {
-		json.NewEncoder(w).Encode(map[string]any{"resource": ps.URL, "authorization_servers": []string{issuer}, "scopes_supported": []string{"mcp"}})
-	})
-	mux.HandleFunc("/mcp", func(w http.ResponseWriter, r *http.Request) {
-		raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		var claims jwt.Claims
-		if ok {
-			tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256, jose.PS256, jose.ES256, jose.EdDSA})
-			if err == nil {
-				err = tok.Claims(keys, &claims)
-			}
-			if err == nil {
-				err = claims.Validate(jwt.Expected{Issuer: issuer, AnyAudience: jwt.Audience{ps.URL}, Time: time.Now()})
-			}
-			ok = err == nil
-		}
-		if !ok {
-			w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer resource_metadata=%q`, metadata))
-			http.Error(w, "sign in", http.StatusUnauthorized)
-			return
-		}
-		ps.mu.Lock()
-		if n := len(ps.tokens); n == 0 || ps.tokens[n-1] != raw {
-			ps.tokens = append(ps.tokens, raw)
-		}
-		ps.mu.Unlock()
-		r.Header.Set("X-Subject", claims.Subject)
-		h.ServeHTTP(w, r)
-	})
-	return ps
-}
-
-func (ps *protectedServer) accepted() []string {
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	return append([]string(nil), ps.tokens...)
-}
-
-func getJSON(t *testing.T, u string, v any) {
-	t.Helper()
-	resp, err := http.Get(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
-		t.Fatalf("%s: %v", u, err)
-	}
-}
-
-// browser completes the authorization page as a person would: it follows
-// the address, signs in as login on the provider's forms and consents, and
-// follows the redirect back to Loom's loopback listener.
-func browser(t *testing.T, login string) func(string) error {
-	return func(authURL string) error {
-		jar, _ := cookiejar.New(nil)
-		// The forms are followed; the way back to Loom is taken last.
-		c := &http.Client{Jar: jar, Timeout: hangGuard, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
-			if req.URL.Path == "/callback" {
-				return http.ErrUseLastResponse
-			}
-			return nil
-		}}
-		page, err := c.Get(authURL)
-		if err != nil {
-			return err
-		}
-		back := optest.Login(t, c, page, login)
-		back.Body.Close()
-		end, err := c.Get(back.Header.Get("Location"))
-		if err != nil {
-			return err
-		}
-		body, _ := io.ReadAll(end.Body)
-		end.Body.Close()
-		if !strings.Contains(string(body), "Signed in to") {
-			t.Errorf("the browser ended at %s: %d %.300s", end.Request.URL, end.StatusCode, body)
-		}
-		return nil
-	}
-}
 
 // TestOAuthLogin: an HTTP server that asks for OAuth is not started
 // without a sign-in, and says which command signs in; `login` discovers
@@ -199,8 +29,8 @@ func browser(t *testing.T, login string) func(string) error {
 // the tokens are kept in a 0600 file bound to the server's URL, used by
 // later processes, refreshed when expired, and never logged.
 func TestOAuthLogin(t *testing.T) {
-	issuer := startAuthServer(t)
-	ps := startProtectedServer(t, issuer)
+	issuer := oauthtest.StartAuthServer(t)
+	ps := oauthtest.StartProtected(t, issuer)
 	dir := t.TempDir()
 	configPath := filepath.Join(dir, "loom", "config.json")
 	os.MkdirAll(filepath.Dir(configPath), 0o700)
@@ -230,7 +60,7 @@ func TestOAuthLogin(t *testing.T) {
 	}
 
 	var said []string
-	if err := srv.Login(ctx, func(s string) { said = append(said, s) }, browser(t, "alice")); err != nil {
+	if err := srv.Login(ctx, func(s string) { said = append(said, s) }, oauthtest.Browser(t, "alice")); err != nil {
 		t.Fatal(err)
 	}
 	if len(said) != 1 || !strings.HasPrefix(said[0], issuer) || !strings.Contains(said[0], "code_challenge_method=S256") {
@@ -282,7 +112,7 @@ func TestOAuthLogin(t *testing.T) {
 	if after.Token == nil || after.Token.AccessToken == first || after.Token.IsExpired() {
 		t.Errorf("the refreshed token was not kept: %s", data)
 	}
-	if acc := ps.accepted(); len(acc) < 2 || acc[len(acc)-1] != after.Token.AccessToken {
+	if acc := ps.Accepted(); len(acc) < 2 || acc[len(acc)-1] != after.Token.AccessToken {
 		t.Errorf("the server saw %d tokens, the last not the refreshed one", len(acc))
 	}
 
@@ -292,7 +122,7 @@ func TestOAuthLogin(t *testing.T) {
 		t.Error("a sign-in was found for another URL")
 	}
 
-	for _, tok := range append(ps.accepted(), after.Token.RefreshToken) {
+	for _, tok := range append(ps.Accepted(), after.Token.RefreshToken) {
 		if strings.Contains(logs.String(), tok) {
 			t.Fatal("a token was logged")
 		}
@@ -325,8 +155,8 @@ func TestOAuthLoginRefused(t *testing.T) {
 	}
 
 	// The user says no in the browser.
-	issuer := startAuthServer(t)
-	ps := startProtectedServer(t, issuer)
+	issuer := oauthtest.StartAuthServer(t)
+	ps := oauthtest.StartProtected(t, issuer)
 	prot := &Server{Name: "remote", cfg: ServerConfig{URL: ps.URL}, authDir: dir, log: slog.New(slog.DiscardHandler)}
 	deny := func(authURL string) error {
 		// The authorization server sends the browser back with an error.

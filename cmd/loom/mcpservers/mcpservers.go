@@ -36,7 +36,8 @@ as SERVER__TOOL. A call ends when its server sends nothing for "timeout"
 after you trust its list (loom mcp-servers trust), and again after each change
 to it.`,
 	}
-	cmd.AddCommand(NewCmdList(f, nil), NewCmdTest(f, nil), NewCmdTrust(f, nil), NewCmdImport(f, nil))
+	cmd.AddCommand(NewCmdList(f, nil), NewCmdTest(f, nil), NewCmdTrust(f, nil), NewCmdImport(f, nil),
+		NewCmdLogin(f, nil), NewCmdLogout(f, nil))
 	return cmd
 }
 
