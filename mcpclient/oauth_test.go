@@ -193,3 +193,36 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	defer s.mu.Unlock()
 	return s.w.Write(p)
 }
+
+// TestSignInBoundToURL: a sign-in is found only for the URL it was made
+// for, whether the file was renamed or the URL changed under the name.
+func TestSignInBoundToURL(t *testing.T) {
+	const a, b = "https://a.example/mcp", "https://b.example/mcp"
+	if authPath("d", "x", a) == authPath("d", "x", b) {
+		t.Fatal("two URLs share a sign-in file")
+	}
+	tests := []struct {
+		name     string
+		fileFor  string // the URL the file's name is for
+		inside   string // the URL written in it
+		lookFor  string
+		wantFind bool
+	}{
+		{"its own URL", a, a, a, true},
+		{"another URL", a, a, b, false},
+		{"a file copied to another URL's name", b, a, b, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			data, _ := json.Marshal(credentials{URL: tt.inside, ClientID: "c", RedirectURI: "http://127.0.0.1:1/callback"})
+			if err := os.WriteFile(authPath(dir, "x", tt.fileFor), data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			tf, err := loadTokenFile(dir, "x", tt.lookFor)
+			if err != nil || (tf != nil) != tt.wantFind {
+				t.Errorf("found %v, %v; want found %v", tf != nil, err, tt.wantFind)
+			}
+		})
+	}
+}
