@@ -115,7 +115,7 @@ func Import(path string, found []Found, force, dryRun bool) (ImportResult, error
 	if _, err := Parse(out); err != nil {
 		return res, fmt.Errorf("the merged list: %w", err)
 	}
-	return res, writeAtomic(path, out)
+	return res, writeAtomic(path, out, modeOf(path))
 }
 
 // object is a JSON object whose keys keep their order.
@@ -192,20 +192,24 @@ func indent(data []byte) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// modeOf is the permissions of the file at path, or 0600 for a new one.
+func modeOf(path string) fs.FileMode {
+	if st, err := os.Stat(path); err == nil {
+		return st.Mode().Perm()
+	}
+	return 0o600
+}
+
 // writeAtomic replaces the file at path (following a link to it) with
-// data, keeping its mode, or 0600 for a new file.
-func writeAtomic(path string, data []byte) error {
+// data, with permissions perm, creating its folder (0700) if need be.
+func writeAtomic(path string, data []byte, perm fs.FileMode) error {
 	if p, err := filepath.EvalSymlinks(path); err == nil {
 		path = p
-	}
-	mode := fs.FileMode(0o600)
-	if st, err := os.Stat(path); err == nil {
-		mode = st.Mode().Perm()
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".config-*")
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".loom-*")
 	if err != nil {
 		return err
 	}
@@ -214,7 +218,7 @@ func writeAtomic(path string, data []byte) error {
 		tmp.Close()
 		return err
 	}
-	if err := tmp.Chmod(mode); err != nil {
+	if err := tmp.Chmod(perm); err != nil {
 		tmp.Close()
 		return err
 	}

@@ -115,16 +115,7 @@ func (t *tokenFile) saveLocked() error {
 	if err != nil {
 		return err
 	}
-	// writeAtomic keeps an existing file's mode: make sure it is 0600.
-	if err := os.MkdirAll(filepath.Dir(t.path), 0o700); err != nil {
-		return err
-	}
-	if st, err := os.Stat(t.path); err == nil && st.Mode().Perm() != 0o600 {
-		if err := os.Chmod(t.path, 0o600); err != nil {
-			return err
-		}
-	}
-	return writeAtomic(t.path, append(data, '\n'))
+	return writeAtomic(t.path, append(data, '\n'), 0o600)
 }
 
 // oauthConfig is mcp-go's configuration for a signed-in server.
