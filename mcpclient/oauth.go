@@ -331,8 +331,8 @@ func (s *Server) Logout() (bool, error) {
 	return err == nil, err
 }
 
-// signedIn reports whether the server has a sign-in to use.
-func (s *Server) signedIn() bool {
+// SignedIn reports whether the server has a sign-in to use.
+func (s *Server) SignedIn() bool {
 	tf, err := loadTokenFile(s.authDir, s.Name, s.cfg.URL)
 	return err == nil && tf != nil
 }

@@ -66,6 +66,9 @@ func TestOAuthLogin(t *testing.T) {
 	if len(said) != 1 || !strings.HasPrefix(said[0], issuer) || !strings.Contains(said[0], "code_challenge_method=S256") {
 		t.Errorf("the address shown: %q", said)
 	}
+	if !srv.SignedIn() {
+		t.Error("SignedIn is false after signing in")
+	}
 	files, _ := filepath.Glob(filepath.Join(dir, "loom", AuthDirName, "remote-*.json"))
 	if len(files) != 1 {
 		t.Fatalf("sign-in files %v", files)
@@ -118,7 +121,7 @@ func TestOAuthLogin(t *testing.T) {
 
 	// The same name at another URL has no sign-in.
 	other := &Server{Name: "remote", cfg: ServerConfig{URL: ps.URL + "?other"}, authDir: srv.authDir}
-	if other.signedIn() {
+	if other.SignedIn() {
 		t.Error("a sign-in was found for another URL")
 	}
 

@@ -68,6 +68,9 @@ func TestMCPServerLoginThroughTheBinaries(t *testing.T) {
 	if out, stderr, err := run("mcp-servers", "test", "remote"); err != nil || !strings.Contains(out, "remote__whoami") {
 		t.Fatalf("test after signing in: %v\n%s%s", err, out, stderr)
 	}
+	if out, stderr, err := run("mcp-servers", "list"); err != nil || !strings.Contains(out, "started (signed in)") {
+		t.Errorf("list after signing in: %v\n%s%s", err, out, stderr)
+	}
 	if _, stderr, err := run("run", "who am I?"); err != nil {
 		t.Fatalf("loom run: %v\n%s", err, stderr)
 	}
