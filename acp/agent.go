@@ -136,6 +136,11 @@ func (s *Server) Serve(ctx context.Context, in io.Reader, out io.Writer) error {
 	}
 	s.mu.Unlock()
 	s.running.Wait()
+	s.mu.Lock()
+	for _, sess := range s.sessions {
+		sess.close()
+	}
+	s.mu.Unlock()
 	return nil
 }
 
@@ -157,6 +162,8 @@ func (s *Server) Initialize(ctx context.Context, p sdk.InitializeRequest) (sdk.I
 		AgentCapabilities: sdk.AgentCapabilities{
 			LoadSession:        s.runs.KeepsThreads(),
 			PromptCapabilities: sdk.PromptCapabilities{EmbeddedContext: true},
+			// session/new's MCP servers: stdio (always) and streamable HTTP.
+			McpCapabilities: sdk.McpCapabilities{Http: true},
 		},
 	}, nil
 }

@@ -31,7 +31,7 @@ func (s *Server) LoadSession(ctx context.Context, p sdk.LoadSessionRequest) (sdk
 	if slices.Contains(s.opts.Models, conv.Model()) {
 		model = conv.Model()
 	}
-	sess, err := s.openSession(p.Cwd, model)
+	sess, err := s.openSession(p.Cwd, model, p.McpServers)
 	if err != nil {
 		return sdk.LoadSessionResponse{}, err
 	}
@@ -39,10 +39,11 @@ func (s *Server) LoadSession(ctx context.Context, p sdk.LoadSessionRequest) (sdk
 	s.mu.Lock()
 	if old, ok := s.sessions[sess.id]; ok {
 		old.cancelTurn()
+		go old.close() // its turn, cancelled, fails its calls to them
 	}
 	s.sessions[sess.id] = sess
 	s.mu.Unlock()
-	for _, u := range replay(conv.History(), s.opts.Tools, sess.abs) {
+	for _, u := range replay(conv.History(), sess.tools, sess.abs) {
 		sess.send(ctx, u)
 	}
 	return sdk.LoadSessionResponse{ConfigOptions: sess.configOptions()}, nil

@@ -67,13 +67,13 @@ func (sess *session) permit(ctx context.Context, call toolCall, kind permission,
 	always := sess.always[kind]
 	sess.mu.Unlock()
 	if !always {
-		title, locs, raw := describe(call, sess.srv.opts.Tools, sess.abs)
+		title, locs, raw := describe(call, sess.tools, sess.abs)
 		resp, err := sess.srv.peer().RequestPermission(ctx, sdk.RequestPermissionRequest{
 			SessionId: sess.id,
 			ToolCall: sdk.ToolCallUpdate{
 				ToolCallId: sdk.ToolCallId(call.ID),
 				Title:      sdk.Ptr(title),
-				Kind:       sdk.Ptr(toolKind(sess.srv.opts.Tools, call.Name)),
+				Kind:       sdk.Ptr(toolKind(sess.tools, call.Name)),
 				Status:     sdk.Ptr(sdk.ToolCallStatusPending),
 				Locations:  locs,
 				RawInput:   raw,

@@ -358,7 +358,7 @@ func TestLoadReplaysAndContinues(t *testing.T) {
 
 func TestPromptContent(t *testing.T) {
 	f := newFixture(t, llmtest.Script{}, fixtureOpts{})
-	sess, err := f.srv.openSession(f.root, "m")
+	sess, err := f.srv.openSession(f.root, "m", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,9 @@ import (
 
 	sdk "github.com/coder/acp-go-sdk"
 
+	"github.com/loom-agent/loom/mcpclient"
 	loomsession "github.com/loom-agent/loom/session"
+	"github.com/loom-agent/loom/tools"
 	"github.com/loom-agent/loom/workspace"
 )
 
@@ -25,6 +27,10 @@ type session struct {
 	ws  *workspace.Workspace
 
 	conv *loomsession.Conversation // set before the session is listed
+	// mcp are the MCP servers the client gave for this session (nil for
+	// none), ended with it; tools describes calls, theirs included.
+	mcp   *mcpclient.Set
+	tools *tools.Registry
 
 	turn sync.Mutex // held by the prompt in progress: one at a time
 
@@ -41,10 +47,16 @@ type session struct {
 // conversation, whose ID (its thread's, with a store) becomes the
 // session's.
 func (s *Server) NewSession(ctx context.Context, p sdk.NewSessionRequest) (sdk.NewSessionResponse, error) {
-	sess, err := s.openSession(p.Cwd, s.defaultModel())
+	sess, err := s.openSession(p.Cwd, s.defaultModel(), p.McpServers)
 	if err != nil {
 		return sdk.NewSessionResponse{}, requestError(err)
 	}
+	ok := false
+	defer func() {
+		if !ok {
+			sess.close()
+		}
+	}()
 	// Build an agent once now, so a missing model configuration fails here
 	// with its instructions rather than at the first prompt.
 	if _, err := s.opts.NewAgent(AgentConfig{Workspace: sess.ws, Model: sess.model}); err != nil {
@@ -58,11 +70,13 @@ func (s *Server) NewSession(ctx context.Context, p sdk.NewSessionRequest) (sdk.N
 	s.mu.Lock()
 	s.sessions[sess.id] = sess
 	s.mu.Unlock()
+	ok = true
 	return sdk.NewSessionResponse{SessionId: sess.id, ConfigOptions: sess.configOptions()}, nil
 }
 
-// openSession checks cwd (absolute, an existing folder) and opens it.
-func (s *Server) openSession(cwd, model string) (*session, error) {
+// openSession checks cwd (absolute, an existing folder) and the MCP
+// servers the client gave, and opens it.
+func (s *Server) openSession(cwd, model string, servers []sdk.McpServer) (*session, error) {
 	if !filepath.IsAbs(cwd) {
 		return nil, sdk.NewInvalidParams(map[string]any{"error": fmt.Sprintf("cwd %q is not an absolute path", cwd)})
 	}
@@ -70,7 +84,23 @@ func (s *Server) openSession(cwd, model string) (*session, error) {
 	if err != nil {
 		return nil, sdk.NewInvalidParams(map[string]any{"error": err.Error()})
 	}
-	return &session{srv: s, cwd: filepath.Clean(cwd), ws: ws, model: model, always: map[permission]bool{}}, nil
+	set, err := s.sessionServers(ws.Root(), servers)
+	if err != nil {
+		return nil, err
+	}
+	reg, err := sessionTools(s.opts.Tools, set)
+	if err != nil {
+		return nil, err
+	}
+	return &session{srv: s, cwd: filepath.Clean(cwd), ws: ws, model: model, always: map[permission]bool{},
+		mcp: set, tools: reg}, nil
+}
+
+// close ends the session's own MCP servers.
+func (sess *session) close() {
+	if sess.mcp != nil {
+		sess.mcp.Close()
+	}
 }
 
 // abs is the absolute path of a workspace-relative path, as the client

@@ -20,7 +20,7 @@ func (sess *session) registry() (*tools.Registry, tools.Approver, error) {
 	opts, caps := sess.srv.opts, sess.srv.clientCaps()
 	ask := permissions{sess: sess, runnable: map[string]bool{}}
 	var ts []tools.Tool
-	for _, t := range opts.Tools.List() {
+	for _, t := range sess.tools.List() {
 		sp := t.Spec()
 		cmd, isCommand := t.(tools.Commander)
 		switch {

@@ -184,7 +184,7 @@ func absUnder(root string) func(string) string {
 // sends each event's updates, and tells the gates which call a gated
 // tool's request belongs to.
 func (sess *session) observe(ctx context.Context) func(loomsession.Event) {
-	tr := newTranslator(sess.abs, sess.srv.opts.Tools)
+	tr := newTranslator(sess.abs, sess.tools)
 	sess.setTranslator(tr)
 	return func(ev loomsession.Event) {
 		if e, ok := ev.(loomsession.ToolStarted); ok && tr.gated(e.Name) {

@@ -142,15 +142,42 @@ func Parse(data []byte) (File, error) {
 	if err := dec.Decode(&f); err != nil {
 		return File{}, err
 	}
-	for _, name := range f.Names() {
-		if !serverName.MatchString(name) {
-			return File{}, fmt.Errorf("server %s: a name is 1 to 64 letters, digits, _ or -", strconv.Quote(name))
-		}
-		if _, err := f.Servers[name].transport(); err != nil {
-			return File{}, fmt.Errorf("server %s: %w", name, err)
-		}
+	if err := f.Check(); err != nil {
+		return File{}, err
 	}
 	return f, nil
+}
+
+// Check checks every server, naming the first one that is wrong.
+func (f File) Check() error {
+	for _, name := range f.Names() {
+		if !serverName.MatchString(name) {
+			return fmt.Errorf("server %s: a name is 1 to 64 letters, digits, _ or -", strconv.Quote(name))
+		}
+		if _, err := f.Servers[name].transport(); err != nil {
+			return fmt.Errorf("server %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// ServerName turns a name given by a person (an ACP client's "Everything
+// Server") into one a server may have: other characters become _, and it
+// is cut to 64.
+func ServerName(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			b[i] = '_'
+		}
+	}
+	if len(b) > 64 {
+		b = b[:64]
+	}
+	if len(b) == 0 {
+		return "mcp"
+	}
+	return string(b)
 }
 
 // maxConfigSize bounds a server list: a repository's is read before the

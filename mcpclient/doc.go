@@ -19,6 +19,12 @@
 //     and is started again, after a growing delay, at the next call;
 //   - notifications/tools/list_changed makes the server's list be read
 //     again, which the next run sees.
+//   - an HTTP server that asks for OAuth is signed in to once (Login, on
+//     mcp-go's handler), its tokens kept in a 0600 file bound to its URL
+//     and refreshed by mcp-go (oauth.go);
+//   - an ACP session's own servers are a Set of their own (NewSet);
+//   - other assistants' lists (Claude Desktop, Claude Code, Codex) are
+//     read by ReadAssistant and merged into Loom's config file by Import.
 //
 // It sits beside tools, below the agent: it imports no session, agent or
 // front end.

@@ -20,6 +20,7 @@ import (
 type Pool struct {
 	user      File
 	trustPath string
+	authDir   string
 	log       *slog.Logger
 
 	mu     sync.Mutex
@@ -42,6 +43,7 @@ func NewPool(configPath string, log *slog.Logger) (*Pool, error) {
 	p := &Pool{user: user, log: log, users: map[string]*Server{}, sets: map[string]*Set{}}
 	if configPath != "" {
 		p.trustPath = filepath.Join(filepath.Dir(configPath), TrustFileName)
+		p.authDir = filepath.Join(filepath.Dir(configPath), AuthDirName)
 	}
 	return p, nil
 }
@@ -69,6 +71,7 @@ func (p *Pool) Set(root string) *Set {
 		srv, ok := p.users[name]
 		if !ok {
 			srv = newServer(name, ScopeUser, cfg, wd, p.log)
+			srv.authDir = p.authDir
 			p.users[name] = srv
 		}
 		set.servers = append(set.servers, srv)
@@ -105,7 +108,9 @@ func (p *Pool) repoServers(root string) []*Server {
 		case p.user.Servers[name].Command != "" || p.user.Servers[name].URL != "":
 			p.log.Warn("the repository's MCP server is named like one of yours; yours is used", "server", name)
 		default:
-			out = append(out, newServer(name, ScopeRepo, cfg, r.Root, p.log))
+			srv := newServer(name, ScopeRepo, cfg, r.Root, p.log)
+			srv.authDir = p.authDir
+			out = append(out, srv)
 		}
 	}
 	return out
@@ -138,6 +143,37 @@ func (p *Pool) Close() error {
 type Set struct {
 	servers []*Server
 	once    sync.Once
+}
+
+// NewSet is a set of its owner's own servers, outside any pool: those an
+// ACP client gives for one session. They are checked now (f.Check),
+// started when the set's tools are first asked for, a stdio server in dir,
+// with the same bounds as configured ones; Close ends them.
+func NewSet(f File, scope Scope, dir string, log *slog.Logger) (*Set, error) {
+	if err := f.Check(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	set := &Set{}
+	for _, name := range f.Names() {
+		if cfg := f.Servers[name]; !cfg.Disabled {
+			set.servers = append(set.servers, newServer(name, scope, cfg, dir, log))
+		}
+	}
+	return set, nil
+}
+
+// Close ends the set's servers. Only the owner of a set made by NewSet
+// calls it: a pool's sets end with the pool.
+func (s *Set) Close() error {
+	var wg sync.WaitGroup
+	for _, srv := range s.servers {
+		wg.Go(func() { srv.Close() })
+	}
+	wg.Wait()
+	return nil
 }
 
 // Servers lists the set's servers, the user's first, each sorted by name.

@@ -29,6 +29,9 @@ const (
 	ScopeUser Scope = "user"
 	// ScopeRepo: a repository's .loom/mcp.json.
 	ScopeRepo Scope = "repository"
+	// ScopeSession: given by a client for one of its sessions (ACP's
+	// session/new).
+	ScopeSession Scope = "session"
 )
 
 // Bounds on starting a server and on what Loom keeps of it.
@@ -54,7 +57,10 @@ type Server struct {
 	cfg   ServerConfig
 	// dir is the folder a stdio server runs in.
 	dir string
-	log *slog.Logger
+	// authDir holds the sign-ins of HTTP servers that ask for one
+	// (oauth.go); "" for servers that cannot sign in (a session's).
+	authDir string
+	log     *slog.Logger
 	// newTimer starts the inactivity clock of a call (time.AfterFunc;
 	// tests drive their own).
 	newTimer func(time.Duration, func()) timer
@@ -212,6 +218,9 @@ func (s *Server) startAfter(ctx context.Context, delay time.Duration) (*conn, []
 	}
 	fail := func(err error) (*conn, []mcp.Tool, error) {
 		c.c.Close()
+		if login := s.needsLogin(err); login != nil {
+			return nil, nil, login
+		}
 		return nil, nil, fmt.Errorf("MCP server %s: %w%s", s.Name, err, c.stderr.why())
 	}
 	init := mcp.InitializeRequest{}
@@ -267,8 +276,19 @@ func (s *Server) open() (*conn, error) {
 				return cmd, nil
 			}))
 	default:
-		h, err := transport.NewStreamableHTTP(s.cfg.URL, transport.WithHTTPHeaders(s.cfg.Headers),
-			transport.WithContinuousListening(), transport.WithHTTPLogger(s.log))
+		opts := []transport.StreamableHTTPCOption{transport.WithHTTPHeaders(s.cfg.Headers),
+			transport.WithContinuousListening(), transport.WithHTTPLogger(s.log)}
+		// A server signed in to gets its token (refreshed by mcp-go when
+		// it expires); one that asks for a sign-in without one fails its
+		// start with the command that signs in (needsLogin).
+		tf, err := loadTokenFile(s.authDir, s.Name, s.cfg.URL)
+		if err != nil {
+			return nil, err
+		}
+		if tf != nil {
+			opts = append(opts, transport.WithHTTPOAuth(tf.oauthConfig()))
+		}
+		h, err := transport.NewStreamableHTTP(s.cfg.URL, opts...)
 		if err != nil {
 			return nil, err
 		}
@@ -414,6 +434,8 @@ func (s *Server) Call(ctx context.Context, name string, args map[string]any, pro
 		}
 		c.markLost()
 		return nil, fmt.Errorf("MCP server %s stopped during the call%s; it will be started again at the next call", s.Name, c.stderr.why())
+	case s.needsLogin(err) != nil:
+		return nil, s.needsLogin(err)
 	}
 	return nil, fmt.Errorf("MCP server %s: %w", s.Name, err)
 }

@@ -61,6 +61,9 @@ func listRun(ctx context.Context, o *ListOptions) error {
 		if err := srv.Start(ctx); err != nil {
 			status = "did not start: " + err.Error()
 		}
+		if srv.SignedIn() {
+			status += " (signed in)"
+		}
 		fmt.Fprintf(out, "%s (%s; %s)\n  %s\n", srv.Name, srv.Scope, describe(srv.Config()), status)
 		printTools(out, set.ToolsOf(srv))
 	}

@@ -1,5 +1,6 @@
 // Package mcpservers is `loom mcp-servers`: the MCP servers whose tools the
-// agent uses (list, test), and consent to a repository's list (trust).
+// agent uses (list, test), consent to a repository's list (trust), other
+// assistants' lists copied in (import), and OAuth sign-ins (login, logout).
 package mcpservers
 
 import (
@@ -34,9 +35,12 @@ A server starts at the first run that offers its tools; the model sees them
 as SERVER__TOOL. A call ends when its server sends nothing for "timeout"
 (default 10m; progress keeps it going). A repository's servers run only
 after you trust its list (loom mcp-servers trust), and again after each change
-to it.`,
+to it. "loom mcp-servers import" copies the lists of Claude Desktop, Claude Code
+and Codex; "loom mcp-servers login NAME" signs in to an HTTP server that asks
+for OAuth.`,
 	}
-	cmd.AddCommand(NewCmdList(f, nil), NewCmdTest(f, nil), NewCmdTrust(f, nil))
+	cmd.AddCommand(NewCmdList(f, nil), NewCmdTest(f, nil), NewCmdTrust(f, nil), NewCmdImport(f, nil),
+		NewCmdLogin(f, nil), NewCmdLogout(f, nil))
 	return cmd
 }
 

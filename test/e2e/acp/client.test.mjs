@@ -241,3 +241,26 @@ test("starts with only PATH and its configuration in the environment (no HOME, n
     assert.equal(text(seen, "agent_message_chunk"), "Hello from Loom.");
   });
 });
+
+test("session/new's MCP servers are that session's: the model calls their tools", async () => {
+  const root = project();
+  const everything = path.resolve("../mcpservers/node_modules/@modelcontextprotocol/server-everything/dist/index.js");
+  assert.ok(fs.existsSync(everything), "server-everything is not installed: run test/install.sh");
+  await run({ env: envFor(process.env.LLM_MCP) }, async (ctx, seen, init) => {
+    assert.equal(init.agentCapabilities.mcpCapabilities?.http, true);
+    // A stdio entry as editors send it (no "type"), with its environment.
+    const s = await ctx.request("session/new", {
+      cwd: root,
+      mcpServers: [{ name: "everything", command: process.execPath, args: [everything, "stdio"], env: [{ name: "NODE_NO_WARNINGS", value: "1" }] }],
+    });
+    const res = await ctx.request("session/prompt", { sessionId: s.sessionId, prompt: [{ type: "text", text: "echo something" }] });
+    assert.equal(res.stopReason, "end_turn");
+    const call = kinds(seen, "tool_call").find((u) => u.toolCallId === "echo_1");
+    assert.ok(call, "no tool_call for the echo");
+    assert.equal(call.kind, "read");
+    const last = kinds(seen, "tool_call_update").filter((u) => u.toolCallId === "echo_1").at(-1);
+    assert.equal(last.status, "completed");
+    assert.match(JSON.stringify(last.content), /Echo: hello over acp/);
+    assert.match(text(seen, "agent_message_chunk"), /The server echoed\./);
+  });
+});

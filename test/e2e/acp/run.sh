@@ -2,6 +2,7 @@
 # The ACP TypeScript client SDK drives the built binary ($LOOM) over stdio
 # (client.test.mjs, node --test): edits through the editor's fs after a
 # permission request, the same edit without fs, cancellation, session/load,
+# a session's own MCP server (npm server-everything, from test/e2e/mcpservers),
 # and a start with nothing but PATH in the environment. The model is
 # llmtest: one process per scenario, each playing a script from scripts/.
 # install.sh installs what this needs.
@@ -40,10 +41,10 @@ model() {
 }
 # Not in $(...): the llmtest processes must stay children of this shell
 # for cleanup to kill them.
-for name in edit nofs cancel load bare; do
+for name in edit nofs cancel load bare mcp; do
 	model "$name" >/dev/null
 done
-for name in edit nofs cancel load bare; do
+for name in edit nofs cancel load bare mcp; do
 	export "LLM_${name^^}=$(head -n1 "$tmp/$name.out")"
 done
 
