@@ -186,24 +186,28 @@ func (c *call) bodyFor(rt route) ([]byte, error) {
 }
 
 // passThrough renames the model of a request; for an OpenAI stream it
-// also asks for the usage chunk, which metering needs.
+// also asks for the usage chunk, which metering needs. The rest of the
+// body passes as it came.
 func passThrough(raw []byte, model string, askUsage bool) ([]byte, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
+	set := map[string]func([]byte) []byte{"model": setString(model)}
+	var bad error
+	if askUsage {
+		set["stream_options"] = func(old []byte) []byte {
+			opts := map[string]json.RawMessage{}
+			if len(old) > 0 && string(old) != "null" {
+				if err := json.Unmarshal(old, &opts); err != nil {
+					bad = badf("stream_options: %v", err)
+				}
+			}
+			opts["include_usage"] = json.RawMessage("true")
+			return mustJSON(opts)
+		}
+	}
+	out, err := setMembers(raw, set)
+	if err != nil {
 		return nil, badf("the request body is not a JSON object: %v", err)
 	}
-	m["model"] = mustJSON(model)
-	if askUsage {
-		opts := map[string]json.RawMessage{}
-		if so := m["stream_options"]; len(so) > 0 && string(so) != "null" {
-			if err := json.Unmarshal(so, &opts); err != nil {
-				return nil, badf("stream_options: %v", err)
-			}
-		}
-		opts["include_usage"] = json.RawMessage("true")
-		m["stream_options"] = mustJSON(opts)
-	}
-	return json.Marshal(m)
+	return out, bad
 }
 
 // try calls one route. committed reports that the client has had the
@@ -233,7 +237,7 @@ func (c *call) whole(cn *conn, rt route) (bool, error) {
 	notJSON := func(err error) error {
 		return &upstreamError{up: rt.up.name, msg: "the answer is not a JSON " + rt.up.format().String() + " answer", retry: true}
 	}
-	out := b
+	out := renameModel(b, c.asked, "")
 	switch {
 	case rt.up.format() == openAIFormat:
 		var cc chatCompletion
@@ -303,8 +307,10 @@ func (c *call) pipe(cn *conn, rt route) (bool, error) {
 			enc.write(ds)
 		case up == openAIFormat:
 			if d := dec.(*chatDecoder); !d.usageOnly || c.includeUsage {
-				sw.event("", ev.data)
+				sw.event("", renameModel(ev.data, c.asked, ""))
 			}
+		case ev.name == "message_start":
+			sw.event(ev.name, renameModel(ev.data, c.asked, "message"))
 		default:
 			sw.event(ev.name, ev.data)
 		}
