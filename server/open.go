@@ -100,6 +100,9 @@ func (s *Server) assemble(ctx context.Context) (*Team, error) {
 	s.Wrap(func(h http.Handler) http.Handler {
 		return auth.APIKeyHeader(si.Web.Middleware(auth.Authenticate(t.Keys)(h)))
 	})
+	// A credential refused on the proxy's endpoints is answered in the
+	// format of the endpoint, for the clients' SDKs.
+	s.Wrap(t.Proxy.Refusals)
 	return t, nil
 }
 
