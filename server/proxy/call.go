@@ -159,7 +159,16 @@ func (c *call) answerError(err error) {
 // model renamed when the formats agree (every field the client sent
 // reaches the upstream), else translated.
 func (c *call) bodyFor(rt route) ([]byte, error) {
-	up := rt.up.format()
+	body, err := c.translate(rt)
+	if err != nil || !rt.vertexClaude() {
+		return body, err
+	}
+	return vertexBody(body)
+}
+
+// translate is the request in rt's format.
+func (c *call) translate(rt route) ([]byte, error) {
+	up := rt.format
 	if up == c.client {
 		return passThrough(c.raw, rt.model, c.stream && up == openAIFormat)
 	}
@@ -183,6 +192,19 @@ func (c *call) bodyFor(rt route) ([]byte, error) {
 		return nil, err
 	}
 	return json.Marshal(out)
+}
+
+// vertexBody is a Messages API request as Claude on Vertex takes it: the
+// model named by the URL rather than the body, the API's version in the
+// body rather than a header.
+func vertexBody(body []byte) ([]byte, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil, badf("the request body is not a JSON object: %v", err)
+	}
+	delete(m, "model")
+	m["anthropic_version"] = mustJSON(vertexVersion)
+	return json.Marshal(m)
 }
 
 // passThrough renames the model of a request; for an OpenAI stream it
@@ -235,11 +257,11 @@ func (c *call) whole(cn *conn, rt route) (bool, error) {
 		return false, err
 	}
 	notJSON := func(err error) error {
-		return &upstreamError{up: rt.up.name, msg: "the answer is not a JSON " + rt.up.format().String() + " answer", retry: true}
+		return &upstreamError{up: rt.up.name, msg: "the answer is not a JSON " + rt.format.String() + " answer", retry: true}
 	}
 	out := renameModel(b, c.asked, "")
 	switch {
-	case rt.up.format() == openAIFormat:
+	case rt.format == openAIFormat:
 		var cc chatCompletion
 		if err := json.Unmarshal(b, &cc); err != nil {
 			return false, notJSON(err)
@@ -272,7 +294,7 @@ func (c *call) whole(cn *conn, rt route) (bool, error) {
 // the formats differ. The first event is read before anything is sent, so
 // an upstream that fails at once leaves the next one to be tried.
 func (c *call) pipe(cn *conn, rt route) (bool, error) {
-	up := rt.up.format()
+	up := rt.format
 	rd := newSSEReader(cn.resp.Body)
 	dec := newDecoder(up, rt.up.name)
 	defer func() { c.used = dec.state().usage }()

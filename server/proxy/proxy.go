@@ -18,10 +18,12 @@
 // event as it comes (sse.go). Errors are written in the client's format
 // (errors.go), and an upstream's error body is never passed on raw.
 //
-// A vertex upstream is Google Vertex AI's OpenAI-compatible endpoint,
-// signed in with a service account's key: oauth2's JWT flow gets access
-// tokens and renews them before they expire (config.go). Claude on Vertex,
-// which speaks its own rawPredict format, is not served.
+// A vertex upstream is Google Vertex AI, signed in with a service
+// account's key: oauth2's JWT flow gets access tokens and renews them
+// before they expire (config.go). Its models are reached through Vertex's
+// OpenAI-compatible endpoint, except Claude (a model named "claude-…"),
+// reached in Anthropic's format through rawPredict and streamRawPredict:
+// the model in the URL, anthropic_version vertex-2023-10-16 in the body.
 package proxy
 
 import (
