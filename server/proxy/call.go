@@ -259,7 +259,7 @@ func (c *call) whole(cn *conn, rt route) (bool, error) {
 	notJSON := func(err error) error {
 		return &upstreamError{up: rt.up.name, msg: "the answer is not a JSON " + rt.format.String() + " answer", retry: true}
 	}
-	out := renameModel(b, c.asked, "")
+	out := newRenamer(c.asked).rename(b, false)
 	switch {
 	case rt.format == openAIFormat:
 		var cc chatCompletion
@@ -296,7 +296,7 @@ func (c *call) whole(cn *conn, rt route) (bool, error) {
 func (c *call) pipe(cn *conn, rt route) (bool, error) {
 	up := rt.format
 	rd := newSSEReader(cn.resp.Body)
-	dec := newDecoder(up, rt.up.name)
+	dec := newDecoder(up, rt.up.name, up == c.client)
 	defer func() { c.used = dec.state().usage }()
 	ev, err := rd.next()
 	if err == io.EOF {
@@ -316,7 +316,10 @@ func (c *call) pipe(cn *conn, rt route) (bool, error) {
 	c.status = http.StatusOK
 	sw := newSSEWriter(c.w)
 	var enc encoder
-	if up != c.client {
+	var rn *renamer
+	if up == c.client {
+		rn = newRenamer(c.asked)
+	} else {
 		if c.client == openAIFormat {
 			enc = newChatEncoder(sw, c.asked, c.includeUsage)
 		} else {
@@ -329,10 +332,10 @@ func (c *call) pipe(cn *conn, rt route) (bool, error) {
 			enc.write(ds)
 		case up == openAIFormat:
 			if d := dec.(*chatDecoder); !d.usageOnly || c.includeUsage {
-				sw.event("", renameModel(ev.data, c.asked, ""))
+				sw.event("", rn.rename(ev.data, false))
 			}
 		case ev.name == "message_start":
-			sw.event(ev.name, renameModel(ev.data, c.asked, "message"))
+			sw.event(ev.name, rn.rename(ev.data, true))
 		default:
 			sw.event(ev.name, ev.data)
 		}

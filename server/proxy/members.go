@@ -2,9 +2,11 @@ package proxy
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"slices"
+	"sync"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // setMembers returns obj, a JSON object, with the values of some of its
@@ -17,38 +19,46 @@ import (
 // repeated). A key of set that obj lacks is added as its first member with
 // the value set[key](nil), unless that is nil.
 func setMembers(obj []byte, set map[string]func(old []byte) []byte) ([]byte, error) {
-	dec := json.NewDecoder(bytes.NewReader(obj))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+	// jsontext reads values in place (encoding/json's Decoder costs an
+	// allocation per token); as encoding/json does, it accepts repeated
+	// names and invalid UTF-8.
+	d := decoders.Get().(*memberDecoder)
+	defer decoders.Put(d)
+	d.r.Reset(obj)
+	dec := &d.dec
+	dec.Reset(&d.r, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	if t, err := dec.ReadToken(); err != nil || t.Kind() != '{' {
 		return nil, errors.New("not a JSON object")
 	}
-	type span struct {
-		start, end int64
-		val        []byte
-	}
-	var edits []span
-	seen := make(map[string]bool, len(set))
-	var raw json.RawMessage
-	for dec.More() {
-		t, err := dec.Token()
+	edits := d.edits[:0]
+	defer func() { d.edits = edits[:0] }()
+	for dec.PeekKind() != '}' {
+		name, err := dec.ReadValue()
 		if err != nil {
 			return nil, err
 		}
-		key, _ := t.(string)
-		if err := dec.Decode(&raw); err != nil {
+		key := name[1 : len(name)-1]
+		if bytes.IndexByte(key, '\\') >= 0 {
+			if key, err = jsontext.AppendUnquote(nil, name); err != nil {
+				return nil, err
+			}
+		}
+		f := set[string(key)]
+		val, err := dec.ReadValue()
+		if err != nil {
 			return nil, err
 		}
-		if f := set[key]; f != nil {
+		if f != nil {
 			end := dec.InputOffset()
-			edits = append(edits, span{end - int64(len(raw)), end, f(raw)})
-			seen[key] = true
+			edits = append(edits, span{end - int64(len(val)), end, string(key), f(val)})
 		}
 	}
-	if t, err := dec.Token(); err != nil || t != json.Delim('}') {
+	if t, err := dec.ReadToken(); err != nil || t.Kind() != '}' {
 		return nil, errors.New("not a JSON object")
 	}
 	var added []byte
 	for _, key := range sortedKeys(set) {
-		if seen[key] {
+		if slices.ContainsFunc(edits, func(e span) bool { return e.key == key }) {
 			continue
 		}
 		if v := set[key](nil); v != nil {
@@ -62,7 +72,7 @@ func setMembers(obj []byte, set map[string]func(old []byte) []byte) ([]byte, err
 	open := bytes.IndexByte(obj, '{') + 1
 	out = append(out, obj[:open]...)
 	if len(added) > 0 {
-		if !dec.More() && len(edits) == 0 && isEmptyObject(obj[open:]) {
+		if len(edits) == 0 && isEmptyObject(obj[open:]) {
 			added = added[:len(added)-1] // {} gets no trailing comma
 		}
 		out = append(out, added...)
@@ -74,6 +84,22 @@ func setMembers(obj []byte, set map[string]func(old []byte) []byte) ([]byte, err
 	}
 	return append(out, obj[at:]...), nil
 }
+
+// memberDecoder is what setMembers reuses from one call to the next (a
+// stream's every event goes through it).
+type memberDecoder struct {
+	r     bytes.Reader
+	dec   jsontext.Decoder
+	edits []span
+}
+
+type span struct {
+	start, end int64
+	key        string
+	val        []byte
+}
+
+var decoders = sync.Pool{New: func() any { return new(memberDecoder) }}
 
 // isEmptyObject reports whether rest, what follows an object's '{', holds
 // no member.
@@ -96,32 +122,42 @@ func setString(s string) func([]byte) []byte {
 	return func([]byte) []byte { return v }
 }
 
-// renameModel is what a same-format answer, or a part of one, names as its
-// model: the name the client asked for (an alias stays an alias), as
+// renamer renames the model a same-format answer, or a part of one,
+// names to the name the client asked for (an alias stays an alias), as
 // translated answers do; the upstream's own name for it is the server's
 // business. A member "model" is replaced where it is, never added; for
 // Anthropic's message_start, inside its "message". Anything that is not
 // an object passes as it came.
-func renameModel(obj []byte, asked string, nested string) []byte {
+type renamer struct {
+	top, nested map[string]func([]byte) []byte
+}
+
+func newRenamer(asked string) *renamer {
 	name := mustJSON(asked)
-	model := map[string]func([]byte) []byte{"model": func(old []byte) []byte {
+	top := map[string]func([]byte) []byte{"model": func(old []byte) []byte {
 		if old == nil {
 			return nil
 		}
 		return name
 	}}
-	set := model
-	if nested != "" {
-		set = map[string]func([]byte) []byte{nested: func(old []byte) []byte {
-			if old == nil {
-				return nil
-			}
-			out, err := setMembers(old, model)
-			if err != nil {
-				return old
-			}
-			return out
-		}}
+	return &renamer{top: top, nested: map[string]func([]byte) []byte{"message": func(old []byte) []byte {
+		if old == nil {
+			return nil
+		}
+		out, err := setMembers(old, top)
+		if err != nil {
+			return old
+		}
+		return out
+	}}}
+}
+
+// rename renames obj's model, or, with nested, that of its member
+// "message".
+func (rn *renamer) rename(obj []byte, nested bool) []byte {
+	set := rn.top
+	if nested {
+		set = rn.nested
 	}
 	out, err := setMembers(obj, set)
 	if err != nil {
