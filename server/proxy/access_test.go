@@ -92,6 +92,11 @@ forbid (principal, action == Loom::Action::"use_model", resource == Loom::Model:
 	if r := e.call(t, "anthropic", e.owner, simple["anthropic"]); r.status != http.StatusForbidden {
 		t.Errorf("a forbidden model: %d %s", r.status, r.body)
 	}
+	// The key was allowed claude before; its remembered decision goes
+	// with the old policies.
+	if r := e.call(t, "anthropic", e.key, simple["anthropic"]); r.status != http.StatusForbidden {
+		t.Errorf("a forbidden model, for a key allowed it before: %d %s", r.status, r.body)
+	}
 	if r := e.call(t, "openai", e.owner, simple["openai"]); r.status != http.StatusOK {
 		t.Errorf("an allowed model: %d %s", r.status, r.body)
 	}

@@ -71,7 +71,7 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, f format) {
 	}
 	org, status, err := p.orgOf(r, who)
 	if err == nil {
-		err = p.authz.Authorize(r.Context(), who, policy.UseModel, policy.ModelResource(org, m.name))
+		err = p.mayUse(r.Context(), who, org, m.name)
 	}
 	if err != nil {
 		if errors.Is(err, policy.ErrForbidden) {

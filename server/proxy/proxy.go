@@ -66,6 +66,7 @@ type Proxy struct {
 	log                        *slog.Logger
 	maxBody                    int64
 	idleTimeout, streamTimeout time.Duration
+	decisions                  decisionCache
 }
 
 // New checks the configuration and reads the upstreams' keys.
@@ -139,7 +140,7 @@ func (p *Proxy) models(w http.ResponseWriter, r *http.Request) {
 	data := []modelEntry{}
 	for _, name := range p.cat.names {
 		m := p.cat.models[name]
-		if err := p.authz.Authorize(r.Context(), who, policy.UseModel, policy.ModelResource(org, m.name)); err != nil {
+		if err := p.mayUse(r.Context(), who, org, m.name); err != nil {
 			if !errors.Is(err, policy.ErrForbidden) {
 				p.refuse(w, r, f, 0, err)
 				return
