@@ -23,7 +23,10 @@ func setMembers(obj []byte, set map[string]func(old []byte) []byte) ([]byte, err
 	// allocation per token); as encoding/json does, it accepts repeated
 	// names and invalid UTF-8.
 	d := decoders.Get().(*memberDecoder)
-	defer decoders.Put(d)
+	if len(obj) <= maxPooled {
+		// A decoder keeps its buffer, as large as the largest value read.
+		defer decoders.Put(d)
+	}
 	d.r.Reset(obj)
 	dec := &d.dec
 	dec.Reset(&d.r, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
@@ -100,6 +103,10 @@ type span struct {
 }
 
 var decoders = sync.Pool{New: func() any { return new(memberDecoder) }}
+
+// maxPooled is the largest object whose decoder is reused (an answer's
+// events are small; a request may be 32 MiB).
+const maxPooled = 64 << 10
 
 // isEmptyObject reports whether rest, what follows an object's '{', holds
 // no member.
