@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/loom-agent/loom/server/accounts"
 	"github.com/loom-agent/loom/server/apikeys"
@@ -72,6 +73,10 @@ func (s *Server) assemble(ctx context.Context) (*Team, error) {
 		return nil, err
 	}
 	t := &Team{Server: s, SignIn: si, Accounts: accounts.New(s.DB), Keys: apikeys.New(s.DB)}
+	// A key's row is read at most every keyRecheck, not before every
+	// model call's first byte; revoked here it is refused at once, on
+	// another replica within keyRecheck.
+	t.Keys.RecheckEvery = keyRecheck
 	t.Authz = policy.NewAuthorizer(t.Accounts, pols)
 	if err := audit.Append(ctx, s.DB, audit.System, "", audit.PolicyLoaded, pols.Source(), fmt.Sprint(pols.Len(), " policies")); err != nil {
 		return nil, fmt.Errorf("recording the policies in the audit log: %w", err)
@@ -100,8 +105,15 @@ func (s *Server) assemble(ctx context.Context) (*Team, error) {
 	s.Wrap(func(h http.Handler) http.Handler {
 		return auth.APIKeyHeader(si.Web.Middleware(auth.Authenticate(t.Keys)(h)))
 	})
+	// A credential refused on the proxy's endpoints is answered in the
+	// format of the endpoint, for the clients' SDKs.
+	s.Wrap(t.Proxy.Refusals)
 	return t, nil
 }
+
+// keyRecheck is how long an API key's reading is taken without reading
+// its row again (SECURITY.md).
+const keyRecheck = 2 * time.Second
 
 // Close writes the usage records still queued, then closes the database.
 func (t *Team) Close() error {

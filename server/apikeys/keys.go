@@ -7,8 +7,13 @@
 // argon2id hash. argon2id costs tens of milliseconds and 19 MiB by design,
 // so a key verified once is remembered in memory by the SHA-256 of the
 // whole key; the row is still read on every request, so a revoked or
-// expired key is refused at once. Verifications that do pay argon2id run
-// a few at a time, so a flood of wrong keys cannot take all memory.
+// expired key is refused at once, unless Store.RecheckEvery lets a key
+// whose row was read a moment ago skip the read (the team server's LLM
+// proxy, whose calls a database read would hold before their first byte):
+// then a key revoked through the same Store is still refused at once, one
+// revoked on another replica within RecheckEvery, an expired one at once.
+// Verifications that do pay argon2id run a few at a time, so a flood of
+// wrong keys cannot take all memory.
 package apikeys
 
 import (
@@ -106,6 +111,23 @@ type Store struct {
 	// otherwise pay it once per request).
 	checking singleflight.Group
 	hashed   atomic.Int64 // argon2id computations made, for tests
+
+	// RecheckEvery, if positive, is how long a key whose row was just
+	// read is taken on that reading (its principal and expiry) without
+	// reading it again; set it before the Store serves. Revoke forgets
+	// the key at once; another replica's revocation is seen within it.
+	RecheckEvery time.Duration
+	recent       map[[32]byte]recentKey // by the SHA-256 of the whole key, under mu
+	// revocations counts Revoke's calls (under mu): a reading begun before
+	// one is not kept, lest it outlive the revocation.
+	revocations int
+}
+
+// recentKey is a key's row as read at a time.
+type recentKey struct {
+	p         auth.Principal
+	expiresAt int64
+	at        time.Time
 }
 
 // New returns the key store on d.
@@ -226,6 +248,21 @@ func (s *Store) Verify(ctx context.Context, full string) (*auth.Principal, error
 	if !ok {
 		return nil, ErrInvalid
 	}
+	var sum [32]byte
+	if s.RecheckEvery > 0 {
+		sum = sha256.Sum256([]byte(full))
+		s.mu.Lock()
+		rk, ok := s.recent[sum]
+		s.mu.Unlock()
+		if ok && time.Since(rk.at) < s.RecheckEvery && (rk.expiresAt == 0 || rk.expiresAt > db.Now()) {
+			p := rk.p
+			p.Scopes = slices.Clone(p.Scopes)
+			return &p, nil
+		}
+	}
+	s.mu.Lock()
+	revocations := s.revocations
+	s.mu.Unlock()
 	var k Key
 	var hash, scopes string
 	err := s.DB.QueryRowContext(ctx, `SELECT id, hash, org_id, created_by, scopes, last_used_at, expires_at, revoked_at
@@ -256,7 +293,20 @@ func (s *Store) Verify(ctx context.Context, full string) (*auth.Principal, error
 			slog.WarnContext(ctx, "recording an API key's use", "key", k.ID, "err", err)
 		}
 	}
-	return &auth.Principal{Kind: auth.KindAPIKey, UserID: k.CreatedBy, KeyID: k.ID, KeyOrgID: k.OrgID, Scopes: strings.Fields(scopes)}, nil
+	p := &auth.Principal{Kind: auth.KindAPIKey, UserID: k.CreatedBy, KeyID: k.ID, KeyOrgID: k.OrgID, Scopes: strings.Fields(scopes)}
+	if s.RecheckEvery > 0 {
+		p := *p
+		p.Scopes = slices.Clone(p.Scopes)
+		s.mu.Lock()
+		if s.recent == nil || len(s.recent) >= maxCached {
+			s.recent = map[[32]byte]recentKey{}
+		}
+		if s.revocations == revocations {
+			s.recent[sum] = recentKey{p: p, expiresAt: k.ExpiresAt, at: time.Now()}
+		}
+		s.mu.Unlock()
+	}
+	return p, nil
 }
 
 // check compares secret with the stored hash, through the cache of keys
@@ -320,6 +370,7 @@ func (s *Store) List(ctx context.Context, org string) ([]Key, error) {
 
 // Revoke revokes org's key id; the next request with it is refused.
 func (s *Store) Revoke(ctx context.Context, by audit.Actor, org, id string) error {
+	defer s.forget(id)
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = $3 WHERE org_id = $1 AND id = $2 AND revoked_at = 0`, org, id, db.Now())
 		if err != nil {
@@ -330,6 +381,18 @@ func (s *Store) Revoke(ctx context.Context, by audit.Actor, org, id string) erro
 		}
 		return audit.Append(ctx, tx, by, org, audit.KeyRevoked, id, "")
 	})
+}
+
+// forget drops key id's recent reading, so that its next use reads its row.
+func (s *Store) forget(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.revocations++
+	for sum, rk := range s.recent {
+		if rk.p.KeyID == id {
+			delete(s.recent, sum)
+		}
+	}
 }
 
 // Check is the auth.Checker of `Authorization: Bearer loom_…`; other

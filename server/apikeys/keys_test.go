@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/loom-agent/loom/server/accounts"
 	"github.com/loom-agent/loom/server/apikeys"
@@ -142,6 +143,56 @@ func TestRevokedKeyRefusedAtOnce(t *testing.T) {
 		events, _ := audit.List(ctx, d, f.org.ID, 0, 0)
 		if events[0].Action != audit.KeyCreated || events[1].Action != audit.KeyRevoked || events[1].Target != k.ID {
 			t.Errorf("audit log: %+v", events[:2])
+		}
+	})
+}
+
+// With RecheckEvery, a key read a moment ago is not read again: revoked
+// through the same store it is refused at once, revoked on another replica
+// within RecheckEvery; expired, at once.
+func TestRecheckEvery(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setUp(t, d)
+		f.keys.RecheckEvery = time.Hour
+		verify := func(full string) error { _, err := f.keys.Verify(ctx, full); return err }
+		k, full, _ := f.keys.Create(ctx, by, f.org.ID, f.ada.ID, "ci", []string{"read"}, 0)
+		if err := verify(full); err != nil {
+			t.Fatal(err)
+		}
+		// Another replica's revocation: this one takes its reading.
+		if err := apikeys.New(d).Revoke(ctx, by, f.org.ID, k.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := verify(full); err != nil {
+			t.Errorf("within RecheckEvery of its reading: %v, want it taken", err)
+		}
+		f.keys.RecheckEvery = time.Millisecond
+		time.Sleep(2 * time.Millisecond)
+		if err := verify(full); !errors.Is(err, apikeys.ErrRevoked) {
+			t.Errorf("past RecheckEvery: %v, want ErrRevoked", err)
+		}
+
+		// Revoked through this store: at once.
+		f.keys.RecheckEvery = time.Hour
+		k2, full2, _ := f.keys.Create(ctx, by, f.org.ID, f.ada.ID, "ci", []string{"read"}, 0)
+		verify(full2)
+		if err := f.keys.Revoke(ctx, by, f.org.ID, k2.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := verify(full2); !errors.Is(err, apikeys.ErrRevoked) {
+			t.Errorf("revoked here: %v, want ErrRevoked", err)
+		}
+
+		// Expired: at once, from its reading.
+		expires := db.Now() + 3e6
+		_, full3, _ := f.keys.Create(ctx, by, f.org.ID, f.ada.ID, "ci", []string{"read"}, expires)
+		if err := verify(full3); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Until(time.UnixMicro(expires)) + 10*time.Millisecond)
+		if err := verify(full3); !errors.Is(err, apikeys.ErrExpired) {
+			t.Errorf("expired: %v, want ErrExpired", err)
 		}
 	})
 }

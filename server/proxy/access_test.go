@@ -34,8 +34,12 @@ func TestAccess(t *testing.T) {
 	}{
 		{"no credential", "openai", "", nil, 401, "sign in first"},
 		{"no credential (anthropic)", "anthropic", "", nil, 401, "sign in first"},
-		{"a wrong API key", "anthropic", "loom_AAAAAAAAAAAA_wrong", nil, 401, ""},
+		// Refused by the server's authentication before the proxy runs,
+		// yet answered in the endpoint's format.
+		{"a wrong API key", "anthropic", "loom_AAAAAAAAAAAA_wrong", nil, 401, "invalid API key"},
+		{"a wrong API key (openai)", "openai", "loom_AAAAAAAAAAAA_wrong", nil, 401, "invalid API key"},
 		{"a wrong token", "openai", "loomcli_wrong", nil, 401, ""},
+		{"a wrong token (anthropic)", "anthropic", "loomcli_wrong", nil, 401, ""},
 		{"the owner's token", "openai", "owner", nil, 200, ""},
 		{"the owner's token (anthropic)", "anthropic", "owner", nil, 200, ""},
 		{"an API key as x-api-key", "anthropic", "key", nil, 200, ""},
@@ -61,8 +65,11 @@ func TestAccess(t *testing.T) {
 				t.Fatalf("%d, want %d: %s", r.status, tc.status, r.body)
 			}
 			reached := len(e.oa.Requests()) + len(e.an.Requests()) - before
-			if tc.status != 200 && tc.says != "" {
+			if tc.status != 200 {
 				checkErrorBody(t, tc.format, r.body, tc.says)
+			}
+			if tc.status == 401 && !strings.Contains(string(r.body), `"type":"authentication_error"`) {
+				t.Errorf("a refused credential is not an authentication_error: %s", r.body)
 			}
 			if tc.status != 200 {
 				if reached != 0 {
@@ -84,6 +91,11 @@ forbid (principal, action == Loom::Action::"use_model", resource == Loom::Model:
 	e.team.Authz.SetPolicies(pols)
 	if r := e.call(t, "anthropic", e.owner, simple["anthropic"]); r.status != http.StatusForbidden {
 		t.Errorf("a forbidden model: %d %s", r.status, r.body)
+	}
+	// The key was allowed claude before; its remembered decision goes
+	// with the old policies.
+	if r := e.call(t, "anthropic", e.key, simple["anthropic"]); r.status != http.StatusForbidden {
+		t.Errorf("a forbidden model, for a key allowed it before: %d %s", r.status, r.body)
 	}
 	if r := e.call(t, "openai", e.owner, simple["openai"]); r.status != http.StatusOK {
 		t.Errorf("an allowed model: %d %s", r.status, r.body)
@@ -113,9 +125,21 @@ forbid (principal, action == Loom::Action::"use_model", resource == Loom::Model:
 			t.Errorf("models listed: %v", ids)
 		}
 	}
-	req, _ := http.NewRequest(http.MethodGet, e.url+"/v1/models", nil)
-	if r := do(t, req); r.status != http.StatusUnauthorized {
-		t.Errorf("models without a credential: %d", r.status)
+	for _, f := range []string{"openai", "anthropic"} {
+		for _, token := range []string{"", "loom_AAAAAAAAAAAA_wrong", "loomcli_wrong"} {
+			req, _ := http.NewRequest(http.MethodGet, e.url+"/v1/models", nil)
+			if token != "" {
+				req.Header.Set("Authorization", "Bearer "+token)
+			}
+			if f == "anthropic" {
+				req.Header.Set("Anthropic-Version", "2023-06-01")
+			}
+			r := do(t, req)
+			if r.status != http.StatusUnauthorized || !strings.Contains(string(r.body), `"type":"authentication_error"`) {
+				t.Errorf("models with credential %q: %d %s", token, r.status, r.body)
+			}
+			checkErrorBody(t, f, r.body, "")
+		}
 	}
 }
 

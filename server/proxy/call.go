@@ -71,7 +71,7 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, f format) {
 	}
 	org, status, err := p.orgOf(r, who)
 	if err == nil {
-		err = p.authz.Authorize(r.Context(), who, policy.UseModel, policy.ModelResource(org, m.name))
+		err = p.mayUse(r.Context(), who, org, m.name)
 	}
 	if err != nil {
 		if errors.Is(err, policy.ErrForbidden) {
@@ -159,7 +159,16 @@ func (c *call) answerError(err error) {
 // model renamed when the formats agree (every field the client sent
 // reaches the upstream), else translated.
 func (c *call) bodyFor(rt route) ([]byte, error) {
-	up := rt.up.format()
+	body, err := c.translate(rt)
+	if err != nil || !rt.vertexClaude() {
+		return body, err
+	}
+	return vertexBody(body)
+}
+
+// translate is the request in rt's format.
+func (c *call) translate(rt route) ([]byte, error) {
+	up := rt.format
 	if up == c.client {
 		return passThrough(c.raw, rt.model, c.stream && up == openAIFormat)
 	}
@@ -185,25 +194,42 @@ func (c *call) bodyFor(rt route) ([]byte, error) {
 	return json.Marshal(out)
 }
 
-// passThrough renames the model of a request; for an OpenAI stream it
-// also asks for the usage chunk, which metering needs.
-func passThrough(raw []byte, model string, askUsage bool) ([]byte, error) {
+// vertexBody is a Messages API request as Claude on Vertex takes it: the
+// model named by the URL rather than the body, the API's version in the
+// body rather than a header.
+func vertexBody(body []byte) ([]byte, error) {
 	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
+	if err := json.Unmarshal(body, &m); err != nil {
 		return nil, badf("the request body is not a JSON object: %v", err)
 	}
-	m["model"] = mustJSON(model)
-	if askUsage {
-		opts := map[string]json.RawMessage{}
-		if so := m["stream_options"]; len(so) > 0 && string(so) != "null" {
-			if err := json.Unmarshal(so, &opts); err != nil {
-				return nil, badf("stream_options: %v", err)
-			}
-		}
-		opts["include_usage"] = json.RawMessage("true")
-		m["stream_options"] = mustJSON(opts)
-	}
+	delete(m, "model")
+	m["anthropic_version"] = mustJSON(vertexVersion)
 	return json.Marshal(m)
+}
+
+// passThrough renames the model of a request; for an OpenAI stream it
+// also asks for the usage chunk, which metering needs. The rest of the
+// body passes as it came.
+func passThrough(raw []byte, model string, askUsage bool) ([]byte, error) {
+	set := map[string]func([]byte) []byte{"model": setString(model)}
+	var bad error
+	if askUsage {
+		set["stream_options"] = func(old []byte) []byte {
+			opts := map[string]json.RawMessage{}
+			if len(old) > 0 && string(old) != "null" {
+				if err := json.Unmarshal(old, &opts); err != nil {
+					bad = badf("stream_options: %v", err)
+				}
+			}
+			opts["include_usage"] = json.RawMessage("true")
+			return mustJSON(opts)
+		}
+	}
+	out, err := setMembers(raw, set)
+	if err != nil {
+		return nil, badf("the request body is not a JSON object: %v", err)
+	}
+	return out, bad
 }
 
 // try calls one route. committed reports that the client has had the
@@ -231,11 +257,11 @@ func (c *call) whole(cn *conn, rt route) (bool, error) {
 		return false, err
 	}
 	notJSON := func(err error) error {
-		return &upstreamError{up: rt.up.name, msg: "the answer is not a JSON " + rt.up.format().String() + " answer", retry: true}
+		return &upstreamError{up: rt.up.name, msg: "the answer is not a JSON " + rt.format.String() + " answer", retry: true}
 	}
-	out := b
+	out := newRenamer(c.asked).rename(b, false)
 	switch {
-	case rt.up.format() == openAIFormat:
+	case rt.format == openAIFormat:
 		var cc chatCompletion
 		if err := json.Unmarshal(b, &cc); err != nil {
 			return false, notJSON(err)
@@ -268,9 +294,9 @@ func (c *call) whole(cn *conn, rt route) (bool, error) {
 // the formats differ. The first event is read before anything is sent, so
 // an upstream that fails at once leaves the next one to be tried.
 func (c *call) pipe(cn *conn, rt route) (bool, error) {
-	up := rt.up.format()
+	up := rt.format
 	rd := newSSEReader(cn.resp.Body)
-	dec := newDecoder(up, rt.up.name)
+	dec := newDecoder(up, rt.up.name, up == c.client)
 	defer func() { c.used = dec.state().usage }()
 	ev, err := rd.next()
 	if err == io.EOF {
@@ -290,7 +316,10 @@ func (c *call) pipe(cn *conn, rt route) (bool, error) {
 	c.status = http.StatusOK
 	sw := newSSEWriter(c.w)
 	var enc encoder
-	if up != c.client {
+	var rn *renamer
+	if up == c.client {
+		rn = newRenamer(c.asked)
+	} else {
 		if c.client == openAIFormat {
 			enc = newChatEncoder(sw, c.asked, c.includeUsage)
 		} else {
@@ -303,8 +332,10 @@ func (c *call) pipe(cn *conn, rt route) (bool, error) {
 			enc.write(ds)
 		case up == openAIFormat:
 			if d := dec.(*chatDecoder); !d.usageOnly || c.includeUsage {
-				sw.event("", ev.data)
+				sw.event("", rn.rename(ev.data, false))
 			}
+		case ev.name == "message_start":
+			sw.event(ev.name, rn.rename(ev.data, true))
 		default:
 			sw.event(ev.name, ev.data)
 		}

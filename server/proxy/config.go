@@ -21,9 +21,11 @@ const (
 	KindOpenAI           = "openai"
 	KindAnthropic        = "anthropic"
 	KindOpenAICompatible = "openai-compatible"
-	// KindVertex is Google Vertex AI's OpenAI-compatible endpoint (Gemini
-	// and the other models it serves in that format), signed in with a
-	// service account.
+	// KindVertex is Google Vertex AI, signed in with a service account:
+	// its OpenAI-compatible endpoint (Gemini and the other models it
+	// serves in that format), and for a model whose name begins with
+	// "claude-" Anthropic's Messages format through rawPredict and
+	// streamRawPredict.
 	KindVertex = "vertex"
 )
 
@@ -66,6 +68,9 @@ type Upstream struct {
 	// and region ("us-central1", or "global"); CredentialsFile is its
 	// service account's JSON key, from which the proxy gets short-lived
 	// access tokens (never sent anywhere but Google's token endpoint).
+	// A vertex upstream's BaseURL, if given, replaces the API's root
+	// (https://LOCATION-aiplatform.googleapis.com/v1): a private endpoint,
+	// or a test.
 	Project         string `json:"project"`
 	Location        string `json:"location"`
 	CredentialsFile string `json:"credentials_file"`
@@ -124,6 +129,9 @@ type upstream struct {
 	// tokens gives a vertex upstream's access tokens (cached and renewed
 	// by oauth2); nil for a static key.
 	tokens oauth2.TokenSource
+	// vertexModels is a vertex upstream's root of Anthropic's models:
+	// …/v1/projects/P/locations/L/publishers/anthropic/models.
+	vertexModels string
 }
 
 // credential is what the upstream is sent: its key, or a current access
@@ -157,6 +165,37 @@ type model struct {
 type route struct {
 	up    *upstream
 	model string
+	// format is the wire format the route speaks: its upstream's, except
+	// for Claude on Vertex (Anthropic's, where Gemini's is OpenAI's).
+	format format
+	// url and streamURL are the endpoints of a call and of a stream (they
+	// differ only for Claude on Vertex: rawPredict, streamRawPredict).
+	url, streamURL string
+}
+
+// vertexVersion is the anthropic_version Claude on Vertex takes, in the
+// body rather than a header.
+const vertexVersion = "vertex-2023-10-16"
+
+// newRoute sends a model to up under name.
+func newRoute(up *upstream, name string) route {
+	if up.vertexModels != "" && strings.HasPrefix(name, "claude-") {
+		// The model is in the URL, not the body (vertexBody).
+		at := up.vertexModels + "/" + url.PathEscape(name)
+		return route{up: up, model: name, format: anthropicFormat, url: at + ":rawPredict", streamURL: at + ":streamRawPredict"}
+	}
+	return route{up: up, model: name, format: up.format(), url: up.url, streamURL: up.url}
+}
+
+// vertexClaude reports whether rt is Claude on Vertex.
+func (rt route) vertexClaude() bool { return rt.up.kind == KindVertex && rt.format == anthropicFormat }
+
+// endpoint is where a call goes.
+func (rt route) endpoint(stream bool) string {
+	if stream {
+		return rt.streamURL
+	}
+	return rt.url
 }
 
 // catalog is the checked configuration: models by name and alias.
@@ -203,7 +242,7 @@ func (c Config) load(getenv func(string) string) (*catalog, error) {
 			if name == "" {
 				name = m.Name
 			}
-			mm.routes = append(mm.routes, route{up: up, model: name})
+			mm.routes = append(mm.routes, newRoute(up, name))
 		}
 		for _, n := range append([]string{m.Name}, m.Aliases...) {
 			if cat.models[n] != nil {
@@ -283,30 +322,33 @@ var locationRE = regexp.MustCompile(`^[a-z0-9-]{1,40}$`)
 var projectRE = regexp.MustCompile(`^[a-z][a-z0-9-]{4,61}[a-z0-9]$`)
 
 // resolveVertex readies a vertex upstream: its OpenAI-compatible endpoint
-// (from project and location, or base_url for a private endpoint or a
-// test) and a token source on its service account's key.
+// and the root of Anthropic's models, under the API's root for the
+// project and location (base_url, when given, replaces that root), and a
+// token source on its service account's key.
 func (u Upstream) resolveVertex(up *upstream, base string) (*upstream, error) {
 	if u.KeyEnv != "" || u.KeyFile != "" {
 		return nil, errors.New("a vertex upstream signs in with credentials_file (a service account's JSON key), not key_env or key_file")
 	}
+	switch {
+	case !projectRE.MatchString(u.Project):
+		return nil, fmt.Errorf("project %q: a Google Cloud project ID is missing or malformed", u.Project)
+	case !locationRE.MatchString(u.Location):
+		return nil, fmt.Errorf("location %q: a region such as us-central1, or global", u.Location)
+	}
 	if base == "" {
-		switch {
-		case !projectRE.MatchString(u.Project):
-			return nil, fmt.Errorf("project %q: a Google Cloud project ID is missing or malformed", u.Project)
-		case !locationRE.MatchString(u.Location):
-			return nil, fmt.Errorf("location %q: a region such as us-central1, or global", u.Location)
-		}
 		host := u.Location + "-aiplatform.googleapis.com"
 		if u.Location == "global" {
 			host = "aiplatform.googleapis.com"
 		}
-		base = "https://" + host + "/v1/projects/" + u.Project + "/locations/" + u.Location + "/endpoints/openapi"
+		base = "https://" + host + "/v1"
 	}
 	p, err := url.Parse(base)
 	if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" || p.User != nil || p.RawQuery != "" {
 		return nil, fmt.Errorf("base_url %q: want http(s)://host[:port][/path], without credentials or a query", u.BaseURL)
 	}
-	up.url = base + "/chat/completions"
+	at := base + "/projects/" + u.Project + "/locations/" + u.Location
+	up.url = at + "/endpoints/openapi/chat/completions"
+	up.vertexModels = at + "/publishers/anthropic/models"
 	if u.CredentialsFile == "" {
 		return nil, errors.New("credentials_file is missing: a service account's JSON key with Vertex AI access")
 	}

@@ -83,7 +83,7 @@ type env struct {
 
 // newEnv starts the upstreams with their scripts and the team server;
 // tweak may change the proxy's configuration (upstream URLs end in /v1).
-func newEnv(t *testing.T, oa, an llmtest.Script, tweak func(c *proxy.Config)) *env {
+func newEnv(t testing.TB, oa, an llmtest.Script, tweak func(c *proxy.Config)) *env {
 	t.Helper()
 	ctx := context.Background()
 	e := &env{oa: llmtest.NewServer(t, oa), an: llmtest.NewServer(t, an), meter: &recordingMeter{}}
@@ -224,6 +224,17 @@ type answer struct {
 	finish                string // OpenAI's name
 	input, output, cached int64
 	usage                 bool // the answer reported usage
+	model                 string
+}
+
+// named notes the model a part of an answer names; every part must name
+// the same.
+func (a *answer) named(t *testing.T, model string) {
+	t.Helper()
+	if a.model != "" && model != a.model {
+		t.Fatalf("one answer names models %q and %q", a.model, model)
+	}
+	a.model = model
 }
 
 type toolCall struct{ id, name, args string }
@@ -253,6 +264,7 @@ func parse(t *testing.T, f string, stream bool, b []byte) answer {
 					CachedTokens int64 `json:"cached_tokens"`
 				} `json:"prompt_tokens_details"`
 			} `json:"usage"`
+			Model string `json:"model"`
 		}
 		mustDecode(t, b, &c)
 		if len(c.Choices) != 1 {
@@ -267,6 +279,7 @@ func parse(t *testing.T, f string, stream bool, b []byte) answer {
 			a.calls = append(a.calls, toolCall{tc.ID, tc.Function.Name, tc.Function.Arguments})
 		}
 		a.finish = ch.FinishReason
+		a.named(t, c.Model)
 		if u := c.Usage; u != nil {
 			a.usage, a.input, a.output = true, u.PromptTokens, u.CompletionTokens
 			if u.PromptTokensDetails != nil {
@@ -285,6 +298,7 @@ func parse(t *testing.T, f string, stream bool, b []byte) answer {
 			} `json:"content"`
 			StopReason string           `json:"stop_reason"`
 			Usage      map[string]int64 `json:"usage"`
+			Model      string           `json:"model"`
 		}
 		mustDecode(t, b, &m)
 		if m.Type != "message" {
@@ -300,6 +314,7 @@ func parse(t *testing.T, f string, stream bool, b []byte) answer {
 			}
 		}
 		a.finish = finishOf(m.StopReason)
+		a.named(t, m.Model)
 		a.usage = true
 		a.input = m.Usage["input_tokens"] + m.Usage["cache_read_input_tokens"] + m.Usage["cache_creation_input_tokens"]
 		a.output, a.cached = m.Usage["output_tokens"], m.Usage["cache_read_input_tokens"]
@@ -374,12 +389,14 @@ func parseChatStream(t *testing.T, b []byte) answer {
 					CachedTokens int64 `json:"cached_tokens"`
 				} `json:"prompt_tokens_details"`
 			} `json:"usage"`
-			Error any `json:"error"`
+			Error any    `json:"error"`
+			Model string `json:"model"`
 		}
 		mustDecode(t, []byte(ev[1]), &c)
 		if c.Error != nil {
 			t.Fatalf("an error in the stream: %s", ev[1])
 		}
+		a.named(t, c.Model)
 		if u := c.Usage; u != nil {
 			a.usage, a.input, a.output = true, u.PromptTokens, u.CompletionTokens
 			if u.PromptTokensDetails != nil {
@@ -433,6 +450,7 @@ func parseMessagesStream(t *testing.T, b []byte) answer {
 			Index   int    `json:"index"`
 			Message *struct {
 				Usage map[string]int64 `json:"usage"`
+				Model string           `json:"model"`
 			} `json:"message"`
 			ContentBlock map[string]any `json:"content_block"`
 			Delta        struct {
@@ -449,6 +467,7 @@ func parseMessagesStream(t *testing.T, b []byte) answer {
 		switch e.Type {
 		case "message_start":
 			usage = e.Message.Usage
+			a.named(t, e.Message.Model)
 		case "content_block_start":
 			if open >= 0 {
 				t.Fatalf("block %d starts while block %d is open", e.Index, open)

@@ -18,10 +18,12 @@
 // event as it comes (sse.go). Errors are written in the client's format
 // (errors.go), and an upstream's error body is never passed on raw.
 //
-// A vertex upstream is Google Vertex AI's OpenAI-compatible endpoint,
-// signed in with a service account's key: oauth2's JWT flow gets access
-// tokens and renews them before they expire (config.go). Claude on Vertex,
-// which speaks its own rawPredict format, is not served.
+// A vertex upstream is Google Vertex AI, signed in with a service
+// account's key: oauth2's JWT flow gets access tokens and renews them
+// before they expire (config.go). Its models are reached through Vertex's
+// OpenAI-compatible endpoint, except Claude (a model named "claude-…"),
+// reached in Anthropic's format through rawPredict and streamRawPredict:
+// the model in the URL, anthropic_version vertex-2023-10-16 in the body.
 package proxy
 
 import (
@@ -64,6 +66,7 @@ type Proxy struct {
 	log                        *slog.Logger
 	maxBody                    int64
 	idleTimeout, streamTimeout time.Duration
+	decisions                  decisionCache
 }
 
 // New checks the configuration and reads the upstreams' keys.
@@ -137,7 +140,7 @@ func (p *Proxy) models(w http.ResponseWriter, r *http.Request) {
 	data := []modelEntry{}
 	for _, name := range p.cat.names {
 		m := p.cat.models[name]
-		if err := p.authz.Authorize(r.Context(), who, policy.UseModel, policy.ModelResource(org, m.name)); err != nil {
+		if err := p.mayUse(r.Context(), who, org, m.name); err != nil {
 			if !errors.Is(err, policy.ErrForbidden) {
 				p.refuse(w, r, f, 0, err)
 				return

@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -99,7 +100,9 @@ func TestFormats(t *testing.T) {
 			}
 			a := parse(t, tc.client, tc.stream, r.body)
 			want := answer{text: "Looking now.", finish: "tool_calls", calls: []toolCall{
-				{"call_a", "read", `{"path":"a.go"}`}, {"call_b", "grep", `{"pattern":"func main"}`}}}
+				{"call_a", "read", `{"path":"a.go"}`}, {"call_b", "grep", `{"pattern":"func main"}`}},
+				// The name the client asked for, alias or not, never the upstream's.
+				model: tc.model}
 			if tc.client == "anthropic" || !tc.stream || tc.includeUsage {
 				want.usage, want.input, want.output, want.cached = true, 40, 12, 10
 			}
@@ -150,7 +153,7 @@ func checkUpstream(t *testing.T, e *env, model string, stream bool) {
 	r := reqs[len(reqs)-1]
 	if r.Model != "claude-x" || len(r.System) != 1 || r.System[0].Text != "Be brief." || len(r.Messages) != 3 ||
 		r.Messages[1].Content[0].Type != "tool_use" || r.Messages[1].Content[0].Name != "grep" ||
-		string(r.Messages[1].Content[0].Input) != `{"pattern":"main"}` ||
+		compact(r.Messages[1].Content[0].Input) != `{"pattern":"main"}` ||
 		r.Messages[2].Content[0].ToolUseID != "call_0" || r.Messages[2].Content[0].Content != "main.go:1" ||
 		r.Messages[2].Content[1].Text != "Now read it." || len(r.Tools) != 2 || r.MaxTokens <= 0 || r.Stream != stream {
 		t.Errorf("the Anthropic upstream got %+v", r)
@@ -200,4 +203,14 @@ func TestLongStreamLine(t *testing.T) {
 			}
 		})
 	}
+}
+
+// compact is JSON without its spaces: a same-format request reaches the
+// upstream byte for byte, a translated one re-encoded.
+func compact(raw []byte) string {
+	var b bytes.Buffer
+	if json.Compact(&b, raw) != nil {
+		return string(raw)
+	}
+	return b.String()
 }

@@ -47,6 +47,18 @@ type sdkAnswer struct {
 	} `json:"usage"`
 }
 
+// sdkError is an error an SDK threw; Expected, that it is an instance of
+// the SDK's class the case expects.
+type sdkError struct {
+	What     string `json:"what"`
+	Stream   bool   `json:"stream"`
+	Class    string `json:"class"`
+	Expected bool   `json:"expected"`
+	Status   int    `json:"status"`
+	Type     string `json:"type"`
+	Message  string `json:"message"`
+}
+
 type sdkReport struct {
 	Results struct {
 		Runs []struct {
@@ -54,14 +66,8 @@ type sdkReport struct {
 			Streamed sdkAnswer `json:"streamed"`
 			Whole    sdkAnswer `json:"whole"`
 		} `json:"runs"`
-		Errors []struct {
-			Stream   bool   `json:"stream"`
-			Class    string `json:"class"`
-			NotFound bool   `json:"not_found"`
-			Status   int    `json:"status"`
-			Type     string `json:"type"`
-			Message  string `json:"message"`
-		} `json:"errors"`
+		Errors []sdkError `json:"errors"`
+		Auth   []sdkError `json:"auth"`
 	} `json:"results"`
 	Received []struct {
 		URL     string            `json:"url"`
@@ -128,8 +134,8 @@ func TestOfficialSDKsThroughTheProxy(t *testing.T) {
 
 			// Everything the SDK received: no key of the providers', nor
 			// the client's own key echoed back.
-			if len(rep.Received) != 6 {
-				t.Errorf("the SDK received %d responses, want 6", len(rep.Received))
+			if len(rep.Received) != 9 {
+				t.Errorf("the SDK received %d responses, want 9", len(rep.Received))
 			}
 			for _, r := range rep.Received {
 				all, _ := json.Marshal(r)
@@ -207,11 +213,23 @@ func TestOfficialSDKsThroughTheProxy(t *testing.T) {
 				t.Fatalf("%d error cases: %s", len(rep.Results.Errors), out)
 			}
 			for _, er := range rep.Results.Errors {
-				if er.Class != "NotFoundError" || !er.NotFound || er.Status != 404 || !strings.Contains(er.Message, "no-such-model") {
-					t.Errorf("an unknown model (stream %v) threw %s (instance of NotFoundError: %v) %d: %s", er.Stream, er.Class, er.NotFound, er.Status, er.Message)
+				if er.Class != "NotFoundError" || !er.Expected || er.Status != 404 || !strings.Contains(er.Message, "no-such-model") {
+					t.Errorf("an unknown model (stream %v) threw %s (instance of NotFoundError: %v) %d: %s", er.Stream, er.Class, er.Expected, er.Status, er.Message)
 				}
 				if sdk.cachedApart && er.Type != "not_found_error" {
 					t.Errorf("the Anthropic SDK read the error's type as %q", er.Type)
+				}
+			}
+
+			// A wrong key, refused by the server's authentication: the
+			// SDK's own AuthenticationError on a call, a stream and the
+			// list of models.
+			if len(rep.Results.Auth) != 3 {
+				t.Fatalf("%d wrong-key cases: %s", len(rep.Results.Auth), out)
+			}
+			for _, er := range rep.Results.Auth {
+				if er.Class != "AuthenticationError" || !er.Expected || er.Status != 401 || er.Type != "authentication_error" || !strings.Contains(er.Message, "invalid API key") {
+					t.Errorf("a wrong key (%s) threw %s (instance of AuthenticationError: %v) %d %q: %s", er.What, er.Class, er.Expected, er.Status, er.Type, er.Message)
 				}
 			}
 		})

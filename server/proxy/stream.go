@@ -44,11 +44,15 @@ type decoder interface {
 	state() *streamState
 }
 
-func newDecoder(f format, up string) decoder {
+// newDecoder reads a stream of format f from upstream up; lean, for an
+// OpenAI stream passed to an OpenAI client as it is, learns only the state
+// and makes no deltas (reading each chunk's text is most of what decoding
+// costs, and nobody would read it).
+func newDecoder(f format, up string, lean bool) decoder {
 	if f == anthropicFormat {
 		return &anthDecoder{up: up, blocks: map[int]*anthBlockState{}}
 	}
-	return &chatDecoder{up: up, started: map[int]bool{}}
+	return &chatDecoder{up: up, started: map[int]bool{}, lean: lean}
 }
 
 // chatDecoder reads OpenAI's chunks.
@@ -59,6 +63,38 @@ type chatDecoder struct {
 	// usageOnly is set while decoding a chunk that carries only usage,
 	// which a client that did not ask for it must not see.
 	usageOnly bool
+	lean      bool
+}
+
+// chunkHead is what a lean decoder reads of a chunk.
+type chunkHead struct {
+	Choices []struct {
+		Index        int     `json:"index"`
+		FinishReason *string `json:"finish_reason"`
+	} `json:"choices"`
+	Usage *chatUsage   `json:"usage"`
+	Error *openAIError `json:"error"`
+}
+
+// decodeLean is decode without deltas.
+func (d *chatDecoder) decodeLean(ev sseEvent) error {
+	var c chunkHead
+	if err := json.Unmarshal(ev.data, &c); err != nil {
+		return fmt.Errorf("a chunk of upstream %s is not JSON: %w", d.up, err)
+	}
+	if c.Error != nil {
+		return streamError(d.up, c.Error.Type, c.Error.Message)
+	}
+	if c.Usage != nil {
+		d.st.usage = c.Usage.tokens()
+		d.usageOnly = len(c.Choices) == 0
+	}
+	for _, ch := range c.Choices {
+		if ch.Index == 0 && ch.FinishReason != nil && *ch.FinishReason != "" {
+			d.st.finish = *ch.FinishReason
+		}
+	}
+	return nil
 }
 
 func (d *chatDecoder) state() *streamState { return &d.st }
@@ -68,6 +104,9 @@ func (d *chatDecoder) decode(ev sseEvent) ([]delta, error) {
 	if string(ev.data) == "[DONE]" {
 		d.st.done = true
 		return nil, nil
+	}
+	if d.lean {
+		return nil, d.decodeLean(ev)
 	}
 	var c chatChunk
 	if err := json.Unmarshal(ev.data, &c); err != nil {

@@ -66,7 +66,7 @@ func (p *Proxy) send(ctx context.Context, rt route, body []byte, client format, 
 	cctx, cancel := context.WithCancelCause(ctx)
 	tctx, tcancel := context.WithTimeoutCause(cctx, p.streamTimeout, errStreamTooLong)
 	done := func() { tcancel(); cancel(nil) }
-	req, err := http.NewRequestWithContext(tctx, http.MethodPost, rt.up.url, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(tctx, http.MethodPost, rt.endpoint(stream), bytes.NewReader(body))
 	if err != nil {
 		done()
 		return nil, &upstreamError{up: rt.up.name, msg: err.Error()}
@@ -98,6 +98,13 @@ func (p *Proxy) send(ctx context.Context, rt route, body []byte, client format, 
 		return nil, &upstreamError{up: rt.up.name, msg: "could not get an access token", retry: true}
 	} else if cred != "" {
 		req.Header.Set("Authorization", "Bearer "+cred)
+	}
+	if rt.vertexClaude() && client == anthropicFormat {
+		// Its version is in the body (vertexBody); features are named as
+		// to Anthropic.
+		if beta := h.Get("Anthropic-Beta"); beta != "" {
+			req.Header.Set("Anthropic-Beta", beta)
+		}
 	}
 	resp, err := p.client.Do(req)
 	if err != nil {

@@ -51,4 +51,22 @@ for (const stream of [false, true]) {
     results.errors.push({ stream, ...failure(err, Anthropic.NotFoundError) });
   }
 }
+
+// A wrong key: the SDK's own AuthenticationError, streamed or not, and
+// listing the models.
+const wrong = new Anthropic({ apiKey: 'loom_AAAAAAAAAAAA_not-a-key', baseURL: client.baseURL, fetch: recordingFetch, maxRetries: 0 });
+results.auth = [];
+for (const what of ['call', 'stream', 'models']) {
+  try {
+    if (what === 'models') await wrong.models.list();
+    else {
+      const stream = what === 'stream';
+      const r = await wrong.messages.create({ ...unknown, model: env.models[0], stream });
+      if (stream) for await (const _ of r);
+    }
+    results.auth.push({ what, class: 'none' });
+  } catch (err) {
+    results.auth.push({ what, ...failure(err, Anthropic.AuthenticationError) });
+  }
+}
 await report(results);

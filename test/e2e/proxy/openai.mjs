@@ -52,4 +52,22 @@ for (const stream of [false, true]) {
     results.errors.push({ stream, ...failure(err, OpenAI.NotFoundError) });
   }
 }
+
+// A wrong key: the SDK's own AuthenticationError, streamed or not, and
+// listing the models.
+const wrong = new OpenAI({ apiKey: 'loom_AAAAAAAAAAAA_not-a-key', baseURL: client.baseURL, fetch: recordingFetch, maxRetries: 0 });
+results.auth = [];
+for (const what of ['call', 'stream', 'models']) {
+  try {
+    if (what === 'models') await wrong.models.list();
+    else {
+      const stream = what === 'stream';
+      const r = await wrong.chat.completions.create({ model: env.models[0], messages: unknown.messages, stream });
+      if (stream) for await (const _ of r);
+    }
+    results.auth.push({ what, class: 'none' });
+  } catch (err) {
+    results.auth.push({ what, ...failure(err, OpenAI.AuthenticationError) });
+  }
+}
 await report(results);

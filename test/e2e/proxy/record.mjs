@@ -48,11 +48,12 @@ export const tools = [
 
 export const question = 'Where is main defined, and what does it call?';
 
-// failure describes an error the SDK threw, for the report.
-export function failure(err, NotFound) {
+// failure describes an error the SDK threw, for the report; expected says
+// whether it is an instance of the SDK's class Expected.
+export function failure(err, Expected) {
   return {
     class: err?.constructor?.name ?? typeof err,
-    not_found: err instanceof NotFound,
+    expected: err instanceof Expected,
     status: err?.status ?? 0,
     type: err?.error?.type === 'error' ? err.error.error?.type : (err?.error?.type ?? err?.type ?? ''),
     message: String(err?.message ?? err),
