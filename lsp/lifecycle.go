@@ -25,14 +25,14 @@ const answerScheme = "loom"
 
 // clientCaps are the client capabilities the server acts on.
 type clientCaps struct {
-	enc                 workspace.Encoding // negotiated position encoding
-	applyEdit           bool
-	documentChanges     bool
-	changeAnnotations   bool // workspace.workspaceEdit.changeAnnotationSupport
+	enc               workspace.Encoding // negotiated position encoding
+	applyEdit         bool
+	documentChanges   bool
+	changeAnnotations bool // workspace.workspaceEdit.changeAnnotationSupport
 	// review asks the client to confirm each edit before it changes a
 	// buffer (initializationOptions.review, default true); it takes effect
 	// only with changeAnnotations and documentChanges.
-	review bool
+	review              bool
 	resourceOps         []protocol.ResourceOperationKind
 	workDoneProgress    bool
 	showDocument        bool
