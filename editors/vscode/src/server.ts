@@ -65,7 +65,13 @@ export class Server implements vscode.Disposable {
       args: ['lsp'],
       // The workspace folder is the server's root (it also reads it from
       // initialize); its current directory is a fallback for no folder.
-      options: { env: await serverEnv(this.ctx.secrets), cwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath },
+      // The language client spawns a command with exactly this env, not
+      // added to its own: without process.env the server would run with
+      // no HOME, PATH or LOOM_* variables from the user's environment.
+      options: {
+        env: { ...process.env, ...(await serverEnv(this.ctx.secrets)) },
+        cwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath,
+      },
     };
     const clientOptions: LanguageClientOptions = {
       // Loom's actions apply to any text file on disk; the server's
