@@ -34,7 +34,11 @@ apt() {
 }
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
-dpkg -s libkrb5-dev >/dev/null 2>&1 || need+=(libkrb5-dev)
+# code-server's native modules build with node-gyp: a C++ compiler, make,
+# Python, and Kerberos' headers.
+for pkg in libkrb5-dev g++ make python3; do
+	dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
 if [ ${#need[@]} -gt 0 ]; then
 	echo "install: ${need[*]}"
 	export DEBIAN_FRONTEND=noninteractive
