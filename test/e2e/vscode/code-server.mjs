@@ -285,9 +285,12 @@ async function codeAction(line, title) {
     await page.keyboard.press('Control+G');
     await page.keyboard.type(String(line));
     await page.keyboard.press('Enter');
+    // Ctrl+. right after Go to Line can reach the closing input box.
+    await page.locator('.statusbar-item', { hasText: `Ln ${line}, Col 1` }).waitFor();
+    await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
     await page.keyboard.press('Control+.');
     try {
-      await item.waitFor({ timeout: 20_000 });
+      await item.waitFor({ timeout: 15_000 });
       break;
     } catch (err) {
       await shot(`${step}-menu-attempt-${attempt}`);
