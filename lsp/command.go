@@ -124,7 +124,7 @@ func (s *Server) run(ctx context.Context, params *protocol.ExecuteCommandParams)
 	}
 	out.Files = run.Files()
 	p.end(fmt.Sprintf("Done: %d file(s) edited", len(out.Files)))
-	applied, err := s.applyChanges(ctx, run.Changes)
+	applied, err := s.applyChanges(ctx, run.Changes, "Loom: "+clip(args.Instruction, 60))
 	if err != nil {
 		s.showMessage(ctx, protocol.MessageTypeError, "Loom: the edit was not applied: "+err.Error())
 		return nil, jsonrpc2.Errorf(codeRequestFailed, "loom.run: the edit was not applied: %v", err)

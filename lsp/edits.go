@@ -46,7 +46,16 @@ type editTarget struct {
 	// version returns the version of the open buffer holding path's text,
 	// ok=false when the file is not open.
 	version func(rel string) (int32, bool)
+	// label describes the change in a client's review (its refactor
+	// preview); used when caps.review and the client honours annotations.
+	label string
 }
+
+// reviewAnnotation names the one change annotation an edit for review
+// carries: every text edit and file operation refers to it, so the client
+// asks once (VS Code's refactor preview, where each file and hunk can be
+// unticked) before any buffer changes.
+const reviewAnnotation protocol.ChangeAnnotationIdentifier = "loom.review"
 
 // workspaceEdit turns a changeset into the WorkspaceEdit the client can
 // apply: versioned documentChanges (with create, rename and delete
@@ -63,6 +72,16 @@ func workspaceEdit(cs *workspace.Changeset, t editTarget) (protocol.WorkspaceEdi
 		return changesEdit(files, fileURI)
 	}
 	var we protocol.WorkspaceEdit
+	var annotation protocol.ChangeAnnotationIdentifier
+	if t.caps.review && t.caps.changeAnnotations {
+		annotation = reviewAnnotation
+		we.ChangeAnnotations = map[protocol.ChangeAnnotationIdentifier]protocol.ChangeAnnotation{annotation: {
+			Label:             t.label,
+			NeedsConfirmation: ptr(true),
+			Description:       ptr("Review Loom's edit before it changes the buffers (setting: loom.review)"),
+		}}
+	}
+	op := protocol.ResourceOperation{AnnotationID: annotation}
 	textEdit := func(rel string, edits []workspace.TextEdit, versioned bool) {
 		id := protocol.OptionalVersionedTextDocumentIdentifier{TextDocumentIdentifier: protocol.TextDocumentIdentifier{URI: fileURI(rel)}}
 		if v, ok := t.version(rel); ok && versioned {
@@ -70,7 +89,12 @@ func workspaceEdit(cs *workspace.Changeset, t editTarget) (protocol.WorkspaceEdi
 		}
 		tde := &protocol.TextDocumentEdit{TextDocument: id, Edits: make([]protocol.TextDocumentEditElement, len(edits))}
 		for i, e := range edits {
-			tde.Edits[i] = &protocol.TextEdit{Range: toProtoRange(e.Range), NewText: e.NewText}
+			te := protocol.TextEdit{Range: toProtoRange(e.Range), NewText: e.NewText}
+			if annotation != "" {
+				tde.Edits[i] = &protocol.AnnotatedTextEdit{TextEdit: te, AnnotationID: annotation}
+			} else {
+				tde.Edits[i] = &te
+			}
 		}
 		we.DocumentChanges = append(we.DocumentChanges, tde)
 	}
@@ -82,14 +106,14 @@ func workspaceEdit(cs *workspace.Changeset, t editTarget) (protocol.WorkspaceEdi
 		case workspace.Modify:
 			textEdit(f.Path, f.Edits, true)
 		case workspace.Create:
-			we.DocumentChanges = append(we.DocumentChanges, &protocol.CreateFile{Kind: "create", URI: fileURI(f.Path)})
+			we.DocumentChanges = append(we.DocumentChanges, &protocol.CreateFile{ResourceOperation: op, Kind: "create", URI: fileURI(f.Path)})
 			if len(f.Edits) > 0 {
 				textEdit(f.Path, f.Edits, false)
 			}
 		case workspace.Delete:
-			we.DocumentChanges = append(we.DocumentChanges, &protocol.DeleteFile{Kind: "delete", URI: fileURI(f.Path)})
+			we.DocumentChanges = append(we.DocumentChanges, &protocol.DeleteFile{ResourceOperation: op, Kind: "delete", URI: fileURI(f.Path)})
 		case workspace.Rename:
-			we.DocumentChanges = append(we.DocumentChanges, &protocol.RenameFile{Kind: "rename", OldURI: fileURI(f.Path), NewURI: fileURI(f.NewPath)})
+			we.DocumentChanges = append(we.DocumentChanges, &protocol.RenameFile{ResourceOperation: op, Kind: "rename", OldURI: fileURI(f.Path), NewURI: fileURI(f.NewPath)})
 			if len(f.Edits) > 0 {
 				textEdit(f.NewPath, f.Edits, false)
 			}
@@ -136,7 +160,7 @@ func resourceOp(k workspace.Kind) protocol.ResourceOperationKind {
 
 // applyChanges sends the changeset to the client. It reports false, after
 // telling the user, when the client rejects it.
-func (s *Server) applyChanges(ctx context.Context, cs *workspace.Changeset) (bool, error) {
+func (s *Server) applyChanges(ctx context.Context, cs *workspace.Changeset, label string) (bool, error) {
 	s.mu.Lock()
 	caps, ws := s.caps, s.ws
 	s.mu.Unlock()
@@ -162,14 +186,14 @@ func (s *Server) applyChanges(ctx context.Context, cs *workspace.Changeset) (boo
 		}
 		versions[ch.Path] = v
 	}
-	we, err := workspaceEdit(cs, editTarget{caps: caps, ws: ws, version: func(rel string) (int32, bool) {
+	we, err := workspaceEdit(cs, editTarget{caps: caps, ws: ws, label: label, version: func(rel string) (int32, bool) {
 		v, ok := versions[rel]
 		return v, ok
 	}})
 	if err != nil {
 		return false, err
 	}
-	res, err := s.client.ApplyEdit(ctx, &protocol.ApplyWorkspaceEditParams{Label: ptr("Loom"), Edit: we})
+	res, err := s.client.ApplyEdit(ctx, &protocol.ApplyWorkspaceEditParams{Label: ptr(label), Edit: we})
 	if err != nil {
 		return false, fmt.Errorf("workspace/applyEdit: %w", err)
 	}

@@ -1,7 +1,9 @@
 package lsp
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -23,9 +25,14 @@ const answerScheme = "loom"
 
 // clientCaps are the client capabilities the server acts on.
 type clientCaps struct {
-	enc                 workspace.Encoding // negotiated position encoding
-	applyEdit           bool
-	documentChanges     bool
+	enc               workspace.Encoding // negotiated position encoding
+	applyEdit         bool
+	documentChanges   bool
+	changeAnnotations bool // workspace.workspaceEdit.changeAnnotationSupport
+	// review asks the client to confirm each edit before it changes a
+	// buffer (initializationOptions.review, default true); it takes effect
+	// only with changeAnnotations and documentChanges.
+	review              bool
 	resourceOps         []protocol.ResourceOperationKind
 	workDoneProgress    bool
 	showDocument        bool
@@ -44,6 +51,7 @@ func readCaps(c protocol.ClientCapabilities) clientCaps {
 		if we := w.WorkspaceEdit; we != nil {
 			cc.documentChanges = isTrue(we.DocumentChanges)
 			cc.resourceOps = we.ResourceOperations
+			cc.changeAnnotations = we.ChangeAnnotationSupport != nil
 		}
 		cc.textDocumentContent = w.TextDocumentContent != nil
 	}
@@ -57,6 +65,26 @@ func readCaps(c protocol.ClientCapabilities) clientCaps {
 		cc.resolveCommand = isTrue(ca.DataSupport) && slices.Contains(ca.ResolveSupport.Properties, "command")
 	}
 	return cc
+}
+
+// initOptions are the client's settings sent in initialize's
+// initializationOptions; unknown keys are ignored (clients send their own).
+type initOptions struct {
+	// Review: see clientCaps.review. Absent means true.
+	Review *bool `json:"review"`
+}
+
+func (o initOptions) review() bool { return o.Review == nil || *o.Review }
+
+func readInitOptions(raw []byte) (initOptions, error) {
+	var o initOptions
+	if len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "null" {
+		return o, nil
+	}
+	if err := json.Unmarshal(raw, &o); err != nil {
+		return initOptions{}, fmt.Errorf(`initializationOptions must be an object such as {"review": false}: %v`, err)
+	}
+	return o, nil
 }
 
 func isTrue(b *bool) bool { return b != nil && *b }
@@ -83,6 +111,11 @@ func (s *Server) Initialize(ctx context.Context, params *protocol.InitializePara
 		return nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "initialize: %v", err)
 	}
 	caps := readCaps(params.Capabilities)
+	opts, err := readInitOptions(params.InitializationOptions)
+	if err != nil {
+		return nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "initialize: %v", err)
+	}
+	caps.review = opts.review()
 	s.mu.Lock()
 	s.ws, s.caps, s.state = ws, caps, stateInitialized
 	s.mu.Unlock()

@@ -58,7 +58,7 @@ export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
       void vscode.window.showInformationMessage(set ? 'Loom: API key saved; the server was restarted.' : 'Loom: API key removed.');
     }),
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (['loom.path', 'loom.model', 'loom.baseUrl'].some((s) => e.affectsConfiguration(s))) void srv.restart();
+      if (['loom.path', 'loom.model', 'loom.baseUrl', 'loom.review'].some((s) => e.affectsConfiguration(s))) void srv.restart();
     }),
   );
 

@@ -26,6 +26,11 @@ export interface RunArgs {
   uri?: string;
   range?: Range;
   answer?: boolean;
+  /**
+   * The code action's title ("Loom: Fix"), added by the middleware for the
+   * progress notification; never sent to the server.
+   */
+  title?: string;
 }
 
 /** The answer to loom.run (lsp/command.go RunResult). */
@@ -63,12 +68,18 @@ export async function promptInstruction(where: string): Promise<string | undefin
  */
 export async function runLoom(client: LanguageClient, args: RunArgs, output: vscode.LogOutputChannel): Promise<RunResult | undefined> {
   const token = `loom-vscode-${randomUUID()}`;
-  const title = `Loom: ${clip(args.instruction ?? '', 60)}`;
+  const { title, ...sent } = args;
+  // VS Code shows a notification's title and message as "title: message";
+  // an instruction as the title reads badly before a step ("Loom: Fix the
+  // bugs in calc.go, line 6.: starting"), so the line is built here:
+  // "Loom: Fix — starting".
+  const label = title ?? `Loom: ${clip(args.instruction ?? '', 40)}`;
   return vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title, cancellable: true },
+    { location: vscode.ProgressLocation.Notification, cancellable: true },
     async (progress, cancel) => {
+      progress.report({ message: label });
       const steps = client.onProgress(WorkDoneProgress.type, token, (v) => {
-        if (v.kind !== 'end' && v.message) progress.report({ message: v.message });
+        if (v.kind !== 'end' && v.message) progress.report({ message: `${label} — ${v.message}` });
       });
       const onCancel = cancel.onCancellationRequested(() => {
         void client.sendNotification(WorkDoneProgressCancelNotification.type, { token });
@@ -76,7 +87,7 @@ export async function runLoom(client: LanguageClient, args: RunArgs, output: vsc
       try {
         const res: RunResult | null = await client.sendRequest(ExecuteCommandRequest.type, {
           command: RUN_COMMAND,
-          arguments: [args],
+          arguments: [sent],
           workDoneToken: token,
         });
         if (res) report(res, args);
@@ -128,6 +139,18 @@ function failed(err: unknown, output: vscode.LogOutputChannel): void {
  */
 export function runMiddleware(client: () => LanguageClient | undefined, output: vscode.LogOutputChannel): Middleware {
   return {
+    // The action's title goes with its loom.run arguments, to name the
+    // run in its progress notification.
+    provideCodeActions: async (document, range, context, token, next) => {
+      const actions = await next(document, range, context, token);
+      for (const a of actions ?? []) if (a instanceof vscode.CodeAction) titled(a);
+      return actions;
+    },
+    resolveCodeAction: async (item, token, next) => {
+      const a = await next(item, token);
+      if (a) titled(a);
+      return a;
+    },
     executeCommand: async (command, args, next) => {
       const c = client();
       if (command !== RUN_COMMAND || !c) return next(command, args);
@@ -140,6 +163,11 @@ export function runMiddleware(client: () => LanguageClient | undefined, output: 
       return runLoom(c, run, output);
     },
   };
+}
+
+function titled(a: vscode.CodeAction): void {
+  const arg = a.command?.command === RUN_COMMAND ? a.command.arguments?.[0] : undefined;
+  if (arg && typeof arg === 'object') (arg as RunArgs).title = a.title;
 }
 
 /** "Loom: Run instruction…": on the selection, or the line at the cursor. */

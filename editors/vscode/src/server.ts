@@ -13,6 +13,7 @@ import {
   ServerOptions,
   State,
 } from 'vscode-languageclient/node';
+import { findLoom, searchPath } from './locate';
 import { StatusItem } from './status';
 
 export const API_KEY_SECRET = 'loom.apiKey';
@@ -51,13 +52,26 @@ export class Server implements vscode.Disposable {
   ) {}
 
   async start(): Promise<void> {
-    const path = vscode.workspace.getConfiguration('loom').get<string>('path', 'loom').trim() || 'loom';
+    const cfg = vscode.workspace.getConfiguration('loom');
+    const setting = cfg.get<string>('path', '').trim();
+    const path = setting || findLoom(searchPath());
+    if (!path) {
+      await this.notFound();
+      return;
+    }
+    this.output.info(`starting "${path} lsp"${setting ? ' (loom.path)' : ''}`);
     const serverOptions: ServerOptions = {
       command: path,
       args: ['lsp'],
       // The workspace folder is the server's root (it also reads it from
       // initialize); its current directory is a fallback for no folder.
-      options: { env: await serverEnv(this.ctx.secrets), cwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath },
+      // The language client spawns a command with exactly this env, not
+      // added to its own: without process.env the server would run with
+      // no HOME, PATH or LOOM_* variables from the user's environment.
+      options: {
+        env: { ...process.env, ...(await serverEnv(this.ctx.secrets)) },
+        cwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath,
+      },
     };
     const clientOptions: LanguageClientOptions = {
       // Loom's actions apply to any text file on disk; the server's
@@ -69,6 +83,9 @@ export class Server implements vscode.Disposable {
       revealOutputChannelOn: RevealOutputChannelOn.Never,
       middleware: this.middleware,
       errorHandler: this.errorHandler(),
+      // loom.review: edits come as a refactor preview to accept, or
+      // straight into the buffers (the server reads this once, at start).
+      initializationOptions: { review: cfg.get<boolean>('review', true) },
     };
     const client = new LanguageClient('loom', 'Loom', serverOptions, clientOptions);
     this.client = client;
@@ -85,13 +102,29 @@ export class Server implements vscode.Disposable {
       this.status.set('error', msg);
       this.output.error(`cannot start "${path} lsp": ${msg}`);
       const choice = await vscode.window.showErrorMessage(
-        `Loom: cannot start "${path} lsp": ${msg}. Install loom or set "loom.path" to the binary.`,
+        `Loom: cannot start "${path} lsp": ${msg}. Install loom, or set "loom.path" to the binary in ${settingsScope()}.`,
         'Open Settings',
         'Show Output',
       );
-      if (choice === 'Open Settings') void vscode.commands.executeCommand('workbench.action.openSettings', 'loom.path');
+      if (choice === 'Open Settings') openPathSetting();
       if (choice === 'Show Output') this.output.show(true);
     }
+  }
+
+  // notFound says where it looked and where loom.path must be set.
+  private async notFound(): Promise<void> {
+    const where = 'PATH, ~/.local/bin, ~/go/bin, /usr/local/bin and $GOPATH/bin';
+    const remote = vscode.env.remoteName ? ` on the ${vscode.env.remoteName} machine` : '';
+    const msg = `cannot find the loom binary${remote} (looked on ${where})`;
+    this.status.set('error', msg);
+    this.output.error(msg);
+    const choice = await vscode.window.showErrorMessage(
+      `Loom: ${msg}. Install it there, or set "loom.path" to its absolute path in ${settingsScope()}.`,
+      'Open Settings',
+      'Show Output',
+    );
+    if (choice === 'Open Settings') openPathSetting();
+    if (choice === 'Show Output') this.output.show(true);
   }
 
   async stop(): Promise<void> {
@@ -157,6 +190,19 @@ export class Server implements vscode.Disposable {
   async dispose(): Promise<void> {
     await this.stop();
   }
+}
+
+// settingsScope names the settings that apply to loom.path in this
+// window: in a remote one, User settings do not (the setting is
+// machine-overridable).
+function settingsScope(): string {
+  const remote = vscode.env.remoteName;
+  return remote ? `the Remote [${remote}] settings (User settings do not apply to a remote window)` : 'your User settings';
+}
+
+function openPathSetting(): void {
+  if (vscode.env.remoteName) void vscode.commands.executeCommand('workbench.action.openRemoteSettings');
+  else void vscode.commands.executeCommand('workbench.action.openSettings', 'loom.path');
 }
 
 export function errorText(err: unknown): string {

@@ -3,7 +3,8 @@
 # from apt) from a clean configuration: setup{} with the model in its env,
 # a Go file opened, lines selected, :LoomRun with an instruction, the
 # scripted model's edit applied by Neovim and written with :w; then
-# :LoomExplain, the "Edit with instruction…" code action, and :LoomThreads.
+# :LoomExplain, the "Edit with instruction…" code action, and :LoomThreads;
+# each edit reviewed as a diff first (accepted; the last one rejected).
 # test.lua checks the buffers and the model requests; this script checks
 # the file on disk.
 #
@@ -25,14 +26,17 @@ cleanup() { [ -n "$llm_pid" ] && kill "$llm_pid" 2>/dev/null; [ -n "${KEEP:-}" ]
 trap cleanup EXIT
 
 (cd "$repo" && go build -o "$tmp/llmtest" ./llm/llmtest/cmd/llmtest) || die "cannot build llmtest"
-# Turns 1-2 answer :LoomRun, 3 :LoomExplain, 4-5 the code action.
+# Turns 1-2 answer :LoomRun, 3 :LoomExplain, 4-5 the code action, 6-7 the
+# run whose edit is rejected in review.
 cat >"$tmp/script.json" <<'JSON'
 {"turns": [
   {"tool_calls": [{"name": "edit_file", "arguments": {"path": "greet.go", "old_text": "fmt.Println(\"hi \" + name)", "new_text": "fmt.Printf(\"hello, %s 😀\\n\", name)"}}]},
   {"text": "greet now uses Printf."},
   {"text": "## greet\n\n`greet` prints a greeting for *name*."},
   {"tool_calls": [{"name": "edit_file", "arguments": {"path": "greet.go", "old_text": "greet(\"world\")", "new_text": "greet(\"世界\")"}}]},
-  {"text": "main greets the world in Chinese."}
+  {"text": "main greets the world in Chinese."},
+  {"tool_calls": [{"name": "edit_file", "arguments": {"path": "greet.go", "old_text": "// greet prints a greeting.", "new_text": "// GREET PRINTS A GREETING."}}]},
+  {"text": "Shouted."}
 ]}
 JSON
 "$tmp/llmtest" -script "$tmp/script.json" -record "$tmp/requests.json" >"$tmp/llmtest.out" 2>"$tmp/llmtest.err" &
@@ -81,4 +85,4 @@ got=$(cat "$tmp/proj/greet.go")
 [ "$got" = "$want" ] || die "greet.go on disk is"$'\n'"$got"$'\n'"want"$'\n'"$want"
 grep -q 'Say hello with Printf' "$tmp/requests.json" || die "no model request carried the :LoomRun instruction"
 grep -q 'The code in question: greet.go, lines 6-8' "$tmp/requests.json" || die "the :LoomRun request did not tell the model which lines were selected"
-echo "nvim-plugin e2e: ok (setup → :'<,'>LoomRun → applyEdit → :w; :LoomExplain; Edit with instruction…; :LoomThreads)"
+echo "nvim-plugin e2e: ok (setup → :'<,'>LoomRun → review diff, accept → applyEdit → :w; :LoomExplain; Edit with instruction…; :LoomThreads; a rejected review)"

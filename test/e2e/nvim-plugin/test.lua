@@ -113,6 +113,20 @@ local ok, err = pcall(function()
     return fail('Neovim 0.7 and Loom should agree on UTF-16, not ' .. tostring(client.offset_encoding))
   end
 
+  -- The review step: each edit is shown as a diff in a new tab (loom://review)
+  -- and confirm() asks to accept or reject it. confirm() is replaced by one
+  -- that records what is on screen and answers `verdict`.
+  local reviews, verdict = {}, 1
+  local greet_buf = vim.api.nvim_get_current_buf()
+  vim.fn.confirm = function(msg, choices)
+    table.insert(reviews, {
+      msg = msg, choices = choices, name = vim.api.nvim_buf_get_name(0), filetype = vim.bo.filetype,
+      diff = table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, true), '\n'),
+      before = table.concat(vim.api.nvim_buf_get_lines(greet_buf, 0, -1, true), '\n'),
+    })
+    return verdict
+  end
+
   -- :LoomRun on a visual selection of lines 6-8.
   vim.cmd('normal! 6GV8G\27')
   if vim.fn.line("'<") ~= 6 or vim.fn.line("'>") ~= 8 then
@@ -128,6 +142,18 @@ local ok, err = pcall(function()
   end
   if not noted('edited greet.go') then
     return fail('no message named the edited file: ' .. vim.inspect(notes))
+  end
+  local r = reviews[1]
+  if #reviews ~= 1 or r.name ~= 'loom://review' or r.filetype ~= 'diff' or not r.msg:find('apply this edit', 1, true)
+    or not r.diff:find('-\tfmt.Println("hi " + name)', 1, true) or not r.diff:find('+\tfmt.Printf("hello, %s 😀\\n", name)', 1, true)
+    or not r.diff:find('--- a/greet.go', 1, true) then
+    return fail('the review of :LoomRun showed ' .. vim.inspect(reviews))
+  end
+  if r.before:find('Printf', 1, true) then
+    return fail('the buffer changed before the review was accepted')
+  end
+  if vim.api.nvim_buf_get_name(0):match('loom://review') or vim.fn.tabpagenr('$') ~= 1 then
+    return fail('the review tab is still open')
   end
   vim.cmd('write')
 
@@ -172,7 +198,21 @@ local ok, err = pcall(function()
   if not (res and res.applied) or line(10) ~= 'func main() { greet("世界") }' then
     return fail('after Edit with instruction…: ' .. vim.inspect(res) .. ', line 10 ' .. vim.inspect(line(10)))
   end
+  if #reviews ~= 2 then
+    return fail('Edit with instruction… was not reviewed: ' .. vim.inspect(reviews))
+  end
   vim.cmd('write')
+
+  -- A rejected review: nothing changes, and the server hears so.
+  verdict = 2
+  vim.cmd('5LoomRun Shout the comment')
+  res = wait_runs(4, 'the rejected run')
+  if not res or res.applied ~= false or #reviews ~= 3 or not reviews[3].diff:find('+// GREET PRINTS A GREETING.', 1, true) then
+    return fail('after rejecting: ' .. vim.inspect(res) .. ' reviews ' .. vim.inspect(reviews))
+  end
+  if line(5) ~= '// greet prints a greeting.' or vim.bo.modified then
+    return fail('the rejected edit changed the buffer: line 5 ' .. vim.inspect(line(5)))
+  end
 
   -- What the model was asked: the typed instructions, and the server's
   -- Explain wording with the selected text it read through the plugin's

@@ -76,7 +76,7 @@ for (const name of ['Run instruction…', 'Search threads', 'Set API Key']) {
 // cannot be set from the Settings UI).
 const settings = Object.keys(manifest.contributes.configuration.properties);
 const read = [...code.matchAll(/\.get\(['"](\w+)['"]/g)].map((m) => `loom.${m[1]}`);
-for (const key of ['loom.path', 'loom.model', 'loom.baseUrl']) {
+for (const key of ['loom.path', 'loom.model', 'loom.baseUrl', 'loom.review']) {
   assert.ok(read.includes(key), `the code does not read ${key}`);
 }
 for (const key of read) {
@@ -86,6 +86,8 @@ assert.ok(!settings.some((s) => /key|token|secret/i.test(s)), 'the API key must 
 
 const tsconfig = JSON.parse(readFileSync(join(extDir, 'tsconfig.json'), 'utf8'));
 assert.equal(tsconfig.compilerOptions.strict, true, 'tsconfig.json must keep "strict": true');
+
+await checkLocate(zip);
 
 console.log(`vscode e2e: the .vsix holds ${names.length} files; manifest and code agree (${contributed.length} commands, ${settings.length} settings)`);
 
@@ -140,6 +142,44 @@ async function registeredCommands(zip) {
     return registered;
   } finally {
     Module._load = load;
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// checkLocate runs the packaged out/locate.js against real folders: with
+// no loom.path, the binary is found on PATH first, then in ~/.local/bin,
+// ~/go/bin and $GOPATH/bin; a non-executable file or a folder named loom
+// is skipped.
+async function checkLocate(zip) {
+  const dir = mkdtempSync(join(tmpdir(), 'loom-locate-'));
+  try {
+    const locatePath = join(dir, 'locate.js');
+    writeFileSync(locatePath, zip.get('extension/out/locate.js')());
+    const { findLoom, searchPath } = createRequire(import.meta.url)(locatePath);
+    const home = join(dir, 'home');
+    const put = (d, mode = 0o755) => {
+      mkdirSync(d, { recursive: true });
+      writeFileSync(join(d, 'loom'), '#!/bin/sh\n', { mode });
+      return join(d, 'loom');
+    };
+    const onPath = join(dir, 'bin');
+    const cases = [
+      { name: 'PATH first', setup: () => [put(onPath), put(join(home, '.local/bin'))][0], env: { PATH: onPath } },
+      { name: '~/.local/bin', setup: () => put(join(home, '.local/bin')), env: { PATH: '/nonexistent' } },
+      { name: '~/go/bin', setup: () => put(join(home, 'go/bin')), env: { PATH: '' } },
+      { name: '$GOPATH/bin', setup: () => put(join(dir, 'gp/bin')), env: { PATH: '', GOPATH: `relative:${join(dir, 'gp')}` } },
+      { name: 'not executable', setup: () => (put(join(home, '.local/bin'), 0o644), undefined), env: { PATH: '' } },
+      { name: 'a folder', setup: () => (mkdirSync(join(home, 'go/bin/loom'), { recursive: true }), undefined), env: { PATH: '' } },
+    ];
+    for (const c of cases) {
+      rmSync(home, { recursive: true, force: true });
+      rmSync(onPath, { recursive: true, force: true });
+      rmSync(join(dir, 'gp'), { recursive: true, force: true });
+      const want = c.setup();
+      const dirs = searchPath(c.env, home).filter((d) => d !== '/usr/local/bin');
+      assert.equal(findLoom(dirs), want, `findLoom: ${c.name} (searched ${dirs.join(', ')})`);
+    }
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -45,7 +45,9 @@ end
 --    whose text comes from workspace/textDocumentContent (handlers.lua);
 --  - code actions resolved for their command: Neovim sends every action
 --    without an edit to codeAction/resolve and runs the resolved command,
---    so saying so makes the server hand out actions it can resolve.
+--    so saying so makes the server hand out actions it can resolve;
+--  - with review on, edits as documentChanges with change annotations,
+--    which the server marks for review (handlers.lua, review.lua).
 local function capabilities()
   local caps = vim.lsp.protocol.make_client_capabilities()
   caps = vim.tbl_deep_extend('force', caps, {
@@ -53,6 +55,11 @@ local function capabilities()
     workspace = { textDocumentContent = { dynamicRegistration = false } },
     textDocument = { codeAction = { resolveSupport = { properties = { 'edit', 'command' } } } },
   })
+  if config.options.review then
+    caps = vim.tbl_deep_extend('force', caps, {
+      workspace = { workspaceEdit = { documentChanges = true, changeAnnotationSupport = { groupsOnLabel = false } } },
+    })
+  end
   return vim.tbl_deep_extend('force', caps, config.options.capabilities or {})
 end
 
@@ -64,6 +71,7 @@ local function client_config(root)
     cmd_env = opts.env,
     root_dir = root,
     capabilities = capabilities(),
+    init_options = { review = opts.review and true or false },
     handlers = handlers.for_client(opts),
     commands = {
       ['loom.run'] = function(command, ctx)

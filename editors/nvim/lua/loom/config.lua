@@ -20,6 +20,9 @@ M.defaults = {
   root_dir = nil,
   -- Echo the agent's steps (model turns, tool calls) while it works.
   progress = true,
+  -- Show each of Loom's edits as a diff to accept or reject before it
+  -- changes any buffer. false: edits go straight into the buffers.
+  review = true,
   -- Passed through to the client.
   on_attach = nil,
   capabilities = nil,

@@ -1,6 +1,8 @@
 -- Handlers for the Loom client only (they wrap, not replace, Neovim's):
--- progress echoed in the command line and remembered for :LoomCancel, and
--- Loom's answers (Explain) opened from window/showDocument.
+-- progress echoed in the command line and remembered for :LoomCancel,
+-- Loom's answers (Explain) opened from window/showDocument, and edits
+-- marked for review shown as a diff to accept or reject first.
+local review = require('loom.review')
 local ui = require('loom.ui')
 
 local M = {}
@@ -75,10 +77,26 @@ local function show_document()
   end
 end
 
+-- apply_edit asks before an edit marked for review (review.lua) goes to
+-- Neovim's handler; a rejected edit changes nothing and tells the server.
+local function apply_edit(opts)
+  local default = vim.lsp.handlers['workspace/applyEdit']
+  return function(err, params, ctx, cfg)
+    if opts.review and params and params.edit and review.needs_review(params.edit) then
+      local client = vim.lsp.get_client_by_id(ctx.client_id)
+      if not review.ask(params.edit, client and client.offset_encoding or 'utf-16', params.label) then
+        return { applied = false, failureReason = 'rejected in review' }
+      end
+    end
+    return default(err, params, ctx, cfg)
+  end
+end
+
 function M.for_client(opts)
   return {
     ['$/progress'] = progress(opts),
     ['window/showDocument'] = show_document(),
+    ['workspace/applyEdit'] = apply_edit(opts),
   }
 end
 
