@@ -77,6 +77,9 @@ type Model struct {
 	contextUsed         int       // the prompt tokens of the last model call
 	staged              int       // files with staged edits, read between runs
 
+	// queued: Enter was pressed during a reply; the input is sent when it
+	// ends.
+	queued bool
 	// interrupted: the last key was Ctrl-C; a second one in a row quits.
 	interrupted bool
 	// completions are what Tab offered for the word being typed; files
@@ -193,6 +196,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.cancel()
 		m.staged, m.files = m.conv.Staged(), nil
 		cmds = append(cmds, m.listen())
+		if m.queued {
+			m.queued = false
+			cmds = append(cmds, m.submit())
+		}
 	case printedMsg:
 		m.printing = false
 	case spinner.TickMsg:
@@ -203,7 +210,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 	default:
 		var cmd tea.Cmd
-		m.input, cmd = m.input.Update(msg)
+		if m.picker != nil { // the list's own messages: its filter's matches
+			m.picker.list, cmd = m.picker.list.Update(msg)
+		} else {
+			m.input, cmd = m.input.Update(msg)
+		}
 		cmds = append(cmds, cmd)
 	}
 	return m, m.next(cmds...)
@@ -231,6 +242,7 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		switch {
 		case m.running:
 			m.cancel()
+			m.queued = false
 		case m.input.Value() != "":
 			m.input.Reset()
 		default:
@@ -254,7 +266,9 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		return nil
 	case "enter":
 		if m.running {
-			return nil // the input waits for the reply to end
+			// Sent when the reply ends; typing on changes what is sent.
+			m.queued = strings.TrimSpace(m.input.Value()) != ""
+			return nil
 		}
 		return m.submit()
 	case "up":
@@ -548,6 +562,9 @@ func (m *Model) View() tea.View {
 	}
 	if m.waiting {
 		b.WriteString(m.spin.View() + " waiting for the model… (Ctrl-C stops)\n")
+	}
+	if m.queued {
+		b.WriteString(dimStyle.Render("(sent when the reply ends)") + "\n")
 	}
 	if m.progress != "" {
 		b.WriteString(dimStyle.Render(m.progress) + "\n")

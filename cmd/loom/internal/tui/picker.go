@@ -44,6 +44,7 @@ func (m *Model) openPicker() {
 	l := list.New(items, list.NewDefaultDelegate(), m.width, pickerHeight)
 	l.Title = "Resume a thread (/ filters, Enter continues, Esc closes)"
 	l.SetShowHelp(false)
+	l.SetStatusBarItemName("thread", "threads")
 	l.DisableQuitKeybindings()
 	m.picker = &picker{list: l}
 }
