@@ -133,6 +133,7 @@ func replRun(opts *ReplOptions) error {
 	}
 	model := opts.ModelName(opts.AgentFlags)
 	conv := tui.NewConversation(ws, ag, model, approver, runs)
+	conv.Dir, _ = os.Getwd()
 	if cfg, err := opts.ModelConfig(opts.AgentFlags.LLMConfig(opts.AgentFlags.Model)); err == nil {
 		conv.Provider = cfg.Provider
 	}

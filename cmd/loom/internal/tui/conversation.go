@@ -37,6 +37,9 @@ type Conversation struct {
 	SwitchModel func(name string) (*agent.Agent, error)
 	// Provider names where the model is served, for /model.
 	Provider string
+	// Dir is the folder the user works in, whose AGENTS.md files (from
+	// the root down to it) the model reads.
+	Dir string
 
 	changes *workspace.Changeset
 	history []llm.Message // the conversation, when no thread store is at hand
@@ -88,7 +91,7 @@ func (c *Conversation) Ask(ctx context.Context, instruction string, observe func
 		c.context = nil
 	}
 	o, err := c.runs.Run(ctx, session.Request{Instruction: instruction, Record: record, Workspace: c.ws, Changes: c.changes,
-		Focus: c.focus, History: c.history, ThreadID: c.thread, Model: c.model, Agent: c.agent, Observe: observe, Approver: c.Approver})
+		Focus: c.focus, Dir: c.Dir, History: c.history, ThreadID: c.thread, Model: c.model, Agent: c.agent, Observe: observe, Approver: c.Approver})
 	if err != nil {
 		fmt.Fprintf(out, "Error: %v\n", err)
 		return

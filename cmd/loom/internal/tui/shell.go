@@ -76,7 +76,7 @@ func (c *Conversation) Compact(ctx context.Context, observe func(session.Event),
 		fmt.Fprintln(out, "Nothing to compact yet.")
 		return
 	}
-	o, err := c.runs.Run(ctx, session.Request{Instruction: compactInstruction, Workspace: c.ws, Changes: c.changes,
+	o, err := c.runs.Run(ctx, session.Request{Instruction: compactInstruction, Workspace: c.ws, Dir: c.Dir, Changes: c.changes,
 		History: c.history, ThreadID: c.thread, Model: c.model, Agent: c.agent, Observe: observe})
 	switch {
 	case err != nil:
