@@ -70,13 +70,14 @@ func TestMentionConfined(t *testing.T) {
 // TestCompleteMention: the best match first; a shorter path before a
 // longer one that matches as well; no match, nothing.
 func TestCompleteMention(t *testing.T) {
-	files := []string{"cmd/loom/internal/tui/model.go", "model.go", "docs/modelling.md", "zzz.txt"}
+	files := []string{"cmd/loom/internal/tui/model.go", "model.go", "docs/modelling.md", "cmd/main.go", "mxaxixn.go", "zzz.txt"}
 	tests := []struct {
 		pattern string
 		want    []string
 	}{
 		{"model.go", []string{"model.go", "cmd/loom/internal/tui/model.go"}},
 		{"tuimod", []string{"cmd/loom/internal/tui/model.go"}},
+		{"main", []string{"cmd/main.go", "mxaxixn.go"}}, // the closer match, though longer
 		{"qqq", nil},
 	}
 	for _, tt := range tests {
@@ -175,5 +176,24 @@ func TestEditorEditsInput(t *testing.T) {
 	}
 	if _, err := os.Stat(lines[0]); err == nil {
 		t.Errorf("the temporary file %s was left behind", lines[0])
+	}
+}
+
+// TestEnterDuringReply: Enter pressed while a reply runs sends the input
+// once the reply ends, rather than dropping it. (The delay only holds the
+// reply open while the second instruction is typed.)
+func TestEnterDuringReply(t *testing.T) {
+	r := start(t, `{"turns":[{"text":"First answer.","fault":{"delay_ms":1000}},{"text":"Second answer."}]}`, Options{})
+	r.send("first")
+	r.waitFor("waiting for the model", 1)
+	r.send("second")
+	r.waitFor("(sent when the reply ends)", 1)
+	r.waitFor("Second answer.", 1)
+	var got []string
+	for _, req := range r.srv.ChatRequests() {
+		got = append(got, req.Messages[len(req.Messages)-1].Content)
+	}
+	if strings.Join(got, "|") != "first|second" {
+		t.Errorf("the model was told %q, want first, then second", got)
 	}
 }
