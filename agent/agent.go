@@ -136,6 +136,9 @@ type Task struct {
 	// Approver is asked before each call that needs approval (a command)
 	// runs; nil offers no such tool to the model, and refuses it if called.
 	Approver tools.Approver
+	// Instructions are the project's instructions for the model (its
+	// AGENTS.md files), added to the system prompt.
+	Instructions string
 }
 
 // Result is the outcome of a run. It is returned, filled as far as the run
@@ -201,7 +204,7 @@ func (a *Agent) firstMessages(ctx context.Context, ws *workspace.Workspace, task
 	}
 	msgs := make([]llm.Message, 0, len(hist)+2)
 	msgs = append(msgs, llm.Message{Role: llm.RoleSystem,
-		Content: systemPrompt(ws.Root(), offered, task.Focus, a.repoMap(ctx, task.Focus))})
+		Content: systemPrompt(ws.Root(), offered, task.Focus, a.repoMap(ctx, task.Focus), task.Instructions)})
 	msgs = append(msgs, hist...)
 	if task.Instruction != "" {
 		msgs = append(msgs, llm.Message{Role: llm.RoleUser, Content: task.Instruction})

@@ -8,8 +8,9 @@ import (
 )
 
 // systemPrompt tells the model where it works, what it may do and how to
-// finish. offered are the tools sent with each request.
-func systemPrompt(root string, offered []tools.Spec, focus []string, repoMap string) string {
+// finish. offered are the tools sent with each request; instructions the
+// project's own (AGENTS.md).
+func systemPrompt(root string, offered []tools.Spec, focus []string, repoMap, instructions string) string {
 	var readOnly, edit, commands []string
 	for _, s := range offered {
 		switch {
@@ -36,6 +37,11 @@ func systemPrompt(root string, offered []tools.Spec, focus []string, repoMap str
 	b.WriteString("- Keep edits minimal: change only what the task needs and follow the style of the surrounding code.\n")
 	b.WriteString("- A tool error is sent back to you as the tool's result; read it and correct the call.\n")
 	b.WriteString("- When you are done, answer with a short summary of what you changed and why, and make no tool calls in that final answer.\n")
+	if in := strings.TrimSpace(instructions); in != "" {
+		b.WriteString("\nProject instructions (the repository's and the user's AGENTS.md; follow them unless they conflict with the rules above):\n")
+		b.WriteString(in)
+		b.WriteString("\n")
+	}
 	if len(focus) > 0 {
 		b.WriteString("\nFiles in focus (the user is looking at these):\n")
 		for _, f := range focus {

@@ -60,6 +60,9 @@ type Request struct {
 	// Focus lists files the user is looking at: workspace-relative, or
 	// absolute inside the workspace. A path outside refuses the run.
 	Focus []string
+	// Dir is the folder the user works in, for the AGENTS.md files read
+	// from the root down to it (ProjectInstructions); "" is the root.
+	Dir string
 	// ThreadID continues that thread (an ID already resolved by the front
 	// end, which knows which threads its client may see); empty starts a
 	// new one.
@@ -194,7 +197,7 @@ func (s *Service) Run(ctx context.Context, req Request) (Outcome, error) {
 		focus = append(focus, rel)
 	}
 	task := agent.Task{Instruction: req.Instruction, Workspace: req.Workspace, Focus: focus, History: req.History,
-		Changes: req.Changes, Approver: req.Approver}
+		Changes: req.Changes, Approver: req.Approver, Instructions: ProjectInstructions(req.Workspace, req.Dir)}
 	var rec *Recorder
 	if s != nil && s.Store != nil {
 		var err error

@@ -16,7 +16,8 @@ apt() {
 }
 
 need=()
-for pkg in git patch make gcc; do
+# tmux: the REPL's end-to-end test drives it in a real terminal (cmd/loom/tmux_test.go).
+for pkg in git patch make gcc tmux; do
 	dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 # The client suites run on Node (the machine image ships Node 20; Debian's

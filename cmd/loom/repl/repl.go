@@ -21,6 +21,7 @@ import (
 	"github.com/loom-agent/loom/cmd/loom/internal/cmdutil"
 	"github.com/loom-agent/loom/cmd/loom/internal/iostreams"
 	"github.com/loom-agent/loom/cmd/loom/internal/tui"
+	"github.com/loom-agent/loom/llm"
 	"github.com/loom-agent/loom/session"
 	"github.com/loom-agent/loom/thread"
 	"github.com/loom-agent/loom/tools"
@@ -35,6 +36,11 @@ type ReplOptions struct {
 	Agent     func(cmdutil.AgentFlags, *workspace.Workspace) (*agent.Agent, error)
 	ModelName func(cmdutil.AgentFlags) string
 	OpenStore func(db string, mode cmdutil.StoreMode) (*thread.Store, error)
+	// ModelConfig, AgentTools and AgentWith build the agent of another
+	// model for /model.
+	ModelConfig func(llm.Config) (llm.Config, error)
+	AgentTools  func(root string) (*tools.Registry, error)
+	AgentWith   func(cmdutil.AgentFlags, *workspace.Workspace, string, *tools.Registry) (*agent.Agent, error)
 
 	AgentFlags cmdutil.AgentFlags
 	Root       string
@@ -47,7 +53,7 @@ type ReplOptions struct {
 // NewCmdRepl builds `loom repl`; runF, when given, replaces the run.
 func NewCmdRepl(f *cmdutil.Factory, runF func(*ReplOptions) error) *cobra.Command {
 	opts := &ReplOptions{IO: f.IOStreams, Workspace: f.Workspace, Approver: f.Approver, Agent: f.Agent,
-		ModelName: f.ModelName, OpenStore: f.OpenStore}
+		ModelName: f.ModelName, OpenStore: f.OpenStore, ModelConfig: f.ModelConfig, AgentTools: f.AgentTools, AgentWith: f.AgentWith}
 	cmd := &cobra.Command{
 		Use:   "repl",
 		Short: "Talk with the agent interactively (also `loom` alone on a terminal)",
@@ -58,16 +64,27 @@ repository around the working folder (the nearest folder holding .git)
 unless --root says otherwise.
 
 On a terminal: Enter sends; Alt+Enter, Shift+Enter or Ctrl+J adds a line;
-a paste of several lines is one message; Up and Down recall earlier ones.
-Answers are rendered as markdown once complete. Without a terminal each
-line of input is an instruction or a command, and the output is plain.
+a paste of several lines is one message; Up and Down recall earlier ones;
+Ctrl+G edits the input in $VISUAL or $EDITOR; Tab completes commands and
+@path mentions (fuzzily). Answers are rendered as markdown once complete.
+Without a terminal each line of input is an instruction or a command, and
+the output is plain.
 
-  /diff     show the staged edits as a unified diff
-  /apply    write them to disk (all or nothing; refused on conflict)
-  /discard  drop them
-  /resume ID  continue an earlier thread (see loom threads)
-  /help     this list
-  /quit     leave (Ctrl-D too); Ctrl-C stops a running reply
+  @path      add a file of the workspace to the focus
+  !command   run a command (after asking); its output goes with the next
+             instruction
+  /diff      show the staged edits as a unified diff
+  /apply     write them to disk (all or nothing; refused on conflict);
+             /apply review: accept or skip each file and hunk
+  /undo      put back the files of the last /apply (refused if they
+             changed since)
+  /discard   drop the staged edits
+  /model     show the model; /model NAME switches to another
+  /clear     start a new thread; /compact: summarise into a new one
+  /resume    pick an earlier thread to continue (/resume ID: that one)
+  /threads   list this workspace's threads
+  /help      this list
+  /quit      leave (Ctrl-D too); Ctrl-C stops a running reply, twice leaves
 
 Before the agent runs a shell command, Loom asks: [y]es / [n]o / [a]lways
 (on a terminal, press y, n or a; "always": every later command of this
@@ -116,15 +133,26 @@ func replRun(opts *ReplOptions) error {
 	}
 	model := opts.ModelName(opts.AgentFlags)
 	conv := tui.NewConversation(ws, ag, model, approver, runs)
+	conv.Dir, _ = os.Getwd()
+	if cfg, err := opts.ModelConfig(opts.AgentFlags.LLMConfig(opts.AgentFlags.Model)); err == nil {
+		conv.Provider = cfg.Provider
+	}
+	conv.SwitchModel = func(name string) (*agent.Agent, error) {
+		reg, err := opts.AgentTools(ws.Root())
+		if err != nil {
+			return nil, err
+		}
+		return opts.AgentWith(opts.AgentFlags, ws, name, reg)
+	}
 	if opts.IO.IsStdinTTY() && opts.IO.IsStdoutTTY() {
-		return runTUI(opts, conv, model)
+		return runTUI(opts, conv)
 	}
 	return runLines(opts, conv)
 }
 
 // runTUI is the REPL on a terminal.
-func runTUI(opts *ReplOptions, conv *tui.Conversation, model string) error {
-	m := tui.New(conv, tui.Options{ModelName: model, AskHere: cmdutil.AsksOnTerminal(conv.Approver)})
+func runTUI(opts *ReplOptions, conv *tui.Conversation) error {
+	m := tui.New(conv, tui.Options{Provider: conv.Provider, AskHere: cmdutil.AsksOnTerminal(conv.Approver)})
 	_, err := tea.NewProgram(m, tea.WithInput(opts.IO.In), tea.WithOutput(opts.IO.Out)).Run()
 	if errors.Is(err, tea.ErrInterrupted) { // SIGINT from outside the terminal
 		return context.Canceled
@@ -165,6 +193,10 @@ func runLines(opts *ReplOptions, conv *tui.Conversation) error {
 			continue
 		}
 		line.AppendHistory(input)
+		if tui.IsShell(input) {
+			conv.Shell(context.Background(), input, out)
+			continue
+		}
 		if tui.IsCommand(input) {
 			if conv.Command(input, out) {
 				return leave(opts, conv)
@@ -189,6 +221,13 @@ func ask(opts *ReplOptions, conv *tui.Conversation, instruction string) {
 		case <-ctx.Done():
 		}
 	}()
+	added, errs := conv.Mentions(instruction)
+	for _, err := range errs {
+		fmt.Fprintf(opts.IO.Out, "not in focus: %v\n", err)
+	}
+	if len(added) > 0 {
+		fmt.Fprintf(opts.IO.Out, "in focus: %s\n", strings.Join(added, ", "))
+	}
 	p := cmdutil.NewProgress(opts.IO.Out, opts.IO.IsStdoutTTY())
 	conv.Ask(ctx, instruction, func(ev session.Event) { p.Handle(ev) }, endText{p, opts.IO.Out})
 }

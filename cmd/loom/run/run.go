@@ -5,13 +5,17 @@ package run
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 
+	"github.com/charmbracelet/colorprofile"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/loom-agent/loom/agent"
 	"github.com/loom-agent/loom/cmd/loom/internal/cmdutil"
 	"github.com/loom-agent/loom/cmd/loom/internal/iostreams"
+	"github.com/loom-agent/loom/cmd/loom/internal/tui"
 	"github.com/loom-agent/loom/session"
 	"github.com/loom-agent/loom/tools"
 	"github.com/loom-agent/loom/workspace"
@@ -34,6 +38,9 @@ type RunOptions struct {
 	JSON        bool
 	Thread      string // an ID or unique prefix to continue
 	DB          string
+	// Plain keeps the output plain lines on a terminal too: no markdown,
+	// no colours (NO_COLOR drops the colours alone).
+	Plain bool
 }
 
 // NewCmdRun builds `loom run`; runF, when given, replaces the run.
@@ -51,6 +58,10 @@ Before the agent runs a shell command, Loom asks on the terminal:
 run "go test ./..."? [y]es / [n]o / [a]lways ("always": every later command
 of this run). --shell=always (or --allow-shell) runs them without asking;
 without a terminal, or with --shell=never, the agent is offered no shell.
+
+On a terminal the answer is rendered as markdown and the diff coloured;
+--plain (or output that is not a terminal) keeps plain lines, and
+NO_COLOR drops the colours.
 
 Exit codes: 0 done, 1 failed, 2 usage, 3 stopped at a limit, 130 cancelled.`,
 		Example: `  loom run "add a --verbose flag to main.go"
@@ -73,6 +84,7 @@ Exit codes: 0 done, 1 failed, 2 usage, 3 stopped at a limit, 130 cancelled.`,
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the result as JSON on stdout")
 	cmd.Flags().StringVar(&opts.Thread, "thread", "", "continue this thread (ID or unique prefix; see loom threads)")
 	cmd.Flags().StringVar(&opts.DB, "db", "", "the thread database (env LOOM_DB)")
+	cmd.Flags().BoolVar(&opts.Plain, "plain", false, "plain lines on a terminal too: no markdown, no colours")
 	return cmd
 }
 
@@ -95,10 +107,13 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	}
 	defer closeDB()
 	out, errOut := opts.IO.Out, opts.IO.ErrOut
-	p := cmdutil.NewProgress(errOut, opts.IO.IsStderrTTY())
+	// On a terminal the run is rendered as the REPL renders it; plain
+	// lines otherwise, or with --plain.
+	live := opts.IO.IsStderrTTY() && !opts.Plain
+	observe, end := renderer(opts, live)
 	o, err := svc.Run(ctx, session.Request{Instruction: opts.Instruction, Workspace: ws, Focus: opts.Focus,
-		ThreadID: threadID, Model: opts.ModelName(opts.AgentFlags), Agent: ag, Observe: p.Handle, Approver: approver})
-	p.EndText()
+		ThreadID: threadID, Model: opts.ModelName(opts.AgentFlags), Agent: ag, Observe: observe, Approver: approver})
+	end()
 	if err != nil {
 		return err
 	}
@@ -129,8 +144,12 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 			return err
 		}
 	} else {
-		fmt.Fprint(out, diff)
-		if res.Final != "" && !opts.IO.IsStderrTTY() {
+		if diff != "" && opts.IO.IsStdoutTTY() && !opts.Plain {
+			fmt.Fprint(out, tui.ColourDiff(diff, profile()))
+		} else {
+			fmt.Fprint(out, diff)
+		}
+		if res.Final != "" && !live {
 			fmt.Fprintf(errOut, "final: %s\n", strings.TrimSpace(res.Final))
 		}
 		fmt.Fprintf(errOut, "%d turns, %d tokens in, %d out.\n", res.Turns, res.Usage.PromptTokens, res.Usage.CompletionTokens)
@@ -158,6 +177,29 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	}
 	return nil
 }
+
+// renderer is how the run's events are shown: rendered (markdown, tool
+// lines, colours) when live, else cmdutil's progress lines. end finishes
+// what is on screen.
+func renderer(opts *RunOptions, live bool) (observe func(session.Event), end func()) {
+	if !live {
+		p := cmdutil.NewProgress(opts.IO.ErrOut, false)
+		return p.Handle, p.EndText
+	}
+	width := 80
+	if f, ok := opts.IO.ErrOut.(*os.File); ok {
+		if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 0 {
+			width = w
+		}
+	}
+	v := tui.NewRunView(opts.IO.ErrOut, profile(), width)
+	v.Start()
+	return v.Handle, v.End
+}
+
+// profile is the terminal's colours as the environment says (TERM,
+// COLORTERM; none under NO_COLOR).
+func profile() colorprofile.Profile { return colorprofile.Env(os.Environ()) }
 
 // applyError reports an apply that was refused (a conflict, say): the diff
 // still goes to stdout and the thread keeps the edits, so nothing is lost.

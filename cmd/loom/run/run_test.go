@@ -7,8 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/loom-agent/loom/agent"
 	"github.com/loom-agent/loom/cmd/loom/internal/cmdtest"
@@ -77,9 +80,9 @@ func TestRun(t *testing.T) {
 		{name: "json", script: editScript, change: func(o *RunOptions, _ *cmdtest.Factory) { o.JSON = true }, wantOut: "json",
 			notErr: []string{"final:"}},
 		// On a terminal the progress is coloured and the final answer is
-		// the streamed text itself, not repeated.
+		// rendered, not repeated (TestRunRendering).
 		{name: "terminal", script: editScript, change: func(o *RunOptions, f *cmdtest.Factory) { f.IOStreams.SetStderrTTY(true) },
-			wantOut: wantDiff, wantErr: []string{"\x1b[32m✓\x1b[0m edit_file", "Changed the greeting to hello."},
+			wantOut: wantDiff, wantErr: []string{"\x1b[32m✓\x1b[m edit_file staged greet.go", "Changed the"},
 			notErr: []string{"final:", "tool read_file started", "model: "}},
 		{name: "stopped at a limit", script: editScript,
 			change:  func(o *RunOptions, _ *cmdtest.Factory) { o.Apply, o.AgentFlags.MaxTurns = true, 2 },
@@ -192,6 +195,64 @@ func TestNewCmdRunFlags(t *testing.T) {
 			got.IO, got.Workspace, got.Approver, got.Agent, got.ModelName, got.Session = nil, nil, nil, nil, nil, nil
 			if !reflect.DeepEqual(*got, tt.want) {
 				t.Errorf("options =\n%+v\nwant\n%+v", *got, tt.want)
+			}
+		})
+	}
+}
+
+// TestRunRendering: on a terminal the answer is rendered markdown and the
+// diff on stdout coloured; under NO_COLOR nothing is coloured; with
+// --plain, or off a terminal, the lines stay plain (the diff exact for
+// git apply, the answer a "final:" line).
+func TestRunRendering(t *testing.T) {
+	const script = `{"turns":[
+	  {"tool_calls":[{"name":"edit_file","arguments":{"path":"greet.go","old_text":"return \"hi\"","new_text":"return \"hello\""}}]},
+	  {"text":"Changed the **greeting**."}
+	]}`
+	colour := regexp.MustCompile(`\x1b\[[0-9;]*(3[0-7]|9[0-7]|38;)`)
+	tests := []struct {
+		name           string
+		tty, plain     bool
+		noColor        bool
+		wantMarkdown   bool // "**" rendered away
+		wantColour     bool
+		wantPlainFinal bool
+	}{
+		{name: "terminal", tty: true, wantMarkdown: true, wantColour: true},
+		{name: "NO_COLOR", tty: true, noColor: true, wantMarkdown: true},
+		{name: "--plain", tty: true, plain: true, wantPlainFinal: true},
+		{name: "pipe", wantPlainFinal: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("TERM", "xterm-256color")
+			t.Setenv("COLORTERM", "")
+			t.Setenv("NO_COLOR", "")
+			if tt.noColor {
+				t.Setenv("NO_COLOR", "1")
+			}
+			opts, f, _ := newOptions(t, script)
+			opts.Plain = tt.plain
+			f.IOStreams.SetStdoutTTY(tt.tty)
+			f.IOStreams.SetStderrTTY(tt.tty)
+			if err := runRun(context.Background(), opts); err != nil {
+				t.Fatal(err)
+			}
+			out, errOut := f.Out.String(), f.Err.String()
+			if got := strings.Contains(ansi.Strip(errOut), "Changed the greeting.") && !strings.Contains(errOut, "**"); got != tt.wantMarkdown {
+				t.Errorf("markdown rendered: %v, want %v:\n%q", got, tt.wantMarkdown, errOut)
+			}
+			if got := colour.MatchString(out + errOut); got != tt.wantColour {
+				t.Errorf("coloured: %v, want %v:\nstdout %q\nstderr %q", got, tt.wantColour, out, errOut)
+			}
+			if tt.wantColour && !strings.Contains(out, "\x1b[32m+func greeting()") {
+				t.Errorf("the added line is not green:\n%q", out)
+			}
+			if !tt.wantColour && !tt.wantMarkdown && out != wantDiff {
+				t.Errorf("stdout is not the plain diff:\n%q", out)
+			}
+			if got := strings.Contains(errOut, "final: Changed the **greeting**."); got != tt.wantPlainFinal {
+				t.Errorf("plain final line: %v, want %v:\n%s", got, tt.wantPlainFinal, errOut)
 			}
 		})
 	}

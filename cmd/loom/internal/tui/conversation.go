@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -12,6 +14,7 @@ import (
 	"github.com/loom-agent/loom/agent"
 	"github.com/loom-agent/loom/llm"
 	"github.com/loom-agent/loom/session"
+	"github.com/loom-agent/loom/thread"
 	"github.com/loom-agent/loom/tools"
 	"github.com/loom-agent/loom/workspace"
 )
@@ -29,17 +32,46 @@ type Conversation struct {
 	Approver tools.Approver
 	runs     *session.Service // its Store is nil when there is no thread database
 
+	// SwitchModel builds the agent for another model of the configured
+	// provider (/model NAME); nil: the model cannot be switched.
+	SwitchModel func(name string) (*agent.Agent, error)
+	// Provider names where the model is served, for /model.
+	Provider string
+	// Dir is the folder the user works in, whose AGENTS.md files (from
+	// the root down to it) the model reads.
+	Dir string
+
 	changes *workspace.Changeset
 	history []llm.Message // the conversation, when no thread store is at hand
 	thread  string        // the thread this session appends to
 	warned  bool          // /quit said once that staged edits would be left
+
+	// focus are the files @mentions added, workspace-relative, in order.
+	focus []string
+	// context is what the next instruction carries before the user's
+	// words: a /compact summary, the output of !commands.
+	context []string
+	// undo is the last apply's checkpoint when there is no thread to keep
+	// it with; saved checkpoints live in checkpoints.
+	undo        []workspace.FileChange
+	checkpoints checkpoints
 }
 
 // NewConversation starts a session in ws with the agent ag (model names it
 // in the thread's record); runs records the threads when its Store is set.
 func NewConversation(ws *workspace.Workspace, ag *agent.Agent, model string, approver tools.Approver, runs *session.Service) *Conversation {
-	return &Conversation{ws: ws, agent: ag, model: model, Approver: approver, runs: runs, changes: ws.NewChangeset()}
+	c := &Conversation{ws: ws, agent: ag, model: model, Approver: approver, runs: runs, changes: ws.NewChangeset()}
+	if runs.Store != nil {
+		c.checkpoints.dir = filepath.Join(filepath.Dir(runs.Store.Path()), "checkpoints")
+	}
+	return c
 }
+
+// Model names the model the conversation runs on.
+func (c *Conversation) Model() string { return c.model }
+
+// Focus is the files in focus, as @mentions added them.
+func (c *Conversation) Focus() []string { return slices.Clone(c.focus) }
 
 // Root is the workspace's folder.
 func (c *Conversation) Root() string { return c.ws.Root() }
@@ -52,8 +84,14 @@ func (c *Conversation) Staged() int { return len(c.changes.Changes()) }
 // staged files) is written to out.
 func (c *Conversation) Ask(ctx context.Context, instruction string, observe func(session.Event), out io.Writer) {
 	c.warned = false
-	o, err := c.runs.Run(ctx, session.Request{Instruction: instruction, Workspace: c.ws, Changes: c.changes,
-		History: c.history, ThreadID: c.thread, Model: c.model, Agent: c.agent, Observe: observe, Approver: c.Approver})
+	record := instruction
+	if len(c.context) > 0 {
+		instruction = strings.Join(c.context, "\n\n") + "\n\n" + instruction
+		record = instruction // the thread keeps what the model read
+		c.context = nil
+	}
+	o, err := c.runs.Run(ctx, session.Request{Instruction: instruction, Record: record, Workspace: c.ws, Changes: c.changes,
+		Focus: c.focus, Dir: c.Dir, History: c.history, ThreadID: c.thread, Model: c.model, Agent: c.agent, Observe: observe, Approver: c.Approver})
 	if err != nil {
 		fmt.Fprintf(out, "Error: %v\n", err)
 		return
@@ -84,9 +122,14 @@ func (c *Conversation) Ask(ctx context.Context, instruction string, observe func
 // Commands are the slash commands, as /help lists them.
 var Commands = []struct{ Name, Help string }{
 	{"/diff", "show the staged edits as a unified diff"},
-	{"/apply", "write them to disk (all or nothing; refused on conflict)"},
+	{"/apply", "write them to disk (all or nothing; refused on conflict); /apply review: hunk by hunk"},
 	{"/discard", "drop them"},
-	{"/resume", "ID: continue an earlier thread (loom threads list)"},
+	{"/undo", "put back the files of the last /apply (refused if they changed since)"},
+	{"/model", "show the model; /model NAME: switch to another of the provider's models"},
+	{"/clear", "start afresh: a new thread, the staged edits kept"},
+	{"/compact", "summarise the conversation into a new, shorter thread"},
+	{"/resume", "continue an earlier thread: a picker, or /resume ID"},
+	{"/threads", "list this workspace's recent threads"},
 	{"/help", "this list"},
 	{"/quit", "leave (/exit, Ctrl-D too)"},
 }
@@ -111,7 +154,23 @@ func (c *Conversation) Command(input string, out io.Writer) (quit bool) {
 	case "/diff":
 		c.diff(out)
 	case "/apply":
+		if arg := strings.TrimSpace(strings.TrimPrefix(input, "/apply")); arg != "" {
+			// The TUI takes /apply review itself; anything else here is
+			// not what the user meant, and nothing is written.
+			fmt.Fprintf(out, "/apply %s: reviewing hunk by hunk needs a terminal; /apply alone writes every staged edit.\n", arg)
+			return false
+		}
 		c.apply(out)
+	case "/compact":
+		c.Compact(context.Background(), nil, out)
+	case "/undo":
+		c.Undo(out)
+	case "/model":
+		c.switchModel(strings.TrimSpace(strings.TrimPrefix(input, "/model")), out)
+	case "/clear":
+		c.clear(out)
+	case "/threads":
+		c.threads(out)
 	case "/discard":
 		c.changes.Discard()
 		c.runs.DropChanges(context.Background(), c.thread)
@@ -122,6 +181,8 @@ func (c *Conversation) Command(input string, out io.Writer) (quit bool) {
 		for _, cmd := range Commands {
 			fmt.Fprintf(out, "  %-9s %s\n", cmd.Name, cmd.Help)
 		}
+		fmt.Fprintln(out, "  @path     add a file to the focus (Tab completes)")
+		fmt.Fprintln(out, "  !command  run a command (after asking); its output goes with the next instruction")
 		fmt.Fprintln(out, "Anything else is an instruction for the agent.")
 	default:
 		if s := Closest(name); s != "" {
@@ -185,7 +246,7 @@ func (c *Conversation) resume(arg string, out io.Writer) {
 	if n := c.Staged(); n > 0 && c.thread != "" {
 		fmt.Fprintf(out, "The %d file(s) of staged edits stay with thread %s (loom apply %s).\n", n, c.thread, c.thread)
 	}
-	c.thread, c.history, c.changes = id, nil, changes
+	c.thread, c.history, c.changes, c.context, c.undo = id, nil, changes, nil, nil
 	fmt.Fprintf(out, "Continuing thread %s: %s\n", id, t.Title)
 	if n := c.Staged(); n > 0 {
 		fmt.Fprintf(out, "%d file(s) with staged edits from that thread: /diff to review, /apply to write.\n", n)
@@ -213,9 +274,116 @@ func (c *Conversation) apply(out io.Writer) {
 		fmt.Fprintln(out, "No staged edits.")
 	default:
 		c.runs.DropChanges(context.Background(), c.thread)
-		for _, ch := range applied {
-			fmt.Fprintf(out, "%s %s\n", ch.Kind, ch.NewPath)
-		}
-		fmt.Fprintf(out, "Applied %d file(s).\n", len(applied))
+		c.applied(applied, out)
 	}
+}
+
+// applied reports an apply and makes it the checkpoint /undo goes back to.
+func (c *Conversation) applied(applied []workspace.FileChange, out io.Writer) {
+	for _, ch := range applied {
+		fmt.Fprintf(out, "%s %s\n", ch.Kind, ch.NewPath)
+	}
+	fmt.Fprintf(out, "Applied %d file(s). /undo puts them back.\n", len(applied))
+	c.undo = inverse(applied)
+	if err := c.checkpoints.save(c.thread, c.undo); err != nil {
+		fmt.Fprintf(out, "Warning: /undo will work only in this session: %v\n", err)
+	}
+}
+
+// Undo puts back the files of the last apply, all or nothing; a file
+// changed on disk since refuses it.
+func (c *Conversation) Undo(out io.Writer) {
+	undo := c.undo
+	if undo == nil {
+		saved, err := c.checkpoints.load(c.thread)
+		if err != nil {
+			fmt.Fprintf(out, "Error: %v\n", err)
+			return
+		}
+		undo = saved
+	}
+	if len(undo) == 0 {
+		fmt.Fprintln(out, "Nothing to undo: no /apply in this thread.")
+		return
+	}
+	cs, err := c.ws.Restage(undo)
+	if err != nil {
+		fmt.Fprintf(out, "Not undone: %v\n", err)
+		return
+	}
+	restored, err := cs.Apply()
+	var conflict *workspace.ConflictError
+	switch {
+	case errors.As(err, &conflict):
+		fmt.Fprintf(out, "Not undone: %v. The file changed after /apply; nothing was written.\n", err)
+		return
+	case err != nil:
+		fmt.Fprintf(out, "Not undone: %v\n", err)
+		return
+	}
+	c.undo = nil
+	c.checkpoints.drop(c.thread)
+	for _, ch := range restored {
+		fmt.Fprintf(out, "restored %s\n", ch.Path)
+	}
+	fmt.Fprintf(out, "Undid the last apply: %d file(s) as they were.\n", len(restored))
+}
+
+// switchModel shows the model, or switches to another of the provider's.
+func (c *Conversation) switchModel(name string, out io.Writer) {
+	if name == "" {
+		fmt.Fprintf(out, "Model %s (%s). /model NAME switches to another of its models.\n", c.model, c.Provider)
+		return
+	}
+	if c.SwitchModel == nil {
+		fmt.Fprintln(out, "The model cannot be switched here.")
+		return
+	}
+	ag, err := c.SwitchModel(name)
+	if err != nil {
+		fmt.Fprintf(out, "Error: %v\n", err)
+		return
+	}
+	c.agent, c.model = ag, name
+	fmt.Fprintf(out, "Now on %s (%s).\n", name, c.Provider)
+}
+
+// clear starts afresh: no history, a new thread at the next instruction;
+// the staged edits stay.
+func (c *Conversation) clear(out io.Writer) {
+	c.thread, c.history, c.context, c.focus, c.undo = "", nil, nil, nil, nil
+	fmt.Fprint(out, "Cleared: the next instruction starts a new thread.")
+	if n := c.Staged(); n > 0 {
+		fmt.Fprintf(out, " The %d file(s) of staged edits are kept.", n)
+	}
+	fmt.Fprintln(out)
+}
+
+// Threads are this workspace's threads, the most recent first.
+func (c *Conversation) Threads(ctx context.Context) ([]thread.Thread, error) {
+	if c.runs.Store == nil {
+		return nil, errors.New("threads are not available: the thread database could not be opened")
+	}
+	return c.runs.Store.List(ctx, thread.Filter{Workspaces: []string{c.ws.Root()}, Limit: 200})
+}
+
+// threads lists this workspace's recent threads.
+func (c *Conversation) threads(out io.Writer) {
+	ts, err := c.Threads(context.Background())
+	switch {
+	case err != nil:
+		fmt.Fprintf(out, "Error: %v\n", err)
+		return
+	case len(ts) == 0:
+		fmt.Fprintln(out, "No threads in this workspace yet.")
+		return
+	}
+	for _, t := range ts[:min(len(ts), 20)] {
+		mark := " "
+		if t.ID == c.thread {
+			mark = "*"
+		}
+		fmt.Fprintf(out, "%s %s  %s  %-9s %s\n", mark, t.ID, t.Updated.Local().Format("2006-01-02 15:04"), t.Status, oneLine(t.Title, 60))
+	}
+	fmt.Fprintln(out, "/resume ID continues one; /resume alone picks.")
 }

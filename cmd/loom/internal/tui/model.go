@@ -26,13 +26,17 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/colorprofile"
 
+	"github.com/loom-agent/loom/llm"
 	"github.com/loom-agent/loom/session"
 )
 
 // Options are what the model shows besides the conversation.
 type Options struct {
-	// ModelName names the model in the status line.
-	ModelName string
+	// Provider names where the model is served, in the status line.
+	Provider string
+	// ContextWindow is the model's context in tokens, for the share the
+	// status line shows (0: agent.DefaultContextWindow).
+	ContextWindow int
 	// AskHere replaces the conversation's approver with questions in the
 	// TUI (the terminal prompt of --shell=ask cannot read a raw terminal).
 	AskHere bool
@@ -69,7 +73,24 @@ type Model struct {
 	recalled int
 
 	tokensIn, tokensOut int
-	staged              int // files with staged edits, read between runs
+	usage               llm.Usage // the session's, for its cost
+	contextUsed         int       // the prompt tokens of the last model call
+	staged              int       // files with staged edits, read between runs
+
+	// queued: Enter was pressed during a reply; the input is sent when it
+	// ends.
+	queued bool
+	// interrupted: the last key was Ctrl-C; a second one in a row quits.
+	interrupted bool
+	// completions are what Tab offered for the word being typed; files
+	// the workspace's, read at the first @ completion after a run.
+	completions []string
+	files       []string
+	// picker is the /resume list of threads while it is open.
+	picker *picker
+	// review is /apply review in progress: the part shown is reviewAt.
+	review   *Review
+	reviewAt int
 
 	// outbox holds lines to print above the view. One Println is in
 	// flight at a time, so that lines keep their order.
@@ -86,6 +107,11 @@ type (
 	eventMsg   struct{ ev session.Event }
 	runDoneMsg struct{ out string }
 	printedMsg struct{}
+	// editedMsg: the $EDITOR opened by Ctrl-G exited.
+	editedMsg struct {
+		path string
+		err  error
+	}
 )
 
 // New returns the model of a REPL over conv.
@@ -137,10 +163,19 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.WindowSizeMsg:
 		m.width = msg.Width
 		m.input.SetWidth(msg.Width)
+		if m.picker != nil {
+			m.picker.list.SetWidth(msg.Width)
+		}
 	case tea.KeyPressMsg:
+		if m.picker != nil {
+			cmds = append(cmds, m.pick(msg))
+			break
+		}
 		cmds = append(cmds, m.key(msg))
+	case editedMsg:
+		m.edited(msg)
 	case tea.PasteMsg:
-		if m.question == nil {
+		if m.question == nil && m.review == nil && m.picker == nil {
 			var cmd tea.Cmd
 			m.input, cmd = m.input.Update(msg)
 			cmds = append(cmds, cmd)
@@ -159,8 +194,12 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.running, m.waiting, m.question, m.progress = false, false, nil, ""
 		m.cancel()
-		m.staged = m.conv.Staged()
+		m.staged, m.files = m.conv.Staged(), nil
 		cmds = append(cmds, m.listen())
+		if m.queued {
+			m.queued = false
+			cmds = append(cmds, m.submit())
+		}
 	case printedMsg:
 		m.printing = false
 	case spinner.TickMsg:
@@ -171,7 +210,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 	default:
 		var cmd tea.Cmd
-		m.input, cmd = m.input.Update(msg)
+		if m.picker != nil { // the list's own messages: its filter's matches
+			m.picker.list, cmd = m.picker.list.Update(msg)
+		} else {
+			m.input, cmd = m.input.Update(msg)
+		}
 		cmds = append(cmds, cmd)
 	}
 	return m, m.next(cmds...)
@@ -179,15 +222,41 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 // key handles one key press.
 func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
+	again := m.interrupted
+	m.interrupted = k.String() == "ctrl+c"
+	if m.interrupted && again {
+		m.quit() // Ctrl-C twice in a row leaves, a reply running or not
+		return nil
+	}
+	if k.String() != "tab" {
+		m.completions = nil
+	}
 	if m.question != nil {
 		return m.answer(k)
 	}
+	if m.review != nil {
+		return m.reviewKey(k)
+	}
 	switch k.String() {
 	case "ctrl+c":
-		if m.running {
+		switch {
+		case m.running:
 			m.cancel()
-		} else {
+			m.queued = false
+		case m.input.Value() != "":
 			m.input.Reset()
+		default:
+			m.print(dimStyle.Render("(Ctrl-C again leaves)"))
+		}
+		return nil
+	case "tab":
+		if !m.running {
+			m.complete()
+		}
+		return nil
+	case "ctrl+g":
+		if !m.running {
+			return m.edit()
 		}
 		return nil
 	case "ctrl+d":
@@ -197,7 +266,9 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		return nil
 	case "enter":
 		if m.running {
-			return nil // the input waits for the reply to end
+			// Sent when the reply ends; typing on changes what is sent.
+			m.queued = strings.TrimSpace(m.input.Value()) != ""
+			return nil
 		}
 		return m.submit()
 	case "up":
@@ -244,31 +315,131 @@ func (m *Model) submit() tea.Cmd {
 	m.input.Reset()
 	m.remember(text)
 	m.print(promptStyle.Render("› ") + strings.ReplaceAll(plain(text), "\n", "\n  "))
-	if IsCommand(text) {
-		var out bytes.Buffer
-		quit := m.conv.Command(text, &out)
-		if s := strings.TrimRight(plain(out.String()), "\n"); s != "" {
-			if strings.Fields(text)[0] == "/diff" {
-				s = colourDiff(s)
-			}
-			m.print(s)
-		}
-		m.staged = m.conv.Staged()
-		if quit {
-			m.quit()
-		}
+	if IsShell(text) {
+		return m.start(func(ctx context.Context, out *bytes.Buffer) { m.conv.Shell(ctx, text, out) })
+	}
+	switch fields := strings.Fields(text); {
+	case fields[0] == "/compact":
+		return m.start(func(ctx context.Context, out *bytes.Buffer) {
+			m.conv.Compact(ctx, func(ev session.Event) { m.send(eventMsg{ev}) }, out)
+		})
+	case fields[0] == "/resume" && len(fields) == 1:
+		m.openPicker()
+		return nil
+	case fields[0] == "/apply" && len(fields) > 1 && fields[1] == "review":
+		m.startReview()
 		return nil
 	}
+	if IsCommand(text) {
+		return m.runCommand(text)
+	}
+	added, errs := m.conv.Mentions(text)
+	for _, err := range errs {
+		m.print(errorStyle.Render("not in focus: " + oneLine(err.Error(), 200)))
+	}
+	if len(added) > 0 {
+		m.print(dimStyle.Render("in focus: " + plain(strings.Join(added, ", "))))
+	}
+	return m.start(func(ctx context.Context, out *bytes.Buffer) {
+		m.conv.Ask(ctx, text, func(ev session.Event) { m.send(eventMsg{ev}) }, out)
+	})
+}
+
+// start runs work off the program's goroutine, as a reply: the spinner
+// turns, Ctrl-C cancels its context, its output is printed at its end.
+func (m *Model) start(work func(ctx context.Context, out *bytes.Buffer)) tea.Cmd {
 	ctx, cancel := context.WithCancel(m.ctx)
 	m.running, m.waiting, m.cancel = true, true, cancel
 	m.stream.Reset()
 	run := func() tea.Msg {
 		var out bytes.Buffer
-		m.conv.Ask(ctx, text, func(ev session.Event) { m.send(eventMsg{ev}) }, &out)
+		work(ctx, &out)
 		m.send(runDoneMsg{out.String()})
 		return nil
 	}
 	return tea.Batch(run, m.spin.Tick)
+}
+
+// runCommand runs a slash command and prints what it says.
+func (m *Model) runCommand(text string) tea.Cmd {
+	var out bytes.Buffer
+	quit := m.conv.Command(text, &out)
+	if s := strings.TrimRight(plain(out.String()), "\n"); s != "" {
+		if strings.Fields(text)[0] == "/diff" {
+			s = colourDiff(s)
+		}
+		m.print(s)
+	}
+	m.staged, m.files = m.conv.Staged(), nil
+	if quit {
+		m.quit()
+	}
+	return nil
+}
+
+// startReview begins /apply review with the first part.
+func (m *Model) startReview() {
+	r, err := m.conv.Review()
+	switch {
+	case err != nil:
+		m.print(errorStyle.Render("Error: " + err.Error()))
+		return
+	case r == nil:
+		m.print("No staged edits.")
+		return
+	}
+	m.review, m.reviewAt = r, 0
+	m.showPart()
+}
+
+// showPart prints the part under review above the question.
+func (m *Model) showPart() {
+	p := m.review.Parts[m.reviewAt]
+	m.print(colourDiff(strings.TrimRight(plain(p.Diff), "\n")))
+}
+
+func (m *Model) reviewQuestion() string {
+	r := m.review
+	return fmt.Sprintf("apply this part of %s (%d/%d)? [y]es / [n]o / [a]ll the rest / [q]uit, skipping the rest ",
+		plain(r.Parts[m.reviewAt].File), m.reviewAt+1, len(r.Parts))
+}
+
+// reviewKey takes the answer for the part shown; after the last part, or
+// a or q, the accepted parts are applied.
+func (m *Model) reviewKey(k tea.KeyPressMsg) tea.Cmd {
+	r := m.review
+	words := map[string]string{"y": "yes", "n": "no", "a": "all", "q": "quit"}
+	s := k.String()
+	if s == "ctrl+c" || s == "esc" {
+		m.review = nil
+		m.print("Review stopped; nothing applied.")
+		return nil
+	}
+	if _, ok := words[s]; !ok {
+		return nil
+	}
+	m.print(m.reviewQuestion() + promptStyle.Render(words[s]))
+	switch s {
+	case "y":
+		r.Accept[m.reviewAt] = true
+	case "a":
+		for i := m.reviewAt; i < len(r.Accept); i++ {
+			r.Accept[i] = true
+		}
+	}
+	m.reviewAt++
+	if s == "y" || s == "n" {
+		if m.reviewAt < len(r.Parts) {
+			m.showPart()
+			return nil
+		}
+	}
+	m.review = nil
+	var out bytes.Buffer
+	m.conv.ApplyReview(r, &out)
+	m.print(strings.TrimRight(plain(out.String()), "\n"))
+	m.staged, m.files = m.conv.Staged(), nil
+	return nil
 }
 
 // maxHistory bounds the instructions Up can bring back.
@@ -335,6 +506,8 @@ func (m *Model) event(ev session.Event) {
 	case session.TurnFinished:
 		m.tokensIn += e.Usage.PromptTokens
 		m.tokensOut += e.Usage.CompletionTokens
+		m.usage = m.usage.Add(e.Usage)
+		m.contextUsed = e.Usage.PromptTokens + e.Usage.CompletionTokens
 	}
 }
 
@@ -390,26 +563,27 @@ func (m *Model) View() tea.View {
 	if m.waiting {
 		b.WriteString(m.spin.View() + " waiting for the model… (Ctrl-C stops)\n")
 	}
+	if m.queued {
+		b.WriteString(dimStyle.Render("(sent when the reply ends)") + "\n")
+	}
 	if m.progress != "" {
 		b.WriteString(dimStyle.Render(m.progress) + "\n")
 	}
-	if m.question != nil {
+	switch {
+	case m.question != nil:
 		b.WriteString(promptStyle.Render(m.question.text) + "\n")
-	} else {
+	case m.picker != nil:
+		b.WriteString(m.picker.list.View() + "\n")
+	case m.review != nil:
+		b.WriteString(promptStyle.Render(m.reviewQuestion()) + "\n")
+	default:
 		b.WriteString(m.input.View() + "\n")
+		if len(m.completions) > 0 {
+			b.WriteString(dimStyle.Render(oneLine(strings.Join(m.completions, "  "), max(m.width-2, 20))) + "\n")
+		}
 	}
 	b.WriteString(dimStyle.Render(m.status()))
 	return tea.NewView(b.String())
-}
-
-// status is the status line: the model, the workspace, the tokens spent
-// in this session.
-func (m *Model) status() string {
-	s := fmt.Sprintf("%s · %s · tokens %d in, %d out", m.opts.ModelName, m.conv.Root(), m.tokensIn, m.tokensOut)
-	if m.staged > 0 {
-		s += fmt.Sprintf(" · %d file(s) staged", m.staged)
-	}
-	return s
 }
 
 // progressText says how far a call has got: "3/5 copying", "3", "copying".

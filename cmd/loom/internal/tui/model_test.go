@@ -17,8 +17,10 @@ import (
 	"github.com/loom-agent/loom/agent"
 	"github.com/loom-agent/loom/cmd/loom/internal/cmdtest"
 	"github.com/loom-agent/loom/cmd/loom/internal/cmdutil"
+	"github.com/loom-agent/loom/llm"
 	"github.com/loom-agent/loom/llm/llmtest"
 	"github.com/loom-agent/loom/session"
+	"github.com/loom-agent/loom/tools"
 )
 
 // hangGuard only keeps a broken model from hanging a test.
@@ -32,37 +34,90 @@ type repl struct {
 	tm     *teatest.TestModel
 	srv    *llmtest.Server
 	dir    string
+	conv   *Conversation
 	screen bytes.Buffer
 }
 
 func start(t *testing.T, script string, opts Options, progOpts ...tea.ProgramOption) *repl {
 	t.Helper()
-	s, err := llmtest.ParseScript([]byte(script))
+	return startWith(t, setup{script: script, opts: opts, progOpts: progOpts})
+}
+
+// setup is how startWith makes the REPL.
+type setup struct {
+	script   string
+	opts     Options
+	progOpts []tea.ProgramOption
+	// db is a thread database to record in ("": none); dir the workspace
+	// ("": a fresh one holding greet.go).
+	db, dir string
+	// model names the model ("": cmdtest.Model).
+	model string
+}
+
+func startWith(t *testing.T, su setup) *repl {
+	t.Helper()
+	s, err := llmtest.ParseScript([]byte(su.script))
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := llmtest.NewServer(t, s)
-	f := cmdtest.New(t, srv.URL)
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "greet.go"), []byte("package main\n\nfunc greeting() string { return \"hi\" }\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ws, err := f.Workspace(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ag, err := f.Agent(cmdutil.AgentFlags{MaxTurns: agent.DefaultMaxTurns}, ws)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts.ModelName = cmdtest.Model
-	m := New(NewConversation(ws, ag, cmdtest.Model, nil, &session.Service{}), opts)
+	conv := newConversation(t, srv, &su)
+	progOpts := su.progOpts
 	if len(progOpts) == 0 {
 		progOpts = []tea.ProgramOption{tea.WithColorProfile(colorprofile.ANSI)}
 	}
-	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(100, 30), teatest.WithProgramOptions(progOpts...))
+	tm := teatest.NewTestModel(t, New(conv, su.opts), teatest.WithInitialTermSize(100, 30), teatest.WithProgramOptions(progOpts...))
 	t.Cleanup(func() { tm.Quit() })
-	return &repl{t: t, tm: tm, srv: srv, dir: dir}
+	return &repl{t: t, tm: tm, srv: srv, dir: su.dir, conv: conv}
+}
+
+// newConversation is a conversation in su.dir (made when empty) with the
+// model at srv, recording in su.db when set.
+func newConversation(t *testing.T, srv *llmtest.Server, su *setup) *Conversation {
+	t.Helper()
+	f := cmdtest.New(t, srv.URL)
+	if su.dir == "" {
+		su.dir = t.TempDir()
+		if err := os.WriteFile(filepath.Join(su.dir, "greet.go"), []byte("package main\n\nfunc greeting() string { return \"hi\" }\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ws, err := f.Workspace(su.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	model := su.model
+	if model == "" {
+		model = cmdtest.Model
+	}
+	ag, err := f.AgentWith(cmdutil.AgentFlags{MaxTurns: agent.DefaultMaxTurns}, ws, model, mustTools(t, f, ws.Root()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs := &session.Service{}
+	if su.db != "" {
+		st, err := f.OpenStore(su.db, cmdutil.ReadWrite)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		runs.Store = st
+	}
+	conv := NewConversation(ws, ag, model, nil, runs)
+	conv.SwitchModel = func(name string) (*agent.Agent, error) {
+		return f.AgentWith(cmdutil.AgentFlags{MaxTurns: agent.DefaultMaxTurns}, ws, name, mustTools(t, f, ws.Root()))
+	}
+	return conv
+}
+
+func mustTools(t *testing.T, f *cmdtest.Factory, root string) *tools.Registry {
+	t.Helper()
+	reg, err := f.AgentTools(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reg
 }
 
 // text is what the program has shown so far, escape sequences left out.
@@ -358,3 +413,8 @@ func TestEscapesFromOutsideDropped(t *testing.T) {
 		}
 	}
 }
+
+// teatestDuration bounds waiting for the program's end (a hang guard).
+var teatestDuration = teatest.WithFinalTimeout(hangGuard)
+
+func llmUsage(in, out int) llm.Usage { return llm.Usage{PromptTokens: in, CompletionTokens: out} }

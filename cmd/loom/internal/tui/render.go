@@ -3,6 +3,7 @@ package tui
 import (
 	"regexp"
 	"strings"
+	"sync"
 	"unicode"
 
 	"charm.land/glamour/v2"
@@ -39,7 +40,7 @@ func plain(s string) string {
 // markdown renders a complete answer for a terminal width columns wide;
 // the text as it is when it cannot.
 func markdown(text string, width int) string {
-	r, err := glamour.NewTermRenderer(glamour.WithStandardStyle("dark"), glamour.WithWordWrap(max(width-4, 20)))
+	r, err := renderer(width)
 	if err != nil {
 		return text
 	}
@@ -52,6 +53,41 @@ func markdown(text string, width int) string {
 		lines[i] = padding.ReplaceAllString(l, "\x1b[m")
 	}
 	return strings.Join(lines, "\n")
+}
+
+// renderers are glamour's renderers by wrap width: making one (its
+// styles, its parser) costs most of rendering a short answer.
+var (
+	renderersMu sync.Mutex
+	renderers   = map[int]*glamour.TermRenderer{}
+)
+
+// renderer is the renderer for a terminal width columns wide. Renders
+// are serialised: a renderer is not safe for concurrent use.
+func renderer(width int) (*lockedRenderer, error) {
+	w := max(width-4, 20)
+	renderersMu.Lock()
+	defer renderersMu.Unlock()
+	r, ok := renderers[w]
+	if !ok {
+		var err error
+		if r, err = glamour.NewTermRenderer(glamour.WithStandardStyle("dark"), glamour.WithWordWrap(w)); err != nil {
+			return nil, err
+		}
+		if len(renderers) >= 8 { // widths seen as a window is resized
+			clear(renderers)
+		}
+		renderers[w] = r
+	}
+	return &lockedRenderer{r}, nil
+}
+
+type lockedRenderer struct{ r *glamour.TermRenderer }
+
+func (l *lockedRenderer) Render(text string) (string, error) {
+	renderersMu.Lock()
+	defer renderersMu.Unlock()
+	return l.r.Render(text)
 }
 
 // padding is the run of styled spaces glamour fills each line with up to
