@@ -9,77 +9,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"unicode/utf8"
 
-	"golang.org/x/tools/txtar"
+	"github.com/loom-agent/loom/resolve/resolvetest"
 )
-
-// marked is a fixture with its markers taken out: ⟪k⟫ before the
-// declaration k, ⟦k⟧ before a use that must resolve to it (a use whose
-// key has no declaration must resolve into GOROOT, to the same name),
-// ⟦-⟧ before a use that must not be answered.
-type marked struct {
-	dir   string
-	decls map[string]Location
-	uses  map[string][]Location
-}
-
-const (
-	declOpen, declClose = "⟪", "⟫"
-	useOpen, useClose   = "⟦", "⟧"
-)
-
-// loadFixture writes the archive's files into a temporary folder.
-func loadFixture(t *testing.T, file string) marked {
-	t.Helper()
-	ar, err := txtar.ParseFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := marked{dir: t.TempDir(), decls: map[string]Location{}, uses: map[string][]Location{}}
-	for _, f := range ar.Files {
-		text := string(f.Data)
-		var out strings.Builder
-		path := filepath.Join(m.dir, filepath.FromSlash(f.Name))
-		for text != "" {
-			i := strings.IndexAny(text, declOpen+useOpen)
-			if i < 0 {
-				out.WriteString(text)
-				break
-			}
-			out.WriteString(text[:i])
-			r, size := utf8.DecodeRuneInString(text[i:])
-			closer := declClose
-			if string(r) == useOpen {
-				closer = useClose
-			}
-			j := strings.Index(text[i:], closer)
-			if j < 0 {
-				t.Fatalf("%s: unclosed marker", f.Name)
-			}
-			key := text[i+size : i+j]
-			text = text[i+j+len(closer):]
-			at := out.Len()
-			end := at
-			for end-at < len(text) && isWordByte(text[end-at]) {
-				end++
-			}
-			loc := Location{Path: path, Start: at, End: end}
-			if string(r) == declOpen {
-				m.decls[key] = loc
-			} else {
-				m.uses[key] = append(m.uses[key], loc)
-			}
-		}
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(out.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return m
-}
 
 func newTestResolver(t *testing.T, dir string) *Resolver {
 	goroot := build.Default.GOROOT
@@ -98,7 +30,7 @@ func fixtures(t *testing.T, lang string) []string {
 	return files
 }
 
-func show(l Location) string {
+func show(l resolvetest.Mark) string {
 	if l.Path == "" {
 		return "nothing"
 	}
@@ -114,28 +46,28 @@ func show(l Location) string {
 func TestDefinition(t *testing.T) {
 	for _, file := range fixtures(t, "go") {
 		t.Run(strings.TrimSuffix(filepath.Base(file), ".txtar"), func(t *testing.T) {
-			m := loadFixture(t, file)
-			r := newTestResolver(t, m.dir)
-			for key, uses := range m.uses {
+			m := resolvetest.Load(t, file)
+			r := newTestResolver(t, m.Dir)
+			for key, uses := range m.Uses {
 				for _, use := range uses {
 					src, _ := os.ReadFile(use.Path)
 					got, err := r.Definition(context.Background(), use.Path, src, use.Start)
 					if err != nil {
 						t.Fatalf("%s: %v", key, err)
 					}
-					want, known := m.decls[key]
+					want, known := m.Decls[key]
 					switch {
 					case key == "-":
 						if len(got) != 0 {
-							t.Errorf("use %s at %s: answered %s, want nothing", key, show(use), show(got[0]))
+							t.Errorf("use %s at %s: answered %s, want nothing", key, show(use), show(mark(got[0])))
 						}
 					case len(got) != 1:
 						t.Errorf("use %s at %s: %d answers, want 1", key, show(use), len(got))
 					case known && (got[0].Path != want.Path || got[0].Start != want.Start):
-						t.Errorf("use %s at %s: got %s, want %s", key, show(use), show(got[0]), show(want))
+						t.Errorf("use %s at %s: got %s, want %s", key, show(use), show(mark(got[0])), show(want))
 					case !known && (!strings.HasPrefix(got[0].Path, build.Default.GOROOT) ||
 						string(got[0].Source[got[0].Start:got[0].End]) != string(src[use.Start:use.End])):
-						t.Errorf("use %s at %s: got %s, want the standard library's", key, show(use), show(got[0]))
+						t.Errorf("use %s at %s: got %s, want the standard library's", key, show(use), show(mark(got[0])))
 					}
 				}
 			}
@@ -148,16 +80,10 @@ func TestDefinition(t *testing.T) {
 func TestReferences(t *testing.T) {
 	for _, file := range fixtures(t, "go") {
 		t.Run(strings.TrimSuffix(filepath.Base(file), ".txtar"), func(t *testing.T) {
-			m := loadFixture(t, file)
-			r := newTestResolver(t, m.dir)
-			var goFiles []string
-			filepath.WalkDir(m.dir, func(p string, d os.DirEntry, err error) error {
-				if err == nil && strings.HasSuffix(p, ".go") && !strings.Contains(p, "modcache") {
-					goFiles = append(goFiles, p)
-				}
-				return nil
-			})
-			for key, decl := range m.decls {
+			m := resolvetest.Load(t, file)
+			r := newTestResolver(t, m.Dir)
+			goFiles := m.GoFiles()
+			for key, decl := range m.Decls {
 				if strings.Contains(decl.Path, "modcache") {
 					continue // the workspace's uses of a dependency: asked from a use below
 				}
@@ -170,12 +96,12 @@ func TestReferences(t *testing.T) {
 					t.Fatal(err)
 				}
 				want := []string{show(decl)}
-				for _, u := range m.uses[key] {
+				for _, u := range m.Uses[key] {
 					want = append(want, show(u))
 				}
 				var have []string
 				for _, g := range got {
-					have = append(have, show(g))
+					have = append(have, show(mark(g)))
 				}
 				slices.Sort(want)
 				slices.Sort(have)
@@ -186,3 +112,5 @@ func TestReferences(t *testing.T) {
 		})
 	}
 }
+
+func mark(l Location) resolvetest.Mark { return resolvetest.Mark{Path: l.Path, Start: l.Start, End: l.End} }
