@@ -113,4 +113,6 @@ func TestReferences(t *testing.T) {
 	}
 }
 
-func mark(l Location) resolvetest.Mark { return resolvetest.Mark{Path: l.Path, Start: l.Start, End: l.End} }
+func mark(l Location) resolvetest.Mark {
+	return resolvetest.Mark{Path: l.Path, Start: l.Start, End: l.End}
+}

@@ -85,7 +85,6 @@ func Load(t testing.TB, file string) Fixture {
 	return m
 }
 
-
 func isWord(b byte) bool {
 	return b == '_' || b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= 0x80
 }
