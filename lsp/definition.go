@@ -109,14 +109,19 @@ func (s *Server) cursor(p protocol.TextDocumentPositionParams) (cursorAt, error)
 	return cursorAt{abs: ws.Abs(rel), src: src, off: off}, nil
 }
 
+// resolveCacheBytes bounds the Go source whose parse the server keeps
+// between requests (its trees take several times as much).
+const resolveCacheBytes = 48 << 20
+
 // resolver returns a resolver for one request: the workspace's files
 // through its confinement and the editor's buffers, the Go toolchain's
-// sources and module cache read-only beneath their roots.
+// sources and module cache read-only beneath their roots. Requests take
+// turns on the server's cache of parsed files.
 func (s *Server) resolver() (*resolve.Resolver, func()) {
 	goroot, modcache := goDirs()
 	ws := s.workspace()
 	roots := resolve.NewRootsFS(ws.Root(), goroot, modcache)
-	r := resolve.New(workspaceFS{ws: ws, roots: roots}, resolve.Config{GOROOT: goroot, GOMODCACHE: modcache})
+	r := resolve.New(workspaceFS{ws: ws, roots: roots}, resolve.Config{GOROOT: goroot, GOMODCACHE: modcache, Cache: s.parsed})
 	return r, func() { r.Close(); roots.Close() }
 }
 

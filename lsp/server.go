@@ -32,6 +32,7 @@ import (
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
 
+	"github.com/loom-agent/loom/resolve"
 	"github.com/loom-agent/loom/session"
 	"github.com/loom-agent/loom/workspace"
 )
@@ -89,6 +90,7 @@ type Server struct {
 	exited   chan struct{}
 	nextID   int
 	exitOnce sync.Once
+	parsed   *resolve.Cache  // parsed Go files, kept between definition requests
 	life     context.Context // ends with Serve: for work the server starts itself
 }
 
@@ -116,6 +118,7 @@ func New(opts Options) *Server {
 		runs:     map[string]context.CancelFunc{},
 		answers:  map[string]string{},
 		exited:   make(chan struct{}),
+		parsed:   resolve.NewCache(resolveCacheBytes),
 	}
 }
 

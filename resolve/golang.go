@@ -49,6 +49,10 @@ type goPackage struct {
 	files   []*goFile
 	decls   map[string]decl
 	methods map[string]map[string]decl // receiver type -> method -> name
+	// frozen: kept by a Cache across resolvers (a folder nobody edits),
+	// under cacheKey.
+	frozen   bool
+	cacheKey string
 }
 
 // decl is a declaring identifier in its file.
@@ -102,6 +106,15 @@ func (r *Resolver) openGo(ctx context.Context, path string, src []byte) (*goFile
 		}
 		src = b
 	}
+	if r.cache != nil {
+		if f := r.cache.get(path, src); f != nil {
+			if old, ok := r.gofiles[path]; ok && old != f && r.cache.get(path, old.src) != old {
+				old.close()
+			}
+			r.gofiles[path] = f
+			return f, nil
+		}
+	}
 	q, err := goLocals.get()
 	if err != nil {
 		return nil, err
@@ -137,7 +150,7 @@ func (r *Resolver) openGo(ctx context.Context, path string, src []byte) (*goFile
 			})
 		}
 	}
-	if old, ok := r.gofiles[path]; ok {
+	if old, ok := r.gofiles[path]; ok && (r.cache == nil || r.cache.get(path, old.src) != old) {
 		old.close() // an edited buffer replaces what was read
 	}
 	r.gofiles[path] = f
@@ -191,6 +204,13 @@ func (r *Resolver) loadPackage(ctx context.Context, dir, name string, tests bool
 	if p, ok := r.pkgs[key]; ok {
 		return p
 	}
+	immutable := r.cache != nil && r.immutable(dir)
+	if immutable {
+		if p := r.cache.pkg(key); p != nil {
+			r.pkgs[key] = p
+			return p
+		}
+	}
 	r.pkgs[key] = nil // a cycle of loads ends here
 	ents, err := r.fs.ReadDir(dir)
 	if err != nil {
@@ -226,7 +246,23 @@ func (r *Resolver) loadPackage(ctx context.Context, dir, name string, tests bool
 		p.collect(f)
 	}
 	r.pkgs[key] = p
+	if immutable {
+		for _, f := range p.files {
+			delete(r.gofiles, f.path) // the package owns them now
+		}
+		r.cache.putPkg(key, p)
+	}
 	return p
+}
+
+// immutable reports whether dir is beneath GOROOT or the module cache.
+func (r *Resolver) immutable(dir string) bool {
+	for _, root := range []string{r.goroot, r.modcache} {
+		if root != "" && (dir == root || strings.HasPrefix(dir, root+string(filepath.Separator))) {
+			return true
+		}
+	}
+	return false
 }
 
 // collect adds the top-level declarations of f.

@@ -29,6 +29,7 @@ type Resolver struct {
 	pkgs     map[string]*goPackage
 	mods     map[string]*goModule // by folder: the module whose go.mod is nearest
 	main     *goModule
+	cache    *Cache
 }
 
 // Config says where Go's sources are. Empty fields turn the lookups that
@@ -36,21 +37,40 @@ type Resolver struct {
 type Config struct {
 	GOROOT     string // its src/ holds the standard library
 	GOMODCACHE string // the module cache, by require versions
+	// Cache, when set, keeps parsed files for the next resolver; New waits
+	// until the resolver before it on the same cache is closed.
+	Cache *Cache
 }
 
 // New returns a resolver reading through fsys.
 func New(fsys FS, cfg Config) *Resolver {
-	return &Resolver{fs: fsys, goroot: cfg.GOROOT, modcache: cfg.GOMODCACHE,
+	if cfg.Cache != nil {
+		cfg.Cache.turn.Lock()
+	}
+	return &Resolver{fs: fsys, goroot: cfg.GOROOT, modcache: cfg.GOMODCACHE, cache: cfg.Cache,
 		gofiles: map[string]*goFile{}, pkgs: map[string]*goPackage{}, mods: map[string]*goModule{}}
 }
 
-// Close frees the syntax trees.
+// Close frees the syntax trees, or hands them to the cache.
 func (r *Resolver) Close() {
-	for _, f := range r.gofiles {
-		f.close()
+	if r.gofiles == nil {
+		return
 	}
-	r.gofiles = map[string]*goFile{}
-	r.pkgs = map[string]*goPackage{}
+	for _, f := range r.gofiles {
+		if r.cache != nil {
+			f.pkg = nil
+			if r.cache.get(f.path, f.src) != f {
+				r.cache.put(f)
+			}
+		} else {
+			f.close()
+		}
+	}
+	r.gofiles, r.pkgs = nil, nil
+	if r.cache != nil {
+		r.cache.trim()
+		r.cache.turn.Unlock()
+	}
 }
 
 // Supported reports whether the resolver knows the language of path.
