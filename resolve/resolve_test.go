@@ -116,3 +116,40 @@ func TestReferences(t *testing.T) {
 func mark(l Location) resolvetest.Mark {
 	return resolvetest.Mark{Path: l.Path, Start: l.Start, End: l.End}
 }
+
+// TestCacheSeesEdits: resolvers sharing a cache answer for the files as
+// they are now, not as an earlier resolver parsed them.
+func TestCacheSeesEdits(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write("go.mod", "module example.com/m\n")
+	a := write("a.go", "package m\n\nfunc use() { _ = Target }\n")
+	goroot := build.Default.GOROOT
+	fsys := NewRootsFS(dir, goroot)
+	defer fsys.Close()
+	cache := NewCache(1 << 20)
+	src, _ := os.ReadFile(a)
+	off := strings.Index(string(src), "Target")
+	for i, b := range []string{"package m\n\nvar Target = 1\n", "package m\n\n// moved\n\nvar Target = 2\n", "package m\n"} {
+		bpath := write("b.go", b)
+		r := New(fsys, Config{GOROOT: goroot, Cache: cache})
+		got, err := r.Definition(context.Background(), a, src, off)
+		r.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := strings.Index(b, "Target")
+		switch {
+		case want < 0 && len(got) != 0:
+			t.Errorf("edit %d: answered %v after Target was removed", i, got[0])
+		case want >= 0 && (len(got) != 1 || got[0].Path != bpath || got[0].Start != want):
+			t.Errorf("edit %d: got %v, want b.go@%d", i, got, want)
+		}
+	}
+}
