@@ -1,13 +1,12 @@
 package resolve
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/loom-agent/loom/internal/beneath"
 )
 
 // FS reads the files resolution needs, by absolute path.
@@ -21,10 +20,12 @@ type FS interface {
 const MaxFileSize = 8 << 20
 
 // RootsFS reads beneath a fixed set of roots only (the workspace, GOROOT,
-// the module cache), each through an os.Root, so that a path in a hostile
-// go.mod or import cannot lead elsewhere.
+// the module cache), through internal/beneath: a path in a hostile go.mod
+// or import cannot lead elsewhere, and a FIFO or a device is refused before
+// a byte is read.
 type RootsFS struct {
-	roots []*os.Root
+	roots []*beneath.Root
+	dirs  []string
 }
 
 // NewRootsFS opens the roots that exist; others are left out.
@@ -34,8 +35,9 @@ func NewRootsFS(dirs ...string) *RootsFS {
 		if d == "" {
 			continue
 		}
-		if root, err := os.OpenRoot(d); err == nil {
+		if root, err := beneath.Open(d); err == nil {
 			r.roots = append(r.roots, root)
+			r.dirs = append(r.dirs, filepath.Clean(d))
 		}
 	}
 	return r
@@ -50,11 +52,11 @@ func (r *RootsFS) Close() error {
 }
 
 // find returns the root holding path and the path relative to it.
-func (r *RootsFS) find(path string) (*os.Root, string, error) {
-	for _, root := range r.roots {
-		rel, err := filepath.Rel(root.Name(), path)
+func (r *RootsFS) find(path string) (*beneath.Root, string, error) {
+	for i, root := range r.roots {
+		rel, err := filepath.Rel(r.dirs[i], path)
 		if err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel) {
-			return root, rel, nil
+			return root, filepath.ToSlash(rel), nil
 		}
 	}
 	return nil, "", fmt.Errorf("%s: %w", path, fs.ErrNotExist)
@@ -66,29 +68,7 @@ func (r *RootsFS) ReadFile(path string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := root.Open(rel)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path)
-	}
-	if st.Size() > MaxFileSize {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, MaxFileSize)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > MaxFileSize {
-		return nil, errors.New(path + ": grew past the size limit")
-	}
-	return b, nil
+	return root.ReadFile(rel, MaxFileSize)
 }
 
 // ReadDir lists a folder.
@@ -97,5 +77,5 @@ func (r *RootsFS) ReadDir(dir string) ([]fs.DirEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	return fs.ReadDir(root.FS(), filepath.ToSlash(rel))
+	return fs.ReadDir(root.OS().FS(), rel)
 }

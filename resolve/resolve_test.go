@@ -8,7 +8,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/loom-agent/loom/resolve/resolvetest"
 )
@@ -150,6 +152,49 @@ func TestCacheSeesEdits(t *testing.T) {
 			t.Errorf("edit %d: answered %v after Target was removed", i, got[0])
 		case want >= 0 && (len(got) != 1 || got[0].Path != bpath || got[0].Start != want):
 			t.Errorf("edit %d: got %v, want b.go@%d", i, got, want)
+		}
+	}
+}
+
+// TestHostileFiles: a FIFO among a package's files, a go.mod that points
+// outside every root and an import path with dots do not hang resolution
+// or lead it out; what is left still resolves.
+func TestHostileFiles(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"go.mod": "module example.com/m\n\nrequire example.com/x v1.0.0\n\nreplace example.com/x => ../../../../etc\n",
+		"a.go":   "package m\n\nimport (\n\t\"example.com/x\"\n\t\"../../etc\"\n)\n\nfunc use() { _ = Target; _ = x.Passwd }\n",
+		"b.go":   "package m\n\nvar Target = 1\n",
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := syscall.Mkfifo(filepath.Join(dir, "c.go"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a := filepath.Join(dir, "a.go")
+	src, _ := os.ReadFile(a)
+	r := newTestResolver(t, dir)
+	done := make(chan []Location, 2)
+	go func() {
+		for _, name := range []string{"Target", "Passwd"} {
+			got, _ := r.Definition(context.Background(), a, src, strings.Index(string(src), name))
+			done <- got
+		}
+	}()
+	for i, want := range []string{"b.go", ""} {
+		select {
+		case got := <-done:
+			switch {
+			case want == "" && len(got) != 0:
+				t.Errorf("answered %s outside the roots", got[0].Path)
+			case want != "" && (len(got) != 1 || filepath.Base(got[0].Path) != want):
+				t.Errorf("use %d: got %v, want %s", i, got, want)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("resolution hangs on a FIFO") // a hang guard, not a timing
 		}
 	}
 }
