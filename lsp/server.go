@@ -3,7 +3,9 @@
 // The server is a thin translation layer, one file per feature as in gopls:
 // lifecycle.go (initialize, shutdown, exit), sync.go (open buffers kept in the
 // workspace overlay), diagnostics.go (tree-sitter syntax errors),
-// symbols.go (documentSymbol, workspace/symbol, definition), codeaction.go
+// symbols.go (documentSymbol, workspace/symbol), definition.go
+// (definition and references, resolved by scope and imports in resolve),
+// codeaction.go
 // (the "Loom: …" actions), command.go (workspace/executeCommand loom.run,
 // which maps to a session run), threads.go (the loom.searchThreads and
 // loom.showThread commands), progress.go (work-done progress), edits.go (a
