@@ -127,7 +127,7 @@ func (r *Resolver) openGo(ctx context.Context, path string, src []byte) (*goFile
 		return nil, fmt.Errorf("parse %s: %w", path, err)
 	}
 	f := &goFile{path: path, src: src, tree: tree, root: tree.RootNode()}
-	f.locals = buildLocals(q, f.root, src, goVisible)
+	f.locals = buildLocals(q, f.root, src, goVisible, nil)
 	for i := 0; i < int(f.root.NamedChildCount()); i++ {
 		c := f.root.NamedChild(i)
 		switch c.Type() {
@@ -155,6 +155,18 @@ func (r *Resolver) openGo(ctx context.Context, path string, src []byte) (*goFile
 	}
 	r.gofiles[path] = f
 	return f, nil
+}
+
+// fieldChildren returns the children of n in field (several: a, b int).
+// FieldNameForChild counts every child, named or not.
+func fieldChildren(n *sitter.Node, field string) []*sitter.Node {
+	var out []*sitter.Node
+	for i := 0; i < int(n.ChildCount()); i++ {
+		if n.FieldNameForChild(i) == field {
+			out = append(out, n.Child(i))
+		}
+	}
+	return out
 }
 
 func eachDescendant(n *sitter.Node, typ string, fn func(*sitter.Node)) {
@@ -302,10 +314,8 @@ func (p *goPackage) collect(f *goFile) {
 			}
 		case "var_declaration", "const_declaration":
 			eachSpec(c, func(s *sitter.Node) {
-				for j := 0; j < int(s.NamedChildCount()); j++ {
-					if s.FieldNameForChild(j) == "name" {
-						add(s.NamedChild(j))
-					}
+				for _, n := range fieldChildren(s, "name") {
+					add(n)
 				}
 			})
 		}
@@ -476,7 +486,7 @@ descend:
 		break
 	}
 	switch n.Type() {
-	case "identifier", "type_identifier", "field_identifier", "package_identifier":
+	case "identifier", "type_identifier", "field_identifier", "package_identifier", "nil", "true", "false", "iota":
 		return n
 	}
 	return nil
@@ -515,7 +525,13 @@ func (r *Resolver) goResolve(ctx context.Context, f *goFile, n *sitter.Node, dep
 			return r.keyedField(ctx, f, kv, name, depth)
 		}
 	}
-	if n.Type() == "field_identifier" || n.Type() == "package_identifier" {
+	switch n.Type() {
+	case "field_identifier", "package_identifier":
+		return decl{}
+	case "nil", "true", "false", "iota":
+		if b := r.builtin(ctx); b != nil {
+			return b.decls[name]
+		}
 		return decl{}
 	}
 	d, _ := r.lookupName(ctx, f, name, n)
@@ -528,8 +544,8 @@ func isDeclName(n, parent *sitter.Node) bool {
 	case "function_declaration", "method_declaration", "type_spec", "type_alias", "method_elem", "method_spec":
 		return parent.ChildByFieldName("name") == n
 	case "var_spec", "const_spec", "field_declaration":
-		for i := 0; i < int(parent.NamedChildCount()); i++ {
-			if parent.FieldNameForChild(i) == "name" && parent.NamedChild(i) == n {
+		for _, c := range fieldChildren(parent, "name") {
+			if c.StartByte() == n.StartByte() {
 				return true
 			}
 		}

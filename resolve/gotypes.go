@@ -105,17 +105,14 @@ func (r *Resolver) member(ctx context.Context, t goType, name string, fieldsOnly
 			}
 			switch u.n.Type() {
 			case "struct_type":
-				eachDescendant(u.n, "field_declaration", func(fd *sitter.Node) {
-					named := false
-					for i := 0; i < int(fd.NamedChildCount()); i++ {
-						if fd.FieldNameForChild(i) == "name" {
-							named = true
-							if c := fd.NamedChild(i); c.Content(u.f.src) == name {
-								found = append(found, decl{u.f, c})
-							}
+				eachField(u.n, func(fd *sitter.Node) {
+					names := fieldChildren(fd, "name")
+					for _, c := range names {
+						if c.Content(u.f.src) == name {
+							found = append(found, decl{u.f, c})
 						}
 					}
-					if named {
+					if len(names) > 0 {
 						return
 					}
 					typ := fd.ChildByFieldName("type")
@@ -160,6 +157,22 @@ func (r *Resolver) member(ctx context.Context, t goType, name string, fieldsOnly
 		depth++
 	}
 	return decl{}
+}
+
+// eachField calls fn for each field_declaration of a struct type (not of
+// the struct types inside it).
+func eachField(st *sitter.Node, fn func(*sitter.Node)) {
+	for i := 0; i < int(st.NamedChildCount()); i++ {
+		list := st.NamedChild(i)
+		if list.Type() != "field_declaration_list" {
+			continue
+		}
+		for j := 0; j < int(list.NamedChildCount()); j++ {
+			if fd := list.NamedChild(j); fd.Type() == "field_declaration" {
+				fn(fd)
+			}
+		}
+	}
 }
 
 // embeddedName is the identifier naming an embedded field (T, *T, p.T, T[K]).
@@ -305,12 +318,7 @@ func (r *Resolver) typeOfDecl(ctx context.Context, d decl, use *sitter.Node, dep
 	case "type_switch_statement":
 		for c := use; c != nil; c = c.Parent() {
 			if c.Type() == "type_case" {
-				var types []*sitter.Node
-				for i := 0; i < int(c.NamedChildCount()); i++ {
-					if c.FieldNameForChild(i) == "type" {
-						types = append(types, c.NamedChild(i))
-					}
-				}
+				types := fieldChildren(c, "type")
 				if len(types) == 1 {
 					return goType{d.f, types[0]}, true
 				}
@@ -425,12 +433,7 @@ func (r *Resolver) resultType(ctx context.Context, f *goFile, call *sitter.Node,
 		if t == nil {
 			continue
 		}
-		names := 0
-		for j := 0; j < int(pd.NamedChildCount()); j++ {
-			if pd.FieldNameForChild(j) == "name" {
-				names++
-			}
-		}
+		names := len(fieldChildren(pd, "name"))
 		if names == 0 {
 			names = 1
 		}

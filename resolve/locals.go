@@ -38,6 +38,7 @@ func (c *compiledQuery) get() (*sitter.Query, error) {
 
 // scope is one @local.scope: the byte range in which its bindings are seen.
 type scope struct {
+	kind       string // the scope node's type
 	start, end uint32
 	parent     *scope
 	defs       map[string][]binding
@@ -61,8 +62,12 @@ type locals struct {
 // declaring statement; parameters: the whole scope).
 type visibleFunc func(def *sitter.Node) uint32
 
+// outerFunc says whether a binding belongs to the scope around the one
+// holding it (Python's def f: f is bound where the def is, not inside).
+type outerFunc func(def *sitter.Node) bool
+
 // buildLocals runs q over root and assembles the scope tree.
-func buildLocals(q *sitter.Query, root *sitter.Node, src []byte, visible visibleFunc) *locals {
+func buildLocals(q *sitter.Query, root *sitter.Node, src []byte, visible visibleFunc, outer outerFunc) *locals {
 	l := &locals{refs: map[uint32]struct{}{}, defs: map[uint32]*scope{}}
 	qc := sitter.NewQueryCursor()
 	defer qc.Close()
@@ -76,7 +81,7 @@ func buildLocals(q *sitter.Query, root *sitter.Node, src []byte, visible visible
 		for _, c := range m.Captures {
 			switch q.CaptureNameForId(c.Index) {
 			case "local.scope":
-				l.scopes = append(l.scopes, &scope{start: c.Node.StartByte(), end: c.Node.EndByte()})
+				l.scopes = append(l.scopes, &scope{kind: c.Node.Type(), start: c.Node.StartByte(), end: c.Node.EndByte()})
 			case "local.definition":
 				defNodes = append(defNodes, c.Node)
 			case "local.reference":
@@ -103,6 +108,9 @@ func buildLocals(q *sitter.Query, root *sitter.Node, src []byte, visible visible
 	}
 	for _, d := range defNodes {
 		s := l.innermost(d.StartByte())
+		if s != nil && outer != nil && outer(d) {
+			s = s.parent
+		}
 		if s == nil {
 			continue // package level: answered from the package's files
 		}
@@ -164,10 +172,17 @@ func (l *locals) redeclared(n *sitter.Node, name string) *sitter.Node {
 	}
 	for _, b := range s.defs[name] {
 		if b.node.StartByte() == n.StartByte() {
-			return n
+			break
 		}
 		if b.visible <= n.StartByte() {
 			return b.node
+		}
+	}
+	// A function's body is one block with its parameters and results.
+	if p := s.parent; s.kind == "block" && p != nil && p.end == s.end &&
+		(p.kind == "function_declaration" || p.kind == "method_declaration" || p.kind == "func_literal") {
+		if bs := p.defs[name]; len(bs) > 0 {
+			return bs[0].node
 		}
 	}
 	return n

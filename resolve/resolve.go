@@ -26,6 +26,7 @@ type Resolver struct {
 	goroot   string
 	modcache string
 	gofiles  map[string]*goFile
+	pyfiles  map[string]*pyFile
 	pkgs     map[string]*goPackage
 	mods     map[string]*goModule // by folder: the module whose go.mod is nearest
 	main     *goModule
@@ -48,7 +49,7 @@ func New(fsys FS, cfg Config) *Resolver {
 		cfg.Cache.turn.Lock()
 	}
 	return &Resolver{fs: fsys, goroot: cfg.GOROOT, modcache: cfg.GOMODCACHE, cache: cfg.Cache,
-		gofiles: map[string]*goFile{}, pkgs: map[string]*goPackage{}, mods: map[string]*goModule{}}
+		gofiles: map[string]*goFile{}, pyfiles: map[string]*pyFile{}, pkgs: map[string]*goPackage{}, mods: map[string]*goModule{}}
 }
 
 // Close frees the syntax trees, or hands them to the cache.
@@ -66,7 +67,10 @@ func (r *Resolver) Close() {
 			f.close()
 		}
 	}
-	r.gofiles, r.pkgs = nil, nil
+	for _, f := range r.pyfiles {
+		f.close()
+	}
+	r.gofiles, r.pkgs, r.pyfiles = nil, nil, nil
 	if r.cache != nil {
 		r.cache.trim()
 		r.cache.turn.Unlock()
@@ -75,7 +79,67 @@ func (r *Resolver) Close() {
 
 // Supported reports whether the resolver knows the language of path.
 func Supported(path string) bool {
-	return strings.EqualFold(filepath.Ext(path), ".go")
+	return languageOf(path) != ""
+}
+
+func languageOf(path string) string {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".go":
+		return "go"
+	case ".py", ".pyi":
+		return "python"
+	}
+	return ""
+}
+
+// target is a resolved declaration: where its name is, whether it is
+// local to its file (seen there alone) or to its folder.
+type target struct {
+	path       string
+	start, end uint32
+	src        []byte
+	local      bool // bound in a scope of its file
+	folder     bool // seen in its folder alone (Go's unexported names)
+}
+
+func (t target) same(o target) bool { return t.path == o.path && t.start == o.start }
+
+func (t target) location() Location {
+	return Location{Path: t.path, Start: int(t.start), End: int(t.end), Source: t.src}
+}
+
+// definitionAt resolves the identifier at off of the file at path (src:
+// its text, or nil to read it).
+func (r *Resolver) definitionAt(ctx context.Context, path string, src []byte, off int) (target, []byte, bool, error) {
+	switch languageOf(path) {
+	case "go":
+		f, err := r.openGo(ctx, path, src)
+		if err != nil {
+			return target{}, nil, false, err
+		}
+		r.setMain(filepath.Dir(path))
+		if off < 0 || off > len(f.src) {
+			return target{}, f.src, false, nil
+		}
+		d, ok := r.goDefinitionAt(ctx, f, uint32(off))
+		if !ok {
+			return target{}, f.src, false, nil
+		}
+		_, local := d.f.locals.defs[d.n.StartByte()]
+		return target{path: d.f.path, start: d.n.StartByte(), end: d.n.EndByte(), src: d.f.src, local: local,
+			folder: !isExported(d.name())}, f.src, true, nil
+	case "python":
+		f, err := r.openPy(ctx, path, src)
+		if err != nil {
+			return target{}, nil, false, err
+		}
+		if off < 0 || off > len(f.src) {
+			return target{}, f.src, false, nil
+		}
+		t, ok := r.pyDefinitionAt(ctx, f, uint32(off))
+		return t, f.src, ok, nil
+	}
+	return target{}, src, false, nil
 }
 
 // Definition returns the declaration the identifier at byte offset off of
@@ -85,58 +149,57 @@ func (r *Resolver) Definition(ctx context.Context, path string, src []byte, off 
 	if !Supported(path) || off < 0 || off > len(src) {
 		return nil, nil
 	}
-	f, err := r.openGo(ctx, path, src)
-	if err != nil {
+	t, _, ok, err := r.definitionAt(ctx, path, src, off)
+	if err != nil || !ok {
 		return nil, err
 	}
-	r.setMain(filepath.Dir(path))
-	d, ok := r.goDefinitionAt(ctx, f, uint32(off))
-	if !ok {
-		return nil, nil
-	}
-	return []Location{d.location()}, nil
+	return []Location{t.location()}, nil
 }
 
 // References returns the uses of what the identifier at off refers to, in
 // the file itself and in files (absolute paths, the caller's candidates:
-// the workspace's Go files), each a use that resolves to the same
+// the workspace's files), each a use that resolves to the same
 // declaration; the declaration too when includeDecl.
 func (r *Resolver) References(ctx context.Context, path string, src []byte, off int, files []string, includeDecl bool) ([]Location, error) {
 	if !Supported(path) || off < 0 || off > len(src) {
 		return nil, nil
 	}
-	f, err := r.openGo(ctx, path, src)
-	if err != nil {
+	tgt, _, ok, err := r.definitionAt(ctx, path, src, off)
+	if err != nil || !ok {
 		return nil, err
 	}
-	r.setMain(filepath.Dir(path))
-	target, ok := r.goDefinitionAt(ctx, f, uint32(off))
-	if !ok {
-		return nil, nil
-	}
-	name := target.name()
-	candidates := []string{target.f.path}
-	if s, local := target.f.locals.defs[target.n.StartByte()]; local && s != nil {
-		// A local is seen in its file alone.
-	} else if !isExported(name) && target.f.pkg != nil {
-		// An unexported name is seen in its package's folder alone.
-		dir := filepath.Dir(target.f.path)
-		for _, p := range append(files, path) {
+	name := string(tgt.src[tgt.start:tgt.end])
+	lang := languageOf(path)
+	candidates := []string{tgt.path, path}
+	switch {
+	case tgt.local:
+		candidates = candidates[:1] // a local is seen in its file alone
+	case tgt.folder && lang == "go":
+		dir := filepath.Dir(tgt.path)
+		for _, p := range files {
 			if filepath.Dir(p) == dir {
 				candidates = append(candidates, p)
 			}
 		}
-	} else {
-		candidates = append(candidates, path)
+	default:
 		candidates = append(candidates, files...)
 	}
 	seen := map[string]bool{}
 	var out []Location
+	// Go: the uses in the asking file's module, as go build sees them (a
+	// nested module is another build, as gopls sees it too).
+	var mod *goModule
+	if lang == "go" {
+		mod = r.moduleOf(filepath.Dir(path))
+	}
 	for _, p := range candidates {
-		if seen[p] || !Supported(p) {
+		if seen[p] || languageOf(p) != lang {
 			continue
 		}
 		seen[p] = true
+		if mod != nil && p != tgt.path && r.moduleOf(filepath.Dir(p)) != mod {
+			continue
+		}
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
@@ -144,19 +207,22 @@ func (r *Resolver) References(ctx context.Context, path string, src []byte, off 
 		if p == path {
 			text = src
 		}
-		cf, err := r.openGo(ctx, p, text)
-		if err != nil {
-			continue
+		if text == nil {
+			if b, err := r.fs.ReadFile(p); err != nil || !bytes.Contains(b, []byte(name)) {
+				continue
+			} else {
+				text = b
+			}
 		}
-		for _, at := range wordOffsets(cf.src, name) {
-			d, ok := r.goDefinitionAt(ctx, cf, uint32(at))
-			if !ok || !d.same(target) {
+		for _, at := range wordOffsets(text, name) {
+			t, _, ok, err := r.definitionAt(ctx, p, text, at)
+			if err != nil || !ok || !t.same(tgt) {
 				continue
 			}
-			if !includeDecl && cf == target.f && uint32(at) == target.n.StartByte() {
+			if !includeDecl && p == tgt.path && uint32(at) == tgt.start {
 				continue
 			}
-			out = append(out, Location{Path: p, Start: at, End: at + len(name), Source: cf.src})
+			out = append(out, Location{Path: p, Start: at, End: at + len(name), Source: text})
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool {

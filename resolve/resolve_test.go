@@ -46,8 +46,8 @@ func show(l resolvetest.Mark) string {
 
 // TestDefinition resolves every marked use of every fixture.
 func TestDefinition(t *testing.T) {
-	for _, file := range fixtures(t, "go") {
-		t.Run(strings.TrimSuffix(filepath.Base(file), ".txtar"), func(t *testing.T) {
+	for _, file := range append(fixtures(t, "go"), fixtures(t, "python")...) {
+		t.Run(filepath.Base(filepath.Dir(file))+"/"+strings.TrimSuffix(filepath.Base(file), ".txtar"), func(t *testing.T) {
 			m := resolvetest.Load(t, file)
 			r := newTestResolver(t, m.Dir)
 			for key, uses := range m.Uses {
@@ -80,8 +80,8 @@ func TestDefinition(t *testing.T) {
 // TestReferences asks for the references of each marked declaration: the
 // uses marked with its key, and nothing else.
 func TestReferences(t *testing.T) {
-	for _, file := range fixtures(t, "go") {
-		t.Run(strings.TrimSuffix(filepath.Base(file), ".txtar"), func(t *testing.T) {
+	for _, file := range append(fixtures(t, "go"), fixtures(t, "python")...) {
+		t.Run(filepath.Base(filepath.Dir(file))+"/"+strings.TrimSuffix(filepath.Base(file), ".txtar"), func(t *testing.T) {
 			m := resolvetest.Load(t, file)
 			r := newTestResolver(t, m.Dir)
 			goFiles := m.GoFiles()
