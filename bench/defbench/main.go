@@ -150,15 +150,23 @@ func main() {
 		lt = append(lt, time.Since(t0))
 		check(err)
 		asked++
-		wantSet := map[string]bool{}
+		wantSet, gotSet := map[string]bool{}, map[string]bool{}
 		for _, l := range want {
 			wantSet[key(l)] = true
+		}
+		for _, l := range got {
+			gotSet[key(l)] = true
+		}
+		for _, l := range want {
+			if !gotSet[key(l)] && os.Getenv("DEFBENCH_VERBOSE") != "" {
+				fmt.Fprintf(os.Stderr, "missed ref of %s at %s:%d: %s\n", u.name, rel(root, u.path), u.pos.Line+1, rel(root, key(l)))
+			}
 		}
 		for _, l := range got {
 			if wantSet[key(l)] {
 				hits++
 			} else if os.Getenv("DEFBENCH_VERBOSE") != "" {
-				fmt.Fprintf(os.Stderr, "extra ref of %s at %s:%d: %s\n", u.name, rel(root, u.path), u.pos.Line+1, key(l))
+				fmt.Fprintf(os.Stderr, "extra ref of %s at %s:%d: %s\n", u.name, rel(root, u.path), u.pos.Line+1, rel(root, key(l)))
 			}
 		}
 		loomN += len(got)
