@@ -23,15 +23,19 @@ type Cache struct {
 	pkgs    map[string]*list.Element
 	pkgLRU  list.List // of *goPackage
 	pkgSize int
+	frozen  map[string]*goFile // the kept packages' files, by path
 }
 
 // NewCache keeps about budget bytes of parsed source.
 func NewCache(budget int) *Cache {
-	return &Cache{budget: budget, entries: map[string]*list.Element{}, pkgs: map[string]*list.Element{}}
+	return &Cache{budget: budget, entries: map[string]*list.Element{}, pkgs: map[string]*list.Element{}, frozen: map[string]*goFile{}}
 }
 
 // get returns the parse of path if its text is src.
 func (c *Cache) get(path string, src []byte) *goFile {
+	if f, ok := c.frozen[path]; ok && bytes.Equal(f.src, src) {
+		return f
+	}
 	e, ok := c.entries[path]
 	if !ok {
 		return nil
@@ -80,6 +84,7 @@ func (c *Cache) putPkg(key string, p *goPackage) {
 			c.size -= len(f.src)
 		}
 		c.pkgSize += len(f.src)
+		c.frozen[f.path] = f
 	}
 	c.pkgs[key] = c.pkgLRU.PushFront(p)
 	p.cacheKey = key
@@ -103,6 +108,7 @@ func (c *Cache) trim() {
 		delete(c.pkgs, p.cacheKey)
 		for _, f := range p.files {
 			c.pkgSize -= len(f.src)
+			delete(c.frozen, f.path)
 			f.close()
 		}
 	}

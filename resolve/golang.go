@@ -108,6 +108,9 @@ func (r *Resolver) openGo(ctx context.Context, path string, src []byte) (*goFile
 	}
 	if r.cache != nil {
 		if f := r.cache.get(path, src); f != nil {
+			if f.pkg != nil && f.pkg.frozen {
+				return f, nil // its package owns it
+			}
 			if old, ok := r.gofiles[path]; ok && old != f && r.cache.get(path, old.src) != old {
 				old.close()
 			}
@@ -267,6 +270,27 @@ func (r *Resolver) loadPackage(ctx context.Context, dir, name string, tests bool
 	return p
 }
 
+// packageFiles lists the files of the package declaring in the file at
+// path, when that package is beneath GOROOT or the module cache.
+func (r *Resolver) packageFiles(ctx context.Context, path string) []string {
+	if !r.immutable(filepath.Dir(path)) {
+		return nil
+	}
+	f, err := r.openGo(ctx, path, nil)
+	if err != nil {
+		return nil
+	}
+	p := r.packageOf(ctx, f)
+	if p == nil {
+		return nil
+	}
+	out := make([]string, 0, len(p.files))
+	for _, g := range p.files {
+		out = append(out, g.path)
+	}
+	return out
+}
+
 // immutable reports whether dir is beneath GOROOT or the module cache.
 func (r *Resolver) immutable(dir string) bool {
 	for _, root := range []string{r.goroot, r.modcache} {
@@ -364,6 +388,9 @@ func (r *Resolver) packageOf(ctx context.Context, f *goFile) *goPackage {
 		return f.pkg
 	}
 	p := r.loadPackage(ctx, filepath.Dir(f.path), f.pkgName, strings.HasSuffix(f.path, "_test.go"))
+	if p != nil && p.frozen {
+		return p // a kept package is never added to
+	}
 	if p != nil && f.pkg == nil {
 		// The file was not among those that build (a tag, or an external
 		// test package): it still sees its package's declarations.
@@ -441,7 +468,7 @@ func (r *Resolver) builtin(ctx context.Context) *goPackage {
 // a name that is one of the file's imports.
 func (r *Resolver) lookupName(ctx context.Context, f *goFile, name string, at *sitter.Node) (d decl, isPkg bool) {
 	if n := f.locals.lookup(name, at.StartByte()); n != nil {
-		return decl{f, n}, false
+		return decl{f, f.locals.redeclared(n, name)}, false
 	}
 	if p := r.packageOf(ctx, f); p != nil {
 		if d, ok := p.decls[name]; ok {

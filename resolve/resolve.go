@@ -183,6 +183,11 @@ func (r *Resolver) References(ctx context.Context, path string, src []byte, off 
 		}
 	default:
 		candidates = append(candidates, files...)
+		if lang == "go" && !tgt.local {
+			// The declaring package's own files, where it is outside the
+			// workspace (GOROOT, a dependency), as gopls reports them.
+			candidates = append(candidates, r.packageFiles(ctx, tgt.path)...)
+		}
 	}
 	seen := map[string]bool{}
 	var out []Location
@@ -197,7 +202,7 @@ func (r *Resolver) References(ctx context.Context, path string, src []byte, off 
 			continue
 		}
 		seen[p] = true
-		if mod != nil && p != tgt.path && r.moduleOf(filepath.Dir(p)) != mod {
+		if mod != nil && filepath.Dir(p) != filepath.Dir(tgt.path) && r.moduleOf(filepath.Dir(p)) != mod {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
