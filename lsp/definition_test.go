@@ -28,8 +28,12 @@ func servedFixture(t *testing.T, file string) (protocol.Server, resolvetest.Fixt
 	srv, _, _ := serveConnAt(t, Options{}, m.Dir)
 	for _, p := range m.GoFiles() {
 		text, _ := os.ReadFile(p)
+		lang := protocol.LanguageKind("go")
+		if strings.HasSuffix(p, ".py") {
+			lang = "python"
+		}
 		err := srv.DidOpen(context.Background(), &protocol.DidOpenTextDocumentParams{TextDocument: protocol.TextDocumentItem{
-			URI: uri.File(p), LanguageID: "go", Version: 1, Text: string(text)}})
+			URI: uri.File(p), LanguageID: lang, Version: 1, Text: string(text)}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -73,18 +77,18 @@ func show(mk resolvetest.Mark) string {
 }
 
 // TestDefinitionAndReferences asks the server for the definition of every
-// marked use of resolve's fixtures (locals, parameters, fields, methods,
-// imported members) and for the references of every marked declaration:
+// marked use of resolve's fixtures (Go: locals, parameters, fields,
+// methods, imported members; Python: scopes and imports) and for the references of every marked declaration:
 // each use answers its own declaration, a use marked ⟦-⟧ answers nothing,
 // and references are the marked uses exactly.
 func TestDefinitionAndReferences(t *testing.T) {
-	files, _ := filepath.Glob("../resolve/testdata/go/*.txtar")
+	files, _ := filepath.Glob("../resolve/testdata/*/*.txtar")
 	if len(files) == 0 {
 		t.Fatal("no fixtures")
 	}
 	goroot := build.Default.GOROOT
 	for _, file := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(file), ".txtar"), func(t *testing.T) {
+		t.Run(filepath.Base(filepath.Dir(file))+"/"+strings.TrimSuffix(filepath.Base(file), ".txtar"), func(t *testing.T) {
 			srv, m := servedFixture(t, file)
 			ctx := context.Background()
 			for key, uses := range m.Uses {
@@ -137,5 +141,42 @@ func TestDefinitionAndReferences(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDefinitionUnresolvedIsEmpty: in a language resolve does not know
+// yet, and for a name bound nowhere, the server answers nothing rather
+// than a declaration of the same name somewhere (editors merge every
+// server's answers, so a guess would stand beside the right one).
+func TestDefinitionUnresolvedIsEmpty(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	srv, dir, _ := serveConn(t, Options{})
+	files := map[string]string{
+		"a.js":   "function greet() {}\ngreet();\n",
+		"b.go":   "package b\n\nfunc use() { greet() }\n",
+		"go.mod": "module example.com/b\n",
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	for _, at := range []struct {
+		file string
+		pos  protocol.Position
+	}{{"a.js", protocol.Position{Line: 1, Character: 1}}, {"b.go", protocol.Position{Line: 2, Character: 14}}} {
+		pp := protocol.TextDocumentPositionParams{TextDocument: protocol.TextDocumentIdentifier{URI: uri.File(filepath.Join(dir, at.file))}, Position: at.pos}
+		res, err := srv.Definition(ctx, &protocol.DefinitionParams{TextDocumentPositionParams: pp})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := res.(protocol.LocationSlice); len(got) != 0 {
+			t.Errorf("%s: definition %v, want nothing", at.file, got)
+		}
+		refs, err := srv.References(ctx, &protocol.ReferenceParams{TextDocumentPositionParams: pp})
+		if err != nil || len(refs) != 0 {
+			t.Errorf("%s: references %v, %v; want nothing", at.file, refs, err)
+		}
 	}
 }
