@@ -8,7 +8,9 @@
 // GOROOT/src, or the module cache by go.mod's require versions); a member
 // of a type through that type's declaration, where the syntax says which
 // type it is (receivers, parameters and variables with declared types,
-// composite literals, struct fields, results of functions).
+// composite literals, struct fields, results of functions). Python is
+// resolved the same way (python.go): scopes, imports to module files,
+// members of modules, classes and instances.
 //
 // Precision comes before recall: what it cannot resolve it does not answer
 // (an empty result, not a guess by name). References use the same
