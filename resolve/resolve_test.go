@@ -198,3 +198,34 @@ func TestHostileFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestReferencesOfADependency: asked at a use of a dependency's function,
+// references are the workspace's uses and the declaration in the module
+// cache, with the dependency's own uses of it; an older version of the
+// dependency, also in the cache, is not the build's and has none.
+func TestReferencesOfADependency(t *testing.T) {
+	m := resolvetest.Load(t, filepath.Join("testdata", "go", "imported.txtar"))
+	r := newTestResolver(t, m.Dir)
+	use := m.Uses["dep"][0]
+	if strings.Contains(use.Path, "modcache") {
+		use = m.Uses["dep"][1]
+	}
+	src, _ := os.ReadFile(use.Path)
+	got, err := r.References(context.Background(), use.Path, src, use.Start, m.GoFiles(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{show(m.Decls["dep"])}
+	for _, u := range m.Uses["dep"] {
+		want = append(want, show(u))
+	}
+	var have []string
+	for _, g := range got {
+		have = append(have, show(mark(g)))
+	}
+	slices.Sort(want)
+	slices.Sort(have)
+	if !slices.Equal(have, want) {
+		t.Errorf("references of dep.Do:\n got %v\nwant %v", have, want)
+	}
+}
