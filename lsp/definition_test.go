@@ -28,10 +28,7 @@ func servedFixture(t *testing.T, file string) (protocol.Server, resolvetest.Fixt
 	srv, _, _ := serveConnAt(t, Options{}, m.Dir)
 	for _, p := range m.GoFiles() {
 		text, _ := os.ReadFile(p)
-		lang := protocol.LanguageKind("go")
-		if strings.HasSuffix(p, ".py") {
-			lang = "python"
-		}
+		lang := protocol.LanguageKind(map[string]string{".go": "go", ".py": "python", ".ts": "typescript", ".js": "javascript"}[filepath.Ext(p)])
 		err := srv.DidOpen(context.Background(), &protocol.DidOpenTextDocumentParams{TextDocument: protocol.TextDocumentItem{
 			URI: uri.File(p), LanguageID: lang, Version: 1, Text: string(text)}})
 		if err != nil {
@@ -155,7 +152,7 @@ func TestDefinitionUnresolvedIsEmpty(t *testing.T) {
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	srv, dir, _ := serveConn(t, Options{})
 	files := map[string]string{
-		"a.js":   "function greet() {}\ngreet();\n",
+		"a.rb":   "def greet; end\ngreet\n",
 		"b.go":   "package b\n\nfunc use() { greet() }\n",
 		"go.mod": "module example.com/b\n",
 	}
@@ -168,7 +165,7 @@ func TestDefinitionUnresolvedIsEmpty(t *testing.T) {
 	for _, at := range []struct {
 		file string
 		pos  protocol.Position
-	}{{"a.js", protocol.Position{Line: 1, Character: 1}}, {"b.go", protocol.Position{Line: 2, Character: 14}}} {
+	}{{"a.rb", protocol.Position{Line: 1, Character: 1}}, {"b.go", protocol.Position{Line: 2, Character: 14}}} {
 		pp := protocol.TextDocumentPositionParams{TextDocument: protocol.TextDocumentIdentifier{URI: uri.File(filepath.Join(dir, at.file))}, Position: at.pos}
 		res, err := srv.Definition(ctx, &protocol.DefinitionParams{TextDocumentPositionParams: pp})
 		if err != nil {

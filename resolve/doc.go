@@ -10,7 +10,8 @@
 // type it is (receivers, parameters and variables with declared types,
 // composite literals, struct fields, results of functions). Python is
 // resolved the same way (python.go): scopes, imports to module files,
-// members of modules, classes and instances.
+// members of modules, classes and instances; TypeScript and JavaScript
+// (typescript.go) by scopes and imports of relative modules.
 //
 // Precision comes before recall: what it cannot resolve it does not answer
 // (an empty result, not a guess by name). References use the same

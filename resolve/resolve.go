@@ -17,7 +17,8 @@ type Location struct {
 	Source []byte
 }
 
-// Resolver resolves names in Go files (other languages answer nothing yet).
+// Resolver resolves names in Go, Python, TypeScript and JavaScript files
+// (other languages answer nothing).
 // It caches the files and packages it parsed, so one Resolver serves one
 // request or a batch of them over an unchanging tree; it is not safe for
 // concurrent use.
@@ -27,6 +28,7 @@ type Resolver struct {
 	modcache string
 	gofiles  map[string]*goFile
 	pyfiles  map[string]*pyFile
+	tsfiles  map[string]*tsFile
 	pkgs     map[string]*goPackage
 	mods     map[string]*goModule // by folder: the module whose go.mod is nearest
 	main     *goModule
@@ -49,7 +51,7 @@ func New(fsys FS, cfg Config) *Resolver {
 		cfg.Cache.turn.Lock()
 	}
 	return &Resolver{fs: fsys, goroot: cfg.GOROOT, modcache: cfg.GOMODCACHE, cache: cfg.Cache,
-		gofiles: map[string]*goFile{}, pyfiles: map[string]*pyFile{}, pkgs: map[string]*goPackage{}, mods: map[string]*goModule{}}
+		gofiles: map[string]*goFile{}, pyfiles: map[string]*pyFile{}, tsfiles: map[string]*tsFile{}, pkgs: map[string]*goPackage{}, mods: map[string]*goModule{}}
 }
 
 // Close frees the syntax trees, or hands them to the cache.
@@ -70,7 +72,10 @@ func (r *Resolver) Close() {
 	for _, f := range r.pyfiles {
 		f.close()
 	}
-	r.gofiles, r.pkgs, r.pyfiles = nil, nil, nil
+	for _, f := range r.tsfiles {
+		f.close()
+	}
+	r.gofiles, r.pkgs, r.pyfiles, r.tsfiles = nil, nil, nil, nil
 	if r.cache != nil {
 		r.cache.trim()
 		r.cache.turn.Unlock()
@@ -88,6 +93,8 @@ func languageOf(path string) string {
 		return "go"
 	case ".py", ".pyi":
 		return "python"
+	case ".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs":
+		return "typescript"
 	}
 	return ""
 }
@@ -137,6 +144,16 @@ func (r *Resolver) definitionAt(ctx context.Context, path string, src []byte, of
 			return target{}, f.src, false, nil
 		}
 		t, ok := r.pyDefinitionAt(ctx, f, uint32(off))
+		return t, f.src, ok, nil
+	case "typescript":
+		f, err := r.openTS(ctx, path, src)
+		if err != nil {
+			return target{}, nil, false, err
+		}
+		if off < 0 || off > len(f.src) {
+			return target{}, f.src, false, nil
+		}
+		t, ok := r.tsDefinitionAt(ctx, f, uint32(off))
 		return t, f.src, ok, nil
 	}
 	return target{}, src, false, nil

@@ -46,7 +46,7 @@ func show(l resolvetest.Mark) string {
 
 // TestDefinition resolves every marked use of every fixture.
 func TestDefinition(t *testing.T) {
-	for _, file := range append(fixtures(t, "go"), fixtures(t, "python")...) {
+	for _, file := range slices.Concat(fixtures(t, "go"), fixtures(t, "python"), fixtures(t, "typescript")) {
 		t.Run(filepath.Base(filepath.Dir(file))+"/"+strings.TrimSuffix(filepath.Base(file), ".txtar"), func(t *testing.T) {
 			m := resolvetest.Load(t, file)
 			r := newTestResolver(t, m.Dir)
@@ -80,7 +80,7 @@ func TestDefinition(t *testing.T) {
 // TestReferences asks for the references of each marked declaration: the
 // uses marked with its key, and nothing else.
 func TestReferences(t *testing.T) {
-	for _, file := range append(fixtures(t, "go"), fixtures(t, "python")...) {
+	for _, file := range slices.Concat(fixtures(t, "go"), fixtures(t, "python"), fixtures(t, "typescript")) {
 		t.Run(filepath.Base(filepath.Dir(file))+"/"+strings.TrimSuffix(filepath.Base(file), ".txtar"), func(t *testing.T) {
 			m := resolvetest.Load(t, file)
 			r := newTestResolver(t, m.Dir)

@@ -89,12 +89,13 @@ func isWord(b byte) bool {
 	return b == '_' || b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= 0x80
 }
 
-// GoFiles lists the fixture's source files (Go, Python) outside its
+// GoFiles lists the fixture's source files (Go, Python, TypeScript,
+// JavaScript) outside its
 // module cache.
 func (m Fixture) GoFiles() []string {
 	var out []string
 	filepath.WalkDir(m.Dir, func(p string, d os.DirEntry, err error) error {
-		if err == nil && (strings.HasSuffix(p, ".go") || strings.HasSuffix(p, ".py")) && !strings.Contains(p, "modcache") {
+		if err == nil && (strings.HasSuffix(p, ".go") || strings.HasSuffix(p, ".py") || strings.HasSuffix(p, ".ts") || strings.HasSuffix(p, ".js")) && !strings.Contains(p, "modcache") {
 			out = append(out, p)
 		}
 		return nil
