@@ -139,6 +139,7 @@ func (s *Server) Initialize(ctx context.Context, params *protocol.InitializePara
 		DocumentSymbolProvider:  protocol.Boolean(true),
 		WorkspaceSymbolProvider: protocol.Boolean(true),
 		DefinitionProvider:      protocol.Boolean(true),
+		ReferencesProvider:      protocol.Boolean(true),
 		ExecuteCommandProvider: protocol.ExecuteCommandOptions{
 			Commands:                s.commands(),
 			WorkDoneProgressOptions: protocol.WorkDoneProgressOptions{WorkDoneProgress: ptr(true)},

@@ -3,7 +3,9 @@
 // The server is a thin translation layer, one file per feature as in gopls:
 // lifecycle.go (initialize, shutdown, exit), sync.go (open buffers kept in the
 // workspace overlay), diagnostics.go (tree-sitter syntax errors),
-// symbols.go (documentSymbol, workspace/symbol, definition), codeaction.go
+// symbols.go (documentSymbol, workspace/symbol), definition.go
+// (definition and references, resolved by scope and imports in resolve),
+// codeaction.go
 // (the "Loom: …" actions), command.go (workspace/executeCommand loom.run,
 // which maps to a session run), threads.go (the loom.searchThreads and
 // loom.showThread commands), progress.go (work-done progress), edits.go (a
@@ -32,6 +34,7 @@ import (
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
 
+	"github.com/loom-agent/loom/resolve"
 	"github.com/loom-agent/loom/session"
 	"github.com/loom-agent/loom/workspace"
 )
@@ -89,6 +92,7 @@ type Server struct {
 	exited   chan struct{}
 	nextID   int
 	exitOnce sync.Once
+	parsed   *resolve.Cache  // parsed Go files, kept between definition requests
 	life     context.Context // ends with Serve: for work the server starts itself
 }
 
@@ -116,6 +120,7 @@ func New(opts Options) *Server {
 		runs:     map[string]context.CancelFunc{},
 		answers:  map[string]string{},
 		exited:   make(chan struct{}),
+		parsed:   resolve.NewCache(resolveCacheBytes),
 	}
 }
 

@@ -35,7 +35,12 @@ func serveInProcess(tb testing.TB, opts Options) (protocol.Server, string) {
 
 func serveConn(tb testing.TB, opts Options) (protocol.Server, string, jsonrpc2.Conn) {
 	tb.Helper()
-	dir := tb.TempDir()
+	return serveConnAt(tb, opts, tb.TempDir())
+}
+
+// serveConnAt serves the workspace dir.
+func serveConnAt(tb testing.TB, opts Options, dir string) (protocol.Server, string, jsonrpc2.Conn) {
+	tb.Helper()
 	a, b := net.Pipe()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -157,22 +162,6 @@ func TestWorkspaceEdit(t *testing.T) {
 }
 
 func TestHelpers(t *testing.T) {
-	words := []struct {
-		text string
-		off  int
-		want string
-	}{
-		{"x := greeting()", 7, "greeting"},
-		{"x := greeting()", 5, "greeting"},
-		{"x := greeting()", 13, "greeting"},
-		{"x := greeting()", 14, ""},
-		{"a + 你好", 4, "你好"},
-	}
-	for _, w := range words {
-		if got := wordAt(w.text, w.off); got != w.want {
-			t.Errorf("wordAt(%q, %d) = %q, want %q", w.text, w.off, got, w.want)
-		}
-	}
 	fuzzy := []struct {
 		q, name string
 		want    bool

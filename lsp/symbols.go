@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"go.lsp.dev/jsonrpc2"
@@ -274,88 +273,6 @@ func fuzzyMatch(query, name string) bool {
 		name = name[i+utf8.RuneLen(r):]
 	}
 	return true
-}
-
-// Definition finds where the identifier under the cursor is defined:
-// syntactically, by name, in the document itself first, then in the index.
-func (s *Server) Definition(ctx context.Context, params *protocol.DefinitionParams) (protocol.DefinitionResult, error) {
-	enc := s.encoding()
-	out := protocol.LocationSlice{}
-	var name, rel string
-	if d := s.doc(params.TextDocument.URI); d != nil {
-		d.mu.Lock()
-		off, err := d.lines.Offset(fromProto(params.Position), enc)
-		if err == nil {
-			name = wordAt(d.text, off)
-		}
-		rel = d.rel
-		if d.parsed != nil && name != "" {
-			syms, _ := d.parsed.Symbols()
-			for _, sym := range syms {
-				if sym.Name == name {
-					out = append(out, location(d.uri, sym, d.lines, enc))
-				}
-			}
-		}
-		d.mu.Unlock()
-		if err != nil {
-			return nil, fmt.Errorf("definition: %w", err)
-		}
-	} else {
-		r, src, err := s.readClosed(params.TextDocument.URI)
-		if err != nil {
-			return nil, fmt.Errorf("definition: %w", err)
-		}
-		off, err := workspace.NewLines(string(src)).Offset(fromProto(params.Position), enc)
-		if err != nil {
-			return nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "definition: %v", err)
-		}
-		name, rel = wordAt(string(src), off), r
-	}
-	if name == "" || len(out) > 0 {
-		return out, nil
-	}
-	ix, err := s.symbolIndex(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("definition: %w", err)
-	}
-	lc := newLineCache(s.workspace())
-	for _, def := range ix.Definitions(name, analysis.MatchExact, maxWorkspaceSymbols) {
-		if def.Path == rel && s.doc(params.TextDocument.URI) != nil {
-			continue // the live parse above already answered for this file
-		}
-		if lines := lc.get(def.Path); lines != nil {
-			out = append(out, location(lc.uri(def.Path), def.Symbol, lines, enc))
-		}
-	}
-	return out, nil
-}
-
-func location(u uri.URI, sym analysis.Symbol, lines *workspace.Lines, enc workspace.Encoding) protocol.Location {
-	rng, _ := rangeOf(lines, sym.NameRange.Start.Offset, sym.NameRange.End.Offset, enc)
-	return protocol.Location{URI: u, Range: rng}
-}
-
-// wordAt returns the identifier around byte offset off ("" if none).
-func wordAt(text string, off int) string {
-	isWord := func(r rune) bool { return r == '_' || r == '$' || unicode.IsLetter(r) || unicode.IsDigit(r) }
-	start := off
-	for start > 0 {
-		r, size := utf8.DecodeLastRuneInString(text[:start])
-		if !isWord(r) {
-			break
-		}
-		start -= size
-	}
-	end := off
-	for end < len(text) {
-		r, size := utf8.DecodeRuneInString(text[end:])
-		if !isWord(r) {
-			break
-		}
-		end += size
-	}
-	return text[start:end]
 }
 
 // openDocs lists the open documents.

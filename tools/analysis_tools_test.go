@@ -22,6 +22,7 @@ func main() {
 `,
 	"util/util.go":   "package util\n\nconst Version = \"1\"\n\nfunc Helper() int { return 1 }\n",
 	"ignored/gen.go": "package ignored\n\nfunc Greet() {}\n",
+	"other/other.go": "package other\n\n// Server is another type of that name.\ntype Server struct{}\n",
 	".gitignore":     "ignored/\n",
 }
 
@@ -45,6 +46,14 @@ func TestAnalysisTools(t *testing.T) {
 			want: []string{"main.go:7: method Greet"}, notWant: []string{"ignored/gen.go"}},
 		{name: "find_symbol falls back to fuzzy", tool: FindSymbol{}, args: `{"name":"helpr"}`,
 			want: []string{`No definition named exactly "helpr"`, "util/util.go:5: function Helper"}},
+		{name: "find_symbol says a name is ambiguous", tool: FindSymbol{}, args: `{"name":"Server"}`,
+			want: []string{`Ambiguous: 2 definitions named "Server" in 2 files`, "main.go:4: struct Server", "other/other.go:4: struct Server"}},
+		{name: "find_symbol of one definition is not ambiguous", tool: FindSymbol{}, args: `{"name":"Helper"}`,
+			notWant: []string{"Ambiguous"}},
+		{name: "find_references of an ambiguous name", tool: FindReferences{}, args: `{"name":"Server"}`,
+			want: []string{`Ambiguous: 2 definitions named "Server"`, "each may refer to any of main.go:4, other/other.go:4", "main.go:10:8: reference"}},
+		{name: "find_references of one definition", tool: FindReferences{}, args: `{"name":"Greet"}`,
+			notWant: []string{"Ambiguous"}},
 		{name: "find_symbol bad mode", tool: FindSymbol{}, args: `{"name":"x","match":"regex"}`, wantErr: true,
 			want: []string{`"match": value must be one of 'exact', 'ignore_case', 'fuzzy'`}},
 		{name: "find_references", tool: FindReferences{}, args: `{"name":"Greet"}`,

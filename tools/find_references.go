@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/loom-agent/loom/analysis"
 	"github.com/loom-agent/loom/codeindex"
 )
 
@@ -22,7 +23,7 @@ func (FindReferences) Spec() Spec {
 		Name: "find_references",
 		Description: "List every syntactic occurrence of an identifier across the workspace, marked as a call or a " +
 			"reference, with the line it is on. Never matches inside comments or strings. Syntactic: it does not " +
-			"tell apart two different things with the same name.",
+			"tell apart two different things with the same name: when the name has several definitions it says so and lists them.",
 		Schema: json.RawMessage(`{"type":"object","properties":{
 "name":{"type":"string","description":"the identifier"},
 "limit":{"type":"integer","minimum":1,"description":"most results (default 200)"}},
@@ -57,6 +58,11 @@ func (FindReferences) Run(ctx context.Context, env *Env, raw json.RawMessage) (R
 		return Result{Text: fmt.Sprintf("No references to %q.\n", a.Name), Data: refs}, nil
 	}
 	var b strings.Builder
+	// By name, the occurrences of a name defined twice mix both.
+	if defs, err := definitions(ctx, env, a.Name, analysis.MatchExact, 50); err == nil && len(defs) > 1 {
+		b.WriteString(ambiguity(a.Name, defs))
+		fmt.Fprintf(&b, "The occurrences below are by name: each may refer to any of %s.\n", definedAt(defs))
+	}
 	for _, r := range refs {
 		src, ok := sources[r.Path]
 		if !ok {
@@ -70,6 +76,19 @@ func (FindReferences) Run(ctx context.Context, env *Env, raw json.RawMessage) (R
 		fmt.Fprintf(&b, "[showing the first %d of %d references]\n", len(refs), total)
 	}
 	return Result{Text: b.String(), Data: refs}, nil
+}
+
+// definedAt lists where definitions are, a few of them.
+func definedAt(defs []analysis.Definition) string {
+	var parts []string
+	for i, d := range defs {
+		if i == 5 {
+			parts = append(parts, fmt.Sprintf("%d more", len(defs)-i))
+			break
+		}
+		parts = append(parts, fmt.Sprintf("%s:%d", d.Path, d.NameRange.Start.Line+1))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // lineAt returns the trimmed line of src holding offset.

@@ -67,6 +67,9 @@ func (FindSymbol) Run(ctx context.Context, env *Env, raw json.RawMessage) (Resul
 	}
 	var b strings.Builder
 	b.WriteString(note)
+	if note == "" && mode == analysis.MatchExact {
+		b.WriteString(ambiguity(a.Name, defs))
+	}
 	for _, d := range defs {
 		fmt.Fprintf(&b, "%s:%d: %s %s  %s\n", d.Path, d.NameRange.Start.Line+1, d.Kind, d.Name, d.Signature)
 	}
@@ -83,6 +86,20 @@ func matchMode(s string) (analysis.MatchMode, error) {
 		return analysis.MatchFuzzy, nil
 	}
 	return 0, fmt.Errorf("invalid arguments: match %q: want exact, ignore_case or fuzzy", s)
+}
+
+// ambiguity says when a name has more than one definition: the name alone
+// does not tell which one a use means (resolving a use at its position is
+// the LSP server's definition, not these tools').
+func ambiguity(name string, defs []analysis.Definition) string {
+	if len(defs) < 2 {
+		return ""
+	}
+	files := map[string]bool{}
+	for _, d := range defs {
+		files[d.Path] = true
+	}
+	return fmt.Sprintf("Ambiguous: %d definitions named %q in %d files; a use of the name may mean any of them.\n", len(defs), name, len(files))
 }
 
 // definitions asks the workspace's index, which reads staged and buffered

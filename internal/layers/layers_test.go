@@ -52,6 +52,7 @@ func TestImportRules(t *testing.T) {
 		{"thread", []string{"agent", "session", "tools"}, "thread stores messages; the session records runs into it"},
 		{"llm", []string{"agent", "tools", "workspace", "analysis", "thread", "session"}, "llm is a leaf"},
 		{"analysis", []string{"agent", "tools", "workspace", "llm", "thread", "session"}, "analysis is a leaf: callers hand it files"},
+		{"resolve", append([]string{"agent", "tools", "workspace", "analysis", "codeindex", "llm", "thread", "session"}, frontEnds...), "resolve is a leaf beside analysis: callers hand it an FS"},
 		{"workspace", []string{"agent", "tools", "analysis", "llm", "thread", "session"}, "workspace is a leaf"},
 		{"tools", append([]string{"agent", "session", "thread"}, frontEnds...), "tools sit below the agent"},
 		{"agent", append([]string{"session", "thread"}, frontEnds...), "the agent knows nothing of threads or front ends"},
