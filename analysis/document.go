@@ -115,7 +115,11 @@ func (d *Document) Reparse(ctx context.Context, e InputEdit, newSrc []byte) erro
 	// Edit a copy so a failed or cancelled parse leaves the old tree intact.
 	old := d.tree.Copy()
 	editTree(old, e)
-	t, err := parseSource(ctx, d.parser, d.cl, newSrc, old, 0)
+	reuse := old
+	if d.cl.prepare != nil && macrosMoved(d.src, newSrc, e) {
+		reuse = nil // what the parser read outside the edit changed
+	}
+	t, err := parseSource(ctx, d.parser, d.cl, newSrc, reuse, 0)
 	if err != nil {
 		old.Close()
 		return err

@@ -40,6 +40,12 @@ type languageSpec struct {
 	// are reported (CheckSyntax). Languages with a preprocessor or a
 	// grammar behind the language are not.
 	syntaxTrusted bool
+	// nameTrim lists bytes trimmed from the start of definition names:
+	// Ruby's attr_accessor :name defines name. Optional.
+	nameTrim string
+	// blankExportMacros: the parser reads the source with C's export
+	// macros blanked (macros.go). Optional.
+	blankExportMacros bool
 }
 
 var languageTable = []languageSpec{
@@ -51,9 +57,9 @@ var languageTable = []languageSpec{
 	{name: "tsx", grammar: tsx.GetLanguage, extensions: []string{".tsx"}, tags: typescriptTags},
 	{name: "rust", syntaxTrusted: true, grammar: rust.GetLanguage, extensions: []string{".rs"}, tags: rustTags},
 	{name: "java", syntaxTrusted: true, grammar: java.GetLanguage, extensions: []string{".java"}, tags: javaTags},
-	{name: "c", grammar: c.GetLanguage, extensions: []string{".c"}, interpreters: []string{"tcc"}, tags: cTags},
-	{name: "cpp", grammar: cpp.GetLanguage, extensions: []string{".cc", ".cpp", ".cxx", ".c++", ".hh", ".hpp", ".hxx", ".h++", ".h", ".inl", ".ipp"}, tags: cppTags},
-	{name: "ruby", syntaxTrusted: true, grammar: ruby.GetLanguage, extensions: []string{".rb", ".rake", ".gemspec", ".ru"}, interpreters: []string{"ruby"}, tags: rubyTags},
+	{name: "c", grammar: c.GetLanguage, extensions: []string{".c"}, interpreters: []string{"tcc"}, tags: cTags, blankExportMacros: true},
+	{name: "cpp", grammar: cpp.GetLanguage, extensions: []string{".cc", ".cpp", ".cxx", ".c++", ".hh", ".hpp", ".hxx", ".h++", ".h", ".inl", ".ipp"}, tags: cppTags, blankExportMacros: true},
+	{name: "ruby", syntaxTrusted: true, grammar: ruby.GetLanguage, extensions: []string{".rb", ".rake", ".gemspec", ".ru"}, interpreters: []string{"ruby"}, tags: rubyTags, nameTrim: ":"},
 }
 
 // Languages returns the names of the supported languages in table order.

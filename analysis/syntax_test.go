@@ -2,15 +2,17 @@ package analysis
 
 import (
 	"context"
+	"strings"
 	"testing"
 )
 
 // Valid code tree-sitter's grammars cannot parse, taken from the corpora
-// bench/syntax.sh reads: a macro-prefixed class (spdlog's SPDLOG_API), a
-// calling-convention macro (Go's cgo tests), TypeScript's variance
-// annotations and a default-exported function declaration (zod's .d.ts).
+// bench/syntax.sh reads: a macro-prefixed definition (spdlog's
+// SPDLOG_INLINE), a calling-convention macro (Go's cgo tests),
+// TypeScript's variance annotations and a default-exported function
+// declaration (zod's .d.ts).
 var validButUnparsed = []struct{ path, src string }{
-	{"logger.hpp", "class SPDLOG_API logger {\npublic:\n  void log(int x);\n  int n = 0;\n};\n"},
+	{"logger-inl.h", "SPDLOG_INLINE void logger::flush()\n{\n    sinks_.clear();\n}\n"},
 	{"win.c", "void WINAPI f(void) {}\n"},
 	{"box.ts", "interface Box<in out T> { v: T }\n"},
 	{"locale.d.ts", "declare function f(): void;\nexport default function (): {\n    x: number;\n};\n"},
@@ -65,7 +67,7 @@ func TestIntroducedSyntaxErrors(t *testing.T) {
 		{name: "clean edit of clean C", path: "a.c", before: "int f(void) { return 1; }\n", after: "int f(void) { return 2; }\n"},
 		{name: "new Go file with an error", path: "a.go", newFile: true, after: "package p\n\nfunc f() {\n", want: true},
 		{name: "new valid C file", path: "a.c", newFile: true, after: "int x;\n"},
-		{name: "edit of a macro-prefixed class", path: validButUnparsed[0].path, before: validButUnparsed[0].src,
+		{name: "edit of a macro-prefixed definition", path: validButUnparsed[0].path, before: validButUnparsed[0].src,
 			after: validButUnparsed[0].src + "int y = 1;\n"},
 		{name: "edit of variance annotations", path: validButUnparsed[2].path, before: validButUnparsed[2].src,
 			after: validButUnparsed[2].src + "let z = 1;\n"},
@@ -135,4 +137,58 @@ func TestDocumentSyntaxErrorsAfterCleanParse(t *testing.T) {
 	if errs := u.SyntaxErrors(); len(errs) != 0 {
 		t.Errorf("a document that never parsed cleanly shows %v", errs)
 	}
+}
+
+// TestDocumentExportMacroEdits: a C++ buffer edited into and out of an
+// export-macro class (class SPDLOG_API logger {) has the outline and the
+// errors a fresh parse of its text has, though the macro the parser does
+// not see lies outside the edit.
+func TestDocumentExportMacroEdits(t *testing.T) {
+	ctx := context.Background()
+	const head = "class SPDLOG_API logger"
+	d, err := NewDocument(ctx, "l.hpp", []byte(head+"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	edits := []struct {
+		name             string
+		start, end       int
+		text             string
+		wantClass, clean bool
+	}{
+		{"body typed after the head", len(head), len(head), " {\n  int n = 0;\n};", true, true},
+		{"brace deleted", len(head) + 1, len(head) + 2, "", false, false},
+		{"brace typed again", len(head) + 1, len(head) + 1, "{", true, true},
+	}
+	for _, e := range edits {
+		if err := d.Apply(ctx, e.start, e.end, []byte(e.text)); err != nil {
+			t.Fatalf("%s: %v", e.name, err)
+		}
+		got, err := d.Symbols()
+		if err != nil {
+			t.Fatal(err)
+		}
+		fresh, err := Symbols(ctx, "l.hpp", d.Source())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if names(got) != names(fresh) {
+			t.Errorf("%s: symbols %s, a fresh parse has %s", e.name, names(got), names(fresh))
+		}
+		if e.wantClass && names(got) != "logger:class n:field " {
+			t.Errorf("%s: symbols %s, want the class logger and its field n", e.name, names(got))
+		}
+		if clean := len(d.ParseErrors()) == 0; clean != e.clean {
+			t.Errorf("%s: parse errors %v, want none: %v", e.name, d.ParseErrors(), e.clean)
+		}
+	}
+}
+
+func names(syms []Symbol) string {
+	var b strings.Builder
+	for _, s := range syms {
+		b.WriteString(string(s.Name) + ":" + string(s.Kind) + " ")
+	}
+	return b.String()
 }
