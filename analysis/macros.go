@@ -11,16 +11,26 @@ import (
 // attribute the grammar would accept but is not expanded by a parser that
 // sees no headers: tree-sitter then reads a function named logger, the
 // class's members as statements, and reports errors (60 of spdlog's and
-// fmt's 99 headers). Universal Ctags guesses the same way this does: an
-// all-capitals word between the keyword and the name of a class with a
-// body or bases is a macro, and the parser sees spaces in its place, so
+// fmt's 99 headers); the same goes for a macro opening a declaration's
+// line (`void logger::flush() SPDLOG_NOEXCEPT`). Universal Ctags guesses as
+// this does: an all-capitals word between the keyword and the name of a
+// class with a body or bases is a macro, and so is an all-capitals word
+// named as an export or linkage marker (…_API, …_INLINE) that opens a
+// line before a declaration. The parser sees spaces in their place, so
 // every offset stays the same.
 
 // exportMacro matches at a class-key: the key, the macro (group 2), the
 // name (group 3) and what must follow a class head.
 var exportMacro = regexp.MustCompile(`^(?:class|struct|union)\s+([A-Z_][A-Z0-9_]*[A-Z][A-Z0-9_]*)\s+([A-Za-z_]\w*)\s*(?:final\s*)?[:{]`)
 
-// maxClassHead bounds the text an export macro's class head is looked for in.
+// declMacro matches a line that starts with a macro named as an export or
+// linkage marker (SPDLOG_INLINE, FMT_API, ZEND_API) before a declaration:
+// group 1 is the macro. Other capitalised words there are types (FILE,
+// HANDLE) and stay.
+var declMacro = regexp.MustCompile(`^[ \t]*([A-Z][A-Z0-9_]*_(?:API|EXPORT|IMPORT|INLINE|EXTERN|DECL|CONSTEXPR|NODISCARD|NOINLINE|FORCEINLINE|VISIBILITY|PUBLIC))[ \t]+[A-Za-z_]`)
+
+// maxClassHead bounds the text an export macro's class head, or a
+// declaration's line, is looked for in.
 const maxClassHead = 256
 
 // exportMacroSpans returns the [start, end) byte spans of the export macros
@@ -44,6 +54,20 @@ func exportMacroSpans(src []byte) [][2]int {
 			}
 			spans = append(spans, [2]int{i + m[2], i + m[3]})
 		}
+	}
+	for off := 0; off < len(src); {
+		end := bytes.IndexByte(src[off:], '\n')
+		if end < 0 {
+			end = len(src)
+		} else {
+			end += off
+		}
+		if c := firstNonBlank(src[off:end]); c >= 'A' && c <= 'Z' {
+			if m := declMacro.FindSubmatchIndex(src[off:min(end, off+maxClassHead)]); m != nil {
+				spans = append(spans, [2]int{off + m[2], off + m[3]})
+			}
+		}
+		off = end + 1
 	}
 	slices.SortFunc(spans, func(a, b [2]int) int { return a[0] - b[0] })
 	return spans
@@ -87,4 +111,13 @@ func macrosMoved(oldSrc, newSrc []byte, e InputEdit) bool {
 		}
 	}
 	return !slices.Equal(shifted, after)
+}
+
+func firstNonBlank(line []byte) byte {
+	for _, c := range line {
+		if c != ' ' && c != '\t' {
+			return c
+		}
+	}
+	return 0
 }

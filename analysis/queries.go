@@ -64,7 +64,7 @@ const javascriptTags = `
 (generator_function_declaration name: (identifier) @name) @definition.function
 (class_declaration name: (identifier) @name) @definition.class
 (method_definition name: [(property_identifier) (private_property_identifier) (computed_property_name)] @name) @definition.method
-(field_definition property: [(property_identifier) (private_property_identifier)] @name) @definition.field
+(field_definition property: [(property_identifier) (private_property_identifier) (computed_property_name)] @name) @definition.field
 (assignment_expression
   left: (member_expression object: [
     (identifier)

@@ -129,13 +129,13 @@ func TestEditWarnsWhenFileStopsParsing(t *testing.T) {
 
 // TestSyntaxCheckJudgesEditsAgainstTheBase: in C++, whose grammar does not
 // expand macros, a file that never parsed cleanly is not reported (its
-// SPDLOG_INLINE is valid code), nor are later edits' errors in it; a clean
+// SPDLOG_NOEXCEPT is valid code), nor are later edits' errors in it; a clean
 // file that an edit breaks is, by the check after the edit and by
 // syntax_check.
 func TestSyntaxCheckJudgesEditsAgainstTheBase(t *testing.T) {
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	env, _ := fileEnv(t, map[string]string{
-		"macro.hpp": "SPDLOG_INLINE void logger::flush()\n{\n    sinks_.clear();\n}\n",
+		"macro.hpp": "void logger::flush() SPDLOG_NOEXCEPT\n{\n    sinks_.clear();\n}\n",
 		"clean.hpp": "class sink {\npublic:\n  void flush();\n};\n",
 	})
 	steps := []struct {

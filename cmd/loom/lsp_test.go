@@ -681,7 +681,7 @@ func TestLSPThreads(t *testing.T) {
 }
 
 // TestLSPSyntaxDiagnosticsOnlyForEditsThatBreak: valid code the grammar
-// cannot parse (a C++ definition behind spdlog's SPDLOG_INLINE macro) shows
+// cannot parse (a C++ definition with spdlog's SPDLOG_NOEXCEPT macro) shows
 // no syntax errors, opened or edited; a file that parsed cleanly shows the
 // errors an edit brings, also when the client sends whole texts.
 func TestLSPSyntaxDiagnosticsOnlyForEditsThatBreak(t *testing.T) {
@@ -698,7 +698,7 @@ func TestLSPSyntaxDiagnosticsOnlyForEditsThatBreak(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	const macro = "SPDLOG_INLINE void logger::flush()\n{\n    sinks_.clear();\n}\n"
+	const macro = "void logger::flush() SPDLOG_NOEXCEPT\n{\n    sinks_.clear();\n}\n"
 	m := c.open("logger-inl.h", macro)
 	replace(m, 2, macro+"void broken(\n")
 	const clean = "class sink {\npublic:\n    void flush();\n};\n"
