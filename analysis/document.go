@@ -24,8 +24,11 @@ type Document struct {
 	src    []byte
 	tree   *sitter.Tree
 	lines  lineIndex // of src
-	x      extractor
-	ol     outlineState
+	// parsedClean: some text of the document parsed without error, so the
+	// grammar understood it and errors since are the edits' (SyntaxErrors).
+	parsedClean bool
+	x           extractor
+	ol          outlineState
 	// movedKids and spareKids are updateOutline's buffers, kept to spare
 	// the allocations.
 	movedKids, spareKids []topKid
@@ -43,7 +46,22 @@ func NewDocument(ctx context.Context, path string, src []byte) (*Document, error
 		p.Close()
 		return nil, err
 	}
-	return &Document{path: path, cl: cl, parser: p, src: src, tree: t, lines: newLineIndex(src)}, nil
+	return &Document{path: path, cl: cl, parser: p, src: src, tree: t, lines: newLineIndex(src), parsedClean: !t.RootNode().HasError()}, nil
+}
+
+// Replace parses newSrc afresh as the document's whole text (an editor
+// that sends the full text on each change), keeping what the document
+// remembers of earlier parses. On error the document keeps its state.
+func (d *Document) Replace(ctx context.Context, newSrc []byte) error {
+	t, err := parseSource(ctx, d.parser, d.cl, newSrc, nil, 0)
+	if err != nil {
+		return err
+	}
+	d.tree.Close()
+	d.tree, d.src, d.lines = t, newSrc, newLineIndex(newSrc)
+	d.parsedClean = d.parsedClean || !t.RootNode().HasError()
+	d.ol = outlineState{}
+	return nil
 }
 
 // Source returns the current text; callers must not modify it.
@@ -97,13 +115,18 @@ func (d *Document) Reparse(ctx context.Context, e InputEdit, newSrc []byte) erro
 	// Edit a copy so a failed or cancelled parse leaves the old tree intact.
 	old := d.tree.Copy()
 	editTree(old, e)
-	t, err := parseSource(ctx, d.parser, d.cl, newSrc, old, 0)
+	reuse := old
+	if d.cl.prepare != nil && macrosMoved(d.src, newSrc, e) {
+		reuse = nil // what the parser read outside the edit changed
+	}
+	t, err := parseSource(ctx, d.parser, d.cl, newSrc, reuse, 0)
 	if err != nil {
 		old.Close()
 		return err
 	}
 	prev, oldLines := d.tree, d.lines
 	d.tree, d.src, d.lines = t, newSrc, newLineIndex(newSrc)
+	d.parsedClean = d.parsedClean || !t.RootNode().HasError()
 	// The outline compares children with prev's, so prev lives until then.
 	d.reparseOutline(e, oldLines)
 	prev.Close()
@@ -127,8 +150,19 @@ func (d *Document) Outline() ([]OutlineItem, error) {
 	return items, err
 }
 
-// SyntaxErrors reports the ERROR and MISSING nodes of the current tree.
+// SyntaxErrors reports the syntax errors edits introduced: the ERROR and
+// MISSING nodes of the current tree once some text of the document parsed
+// cleanly, none while it never did (the grammar does not understand the
+// file, and its errors would be as likely false; see CheckSyntax).
 func (d *Document) SyntaxErrors() []SyntaxError {
+	if !d.parsedClean {
+		return nil
+	}
+	return d.ParseErrors()
+}
+
+// ParseErrors reports every ERROR and MISSING node of the current tree.
+func (d *Document) ParseErrors() []SyntaxError {
 	return syntaxErrors(d.tree.RootNode(), d.src)
 }
 

@@ -155,6 +155,9 @@ func (x *extractor) emit(caps []hit) bool {
 			if d.flags&recInSkip != 0 {
 				break // local to a body the outline does not enter
 			}
+			for nm.start < nm.end && int(nm.end) <= len(x.src) && strings.IndexByte(x.cl.nameTrim, x.src[nm.start]) >= 0 {
+				nm.start++ // Ruby's :name
+			}
 			x.defs = append(x.defs, rawDef{kind: kind, start: d.start, end: d.end, nameStart: nm.start, nameEnd: nm.end})
 		}
 	case roleCall:
@@ -248,6 +251,9 @@ func (x *extractor) matches(i int32, p *qpat) bool {
 		ok := false
 		for j := x.first[i]; j >= 0 && !ok; j = x.next[j] {
 			ok = (kid.field == 0 || x.recs[j].field == kid.field) && x.matches(j, kid.pat)
+			if kid.first {
+				break
+			}
 		}
 		if !ok {
 			return false
@@ -256,11 +262,13 @@ func (x *extractor) matches(i int32, p *qpat) bool {
 	return true
 }
 
+// symIn reports whether record i is of one of p's symbols (and, when p
+// carries a #match? predicate, whether its text matches).
 func (x *extractor) symIn(i int32, p *qpat) bool {
 	sym := x.recs[i].sym
 	for _, s := range p.syms {
 		if s == sym {
-			return true
+			return p.text == nil || p.text.Match(x.text(i))
 		}
 	}
 	return false
@@ -330,6 +338,9 @@ func (x *extractor) matchKids(i int32, p *qpat, ki int, caps []hit, k int) bool 
 	for j := x.first[i]; j >= 0 && !stop; j = x.next[j] {
 		if kid.field == 0 || x.recs[j].field == kid.field {
 			stop = x.match(j, kid.pat, caps, c)
+		}
+		if kid.first {
+			break
 		}
 	}
 	x.conts = x.conts[:c]

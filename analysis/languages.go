@@ -35,20 +35,31 @@ type languageSpec struct {
 	// @import.name and @import.path) is a package qualifying what follows
 	// (Go's fmt.Println, strings.Builder). Optional.
 	qualifierFields []string
+	// syntaxTrusted: the grammar parses valid code of the language so
+	// reliably (bench/syntax.sh) that its errors in a file nobody edited
+	// are reported (CheckSyntax). Languages with a preprocessor or a
+	// grammar behind the language are not.
+	syntaxTrusted bool
+	// nameTrim lists bytes trimmed from the start of definition names:
+	// Ruby's attr_accessor :name defines name. Optional.
+	nameTrim string
+	// blankExportMacros: the parser reads the source with C's export
+	// macros blanked (macros.go). Optional.
+	blankExportMacros bool
 }
 
 var languageTable = []languageSpec{
-	{name: "go", grammar: golang.GetLanguage, extensions: []string{".go"}, tags: goTags, outlineSkip: []string{"block", "parameter_list"},
+	{name: "go", syntaxTrusted: true, grammar: golang.GetLanguage, extensions: []string{".go"}, tags: goTags, outlineSkip: []string{"block", "parameter_list"},
 		qualifierFields: []string{"operand", "package"}},
-	{name: "python", grammar: python.GetLanguage, extensions: []string{".py", ".pyi", ".pyw"}, interpreters: []string{"python", "python2", "python3"}, tags: pythonTags},
-	{name: "javascript", grammar: javascript.GetLanguage, extensions: []string{".js", ".mjs", ".cjs", ".jsx"}, interpreters: []string{"node", "nodejs"}, tags: javascriptTags},
+	{name: "python", syntaxTrusted: true, grammar: python.GetLanguage, extensions: []string{".py", ".pyi", ".pyw"}, interpreters: []string{"python", "python2", "python3"}, tags: pythonTags},
+	{name: "javascript", syntaxTrusted: true, grammar: javascript.GetLanguage, extensions: []string{".js", ".mjs", ".cjs", ".jsx"}, interpreters: []string{"node", "nodejs"}, tags: javascriptTags},
 	{name: "typescript", grammar: typescript.GetLanguage, extensions: []string{".ts", ".mts", ".cts"}, interpreters: []string{"ts-node", "deno", "tsx", "bun"}, tags: typescriptTags},
 	{name: "tsx", grammar: tsx.GetLanguage, extensions: []string{".tsx"}, tags: typescriptTags},
-	{name: "rust", grammar: rust.GetLanguage, extensions: []string{".rs"}, tags: rustTags},
-	{name: "java", grammar: java.GetLanguage, extensions: []string{".java"}, tags: javaTags},
-	{name: "c", grammar: c.GetLanguage, extensions: []string{".c"}, interpreters: []string{"tcc"}, tags: cTags},
-	{name: "cpp", grammar: cpp.GetLanguage, extensions: []string{".cc", ".cpp", ".cxx", ".c++", ".hh", ".hpp", ".hxx", ".h++", ".h", ".inl", ".ipp"}, tags: cppTags},
-	{name: "ruby", grammar: ruby.GetLanguage, extensions: []string{".rb", ".rake", ".gemspec", ".ru"}, interpreters: []string{"ruby"}, tags: rubyTags},
+	{name: "rust", syntaxTrusted: true, grammar: rust.GetLanguage, extensions: []string{".rs"}, tags: rustTags},
+	{name: "java", syntaxTrusted: true, grammar: java.GetLanguage, extensions: []string{".java"}, tags: javaTags},
+	{name: "c", grammar: c.GetLanguage, extensions: []string{".c"}, interpreters: []string{"tcc"}, tags: cTags, blankExportMacros: true},
+	{name: "cpp", grammar: cpp.GetLanguage, extensions: []string{".cc", ".cpp", ".cxx", ".c++", ".hh", ".hpp", ".hxx", ".h++", ".h", ".inl", ".ipp"}, tags: cppTags, blankExportMacros: true},
+	{name: "ruby", syntaxTrusted: true, grammar: ruby.GetLanguage, extensions: []string{".rb", ".rake", ".gemspec", ".ru"}, interpreters: []string{"ruby"}, tags: rubyTags, nameTrim: ":"},
 }
 
 // Languages returns the names of the supported languages in table order.

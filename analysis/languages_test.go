@@ -126,10 +126,11 @@ func TestLanguageFixtures(t *testing.T) {
 				}
 			}
 
-			if errs, err := CheckSyntax(ctx, fx.src.Name, fx.src.Data); err != nil || len(errs) != 0 {
+			if errs, err := ParseErrors(ctx, fx.src.Name, fx.src.Data); err != nil || len(errs) != 0 {
 				t.Errorf("valid source reported errors: %v %v", errs, err)
 			}
-			errs, err := CheckSyntax(ctx, fx.broken.Name, fx.broken.Data)
+			// The broken file is the valid one after an edit that broke it.
+			errs, err := IntroducedSyntaxErrors(ctx, fx.broken.Name, fx.src.Data, fx.broken.Data)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -31,6 +31,9 @@ func parseSource(ctx context.Context, p *sitter.Parser, cl *compiledLang, src []
 	if timeout <= 0 {
 		timeout = DefaultParseTimeout
 	}
+	if cl.prepare != nil {
+		src = cl.prepare(src)
+	}
 	p.SetLanguage(cl.grammar)
 	p.SetOperationLimit(int(timeout / time.Microsecond))
 	if err := ctx.Err(); err != nil {

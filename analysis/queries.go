@@ -38,7 +38,17 @@ const goTags = `
 const pythonTags = `
 (class_definition name: (identifier) @name) @definition.class
 (function_definition name: (identifier) @name) @definition.function
-(module (expression_statement (assignment left: (identifier) @name) @definition.variable))
+(module (expression_statement (assignment left: [(identifier) @name (pattern_list (identifier) @name)]) @definition.variable))
+(module [
+  (if_statement consequence: (block (expression_statement (assignment left: [(identifier) @name (pattern_list (identifier) @name)]) @definition.variable)))
+  (if_statement alternative: [(else_clause body: (block (expression_statement (assignment left: [(identifier) @name (pattern_list (identifier) @name)]) @definition.variable)))
+                              (elif_clause consequence: (block (expression_statement (assignment left: [(identifier) @name (pattern_list (identifier) @name)]) @definition.variable)))])
+  (try_statement body: (block (expression_statement (assignment left: [(identifier) @name (pattern_list (identifier) @name)]) @definition.variable)))
+  (try_statement [(except_clause (block (expression_statement (assignment left: [(identifier) @name (pattern_list (identifier) @name)]) @definition.variable)))
+                  (else_clause body: (block (expression_statement (assignment left: [(identifier) @name (pattern_list (identifier) @name)]) @definition.variable)))
+                  (finally_clause (block (expression_statement (assignment left: [(identifier) @name (pattern_list (identifier) @name)]) @definition.variable)))])
+  (with_statement body: (block (expression_statement (assignment left: [(identifier) @name (pattern_list (identifier) @name)]) @definition.variable)))
+])
 (class_definition body: (block (expression_statement (assignment left: (identifier) @name) @definition.field)))
 
 (call function: [
@@ -53,8 +63,14 @@ const javascriptTags = `
 (function_declaration name: (identifier) @name) @definition.function
 (generator_function_declaration name: (identifier) @name) @definition.function
 (class_declaration name: (identifier) @name) @definition.class
-(method_definition name: [(property_identifier) (private_property_identifier)] @name) @definition.method
-(field_definition property: [(property_identifier) (private_property_identifier)] @name) @definition.field
+(method_definition name: [(property_identifier) (private_property_identifier) (computed_property_name)] @name) @definition.method
+(field_definition property: [(property_identifier) (private_property_identifier) (computed_property_name)] @name) @definition.field
+(assignment_expression
+  left: (member_expression object: [
+    (identifier)
+    (member_expression object: (identifier) property: (property_identifier) @_p (#match? @_p "^(prototype|exports)$"))
+  ] property: (property_identifier) @name)
+  right: [(function_expression) (arrow_function) (generator_function)]) @definition.function
 ` + jsFamilyTags + ``
 
 // jsFamilyTags are the variable definitions and references JavaScript and
@@ -199,8 +215,11 @@ const cppTags = `
   (reference_declarator (function_declarator declarator: [(identifier) (field_identifier)] @name))
 ]) @definition.function
 (field_declaration declarator: (function_declarator declarator: [(field_identifier) (destructor_name) (operator_name)] @name)) @definition.method
-(class_specifier name: (type_identifier) @name body: (field_declaration_list)) @definition.class
-(struct_specifier name: (type_identifier) @name body: (field_declaration_list)) @definition.struct
+; The grammar reads a member "T x = 0;" as a pure virtual function without
+; parameters; it is a field.
+(function_definition declarator: (field_identifier) @name (pure_virtual_clause)) @definition.field
+(class_specifier name: [(type_identifier) @name (template_type name: (type_identifier) @name)] body: (field_declaration_list)) @definition.class
+(struct_specifier name: [(type_identifier) @name (template_type name: (type_identifier) @name)] body: (field_declaration_list)) @definition.struct
 (union_specifier name: (type_identifier) @name body: (field_declaration_list)) @definition.struct
 (enum_specifier name: (type_identifier) @name body: (enumerator_list)) @definition.enum
 (namespace_definition name: (namespace_identifier) @name) @definition.namespace
@@ -223,10 +242,13 @@ const cppTags = `
 `
 
 const rubyTags = `
-(class name: [(constant) (scope_resolution name: (constant))] @name) @definition.class
-(module name: [(constant) (scope_resolution name: (constant))] @name) @definition.module
+(class name: [(constant) @name (scope_resolution name: (constant) @name)]) @definition.class
+(module name: [(constant) @name (scope_resolution name: (constant) @name)]) @definition.module
 (method name: [(identifier) (constant) (setter) (operator)] @name) @definition.method
 (singleton_method name: [(identifier) (constant) (setter) (operator)] @name) @definition.method
+(alias name: [(identifier) (constant) (setter) (operator)] @name) @definition.method
+(call method: (identifier) @_m (#match? @_m "^alias_method$") arguments: (argument_list . (simple_symbol) @name)) @definition.method
+(call method: (identifier) @_m (#match? @_m "^attr_(accessor|reader|writer)$") arguments: (argument_list (simple_symbol) @name)) @definition.field
 (assignment left: (constant) @name) @definition.constant
 
 (call method: (identifier) @reference.call)

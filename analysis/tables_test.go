@@ -34,6 +34,10 @@ func TestTagsQueryRejectsUnsupportedSyntax(t *testing.T) {
 		{"unknown capture", `(identifier) @doc`, "unknown capture"},
 		{"unknown kind", `(function_declaration name: (identifier) @name) @definition.gizmo`, "unknown definition kind"},
 		{"unclosed", `(function_declaration`, "unclosed"},
+		{"other predicate", `(call method: (identifier) @_m (#eq? @_m "x")) @reference`, "unsupported predicate #eq?"},
+		{"predicate on a public capture", `(call method: (identifier) @name (#match? @name "x")) @definition.method`, "private capture"},
+		{"predicate on no capture", `(call method: (identifier) @_m (#match? @_n "x")) @definition.method`, "does not capture"},
+		{"bad regexp", `(call method: (identifier) @_m (#match? @_m "(")) @definition.method`, "#match?"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -75,5 +79,27 @@ func TestBindingLayout(t *testing.T) {
 	}
 	if got, want := fieldCount(cl.grammar), 0; got <= want || cl.grammar.FieldName(got) == "" || cl.grammar.FieldName(got+1) != "" {
 		t.Fatalf("field count %d disagrees with the binding", got)
+	}
+}
+
+// TestTagsPredicatesAndAnchors: a #match? predicate limits a pattern to
+// the names it matches, and an anchored child to the first one, so the
+// patterns that read definitions from calls and assignments take only
+// those that define.
+func TestTagsPredicatesAndAnchors(t *testing.T) {
+	tests := []struct{ path, src, want string }{
+		{"a.rb", "class A\n  before_action :auth\n  alias_method :as_json, :to_h\n  attr_reader :id, :name\nend\n",
+			"A:class as_json:method id:field name:field "},
+		{"a.js", "a.b.c = function () {};\nX.prototype.m = function () {};\nmodule.exports.f = () => 1;\nexports.g = function* () {};\n",
+			"m:function f:function g:function "},
+	}
+	for _, tt := range tests {
+		syms, err := Symbols(context.Background(), tt.path, []byte(tt.src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := names(syms); got != tt.want {
+			t.Errorf("%s: symbols %s, want %s", tt.path, got, tt.want)
+		}
 	}
 }

@@ -2,7 +2,9 @@ package analysis
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -10,9 +12,13 @@ import (
 )
 
 // The tags queries use a subset of tree-sitter's query syntax: node patterns
-// "(type field: (child) ...)", alternations "[...]" and captures. Wildcards,
-// anonymous-token strings, quantifiers, anchors and predicates are rejected,
-// because every node a pattern names must be one the C walker records.
+// "(type field: (child) ...)", alternations "[...]", captures, the anchor
+// "." before a child (here: the first child the walker records, which is
+// the first named child whenever the others are of types no pattern names)
+// and the predicate (#match? @_c "regexp") on a private capture (@_ prefix)
+// of the same pattern. Wildcards, anonymous-token strings, quantifiers and
+// other predicates are rejected, because every node a pattern names must
+// be one the C walker records.
 
 type capRole uint8
 
@@ -21,12 +27,14 @@ const (
 	capDefinition
 	capCall
 	capReference
-	capImport // a package a file imports: its path or its local name
+	capImport  // a package a file imports: its path or its local name
+	capPrivate // @_name: only for a predicate to refer to
 )
 
 type qcap struct {
 	role capRole
-	kind Kind // for capDefinition; for capImport, importName or importPath
+	kind Kind   // for capDefinition; for capImport, importName or importPath
+	name string // for capPrivate
 }
 
 // The two captures of an import: the local name it is given, or the
@@ -42,12 +50,21 @@ type qpat struct {
 	alts     []*qpat
 	kids     []qkid
 	caps     []qcap
+	preds    []qpred        // predicates written in this pattern
+	text     *regexp.Regexp // the node's text must match (from a predicate)
 }
 
 type qkid struct {
 	fieldName string
 	field     uint16 // 0: any direct child
+	first     bool   // anchored: only the first recorded child
 	pat       *qpat
+}
+
+// qpred is (#match? @_capture "regexp").
+type qpred struct {
+	capture string
+	re      *regexp.Regexp
 }
 
 type patRole uint8
@@ -75,6 +92,10 @@ type compiledLang struct {
 	refSym      []bool
 	skip        []uint8 // node types holding no outline entries
 	qualifier   []bool  // by field id: see languageSpec.qualifierFields
+	nameTrim    string  // see languageSpec.nameTrim
+	// prepare, when set, is what the parser reads instead of a source of
+	// the same length (see languageSpec.blankExportMacros).
+	prepare func([]byte) []byte
 }
 
 var (
@@ -130,6 +151,10 @@ func compileLanguage(spec *languageSpec) (*compiledLang, error) {
 		roots:       make([][]rootPat, n),
 		refSym:      make([]bool, n),
 		skip:        make([]uint8, n),
+		nameTrim:    spec.nameTrim,
+	}
+	if spec.blankExportMacros {
+		cl.prepare = blankExportMacros
 	}
 	cl.qualifier = make([]bool, len(fields)+1)
 	for _, name := range spec.qualifierFields {
@@ -206,6 +231,9 @@ func classify(p *qpat) (patRole, error) {
 	var walk func(q *qpat, depth int)
 	walk = func(q *qpat, depth int) {
 		for _, c := range q.caps {
+			if c.role == capPrivate {
+				continue
+			}
 			counts[c.role]++
 			if c.role == capReference && depth > 0 {
 				counts[0]++ // misplaced @reference
@@ -286,8 +314,53 @@ func parseTagsQuery(src string) ([]*qpat, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := attachPredicates(pat, pat); err != nil {
+			return nil, p.errorf("%v", err)
+		}
 		out = append(out, pat)
 	}
+}
+
+// attachPredicates gives each predicate's regexp to the node of root that
+// carries its capture.
+func attachPredicates(root, q *qpat) error {
+	for _, pr := range q.preds {
+		n := captured(root, pr.capture)
+		if n == nil {
+			return fmt.Errorf("predicate names @%s, which the pattern does not capture", pr.capture)
+		}
+		n.text = pr.re
+	}
+	for _, a := range q.alts {
+		if err := attachPredicates(root, a); err != nil {
+			return err
+		}
+	}
+	for _, k := range q.kids {
+		if err := attachPredicates(root, k.pat); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func captured(q *qpat, name string) *qpat {
+	for _, c := range q.caps {
+		if c.role == capPrivate && c.name == name {
+			return q
+		}
+	}
+	for _, a := range q.alts {
+		if n := captured(a, name); n != nil {
+			return n
+		}
+	}
+	for _, k := range q.kids {
+		if n := captured(k.pat, name); n != nil {
+			return n
+		}
+	}
+	return nil
 }
 
 type queryParser struct {
@@ -351,8 +424,21 @@ func (p *queryParser) pattern() (*qpat, error) {
 				p.pos++
 				break
 			}
+			if strings.HasPrefix(p.src[p.pos:], "(#") {
+				pr, err := p.predicate()
+				if err != nil {
+					return nil, err
+				}
+				pat.preds = append(pat.preds, pr)
+				continue
+			}
 			var kid qkid
-			if isIdentByte(p.src[p.pos]) {
+			if p.src[p.pos] == '.' {
+				kid.first = true
+				p.pos++
+				p.skipSpace()
+			}
+			if p.pos < len(p.src) && isIdentByte(p.src[p.pos]) {
 				kid.fieldName = p.ident()
 				p.skipSpace()
 				if p.pos >= len(p.src) || p.src[p.pos] != ':' {
@@ -406,8 +492,49 @@ func (p *queryParser) pattern() (*qpat, error) {
 	}
 }
 
+// predicate parses (#match? @_capture "regexp").
+func (p *queryParser) predicate() (qpred, error) {
+	p.pos += 2 // "(#"
+	op := p.ident()
+	if p.pos < len(p.src) && p.src[p.pos] == '?' {
+		op += "?"
+		p.pos++
+	}
+	if op != "match?" {
+		return qpred{}, p.errorf("unsupported predicate #%s (only #match?)", op)
+	}
+	p.skipSpace()
+	if p.pos >= len(p.src) || p.src[p.pos] != '@' {
+		return qpred{}, p.errorf("#match? needs a capture")
+	}
+	p.pos++
+	name := p.ident()
+	if !strings.HasPrefix(name, "_") {
+		return qpred{}, p.errorf("#match? needs a private capture (@_name), not @%s", name)
+	}
+	p.skipSpace()
+	lit, err := strconv.QuotedPrefix(p.src[p.pos:])
+	if err != nil {
+		return qpred{}, p.errorf("#match? needs a quoted regexp")
+	}
+	p.pos += len(lit)
+	pattern, _ := strconv.Unquote(lit)
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		return qpred{}, p.errorf("#match?: %v", err)
+	}
+	p.skipSpace()
+	if p.pos >= len(p.src) || p.src[p.pos] != ')' {
+		return qpred{}, p.errorf("unclosed predicate")
+	}
+	p.pos++
+	return qpred{capture: name, re: re}, nil
+}
+
 func parseCapture(name string) (qcap, error) {
 	switch {
+	case strings.HasPrefix(name, "_") && len(name) > 1:
+		return qcap{role: capPrivate, name: name}, nil
 	case name == "name":
 		return qcap{role: capName}, nil
 	case name == "reference":

@@ -210,6 +210,9 @@ func (pa *parseArena) parseWalk(cl *compiledLang, src []byte, timeout time.Durat
 	if timeout <= 0 {
 		timeout = DefaultParseTimeout
 	}
+	if cl.prepare != nil {
+		src = cl.prepare(src)
+	}
 	var out C.loom_walk_out
 	p := C.int(0)
 	if prune {

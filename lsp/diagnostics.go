@@ -9,9 +9,12 @@ import (
 // diagnosticSource names Loom's diagnostics in the editor.
 const diagnosticSource = "loom"
 
-// publishDiagnostics sends the syntax errors of the document's current tree
-// (an empty list clears earlier ones). d.mu is held. Languages analysis does
-// not know get no diagnostics at all rather than an empty verdict.
+// publishDiagnostics sends the syntax errors the user's edits introduced
+// into the document (analysis.Document.SyntaxErrors: none while it never
+// parsed cleanly, so a construct the grammar does not know is no red
+// squiggle); an empty list clears earlier ones. d.mu is held. Languages
+// analysis does not know get no diagnostics at all rather than an empty
+// verdict.
 func (s *Server) publishDiagnostics(ctx context.Context, d *document) {
 	if d.parsed == nil {
 		return

@@ -172,6 +172,11 @@ func (d *document) setText(ctx context.Context, text string) {
 	d.lines = workspace.NewLines(text)
 	d.symbols = symbolCache{}
 	if d.parsed != nil {
+		// Replaced, not parsed anew, so the document remembers that it
+		// parsed cleanly once (analysis.Document.SyntaxErrors).
+		if d.parsed.Replace(ctx, []byte(text)) == nil {
+			return
+		}
 		d.parsed.Close()
 		d.parsed = nil
 	}

@@ -26,6 +26,8 @@ command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
 # The server's store tests run on a real PostgreSQL (server/db/dbtest starts
 # its own cluster from these binaries; the package's own cluster is unused).
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
+# analysis measures its definitions' recall against Universal Ctags.
+dpkg -s universal-ctags >/dev/null 2>&1 || need+=(universal-ctags)
 if [ ${#need[@]} -gt 0 ]; then
 	echo "install: ${need[*]}"
 	apt update -qq

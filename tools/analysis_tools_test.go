@@ -135,3 +135,38 @@ func TestEditWarnsWhenFileStopsParsing(t *testing.T) {
 		t.Errorf("syntax_check = %q, %v", res.Text, err)
 	}
 }
+
+// TestSyntaxCheckJudgesEditsAgainstTheBase: in C++, whose grammar does not
+// expand macros, a file that never parsed cleanly is not reported (its
+// SPDLOG_NOEXCEPT is valid code), nor are later edits' errors in it; a clean
+// file that an edit breaks is, by the check after the edit and by
+// syntax_check.
+func TestSyntaxCheckJudgesEditsAgainstTheBase(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	env, _ := fileEnv(t, map[string]string{
+		"macro.hpp": "void logger::flush() SPDLOG_NOEXCEPT\n{\n    sinks_.clear();\n}\n",
+		"clean.hpp": "class sink {\npublic:\n  void flush();\n};\n",
+	})
+	steps := []struct {
+		name, args string
+		tool       Tool
+		want       string
+		notWant    string
+	}{
+		{"untouched macro file", `{"path":"macro.hpp"}`, SyntaxCheck{}, "macro.hpp: no syntax errors reported. Tree-sitter's cpp grammar cannot parse", "has 1"},
+		{"edit of the macro file", `{"path":"macro.hpp","old_text":"sinks_.clear();","new_text":"sinks_.clear(;"}`, EditFile{}, "", "Warning"},
+		{"edited macro file", `{"path":"macro.hpp"}`, SyntaxCheck{}, "no syntax errors reported", "syntax error(s)"},
+		{"untouched clean file", `{"path":"clean.hpp"}`, SyntaxCheck{}, "clean.hpp parses without syntax errors", ""},
+		{"edit breaking the clean file", `{"path":"clean.hpp","old_text":"};","new_text":";"}`, EditFile{}, "Warning: clean.hpp parsed cleanly before this edit", ""},
+		{"broken clean file", `{"path":"clean.hpp"}`, SyntaxCheck{}, "clean.hpp has 1 syntax error(s)", ""},
+	}
+	for _, s := range steps {
+		res, err := call(t, env, s.tool, s.args)
+		if err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		if !strings.Contains(res.Text, s.want) || s.notWant != "" && strings.Contains(res.Text, s.notWant) {
+			t.Errorf("%s: %s", s.name, res.Text)
+		}
+	}
+}

@@ -679,3 +679,37 @@ func TestLSPThreads(t *testing.T) {
 		t.Errorf("unknown thread: %v, want InvalidParams", err)
 	}
 }
+
+// TestLSPSyntaxDiagnosticsOnlyForEditsThatBreak: valid code the grammar
+// cannot parse (a C++ definition with spdlog's SPDLOG_NOEXCEPT macro) shows
+// no syntax errors, opened or edited; a file that parsed cleanly shows the
+// errors an edit brings, also when the client sends whole texts.
+func TestLSPSyntaxDiagnosticsOnlyForEditsThatBreak(t *testing.T) {
+	dir := project(t)
+	c := startLSP(t, dir, nil)
+	c.initialize(clientCaps(false))
+	replace := func(u uri.URI, version int32, text string) {
+		t.Helper()
+		err := c.server.DidChange(c.ctx(), &protocol.DidChangeTextDocumentParams{
+			TextDocument:   protocol.VersionedTextDocumentIdentifier{TextDocumentIdentifier: protocol.TextDocumentIdentifier{URI: u}, Version: version},
+			ContentChanges: []protocol.TextDocumentContentChangeEvent{&protocol.TextDocumentContentChangeWholeDocument{Text: text}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	const macro = "void logger::flush() SPDLOG_NOEXCEPT\n{\n    sinks_.clear();\n}\n"
+	m := c.open("logger-inl.h", macro)
+	replace(m, 2, macro+"void broken(\n")
+	const clean = "class sink {\npublic:\n    void flush();\n};\n"
+	s := c.open("sink.h", clean)
+	c.waitFor("diagnostics of the clean file", func() bool { _, ok := c.diags[s]; return ok })
+	replace(s, 2, "class sink {\npublic:\n    void flush();\n")
+	c.waitFor("the error the edit brought", func() bool { return len(c.diags[s]) > 0 })
+	// Notifications are handled in order: the macro file's are in.
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if d, ok := c.diags[m]; !ok || len(d) != 0 {
+		t.Errorf("valid code behind a macro has diagnostics %v (published: %v)", d, ok)
+	}
+}
