@@ -50,6 +50,28 @@ type Directory interface {
 	Memberships(ctx context.Context, userID string) (Memberships, error)
 }
 
+type membershipsKey struct{}
+
+type heldMemberships struct {
+	userID string
+	m      Memberships
+}
+
+// WithMemberships returns ctx carrying userID's memberships, read already
+// for this request, so that deciding within it does not read them again
+// (a request is short: what it read at its start is what it acts on).
+func WithMemberships(ctx context.Context, userID string, m Memberships) context.Context {
+	return context.WithValue(ctx, membershipsKey{}, heldMemberships{userID, m})
+}
+
+func knownMemberships(ctx context.Context, userID string) (Memberships, bool) {
+	h, ok := ctx.Value(membershipsKey{}).(heldMemberships)
+	if !ok || h.userID != userID {
+		return Memberships{}, false
+	}
+	return h.m, true
+}
+
 // ErrUnauthenticated is the answer to a request nobody signed.
 var ErrUnauthenticated = errors.New("sign in first")
 
@@ -113,9 +135,12 @@ func (a *Authorizer) Authorize(ctx context.Context, principal *auth.Principal, a
 		if principal.UserID == "" {
 			return ErrUnauthenticated
 		}
-		m, err := a.dir.Memberships(ctx, principal.UserID)
-		if err != nil {
-			return fmt.Errorf("finding %s's memberships: %w", principal.UserID, err)
+		m, ok := knownMemberships(ctx, principal.UserID)
+		if !ok {
+			var err error
+			if m, err = a.dir.Memberships(ctx, principal.UserID); err != nil {
+				return fmt.Errorf("finding %s's memberships: %w", principal.UserID, err)
+			}
 		}
 		who = userEntity(entities, principal.UserID, principal.Email, m)
 	}

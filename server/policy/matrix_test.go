@@ -278,3 +278,31 @@ func TestKeyLimitsOverrideEveryPermit(t *testing.T) {
 		t.Errorf("the open permit lets nothing through: %v", err)
 	}
 }
+
+// Memberships a request read already are the ones decided on: the
+// directory (down here) is not asked again, and memberships held for
+// another user are not taken for this one's.
+func TestMembershipsHeldByTheRequest(t *testing.T) {
+	a := NewAuthorizer(failingDirectory{}, nil)
+	owner := principals["owner"]
+	tests := []struct {
+		name    string
+		ctx     context.Context
+		wantErr error
+	}{
+		{"held for the user", WithMemberships(context.Background(), owner.UserID, people["owner"]), nil},
+		{"held, but no role", WithMemberships(context.Background(), owner.UserID, Memberships{}), ErrForbidden},
+		{"held for someone else", WithMemberships(context.Background(), "someone", people["owner"]), errors.New("database is down")},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := a.Authorize(tc.ctx, owner, Read, OrgResource("o"))
+			switch {
+			case tc.wantErr == nil && err != nil:
+				t.Errorf("err = %v, want allowed", err)
+			case tc.wantErr != nil && (err == nil || !errors.Is(err, tc.wantErr) && !strings.Contains(err.Error(), tc.wantErr.Error())):
+				t.Errorf("err = %v, want %v", err, tc.wantErr)
+			}
+		})
+	}
+}

@@ -69,9 +69,9 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, f format) {
 		fail(w, f, http.StatusNotFound, fmt.Sprintf("model %q is not served here; GET /v1/models lists those you may use", head.Model))
 		return
 	}
-	org, status, err := p.orgOf(r, who)
+	ctx, org, status, err := p.orgOf(r, who)
 	if err == nil {
-		err = p.mayUse(r.Context(), who, org, m.name)
+		err = p.mayUse(ctx, who, org, m.name)
 	}
 	if err != nil {
 		if errors.Is(err, policy.ErrForbidden) {

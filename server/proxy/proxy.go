@@ -132,7 +132,7 @@ func (p *Proxy) models(w http.ResponseWriter, r *http.Request) {
 		f = anthropicFormat
 	}
 	who := auth.From(r.Context())
-	org, status, err := p.orgOf(r, who)
+	ctx, org, status, err := p.orgOf(r, who)
 	if err != nil {
 		p.refuse(w, r, f, status, err)
 		return
@@ -140,7 +140,7 @@ func (p *Proxy) models(w http.ResponseWriter, r *http.Request) {
 	data := []modelEntry{}
 	for _, name := range p.cat.names {
 		m := p.cat.models[name]
-		if err := p.mayUse(r.Context(), who, org, m.name); err != nil {
+		if err := p.mayUse(ctx, who, org, m.name); err != nil {
 			if !errors.Is(err, policy.ErrForbidden) {
 				p.refuse(w, r, f, 0, err)
 				return
