@@ -109,6 +109,7 @@ type Index struct {
 	// unsaved says the entries differ from the disk cache's (Update does
 	// not write it); the next Refresh saves them.
 	unsaved bool
+	memo    mapMemo // the repo maps rendered of this index
 
 	decoded   sync.Once
 	byName    sync.Once
