@@ -61,14 +61,20 @@ type Service struct {
 
 	sem chan struct{} // held by the one check or build in flight
 
-	mu      sync.Mutex
-	ix      *analysis.Index
-	dirs    map[string]int64 // folders walked → modification time before their listing
-	dirty   map[string]bool  // files to read again (Invalidate)
-	rewalk  bool             // walk again at the next query
-	started uint64           // checks begun
-	covered uint64           // the number of the last check that finished
-	stats   Stats
+	// Tests set these: a hook the background build runs first, and the
+	// neighbourhood's size in place of quickFiles.
+	beforeBuild func(context.Context)
+	quickFiles  int
+
+	mu       sync.Mutex
+	ix       *analysis.Index
+	building chan struct{}    // closed when the background build (Prepare) is over
+	dirs     map[string]int64 // folders walked → modification time before their listing
+	dirty    map[string]bool  // files to read again (Invalidate)
+	rewalk   bool             // walk again at the next query
+	started  uint64           // checks begun
+	covered  uint64           // the number of the last check that finished
+	stats    Stats
 }
 
 var registry struct {
@@ -189,10 +195,11 @@ func (s *Service) Index(ctx context.Context) (*analysis.Index, error) {
 }
 
 type refreshed struct {
-	ix      *analysis.Index
-	dirs    map[string]int64 // non-nil after a walk
-	walked  bool
-	updated bool
+	ix       *analysis.Index
+	building chan struct{}    // closed when the background build (Prepare) is over
+	dirs     map[string]int64 // non-nil after a walk
+	walked   bool
+	updated  bool
 }
 
 // refresh brings prev up to date: a build or a walk when there is no index,

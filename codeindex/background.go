@@ -1,0 +1,208 @@
+package codeindex
+
+import (
+	"context"
+	"errors"
+	"path"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/loom-agent/loom/analysis"
+	"github.com/loom-agent/loom/workspace"
+)
+
+// A cold repository must not make the user wait: indexing Go's source tree
+// takes seconds, and the agent's first model request should go out within
+// one. So the whole index is built in the background (Prepare), and a run
+// that cannot wait for it gets the map of what can be indexed at once: the
+// files in focus and their neighbourhood (QuickRepoMap). The background
+// build writes the disk cache for the next run and serves every later
+// query of this process (the LSP server's, the tools').
+//
+// A process that ends calls Wait: the build finishes and writes its cache,
+// or, when Wait's context ends first (the user's Ctrl+C), stops and writes
+// what it has parsed, which the next build reuses: indexing resumes rather
+// than starts over.
+
+// quickFiles bounds the neighbourhood a quick map indexes: a few hundred
+// files parse in well under a second on one core.
+const quickFiles = 256
+
+var background struct {
+	sync.Mutex
+	wg     sync.WaitGroup
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// backgroundContext is the context background builds run under: ended by a
+// Wait whose own context ended first.
+func backgroundContext() context.Context {
+	background.Lock()
+	defer background.Unlock()
+	if background.ctx == nil || background.ctx.Err() != nil {
+		background.ctx, background.cancel = context.WithCancel(context.Background())
+	}
+	return background.ctx
+}
+
+// Wait blocks until the background builds of this process are done, their
+// caches written. When ctx ends first, it stops them and waits for them to
+// write what they have (a moment), and returns ctx's error.
+func Wait(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		background.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+	}
+	background.Lock()
+	if background.cancel != nil {
+		background.cancel()
+	}
+	background.Unlock()
+	<-done
+	return ctx.Err()
+}
+
+// Prepare starts building the index in the background unless it is built
+// or being built, and returns a channel closed when that build is over.
+func (s *Service) Prepare() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.building != nil {
+		return s.building
+	}
+	ch := make(chan struct{})
+	if s.ix != nil {
+		close(ch)
+		return ch
+	}
+	s.building = ch
+	ctx := backgroundContext()
+	background.wg.Add(1)
+	go func() {
+		defer background.wg.Done()
+		if s.beforeBuild != nil {
+			s.beforeBuild(ctx)
+		}
+		// A failed build leaves no index: the next query builds again.
+		_, _ = s.Index(ctx)
+		s.mu.Lock()
+		s.building = nil
+		s.mu.Unlock()
+		close(ch)
+	}()
+	return ch
+}
+
+// Ready reports whether the whole index is built (it may still need a
+// check against the disk, which the next query makes).
+func (s *Service) Ready() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ix != nil
+}
+
+// QuickRepoMap is RepoMap for a run that must not wait for a cold index:
+// the map of the whole index when it is ready within wait, else the map of
+// the files in focus and their neighbourhood while the whole index goes on
+// in the background. complete says which it is.
+func (s *Service) QuickRepoMap(ctx context.Context, cs *workspace.Changeset, focus []string, tokens int, wait time.Duration) (m string, complete bool, err error) {
+	if !s.Ready() {
+		timer := time.NewTimer(wait)
+		defer timer.Stop()
+		select {
+		case <-s.Prepare():
+		case <-timer.C:
+		case <-ctx.Done():
+			return "", false, ctx.Err()
+		}
+	}
+	if s.Ready() {
+		m, err := s.RepoMap(ctx, cs, focus, tokens)
+		return m, err == nil, err
+	}
+	rels := s.focus(cs, focus)
+	limit := quickFiles
+	if s.quickFiles > 0 {
+		limit = s.quickFiles
+	}
+	files := s.neighbourhood(ctx, cs, rels, limit)
+	ix, err := analysis.BuildIndex(ctx, s.ws.Root(), files, analysis.Options{NoCache: true, Workers: s.opts.Workers,
+		MaxFileSize: s.opts.MaxFileSize, MaxLineLength: s.opts.MaxLineLength, ParseTimeout: s.opts.ParseTimeout})
+	if err != nil {
+		return "", false, err
+	}
+	return ix.RepoMap(analysis.RepoMapOptions{Focus: rels, MaxTokens: tokens}), false, nil
+}
+
+// neighbourhood lists up to limit files analysis understands, nearest the
+// focus first: the files in focus, then their folders' files, then the
+// root's, then those of the folders below, breadth first, as the
+// changeset's walk sees them (.gitignore honoured).
+func (s *Service) neighbourhood(ctx context.Context, cs *workspace.Changeset, focus []string, limit int) []string {
+	var files, queue []string
+	have := map[string]bool{}
+	seen := map[string]bool{}
+	add := func(rel string) {
+		if _, ok := analysis.LanguageForPath(rel); ok && !have[rel] && len(files) < limit {
+			have[rel] = true
+			files = append(files, rel)
+		}
+	}
+	for _, f := range focus {
+		add(f)
+		if d := path.Dir(f); !seen[d] {
+			seen[d] = true
+			queue = append(queue, d)
+		}
+	}
+	if !seen["."] {
+		seen["."] = true
+		queue = append(queue, ".")
+	}
+	errFull := errors.New("full")
+	for len(queue) > 0 && len(files) < limit && ctx.Err() == nil {
+		dir := queue[0]
+		queue = queue[1:]
+		err := cs.Walk(ctx, dir, func(rel string, isDir bool) error {
+			if isDir {
+				if rel == dir {
+					return nil
+				}
+				if !seen[rel] {
+					seen[rel] = true
+					queue = append(queue, rel)
+				}
+				return workspace.SkipDir
+			}
+			add(rel)
+			if len(files) >= limit {
+				return errFull
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errFull) {
+			continue // a folder gone or unreadable: the others still count
+		}
+	}
+	return files
+}
+
+// focus resolves the paths in focus as the model gives them; those that
+// do not resolve are left out.
+func (s *Service) focus(cs *workspace.Changeset, focus []string) []string {
+	rels := make([]string, 0, len(focus))
+	for _, f := range focus {
+		if rel, err := cs.Workspace().Resolve(f); err == nil && !slices.Contains(rels, rel) {
+			rels = append(rels, rel)
+		}
+	}
+	return rels
+}
