@@ -29,6 +29,9 @@ import (
 // files parse in well under a second on one core.
 const quickFiles = 256
 
+// maxWanted bounds the maps a background build renders when it is done.
+const maxWanted = 4
+
 var background struct {
 	sync.Mutex
 	wg     sync.WaitGroup
@@ -92,11 +95,21 @@ func (s *Service) Prepare() <-chan struct{} {
 			s.beforeBuild(ctx)
 		}
 		// A failed build leaves no index: the next query builds again.
-		_, _ = s.Index(ctx)
+		ix, err := s.Index(ctx)
 		s.mu.Lock()
 		s.building = nil
+		wanted := s.wanted
+		s.wanted = nil
 		s.mu.Unlock()
 		close(ch)
+		// The maps runs settled without are rendered now, and kept beside
+		// the cache: the next run with the same focus reads its map back.
+		for _, w := range wanted {
+			if err != nil || ctx.Err() != nil {
+				break
+			}
+			ix.RepoMap(w)
+		}
 	}()
 	return ch
 }
@@ -124,11 +137,17 @@ func (s *Service) QuickRepoMap(ctx context.Context, cs *workspace.Changeset, foc
 			return "", false, ctx.Err()
 		}
 	}
-	if s.Ready() {
+	rels := s.focus(cs, focus)
+	s.mu.Lock()
+	ready := s.ix != nil
+	if !ready && s.building != nil && len(s.wanted) < maxWanted {
+		s.wanted = append(s.wanted, analysis.RepoMapOptions{Focus: rels, MaxTokens: tokens})
+	}
+	s.mu.Unlock()
+	if ready {
 		m, err := s.RepoMap(ctx, cs, focus, tokens)
 		return m, err == nil, err
 	}
-	rels := s.focus(cs, focus)
 	limit := quickFiles
 	if s.quickFiles > 0 {
 		limit = s.quickFiles

@@ -11,8 +11,8 @@ import (
 
 // TestQuickMapWhileTheIndexIsBuilt: a run that cannot wait gets the map of
 // the focus and its neighbourhood at once; the whole index is built in the
-// background, written to the disk cache by the time Wait returns, and
-// answers the next map in full.
+// background, written to the disk cache by the time Wait returns with the
+// map the run wanted, and answers the next map in full.
 func TestQuickMapWhileTheIndexIsBuilt(t *testing.T) {
 	files := map[string]string{
 		"focus/a.go": "package focus\n\nfunc Alpha() { NearbyHelper() }\n",
@@ -51,6 +51,11 @@ func TestQuickMapWhileTheIndexIsBuilt(t *testing.T) {
 	}
 	if caches, _ := filepath.Glob(filepath.Join(s.opts.CacheDir, "*.idx")); len(caches) != 1 {
 		t.Fatalf("no disk cache after Wait: %v", caches)
+	}
+	// The map the quick run settled without was rendered and kept for the
+	// next run.
+	if maps, _ := filepath.Glob(filepath.Join(s.opts.CacheDir, "*.maps")); len(maps) != 1 {
+		t.Fatalf("no kept map after Wait: %v", maps)
 	}
 	full, complete, err := s.QuickRepoMap(ctx, cs, []string{"focus/a.go"}, 1024, 0)
 	if err != nil || !complete {

@@ -68,12 +68,13 @@ type Service struct {
 
 	mu       sync.Mutex
 	ix       *analysis.Index
-	building chan struct{}    // closed when the background build (Prepare) is over
-	dirs     map[string]int64 // folders walked → modification time before their listing
-	dirty    map[string]bool  // files to read again (Invalidate)
-	rewalk   bool             // walk again at the next query
-	started  uint64           // checks begun
-	covered  uint64           // the number of the last check that finished
+	building chan struct{}             // closed when the background build (Prepare) is over
+	wanted   []analysis.RepoMapOptions // maps to render once it is
+	dirs     map[string]int64          // folders walked → modification time before their listing
+	dirty    map[string]bool           // files to read again (Invalidate)
+	rewalk   bool                      // walk again at the next query
+	started  uint64                    // checks begun
+	covered  uint64                    // the number of the last check that finished
 	stats    Stats
 }
 
@@ -195,11 +196,10 @@ func (s *Service) Index(ctx context.Context) (*analysis.Index, error) {
 }
 
 type refreshed struct {
-	ix       *analysis.Index
-	building chan struct{}    // closed when the background build (Prepare) is over
-	dirs     map[string]int64 // non-nil after a walk
-	walked   bool
-	updated  bool
+	ix      *analysis.Index
+	dirs    map[string]int64 // non-nil after a walk
+	walked  bool
+	updated bool
 }
 
 // refresh brings prev up to date: a build or a walk when there is no index,
