@@ -48,6 +48,24 @@ func cacheFile(absRoot string, opts Options) string {
 	return filepath.Join(dir, hex.EncodeToString(sum[:8])+".idx")
 }
 
+// HasCache reports whether a disk cache of root's index exists for opts:
+// a build will then mostly load and stat, not parse.
+func HasCache(root string, opts Options) bool {
+	if opts.NoCache {
+		return false
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return false
+	}
+	p := cacheFile(abs, opts.withDefaults())
+	if p == "" {
+		return false
+	}
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular()
+}
+
 // fingerprint changes whenever cached entries would come out differently:
 // another root, other limits, or edited language tables.
 func fingerprint(absRoot string, opts Options) string {

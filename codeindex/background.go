@@ -29,6 +29,10 @@ import (
 // files parse in well under a second on one core.
 const quickFiles = 256
 
+// warmWait is how long QuickRepoMap waits for an index it can load from
+// the disk cache.
+const warmWait = 2 * time.Second
+
 // maxWanted bounds the maps a background build renders when it is done.
 const maxWanted = 4
 
@@ -126,8 +130,15 @@ func (s *Service) Ready() bool {
 // the map of the whole index when it is ready within wait, else the map of
 // the files in focus and their neighbourhood while the whole index goes on
 // in the background. complete says which it is.
+//
+// When the disk cache exists the build is a load and a stat per file, not
+// a parse: it is waited for up to warmWait however short wait is, so that
+// a busy machine does not trade the whole map for a partial one.
 func (s *Service) QuickRepoMap(ctx context.Context, cs *workspace.Changeset, focus []string, tokens int, wait time.Duration) (m string, complete bool, err error) {
 	if !s.Ready() {
+		if analysis.HasCache(s.ws.Root(), s.opts) {
+			wait = max(wait, warmWait)
+		}
 		timer := time.NewTimer(wait)
 		defer timer.Stop()
 		select {

@@ -64,6 +64,16 @@ func TestQuickMapWhileTheIndexIsBuilt(t *testing.T) {
 	if want, _ := s.RepoMap(ctx, cs, []string{"focus/a.go"}, 1024); full != want || !strings.Contains(full, "FarAway") {
 		t.Fatalf("map after the build:\n%s\nwant:\n%s", full, want)
 	}
+
+	// The next process finds the disk cache: it waits for the load (held
+	// here a moment) rather than settle for the neighbourhood.
+	next := New(ws, s.opts)
+	next.quickFiles = 3
+	next.beforeBuild = func(context.Context) { time.Sleep(20 * time.Millisecond) }
+	again, complete, err := next.QuickRepoMap(ctx, cs, []string{"focus/a.go"}, 1024, 0)
+	if err != nil || !complete || again != full {
+		t.Fatalf("next process: complete %v, err %v, map:\n%s", complete, err, again)
+	}
 }
 
 // TestWaitStopsTheBuild: a Wait whose context ends (Ctrl+C at exit) stops
