@@ -126,20 +126,17 @@ func (s *Service) Ready() bool {
 	return s.ix != nil
 }
 
-// QuickRepoMap is RepoMap for a run that must not wait for a cold index:
-// the map of the whole index when it is ready within wait, else the map of
-// the files in focus and their neighbourhood while the whole index goes on
-// in the background. complete says which it is.
-//
-// When the disk cache exists the build is a load and a stat per file, not
-// a parse: it is waited for up to warmWait however short wait is, so that
-// a busy machine does not trade the whole map for a partial one.
-func (s *Service) QuickRepoMap(ctx context.Context, cs *workspace.Changeset, focus []string, tokens int, wait time.Duration) (m string, complete bool, err error) {
-	if !s.Ready() {
-		if analysis.HasCache(s.ws.Root(), s.opts) {
-			wait = max(wait, warmWait)
-		}
-		timer := time.NewTimer(wait)
+// QuickRepoMap is RepoMap for a run that must not wait for a cold index.
+// When the disk cache holds the index, the build is a load and a stat per
+// file: it is waited for up to warmWait, and the map is the whole index's.
+// Otherwise the map is of the files in focus and their neighbourhood,
+// indexed first and alone (so they have the machine), and the whole index
+// is built in the background after it, rendering this map once done for
+// the next run. complete says which map it is.
+func (s *Service) QuickRepoMap(ctx context.Context, cs *workspace.Changeset, focus []string, tokens int) (m string, complete bool, err error) {
+	rels := s.focus(cs, focus)
+	if !s.Ready() && analysis.HasCache(s.ws.Root(), s.opts) {
+		timer := time.NewTimer(warmWait)
 		defer timer.Stop()
 		select {
 		case <-s.Prepare():
@@ -148,14 +145,7 @@ func (s *Service) QuickRepoMap(ctx context.Context, cs *workspace.Changeset, foc
 			return "", false, ctx.Err()
 		}
 	}
-	rels := s.focus(cs, focus)
-	s.mu.Lock()
-	ready := s.ix != nil
-	if !ready && s.building != nil && len(s.wanted) < maxWanted {
-		s.wanted = append(s.wanted, analysis.RepoMapOptions{Focus: rels, MaxTokens: tokens})
-	}
-	s.mu.Unlock()
-	if ready {
+	if s.Ready() {
 		m, err := s.RepoMap(ctx, cs, focus, tokens)
 		return m, err == nil, err
 	}
@@ -166,6 +156,12 @@ func (s *Service) QuickRepoMap(ctx context.Context, cs *workspace.Changeset, foc
 	files := s.neighbourhood(ctx, cs, rels, limit)
 	ix, err := analysis.BuildIndex(ctx, s.ws.Root(), files, analysis.Options{NoCache: true, Workers: s.opts.Workers,
 		MaxFileSize: s.opts.MaxFileSize, MaxLineLength: s.opts.MaxLineLength, ParseTimeout: s.opts.ParseTimeout})
+	s.Prepare()
+	s.mu.Lock()
+	if s.ix == nil && s.building != nil && len(s.wanted) < maxWanted {
+		s.wanted = append(s.wanted, analysis.RepoMapOptions{Focus: rels, MaxTokens: tokens})
+	}
+	s.mu.Unlock()
 	if err != nil {
 		return "", false, err
 	}

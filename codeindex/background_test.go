@@ -29,7 +29,7 @@ func TestQuickMapWhileTheIndexIsBuilt(t *testing.T) {
 	ctx := context.Background()
 	cs := ws.NewChangeset()
 
-	m, complete, err := s.QuickRepoMap(ctx, cs, []string{"focus/a.go"}, 1024, 0)
+	m, complete, err := s.QuickRepoMap(ctx, cs, []string{"focus/a.go"}, 1024)
 	if err != nil || complete {
 		t.Fatalf("quick map: complete %v, err %v", complete, err)
 	}
@@ -57,7 +57,7 @@ func TestQuickMapWhileTheIndexIsBuilt(t *testing.T) {
 	if maps, _ := filepath.Glob(filepath.Join(s.opts.CacheDir, "*.maps")); len(maps) != 1 {
 		t.Fatalf("no kept map after Wait: %v", maps)
 	}
-	full, complete, err := s.QuickRepoMap(ctx, cs, []string{"focus/a.go"}, 1024, 0)
+	full, complete, err := s.QuickRepoMap(ctx, cs, []string{"focus/a.go"}, 1024)
 	if err != nil || !complete {
 		t.Fatalf("after the build: complete %v, err %v", complete, err)
 	}
@@ -70,7 +70,7 @@ func TestQuickMapWhileTheIndexIsBuilt(t *testing.T) {
 	next := New(ws, s.opts)
 	next.quickFiles = 3
 	next.beforeBuild = func(context.Context) { time.Sleep(20 * time.Millisecond) }
-	again, complete, err := next.QuickRepoMap(ctx, cs, []string{"focus/a.go"}, 1024, 0)
+	again, complete, err := next.QuickRepoMap(ctx, cs, []string{"focus/a.go"}, 1024)
 	if err != nil || !complete || again != full {
 		t.Fatalf("next process: complete %v, err %v, map:\n%s", complete, err, again)
 	}

@@ -181,22 +181,16 @@ func (f *Factory) ModelName(flags AgentFlags) string {
 	return cfg.Model
 }
 
-// quickMapWait is how long a run waits for the whole index before it
-// settles for the map of its focus and neighbourhood: a warm index of Go's
-// source tree loads in a fraction of it; a cold one takes seconds, which
-// the first model request must not wait for.
-const quickMapWait = 400 * time.Millisecond
-
 // repoMapFor returns the agent's repo map source for a workspace: the map
-// of the index its tools and the LSP server share (codeindex) when it is
-// ready in time, else of the files in focus and their neighbourhood while
+// of the index its tools and the LSP server share (codeindex) when the disk
+// cache holds it, else of the files in focus and their neighbourhood while
 // the whole index is built in the background (FinishIndexing waits for it
 // at exit); nothing if even that takes too long.
 func repoMapFor(ws *workspace.Workspace) func(ctx context.Context, focus []string) string {
 	return func(ctx context.Context, focus []string) string {
 		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		m, complete, err := codeindex.For(ws).QuickRepoMap(ctx, ws.NewChangeset(), focus, tools.DefaultRepoMapTokens, quickMapWait)
+		m, complete, err := codeindex.For(ws).QuickRepoMap(ctx, ws.NewChangeset(), focus, tools.DefaultRepoMapTokens)
 		if err != nil {
 			slog.Debug("repo map unavailable", "err", err)
 			return ""
