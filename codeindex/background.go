@@ -80,15 +80,21 @@ func Wait(ctx context.Context) error {
 // Prepare starts building the index in the background unless it is built
 // or being built, and returns a channel closed when that build is over.
 func (s *Service) Prepare() <-chan struct{} {
+	ch, _ := s.prepare()
+	return ch
+}
+
+// prepare is Prepare, saying whether this call started the build.
+func (s *Service) prepare() (<-chan struct{}, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.building != nil {
-		return s.building
+		return s.building, false
 	}
 	ch := make(chan struct{})
 	if s.ix != nil {
 		close(ch)
-		return ch
+		return ch, false
 	}
 	s.building = ch
 	ctx := backgroundContext()
@@ -115,7 +121,7 @@ func (s *Service) Prepare() <-chan struct{} {
 			ix.RepoMap(w)
 		}
 	}()
-	return ch
+	return ch, true
 }
 
 // Ready reports whether the whole index is built (it may still need a
@@ -138,8 +144,17 @@ func (s *Service) QuickRepoMap(ctx context.Context, cs *workspace.Changeset, foc
 	if !s.Ready() && analysis.HasCache(s.ws.Root(), s.opts) {
 		timer := time.NewTimer(warmWait)
 		defer timer.Stop()
+		built, ours := s.prepare()
 		select {
-		case <-s.Prepare():
+		case <-built:
+			// Built since this call began: as current as a check would
+			// make it, without another stat of every file.
+			s.mu.Lock()
+			ix := s.ix
+			s.mu.Unlock()
+			if ix != nil && ours {
+				return ix.RepoMap(analysis.RepoMapOptions{Focus: rels, MaxTokens: tokens}), true, nil
+			}
 		case <-timer.C:
 		case <-ctx.Done():
 			return "", false, ctx.Err()
