@@ -102,9 +102,9 @@ if git rev-parse --verify -q "$BASE_REF^{commit}" >/dev/null; then
 	git worktree add --detach "$tmp/base-src" "$BASE_REF" >/dev/null 2>&1 || die "cannot check out $BASE_REF"
 	(cd "$tmp/base-src" && go build -o "$tmp/base-loom" ./cmd/loom) || die "cannot build $BASE_REF"
 	for dir in "$PWD" "$SRC"; do
-		XDG_CACHE_HOME=$tmp/map-base "$tmp/base-loom" analyze map --root "$dir" >"$tmp/map-base" 2>/dev/null || die "baseline map of $dir failed"
-		XDG_CACHE_HOME=$tmp/map-new "$LOOM" analyze map --root "$dir" >"$tmp/map-new" 2>/dev/null || die "map of $dir failed"
-		XDG_CACHE_HOME=$tmp/map-new "$LOOM" analyze map --root "$dir" >"$tmp/map-kept" 2>/dev/null || die "map of $dir failed"
+		XDG_CACHE_HOME=$tmp/map-base "$tmp/base-loom" analyze map --focus "" --root "$dir" >"$tmp/map-base" 2>/dev/null || die "baseline map of $dir failed"
+		XDG_CACHE_HOME=$tmp/map-new "$LOOM" analyze map --focus "" --root "$dir" >"$tmp/map-new" 2>/dev/null || die "map of $dir failed"
+		XDG_CACHE_HOME=$tmp/map-new "$LOOM" analyze map --focus "" --root "$dir" >"$tmp/map-kept" 2>/dev/null || die "map of $dir failed"
 		if cmp -s "$tmp/map-base" "$tmp/map-new" && cmp -s "$tmp/map-new" "$tmp/map-kept"; then
 			echo "bigrepo: repo map of $dir: identical to $BASE_REF's ($(wc -c <"$tmp/map-new") bytes), computed and kept"
 		else
