@@ -48,6 +48,38 @@ func cacheFile(absRoot string, opts Options) string {
 	return filepath.Join(dir, hex.EncodeToString(sum[:8])+".idx")
 }
 
+// CachePath returns where root's index cache is kept for opts, or "" when
+// there is none (NoCache, or no cache folder). Callers may keep their own
+// state beside it, under the same name with another extension.
+func CachePath(root string, opts Options) string {
+	if opts.NoCache {
+		return ""
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return ""
+	}
+	return cacheFile(abs, opts.withDefaults())
+}
+
+// HasCache reports whether a disk cache of root's index exists for opts:
+// a build will then mostly load and stat, not parse.
+func HasCache(root string, opts Options) bool {
+	if opts.NoCache {
+		return false
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return false
+	}
+	p := cacheFile(abs, opts.withDefaults())
+	if p == "" {
+		return false
+	}
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular()
+}
+
 // fingerprint changes whenever cached entries would come out differently:
 // another root, other limits, or edited language tables.
 func fingerprint(absRoot string, opts Options) string {

@@ -109,6 +109,7 @@ type Index struct {
 	// unsaved says the entries differ from the disk cache's (Update does
 	// not write it); the next Refresh saves them.
 	unsaved bool
+	memo    mapMemo // the repo maps rendered of this index
 
 	decoded   sync.Once
 	byName    sync.Once
@@ -214,6 +215,13 @@ func BuildIndex(ctx context.Context, root string, files []string, opts Options) 
 func (ix *Index) fill(ctx context.Context, paths []string, cached map[string]*FileEntry, cachePath string, unsaved bool) error {
 	entries, reused, parsed, err := ix.read(ctx, paths, cached)
 	if err != nil {
+		// Cancelled midway: what was parsed is saved all the same, so the
+		// next build resumes where this one stopped.
+		if entries != nil && parsed > 0 && cachePath != "" {
+			ix.finish(entries, reused)
+			decodeBodies(ix.all, ix.opts.Workers)
+			_ = saveCache(cachePath, ix.root, ix.opts, ix.all)
+		}
 		return err
 	}
 	ix.finish(entries, reused)
@@ -263,6 +271,7 @@ func (ix *Index) read(ctx context.Context, paths []string, cached map[string]*Fi
 	// Largest first, so no big file is left to run alone at the end.
 	sort.Slice(todo, func(a, b int) bool { return entries[todo[a]].Size > entries[todo[b]].Size })
 	var workerErr error
+	done := make([]bool, len(todo))
 	err = parallel(ctx, ix.opts.Workers, len(todo), func(_ int, next func() (int, bool)) {
 		w, err := newIndexWorker(ix.opts)
 		if err != nil {
@@ -276,13 +285,24 @@ func (ix *Index) read(ctx context.Context, paths []string, cached map[string]*Fi
 			if !w.index(ctx, ix.fsys, entries[todo[j]]) {
 				entries[todo[j]] = nil
 			}
+			done[j] = true
 		}
 	})
 	if err == nil {
 		err = workerErr
 	}
 	if err != nil {
-		return nil, nil, 0, err
+		// What was parsed, and what was reused, for a cancelled build to
+		// save; the files not reached are left out.
+		parsed := 0
+		for j, i := range todo {
+			if done[j] {
+				parsed++
+			} else {
+				entries[i] = nil
+			}
+		}
+		return entries, reused, parsed, err
 	}
 	return entries, reused, len(todo), nil
 }

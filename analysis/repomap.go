@@ -28,12 +28,27 @@ const maxDefiners = 64
 // file that uses a name points at the files that define it (as aider's repo
 // map does); each definition then gets the rank flowing to it along its
 // name's edges.
+//
+// A map is computed once per state of the index, focus and budget: the
+// maps are kept beside the disk cache (mapcache.go), so a run that finds
+// nothing changed reads its map back without decoding the index.
 func (ix *Index) RepoMap(opts RepoMapOptions) string {
-	ix.materialize()
 	budget := opts.MaxTokens
 	if budget <= 0 {
 		budget = 1024
 	}
+	key := ix.mapKey(opts, budget)
+	if m, ok := ix.keptMap(key); ok {
+		return m
+	}
+	m := ix.rankMap(opts, budget)
+	ix.keepMap(key, m)
+	return m
+}
+
+// rankMap computes the map RepoMap describes.
+func (ix *Index) rankMap(opts RepoMapOptions, budget int) string {
+	ix.materialize()
 	n := len(ix.files)
 	if n == 0 {
 		return ""

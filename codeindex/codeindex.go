@@ -27,6 +27,7 @@ package codeindex
 import (
 	"context"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -61,14 +62,21 @@ type Service struct {
 
 	sem chan struct{} // held by the one check or build in flight
 
-	mu      sync.Mutex
-	ix      *analysis.Index
-	dirs    map[string]int64 // folders walked → modification time before their listing
-	dirty   map[string]bool  // files to read again (Invalidate)
-	rewalk  bool             // walk again at the next query
-	started uint64           // checks begun
-	covered uint64           // the number of the last check that finished
-	stats   Stats
+	// Tests set these: a hook the background build runs first, and the
+	// neighbourhood's size in place of quickFiles.
+	beforeBuild func(context.Context)
+	quickFiles  int
+
+	mu       sync.Mutex
+	ix       *analysis.Index
+	building chan struct{}             // closed when the background build (Prepare) is over
+	wanted   []analysis.RepoMapOptions // maps to render once it is
+	dirs     map[string]int64          // folders walked → modification time before their listing
+	dirty    map[string]bool           // files to read again (Invalidate)
+	rewalk   bool                      // walk again at the next query
+	started  uint64                    // checks begun
+	covered  uint64                    // the number of the last check that finished
+	stats    Stats
 }
 
 var registry struct {
@@ -200,7 +208,22 @@ type refreshed struct {
 // changed, and those invalidated, read again.
 func (s *Service) refresh(ctx context.Context, prev *analysis.Index, dirs map[string]int64, dirty map[string]bool, rewalk bool) (refreshed, error) {
 	var r refreshed
-	if prev == nil || rewalk || foldersChanged(s.ws.Root(), dirs) {
+	if prev == nil && !rewalk {
+		// A warm start: the walk an earlier process kept, if nothing it
+		// listed moved since.
+		if st := s.loadWalk(); st != nil {
+			ix, err := analysis.BuildIndex(ctx, s.ws.Root(), st.Files, s.opts)
+			if err != nil {
+				return r, err
+			}
+			r.ix, r.dirs = ix, st.Stamps
+			if len(dirty) == 0 {
+				return r, nil
+			}
+			prev = ix
+		}
+	}
+	if prev == nil || rewalk || stampsChanged(s.ws.Root(), dirs) {
 		files, dirs, err := s.walk(ctx)
 		if err != nil {
 			return r, err
@@ -210,6 +233,9 @@ func (s *Service) refresh(ctx context.Context, prev *analysis.Index, dirs map[st
 			r.ix, err = analysis.BuildIndex(ctx, s.ws.Root(), files, s.opts)
 		} else {
 			r.ix, err = prev.Refresh(ctx, files)
+		}
+		if err == nil && r.ix.Stats().CacheError == "" {
+			s.saveWalk(walkState{Stamps: dirs, Files: files})
 		}
 		if err != nil || len(dirty) == 0 {
 			return r, err
@@ -250,11 +276,15 @@ func (s *Service) refresh(ctx context.Context, prev *analysis.Index, dirs map[st
 func (s *Service) walk(ctx context.Context) ([]string, map[string]int64, error) {
 	var files []string
 	dirs := map[string]int64{}
+	dirs[".git/info/exclude"] = stamp(s.ws.Root(), ".git/info/exclude")
 	err := s.ws.NewChangeset().Walk(ctx, ".", func(rel string, isDir bool) error {
 		if isDir {
 			if fi, err := os.Stat(filepath.Join(s.ws.Root(), filepath.FromSlash(rel))); err == nil {
 				dirs[rel] = fi.ModTime().UnixNano()
 			}
+			// An ignore file edited in place leaves its folder's time.
+			ignore := path.Join(rel, ".gitignore")
+			dirs[ignore] = stamp(s.ws.Root(), ignore)
 			return nil
 		}
 		if _, ok := analysis.LanguageForPath(rel); ok {
@@ -265,14 +295,23 @@ func (s *Service) walk(ctx context.Context) ([]string, map[string]int64, error) 
 	return files, dirs, err
 }
 
-// foldersChanged reports whether a folder walked gained or lost an entry
-// (or went) since: its modification time moved.
-func foldersChanged(root string, dirs map[string]int64) bool {
-	for rel, mtime := range dirs {
-		fi, err := os.Stat(filepath.Join(root, filepath.FromSlash(rel)))
-		if err != nil || fi.ModTime().UnixNano() != mtime {
+// stampsChanged reports whether a folder walked gained or lost an entry
+// (or went), or an ignore file changed, came or went since: its
+// modification time moved.
+func stampsChanged(root string, stamps map[string]int64) bool {
+	for rel, mtime := range stamps {
+		if stamp(root, rel) != mtime {
 			return true
 		}
 	}
 	return false
+}
+
+// stamp is rel's modification time, 0 when it does not exist.
+func stamp(root, rel string) int64 {
+	fi, err := os.Stat(filepath.Join(root, filepath.FromSlash(rel)))
+	if err != nil {
+		return 0
+	}
+	return fi.ModTime().UnixNano()
 }

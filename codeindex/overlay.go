@@ -135,11 +135,5 @@ func (s *Service) RepoMap(ctx context.Context, cs *workspace.Changeset, focus []
 	if err != nil {
 		return "", err
 	}
-	rels := make([]string, 0, len(focus))
-	for _, f := range focus {
-		if rel, err := cs.Workspace().Resolve(f); err == nil && !slices.Contains(rels, rel) {
-			rels = append(rels, rel)
-		}
-	}
-	return ix.RepoMap(analysis.RepoMapOptions{Focus: rels, MaxTokens: tokens}), nil
+	return ix.RepoMap(analysis.RepoMapOptions{Focus: s.focus(cs, focus), MaxTokens: tokens}), nil
 }

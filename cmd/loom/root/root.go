@@ -90,6 +90,7 @@ func Execute(ctx context.Context, f *cmdutil.Factory, args []string) int {
 	cmd := NewCmdRoot(f)
 	cmd.SetArgs(args)
 	err := cmd.ExecuteContext(ctx)
+	f.FinishIndexing(ctx)
 	f.Close()
 	stderr := f.IOStreams.ErrOut
 	var exit *cmdutil.ExitError

@@ -6,6 +6,7 @@ package cmdutil
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"runtime/debug"
 	"sync"
@@ -181,20 +182,45 @@ func (f *Factory) ModelName(flags AgentFlags) string {
 }
 
 // repoMapFor returns the agent's repo map source for a workspace: the map
-// of the index its tools and the LSP server share (codeindex), within a
-// budget, or nothing if it takes too long (a first, uncached index of a
-// huge tree must not hold up the run).
+// of the index its tools and the LSP server share (codeindex) when the disk
+// cache holds it, else of the files in focus and their neighbourhood while
+// the whole index is built in the background (FinishIndexing waits for it
+// at exit); nothing if even that takes too long.
 func repoMapFor(ws *workspace.Workspace) func(ctx context.Context, focus []string) string {
 	return func(ctx context.Context, focus []string) string {
 		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		m, err := codeindex.For(ws).RepoMap(ctx, ws.NewChangeset(), focus, tools.DefaultRepoMapTokens)
+		m, complete, err := codeindex.For(ws).QuickRepoMap(ctx, ws.NewChangeset(), focus, tools.DefaultRepoMapTokens)
 		if err != nil {
 			slog.Debug("repo map unavailable", "err", err)
 			return ""
 		}
+		if !complete {
+			slog.Debug("repo map of the focus and its neighbourhood: the whole index is being built")
+		}
 		return m
 	}
+}
+
+// FinishIndexing waits, at the end of a command, for the indexes a run
+// started building in the background, so the next run finds them on disk.
+// When ctx ends (Ctrl+C), they stop and keep what they parsed: the next
+// build resumes from there.
+func (f *Factory) FinishIndexing(ctx context.Context) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		codeindex.Wait(ctx)
+	}()
+	select {
+	case <-done:
+		return
+	case <-time.After(time.Second):
+	}
+	if f.IOStreams.IsStderrTTY() {
+		fmt.Fprintln(f.IOStreams.ErrOut, "loom: indexing the repository for the next run (Ctrl+C stops; it resumes next time)")
+	}
+	<-done
 }
 
 // Session opens the thread database (db, else the default path) for a
