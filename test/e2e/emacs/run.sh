@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs Loom's code actions in Emacs 28 through Eglot 1.9 (Debian's
-# emacs-nox and elpa-eglot), batch mode: test.el loads the README's Eglot
-# configuration, opens a buggy Python file, starts `loom lsp` with
-# eglot-ensure, executes "Loom: Fix" and checks the buffer; this script
+# emacs-nox and elpa-eglot), batch mode: test.el loads the Eglot
+# configuration of editors/emacs/README.md, opens a buggy Python file,
+# starts `loom lsp` with eglot-ensure, executes "Loom: Fix" and checks the
+# buffer; this script
 # answers Eglot's "Proceed?" and checks the file on disk after the save.
 #
 #   LOOM=/abs/path/to/loom bash test/e2e/emacs/run.sh   # default: bin/loom, built if missing
@@ -46,7 +47,7 @@ PY
 
 # `loom` only through PATH, as the README's ("loom" "lsp") expects; a
 # scratch HOME and threads database, never the user's.
-export PATH="$tmp/bin:$PATH" HOME="$tmp/home" LOOM_README="$repo/README.md"
+export PATH="$tmp/bin:$PATH" HOME="$tmp/home" LOOM_README="$repo/editors/emacs/README.md"
 export LOOM_MODEL=llmtest LOOM_BASE_URL="$url" LOOM_API_KEY= OPENAI_API_KEY= LOOM_DB="$tmp/threads.db"
 export XDG_CONFIG_HOME="$tmp/home/.config" XDG_CACHE_HOME="$tmp/home/.cache"
 status=0

@@ -3,9 +3,10 @@
 ;; Run by run.sh as `emacs --batch -l test.el' (Debian's Emacs 28 with its
 ;; elpa-eglot 1.9) in a project holding calc.py, with `loom' on PATH and
 ;; the scripted model in LOOM_MODEL/LOOM_BASE_URL. It evaluates the Eglot
-;; configuration from the README (the elisp block after the marker comment),
-;; opens calc.py, starts the server with `eglot-ensure', asks for the code
-;; actions on the buggy line, executes "Loom: Fix" and checks the buffer:
+;; configuration from editors/emacs/README.md (LOOM_README: the elisp
+;; block after the marker comment), opens calc.py, starts the server with
+;; `eglot-ensure', asks for the code actions on the buggy line, executes
+;; "Loom: Fix" and checks the buffer:
 ;; fixed and unsaved. Eglot asks before applying the server's edit
 ;; ("Proceed?"): run.sh answers y on stdin. Exits non-zero on any failure.
 
