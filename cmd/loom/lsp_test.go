@@ -558,6 +558,24 @@ func TestLSPAnalysis(t *testing.T) {
 		t.Errorf("greeting symbol = %+v, want its name at 2:16 (UTF-16)", g)
 	}
 
+	// main.go calls greeting(), defined in the open buffer of greet.go
+	// (its name at 2:16 in UTF-16): definition answers from the buffer,
+	// not from the disk.
+	mainURI := uri.File(filepath.Join(dir, "main.go"))
+	definition := func() protocol.LocationSlice {
+		t.Helper()
+		def, err := c.server.Definition(c.ctx(), &protocol.DefinitionParams{TextDocumentPositionParams: protocol.TextDocumentPositionParams{
+			TextDocument: protocol.TextDocumentIdentifier{URI: mainURI}, Position: protocol.Position{Line: 3, Character: 11}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		locs, _ := def.(protocol.LocationSlice)
+		return locs
+	}
+	if locs := definition(); len(locs) != 1 || locs[0].URI != u || locs[0].Range.Start != (protocol.Position{Line: 2, Character: 16}) {
+		t.Errorf("definition of greeting = %+v, want greet.go's buffer at 2:16", locs)
+	}
+
 	change := func(version int32, rng protocol.Range, newText string) {
 		t.Helper()
 		err := c.server.DidChange(c.ctx(), &protocol.DidChangeTextDocumentParams{
@@ -573,6 +591,11 @@ func TestLSPAnalysis(t *testing.T) {
 	change(2, protocol.Range{Start: at(2, 16), End: at(2, 24)}, "hello")
 	if _, ok := symbols()["hello"]; !ok {
 		t.Errorf("after the rename the symbols are %v", symbols())
+	}
+	// The buffer no longer defines greeting: Loom answers nothing rather
+	// than the stale definition on disk.
+	if locs := definition(); len(locs) != 0 {
+		t.Errorf("definition of greeting after the rename = %+v, want none", locs)
 	}
 	// Break the file: drop the closing brace, then put it back.
 	change(3, protocol.Range{Start: at(2, 45), End: at(2, 46)}, "")
@@ -592,18 +615,6 @@ func TestLSPAnalysis(t *testing.T) {
 		t.Errorf("workspace/symbol main = %+v", ws)
 	}
 
-	// main.go calls greeting(), defined in greet.go on disk (line 2, after
-	// "func "); the open buffer renamed it, so the index answers from disk.
-	mainURI := uri.File(filepath.Join(dir, "main.go"))
-	def, err := c.server.Definition(c.ctx(), &protocol.DefinitionParams{TextDocumentPositionParams: protocol.TextDocumentPositionParams{
-		TextDocument: protocol.TextDocumentIdentifier{URI: mainURI}, Position: at(3, 11)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	locs, _ := def.(protocol.LocationSlice)
-	if len(locs) != 1 || locs[0].URI != uri.File(filepath.Join(dir, "greet.go")) || locs[0].Range.Start != at(2, 5) {
-		t.Errorf("definition of greeting = %+v", def)
-	}
 }
 
 // TestLSPThreads: loom.run records its run and names the thread,
