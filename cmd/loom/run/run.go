@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/charmbracelet/colorprofile"
@@ -33,7 +34,12 @@ type RunOptions struct {
 	AgentFlags  cmdutil.AgentFlags
 	Instruction string
 	Root        string
-	Focus       []string
+	// RootSet: --root was given; otherwise the workspace is the
+	// repository around the working folder (cmdutil.RepositoryRoot).
+	RootSet bool
+	// Focus holds files in focus: relative to the working folder, or to
+	// --root when it is given.
+	Focus []string
 	Apply       bool
 	JSON        bool
 	Thread      string // an ID or unique prefix to continue
@@ -70,6 +76,7 @@ Exit codes: 0 done, 1 failed, 2 usage, 3 stopped at a limit, 130 cancelled.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Instruction = strings.Join(args, " ")
+			opts.RootSet = cmd.Flags().Changed("root")
 			if runF != nil {
 				return runF(opts)
 			}
@@ -78,7 +85,7 @@ Exit codes: 0 done, 1 failed, 2 usage, 3 stopped at a limit, 130 cancelled.`,
 	}
 	opts.AgentFlags.Register(cmd)
 	opts.AgentFlags.RegisterShell(cmd)
-	cmd.Flags().StringVar(&opts.Root, "root", ".", "the workspace root")
+	cmd.Flags().StringVar(&opts.Root, "root", ".", "the workspace root (default: the repository around the working folder)")
 	cmd.Flags().StringSliceVar(&opts.Focus, "focus", nil, "files in focus (the repo map favours them)")
 	cmd.Flags().BoolVar(&opts.Apply, "apply", false, "apply the edits to disk when the run ends")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the result as JSON on stdout")
@@ -89,7 +96,21 @@ Exit codes: 0 done, 1 failed, 2 usage, 3 stopped at a limit, 130 cancelled.`,
 }
 
 func runRun(ctx context.Context, opts *RunOptions) error {
-	ws, err := opts.Workspace(opts.Root)
+	root, dir, focus := opts.Root, "", opts.Focus
+	if !opts.RootSet {
+		// The repository is the workspace, as in the REPL; the working
+		// folder still chooses the AGENTS.md files and anchors --focus.
+		dir, _ = filepath.Abs(opts.Root)
+		root = cmdutil.RepositoryRoot(opts.Root)
+		focus = make([]string, len(opts.Focus))
+		for i, f := range opts.Focus {
+			if !filepath.IsAbs(f) {
+				f = filepath.Join(dir, f)
+			}
+			focus[i] = f
+		}
+	}
+	ws, err := opts.Workspace(root)
 	if err != nil {
 		return err
 	}
@@ -111,7 +132,7 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	// lines otherwise, or with --plain.
 	live := opts.IO.IsStderrTTY() && !opts.Plain
 	observe, end := renderer(opts, live)
-	o, err := svc.Run(ctx, session.Request{Instruction: opts.Instruction, Workspace: ws, Focus: opts.Focus,
+	o, err := svc.Run(ctx, session.Request{Instruction: opts.Instruction, Workspace: ws, Focus: focus, Dir: dir,
 		ThreadID: threadID, Model: opts.ModelName(opts.AgentFlags), Agent: ag, Observe: observe, Approver: approver})
 	end()
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -176,7 +177,7 @@ func TestNewCmdRunFlags(t *testing.T) {
 	}{
 		{[]string{"fix", "the", "bug"}, RunOptions{Instruction: "fix the bug", Root: ".", AgentFlags: defaults}},
 		{[]string{"--apply", "--json", "--root", "/src", "--focus", "a.go,b.go", "--thread", "3fa2", "--db", "t.db", "go"},
-			RunOptions{Instruction: "go", Root: "/src", Focus: []string{"a.go", "b.go"}, Apply: true, JSON: true, Thread: "3fa2", DB: "t.db", AgentFlags: defaults}},
+			RunOptions{Instruction: "go", Root: "/src", RootSet: true, Focus: []string{"a.go", "b.go"}, Apply: true, JSON: true, Thread: "3fa2", DB: "t.db", AgentFlags: defaults}},
 		{[]string{"--provider", "anthropic", "--model", "m", "--base-url", "http://x", "--max-turns", "4", "--max-tokens", "99", "--shell", "never", "--allow-shell", "go"},
 			RunOptions{Instruction: "go", Root: ".", AgentFlags: cmdutil.AgentFlags{Provider: "anthropic", Model: "m", BaseURL: "http://x",
 				MaxTurns: 4, MaxTokens: 99, Shell: "never", AllowShell: true}}},
@@ -253,6 +254,51 @@ func TestRunRendering(t *testing.T) {
 			}
 			if got := strings.Contains(errOut, "final: Changed the **greeting**."); got != tt.wantPlainFinal {
 				t.Errorf("plain final line: %v, want %v:\n%s", got, tt.wantPlainFinal, errOut)
+			}
+		})
+	}
+}
+
+// TestRunRepositoryRoot: from a subfolder of a repository the workspace is
+// the repository (the model's read of greet.go at its top finds it) unless
+// --root names the subfolder; --focus is relative to the working folder.
+func TestRunRepositoryRoot(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		rootSet bool
+		focus   []string
+		wantErr string // "": the run edits greet.go at the repository's top
+	}{
+		{name: "repository around the folder", focus: []string{"here.go"}},
+		{name: "--root narrows it", rootSet: true, wantErr: "greet.go"},
+		{name: "focus outside the repository", focus: []string{"../../../elsewhere.go"}, wantErr: "files in focus"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			opts, f, dir := newOptions(t, editScript)
+			sub := filepath.Join(dir, "cmd", "tool")
+			if err := os.MkdirAll(sub, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Mkdir(filepath.Join(dir, ".git"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(sub, "here.go"), []byte("package tool\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			opts.Root, opts.RootSet, opts.Focus, opts.Apply = sub, tt.rootSet, tt.focus, true
+			err := runRun(context.Background(), opts)
+			b, _ := os.ReadFile(filepath.Join(dir, "greet.go"))
+			if tt.wantErr == "" {
+				if err != nil || !strings.Contains(string(b), "hello") {
+					t.Fatalf("runRun = %v; greet.go:\n%s\n%s", err, b, f.Err)
+				}
+				return
+			}
+			if string(b) != greet {
+				t.Errorf("greet.go changed:\n%s", b)
+			}
+			if got := fmt.Sprint(err) + f.Err.String(); !strings.Contains(got, tt.wantErr) {
+				t.Errorf("runRun = %v, want %q in the error or stderr:\n%s", err, tt.wantErr, f.Err)
 			}
 		})
 	}
