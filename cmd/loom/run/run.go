@@ -39,11 +39,11 @@ type RunOptions struct {
 	RootSet bool
 	// Focus holds files in focus: relative to the working folder, or to
 	// --root when it is given.
-	Focus []string
-	Apply       bool
-	JSON        bool
-	Thread      string // an ID or unique prefix to continue
-	DB          string
+	Focus  []string
+	Apply  bool
+	JSON   bool
+	Thread string // an ID or unique prefix to continue
+	DB     string
 	// Plain keeps the output plain lines on a terminal too: no markdown,
 	// no colours (NO_COLOR drops the colours alone).
 	Plain bool
