@@ -28,6 +28,7 @@ import (
 	"github.com/loom-agent/loom/cmd/loom/tool"
 	"github.com/loom-agent/loom/cmd/loom/usage"
 	"github.com/loom-agent/loom/cmd/loom/version"
+	"github.com/loom-agent/loom/llm"
 )
 
 // NewCmdRoot builds `loom` with every command.
@@ -44,7 +45,11 @@ staged in a changeset, shown as a diff and applied to disk only on request.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
-			return setupLogging(ios, logLevel)
+			if err := setupLogging(ios, logLevel); err != nil {
+				return err
+			}
+			cmdutil.WarnUnknownConfigKeys(ios.ErrOut, llm.ConfigPath())
+			return nil
 		},
 		// Alone on a terminal, loom starts the REPL (with its flags'
 		// defaults); otherwise it shows help.

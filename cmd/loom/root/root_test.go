@@ -24,6 +24,7 @@ func TestExecute(t *testing.T) {
 	for _, tt := range []struct {
 		name   string
 		ctx    context.Context
+		config string // the config file's text, when there is one
 		args   []string
 		code   int
 		out    string
@@ -37,6 +38,10 @@ func TestExecute(t *testing.T) {
 		{name: "bad log level", args: []string{"--log-level", "loud", "version"}, code: cmdutil.ExitUsage, errOut: "--log-level"},
 		{name: "missing argument", args: []string{"threads", "show"}, code: cmdutil.ExitUsage, errOut: "accepts 1 arg"},
 		{name: "failure", args: []string{"threads", "show", "zzzzzz"}, code: cmdutil.ExitFailure, errOut: "no such thread"},
+		{name: "unknown config key", config: `{"baseurl": "http://x", "model": "m"}`, args: []string{"version"},
+			errOut: `config.json: unknown key "baseurl" (did you mean "base_url"?)` + "\n"},
+		{name: "unknown config key, another command", config: `{"modle": "m"}`, args: []string{"threads", "list"},
+			errOut: `unknown key "modle" (did you mean "model"?)`},
 		{name: "cancelled", ctx: cancelled, args: []string{"run", "hello"}, code: cmdutil.ExitCancelled, errOut: "loom: cancelled\n"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -45,6 +50,13 @@ func TestExecute(t *testing.T) {
 			dir := t.TempDir()
 			os.WriteFile(filepath.Join(dir, "a.go"), []byte("package a\n"), 0o644)
 			t.Chdir(dir)
+			if tt.config != "" {
+				p := filepath.Join(os.Getenv("XDG_CONFIG_HOME"), "loom", "config.json")
+				os.MkdirAll(filepath.Dir(p), 0o700)
+				if err := os.WriteFile(p, []byte(tt.config), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
 			ctx := tt.ctx
 			if ctx == nil {
 				ctx = context.Background()
