@@ -788,3 +788,19 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	}
 	return nil
 }
+
+// Check says whether the database is sound (SQLite's quick_check) and how
+// many threads it holds, for `loom doctor`.
+func (s *Store) Check(ctx context.Context) (threads int, err error) {
+	err = s.read(ctx, func(tx *sql.Tx) error {
+		var verdict string
+		if err := tx.QueryRowContext(ctx, "PRAGMA quick_check").Scan(&verdict); err != nil {
+			return err
+		}
+		if verdict != "ok" {
+			return fmt.Errorf("damaged: %s", verdict)
+		}
+		return tx.QueryRowContext(ctx, "SELECT count(*) FROM threads").Scan(&threads)
+	})
+	return threads, err
+}
