@@ -65,7 +65,7 @@ func TestRunPrintsDiff(t *testing.T) {
 			if stdout.String() != wantRunDiff {
 				t.Errorf("stdout =\n%s\nwant\n%s", stdout.String(), wantRunDiff)
 			}
-			for _, want := range []string{"tool read_file started", "tool edit_file ok", "final: Changed the greeting to hello."} {
+			for _, want := range []string{"tool read_file started", "tool edit_file ok", "model: Changed the greeting to hello.\n"} {
 				if !strings.Contains(stderr.String(), want) {
 					t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
 				}
@@ -228,7 +228,9 @@ func TestRunRecordsThread(t *testing.T) {
 		return string(out)
 	}
 	out := runLoom("run", "--json", "explain the greeting")
-	var first struct{ Thread string }
+	var first struct {
+		Thread string `json:"thread_id"`
+	}
 	if err := json.Unmarshal([]byte(out[strings.Index(out, "{"):]), &first); err != nil || first.Thread == "" {
 		t.Fatalf("no thread in %s (%v)", out, err)
 	}
@@ -312,7 +314,7 @@ func TestRunModelBounds(t *testing.T) {
 	if err != nil {
 		t.Fatalf("loom run: %v\n%s", err, out)
 	}
-	for _, want := range []string{"first_byte_timeout", "LOOM_FIRST_BYTE_TIMEOUT", "retrying", "final: Done."} {
+	for _, want := range []string{"first_byte_timeout", "LOOM_FIRST_BYTE_TIMEOUT", "retrying", "model: Done.\n"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

@@ -73,9 +73,9 @@ func TestRun(t *testing.T) {
 		code    int // the exit code the error asks for (0: none)
 	}{
 		{name: "diff only", script: editScript, wantOut: wantDiff,
-			wantErr: []string{"model: Let me look.", "tool read_file started", "tool edit_file ok", "final: Changed the greeting to hello.",
-				"3 turns", "Thread ", "Not applied: run again with --apply"},
-			notErr: []string{"\x1b["}},
+			wantErr: []string{"model: Let me look.", "tool read_file started", "tool edit_file ok", "model: Changed the greeting to hello.\n",
+				"3 turns, ", " tokens in, 41 out.", "Thread ", "Not applied: run again with --apply"},
+			notErr: []string{"\x1b[", "final:"}},
 		{name: "apply", script: editScript, change: func(o *RunOptions, _ *cmdtest.Factory) { o.Apply = true },
 			wantOut: wantDiff, wantErr: []string{"Applied to disk."}, applied: true},
 		{name: "json", script: editScript, change: func(o *RunOptions, _ *cmdtest.Factory) { o.JSON = true }, wantOut: "json",
@@ -106,13 +106,14 @@ func TestRun(t *testing.T) {
 			}
 			if tt.wantOut == "json" {
 				var got struct {
-					Diff       string `json:"diff"`
-					StopReason string `json:"stop_reason"`
-					Thread     string `json:"thread"`
-					Applied    bool   `json:"applied"`
+					Diff         string   `json:"diff"`
+					StopReason   string   `json:"stop_reason"`
+					Thread       string   `json:"thread_id"` // loom_agent's names
+					FilesChanged []string `json:"files_changed"`
+					Applied      bool     `json:"applied"`
 				}
 				if err := json.Unmarshal(f.Out.Bytes(), &got); err != nil || got.Diff != wantDiff || got.Applied ||
-					got.StopReason != string(agent.StopDone) || got.Thread == "" {
+					got.StopReason != string(agent.StopDone) || got.Thread == "" || !reflect.DeepEqual(got.FilesChanged, []string{"greet.go"}) {
 					t.Errorf("--json: %v: %+v\n%s", err, got, f.Out)
 				}
 			} else if f.Out.String() != tt.wantOut {
@@ -201,6 +202,48 @@ func TestNewCmdRunFlags(t *testing.T) {
 	}
 }
 
+// TestRunUnreportedUsage: a server that reports no token counts is shown
+// as unknown, not as 0 tokens; --json says null.
+func TestRunUnreportedUsage(t *testing.T) {
+	for _, json := range []bool{false, true} {
+		opts, f, _ := newOptions(t, `{"turns":[{"text":"Nothing to do.","usage":{"prompt_tokens":0,"completion_tokens":0}}]}`)
+		opts.JSON = json
+		if err := runRun(context.Background(), opts); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.Out.String() + f.Err.String(); strings.Contains(got, "0 tokens") || strings.Contains(got, `"prompt_tokens"`) ||
+			!strings.Contains(got, "tokens unknown") && !strings.Contains(got, `"usage": null`) {
+			t.Errorf("json=%v: usage not shown as unknown:\n%s", json, got)
+		}
+	}
+}
+
+// TestRunStdin: `loom run -` reads the instruction from stdin.
+func TestRunStdin(t *testing.T) {
+	for _, tt := range []struct{ name, in, want, err string }{
+		{name: "text", in: "fix\nthe bug\n", want: "fix\nthe bug\n"},
+		{name: "empty", in: " \n", err: "no instruction on stdin"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := cmdtest.New(t, "")
+			f.IOStreams.In = strings.NewReader(tt.in)
+			var got *RunOptions
+			cmd := NewCmdRun(f.Factory, func(o *RunOptions) error { got = o; return nil })
+			cmd.SetArgs([]string{"-"})
+			err := cmd.Execute()
+			if tt.err != "" {
+				if !errors.As(err, new(*cmdutil.UsageError)) || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err = %v, want a usage error %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil || got.Instruction != tt.want {
+				t.Fatalf("instruction %q, %v; want %q", got.Instruction, err, tt.want)
+			}
+		})
+	}
+}
+
 // TestRunRendering: on a terminal the answer is rendered markdown and the
 // diff on stdout coloured; under NO_COLOR nothing is coloured; with
 // --plain, or off a terminal, the lines stay plain (the diff exact for
@@ -252,8 +295,9 @@ func TestRunRendering(t *testing.T) {
 			if !tt.wantColour && !tt.wantMarkdown && out != wantDiff {
 				t.Errorf("stdout is not the plain diff:\n%q", out)
 			}
-			if got := strings.Contains(errOut, "final: Changed the **greeting**."); got != tt.wantPlainFinal {
-				t.Errorf("plain final line: %v, want %v:\n%s", got, tt.wantPlainFinal, errOut)
+			// The answer is printed once, as it streamed.
+			if got := strings.Contains(errOut, "model: Changed the **greeting**.\n") && strings.Count(errOut, "Changed the **greeting**.") == 1; got != tt.wantPlainFinal {
+				t.Errorf("the plain answer once: %v, want %v:\n%s", got, tt.wantPlainFinal, errOut)
 			}
 		})
 	}
