@@ -614,7 +614,7 @@ func (s *Store) Get(ctx context.Context, id string) (*Thread, error) {
 
 // threadColumns selects what scanThread reads.
 const threadColumns = `SELECT rid, id, created, updated, workspace, title, model, status, error, diff,
-	prompt_tokens, completion_tokens, (SELECT count(*) FROM turns WHERE thread_rid = rid) FROM threads`
+	prompt_tokens, completion_tokens, (SELECT count(*) FROM turns WHERE thread_rid = rid), changes != '' FROM threads`
 
 type scanner interface{ Scan(...any) error }
 
@@ -622,7 +622,7 @@ func scanThread(r scanner) (*Thread, int64, error) {
 	var t Thread
 	var rid, created, updated int64
 	err := r.Scan(&rid, &t.ID, &created, &updated, &t.Workspace, &t.Title, &t.Model, &t.Status, &t.Error, &t.Diff,
-		&t.Usage.PromptTokens, &t.Usage.CompletionTokens, &t.TurnCount)
+		&t.Usage.PromptTokens, &t.Usage.CompletionTokens, &t.TurnCount, &t.Unapplied)
 	if err != nil {
 		return nil, 0, err
 	}

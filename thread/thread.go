@@ -63,6 +63,9 @@ type Thread struct {
 	Usage llm.Usage `json:"usage"`
 	// TurnCount is the number of turns, filled by Get and List.
 	TurnCount int `json:"turn_count"`
+	// Unapplied: the thread keeps staged edits nobody applied (Changes),
+	// filled by Get, List and Search.
+	Unapplied bool `json:"unapplied"`
 	// Turns is filled by Get only.
 	Turns []Turn `json:"turns,omitempty"`
 }
