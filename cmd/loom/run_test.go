@@ -339,3 +339,27 @@ func TestRunModelBounds(t *testing.T) {
 func lastBytes(s string, n int) string {
 	return s[max(0, len(s)-n):]
 }
+
+// TestRunTurnsAgreeWithThreadsList: the turns `loom run` reports are the
+// turns `loom threads list` shows for its thread (the instruction is no
+// model turn), and the thread's unapplied edits are marked.
+func TestRunTurnsAgreeWithThreadsList(t *testing.T) {
+	srv := llmtest.NewServer(t, agentScript(t))
+	env := modelEnv(t, srv)
+	cmd := loomCommand(t, env, "run", "change the greeting")
+	cmd.Dir = project(t)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "3 turns, ") {
+		t.Fatalf("loom run: %v\n%s", err, out)
+	}
+	list := loomCommand(t, env, "threads", "list")
+	listed, err := list.Output()
+	lines := strings.Split(strings.TrimSpace(string(listed)), "\n")
+	if err != nil || len(lines) != 2 {
+		t.Fatalf("threads list: %v\n%s", err, listed)
+	}
+	// ID, date, time, status, turns, edits, title.
+	if f := strings.Fields(lines[1]); f[4] != "3" || f[5] != "unapplied" {
+		t.Errorf("threads list shows %s turns, edits %s; want 3, unapplied:\n%s", f[4], f[5], listed)
+	}
+}

@@ -68,7 +68,7 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 			if t.Unapplied {
 				edits = "unapplied"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", t.ID, t.Updated.Local().Format("2006-01-02 15:04"), t.Status, t.TurnCount, edits, t.Title)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", t.ID, t.Updated.Local().Format("2006-01-02 15:04"), t.Status, t.ModelTurns, edits, t.Title)
 		}
 		return tw.Flush()
 	})
