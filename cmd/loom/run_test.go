@@ -363,3 +363,48 @@ func TestRunTurnsAgreeWithThreadsList(t *testing.T) {
 		t.Errorf("threads list shows %s turns, edits %s; want 3, unapplied:\n%s", f[4], f[5], listed)
 	}
 }
+
+// TestRunClosedPipe: a run whose output pipe is closed (`loom run … | head
+// -1`) ends as cancelled, and its thread says so instead of running for
+// ever.
+func TestRunClosedPipe(t *testing.T) {
+	s, err := llmtest.ParseScript([]byte(`{"turns":[{"text":"still talking ","fault":{"endless":true,"chunk_delay_ms":20}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := modelEnv(t, llmtest.NewServer(t, s))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second) // a hang guard
+	defer cancel()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := loomCommandContext(t, ctx, env, "run", "talk")
+	cmd.Dir = project(t)
+	cmd.Stdout, cmd.Stderr = w, w
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	// Read until the answer streams, then close the pipe as head would.
+	buf := make([]byte, 4096)
+	for seen := ""; !strings.Contains(seen, "still talking"); {
+		n, err := r.Read(buf)
+		if err != nil {
+			t.Fatalf("reading loom's output: %v (%q)", err, seen)
+		}
+		seen += string(buf[:n])
+	}
+	r.Close()
+	err = cmd.Wait()
+	if ctx.Err() != nil {
+		t.Fatal("loom run went on after its pipe was closed")
+	}
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
+		t.Errorf("loom run: %v, want exit 130 (cancelled)", err)
+	}
+	out, err := loomCommand(t, env, "threads", "list", "--json").Output()
+	if err != nil || !strings.Contains(string(out), `"status": "cancelled"`) {
+		t.Errorf("the thread is not cancelled: %v\n%s", err, out)
+	}
+}
