@@ -33,16 +33,24 @@ var (
 	errCacheStale = errors.New("analysis: index cache is stale (other version, root or options)")
 )
 
+// DefaultCacheDir is the folder of index caches when Options.CacheDir is
+// empty: os.UserCacheDir()/loom/index, or "" when there is none.
+func DefaultCacheDir() string {
+	base, err := os.UserCacheDir()
+	if err != nil || base == "" {
+		return ""
+	}
+	return filepath.Join(base, "loom", "index")
+}
+
 // cacheFile returns the cache path for root, or "" when there is nowhere to
 // put one (no HOME and no XDG_CACHE_HOME, for instance).
 func cacheFile(absRoot string, opts Options) string {
 	dir := opts.CacheDir
 	if dir == "" {
-		base, err := os.UserCacheDir()
-		if err != nil || base == "" {
+		if dir = DefaultCacheDir(); dir == "" {
 			return ""
 		}
-		dir = filepath.Join(base, "loom", "index")
 	}
 	sum := sha256.Sum256([]byte(absRoot))
 	return filepath.Join(dir, hex.EncodeToString(sum[:8])+".idx")

@@ -36,7 +36,7 @@ type Anthropic struct {
 // take their defaults (see Config).
 func NewAnthropic(cfg Config) (*Anthropic, error) {
 	cfg, base, err := prepare(cfg, DefaultAnthropicBaseURL,
-		"the base URL must look like https://api.anthropic.com (set it with LOOM_BASE_URL or ANTHROPIC_BASE_URL)")
+		"the base URL must look like https://api.anthropic.com")
 	if err != nil {
 		return nil, err
 	}
@@ -50,7 +50,7 @@ func NewAnthropic(cfg Config) (*Anthropic, error) {
 		client:    newHTTPClient(cfg),
 		url:       url,
 		key:       cfg.APIKey,
-		ep:        endpoint{baseURL: base, model: cfg.Model, keySet: cfg.APIKey != "", api: "anthropic"},
+		ep:        endpoint{baseURL: base, model: cfg.Model, keySet: cfg.APIKey != "", from: cfg.From, api: "anthropic"},
 		maxOutput: cfg.MaxOutputTokens,
 	}, nil
 }

@@ -23,6 +23,7 @@ type endpoint struct {
 	model   string
 	keySet  bool
 	api     string // the provider's name; "" is DefaultProvider
+	from    Origins
 }
 
 // forRequest is the endpoint as req uses it (its own model, if it names
@@ -144,7 +145,7 @@ func classifyStatus(e *Error, ep endpoint) {
 		e.Kind = KindAuth
 		keyEnv := ep.provider().apiKeyEnv
 		if ep.keySet {
-			e.Hint = "the server rejected the API key: check " + keyEnv + " / LOOM_API_KEY, and that the base URL (LOOM_BASE_URL) is the server the key belongs to"
+			e.Hint = "the server rejected the API key: check " + keyEnv + " / LOOM_API_KEY, and that the base URL (from " + ep.from.baseURLOrigin() + ") is the server the key belongs to"
 		} else {
 			e.Hint = "no API key is set: set LOOM_API_KEY or " + keyEnv + " (or \"api_key\" in the loom config file)"
 		}
@@ -195,11 +196,11 @@ func classifyTransport(e *Error, err error, ep endpoint) {
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
 		e.Kind, e.Temporary = KindNetwork, true
-		e.Hint = "nothing is listening there: start the model server (for Ollama: `ollama serve`) or fix LOOM_BASE_URL"
+		e.Hint = "nothing is listening there: start the model server (for Ollama: `ollama serve`) or fix the base URL (from " + ep.from.baseURLOrigin() + ")"
 	case errors.As(err, &dnsErr):
 		e.Kind = KindNetwork
 		e.Temporary = dnsErr.IsTemporary || dnsErr.IsTimeout
-		e.Hint = "the host name in the base URL cannot be resolved: check LOOM_BASE_URL and the network"
+		e.Hint = "the host name in the base URL cannot be resolved: check the base URL (from " + ep.from.baseURLOrigin() + ") and the network"
 	case errors.As(err, &certErr), errors.As(err, &unkAuth):
 		e.Kind = KindNetwork
 		e.Hint = "the server's TLS certificate is not trusted: check the base URL (http vs https) and the system's certificates"
@@ -216,7 +217,7 @@ func classifyTransport(e *Error, err error, ep endpoint) {
 		e.Hint = "the server's answer is not a model's stream; check that the base URL points at " + ep.provider().api
 	case errors.As(err, &netErr):
 		e.Kind = KindNetwork
-		e.Hint = "check LOOM_BASE_URL and that the server is reachable"
+		e.Hint = "check the base URL (from " + ep.from.baseURLOrigin() + ") and that the server is reachable"
 	default:
 		e.Kind = KindUnknown
 	}

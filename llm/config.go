@@ -1,6 +1,7 @@
 package llm
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,9 +9,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sahilm/fuzzy"
 )
 
 // The base URLs used when none is configured, by provider.
@@ -55,6 +60,10 @@ type Config struct {
 	// OpenAI's reasoning models, whose cap includes their reasoning.
 	MaxOutputTokens int
 
+	// From says where LoadConfig found each value; empty in a Config built
+	// by hand. Errors about the value name it rather than guess.
+	From Origins
+
 	// HTTPClient replaces the default HTTP client (for tests or proxies).
 	// Its Transport, when set, is used as is: ConnectTimeout applies only
 	// to the transport Loom builds.
@@ -82,6 +91,25 @@ func (c Config) String() string {
 	}
 	return fmt.Sprintf("provider=%q model=%q base_url=%q api_key=%s", c.Provider, c.Model, c.BaseURL, key)
 }
+
+// Origins says where each value of a loaded Config came from: "--model"
+// and the like for a flag, an environment variable's name, `"model" in
+// PATH` for the config file, "the default" for a built-in value, or ""
+// when nothing set it.
+type Origins struct {
+	Provider, Model, BaseURL, APIKey string
+}
+
+// baseURLOrigin names where the base URL was set, for hints: the place
+// LoadConfig found it, else every place it could be set.
+func (o Origins) baseURLOrigin() string {
+	if o.BaseURL == "" || o.BaseURL == originDefault {
+		return "--base-url, LOOM_BASE_URL (or OPENAI_BASE_URL, ANTHROPIC_BASE_URL) or \"base_url\" in the loom config file"
+	}
+	return o.BaseURL
+}
+
+const originDefault = "the default"
 
 // withDefaults fills the zero bounds.
 func (c Config) withDefaults() Config {
@@ -143,17 +171,25 @@ func loadConfig(flags Config, env getenv) (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
-	prov, err := lookupProvider(first(flags.Provider, env("LOOM_PROVIDER"), file.Provider))
+	inFile := func(key string) string { return fmt.Sprintf("%q in %s", key, path) }
+	name, provFrom := firstOf(flags.Provider, "--provider", env("LOOM_PROVIDER"), "LOOM_PROVIDER", file.Provider, inFile("provider"))
+	prov, err := lookupProvider(name)
 	if err != nil {
+		if provFrom != "" {
+			return Config{}, fmt.Errorf("%w (from %s)", err, provFrom)
+		}
 		return Config{}, err
 	}
-	cfg := Config{
-		Provider:   prov.name,
-		Model:      first(flags.Model, env("LOOM_MODEL"), file.Model),
-		BaseURL:    first(flags.BaseURL, env("LOOM_BASE_URL"), env(prov.baseURLEnv), file.BaseURL, prov.defaultBaseURL),
-		APIKey:     first(flags.APIKey, env("LOOM_API_KEY"), env(prov.apiKeyEnv), file.APIKey),
-		HTTPClient: flags.HTTPClient,
+	if provFrom == "" {
+		provFrom = originDefault
 	}
+	cfg := Config{Provider: prov.name, HTTPClient: flags.HTTPClient}
+	cfg.From.Provider = provFrom
+	cfg.Model, cfg.From.Model = firstOf(flags.Model, "--model", env("LOOM_MODEL"), "LOOM_MODEL", file.Model, inFile("model"))
+	cfg.BaseURL, cfg.From.BaseURL = firstOf(flags.BaseURL, "--base-url", env("LOOM_BASE_URL"), "LOOM_BASE_URL",
+		env(prov.baseURLEnv), prov.baseURLEnv, file.BaseURL, inFile("base_url"), prov.defaultBaseURL, originDefault)
+	cfg.APIKey, cfg.From.APIKey = firstOf(flags.APIKey, "the command", env("LOOM_API_KEY"), "LOOM_API_KEY",
+		env(prov.apiKeyEnv), prov.apiKeyEnv, file.APIKey, inFile("api_key"))
 	durations := []struct {
 		dst  *time.Duration
 		flag time.Duration
@@ -259,6 +295,92 @@ func readConfigFile(path string) (fileConfig, error) {
 	return c, nil
 }
 
+// UnknownKey is a top-level key of the config file that Loom does not
+// read, with the known key nearest to it ("" when none is near).
+type UnknownKey struct{ Key, Nearest string }
+
+func (k UnknownKey) String() string {
+	if k.Nearest == "" {
+		return fmt.Sprintf("unknown key %q", k.Key)
+	}
+	return fmt.Sprintf("unknown key %q (did you mean %q?)", k.Key, k.Nearest)
+}
+
+// otherConfigKeys are the config file's keys other packages read.
+var otherConfigKeys = []string{"mcpServers", "$schema"} // mcpclient's list; an editor's schema
+
+// ConfigKeys are the top-level keys the config file may hold.
+func ConfigKeys() []string {
+	t := reflect.TypeFor[fileConfig]()
+	keys := make([]string, 0, t.NumField()+len(otherConfigKeys))
+	for i := range t.NumField() {
+		keys = append(keys, strings.Split(t.Field(i).Tag.Get("json"), ",")[0])
+	}
+	return append(keys, otherConfigKeys...)
+}
+
+// UnknownConfigKeys lists the keys of the config file at path that Loom
+// does not read (a typo such as "baseurl" would otherwise be ignored in
+// silence), in the file's order. A missing file has none; an unreadable
+// or malformed one is an error.
+func UnknownConfigKeys(path string) ([]UnknownKey, error) {
+	if path == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, fmt.Errorf("config file %s is not a JSON object", path)
+	}
+	known := ConfigKeys()
+	var unknown []UnknownKey
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, fmt.Errorf("config file %s: %w", path, err)
+		}
+		key, _ := tok.(string)
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return nil, fmt.Errorf("config file %s: %w", path, err)
+		}
+		// encoding/json matches keys without regard to case, so those are read.
+		if !slices.ContainsFunc(known, func(k string) bool { return strings.EqualFold(k, key) }) {
+			unknown = append(unknown, UnknownKey{Key: key, Nearest: nearestKey(key, known)})
+		}
+	}
+	return unknown, nil
+}
+
+// nearestKey is the known key a typo most likely meant: the same once case,
+// "_" and "-" are ignored, else the same letters swapped ("modle"), else
+// the best fuzzy match of its letters in order ("baseurl").
+func nearestKey(key string, known []string) string {
+	norm := func(s string) string { return strings.ToLower(strings.NewReplacer("_", "", "-", "").Replace(s)) }
+	letters := func(s string) string {
+		b := []byte(norm(s))
+		slices.Sort(b)
+		return string(b)
+	}
+	for _, same := range []func(string) string{norm, letters} {
+		for _, k := range known {
+			if same(k) == same(key) {
+				return k
+			}
+		}
+	}
+	if m := fuzzy.Find(norm(key), known); len(m) > 0 {
+		return m[0].Str
+	}
+	return ""
+}
+
 const exampleConfigJSON = `{"model": "gpt-4o-mini", "base_url": "https://api.openai.com/v1", "api_key": "sk-..."}`
 
 func noModelError(path string) error {
@@ -276,11 +398,13 @@ func noModelError(path string) error {
       export LOOM_MODEL=qwen2.5-coder LOOM_BASE_URL=http://localhost:11434/v1`, ErrNoModel, path, exampleConfigJSON)
 }
 
-func first(vals ...string) string {
-	for _, v := range vals {
-		if v = strings.TrimSpace(v); v != "" {
-			return v
+// firstOf is the first of value, origin pairs whose value is set, and its
+// origin; "", "" when none is.
+func firstOf(pairs ...string) (value, origin string) {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if v := strings.TrimSpace(pairs[i]); v != "" {
+			return v, pairs[i+1]
 		}
 	}
-	return ""
+	return "", ""
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -129,6 +130,7 @@ func TestLoadConfigPrecedence(t *testing.T) {
 			if tt.want.Provider == "" {
 				tt.want.Provider = DefaultProvider
 			}
+			got.From = Origins{} // TestConfigOrigins
 			if got != tt.want {
 				t.Errorf("got  %+v\nwant %+v", got, tt.want)
 			}
@@ -181,6 +183,7 @@ func TestLoadBounds(t *testing.T) {
 			if tt.want.Provider == "" {
 				tt.want.Provider = DefaultProvider
 			}
+			got.From = Origins{} // TestConfigOrigins
 			if got != tt.want {
 				t.Errorf("got  %+v\nwant %+v", got, tt.want)
 			}
@@ -318,5 +321,80 @@ func TestNewChoosesProvider(t *testing.T) {
 		if got := fmt.Sprintf("%T", p); got != tt.want {
 			t.Errorf("provider %q built %s, want %s", tt.provider, got, tt.want)
 		}
+	}
+}
+
+// TestConfigOrigins: each loaded value says where it came from, and a
+// base URL that cannot be used is blamed on that place, not on a variable
+// nobody set.
+func TestConfigOrigins(t *testing.T) {
+	xdg := t.TempDir()
+	writeConfig(t, xdg, `{"model": "file-model", "base_url": "localhost:11434"}`)
+	path := filepath.Join(xdg, "loom", "config.json")
+	for _, tt := range []struct {
+		name  string
+		flags Config
+		env   map[string]string
+		want  Origins
+		hint  string // in the error of llm.New
+	}{
+		{name: "file", env: map[string]string{},
+			want: Origins{Provider: "the default", Model: `"model" in ` + path, BaseURL: `"base_url" in ` + path},
+			hint: `set by "base_url" in ` + path},
+		{name: "environment", env: map[string]string{"LOOM_MODEL": "m", "OPENAI_BASE_URL": "bad", "OPENAI_API_KEY": "k", "LOOM_PROVIDER": "openai"},
+			want: Origins{Provider: "LOOM_PROVIDER", Model: "LOOM_MODEL", BaseURL: "OPENAI_BASE_URL", APIKey: "OPENAI_API_KEY"},
+			hint: "set by OPENAI_BASE_URL"},
+		{name: "flags", flags: Config{Provider: "anthropic", Model: "m", BaseURL: "nope"}, env: map[string]string{"LOOM_MODEL": "x"},
+			want: Origins{Provider: "--provider", Model: "--model", BaseURL: "--base-url"}, hint: "set by --base-url"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.env["XDG_CONFIG_HOME"] = xdg
+			got, err := loadConfig(tt.flags, envOf(tt.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.From != tt.want {
+				t.Errorf("origins\n got %+v\nwant %+v", got.From, tt.want)
+			}
+			_, err = New(got)
+			if err == nil || !strings.Contains(err.Error(), tt.hint) || strings.Contains(err.Error(), "LOOM_BASE_URL") {
+				t.Errorf("New: %v, want %q and no LOOM_BASE_URL", err, tt.hint)
+			}
+		})
+	}
+}
+
+// TestUnknownConfigKeys: keys Loom does not read are named with the known
+// key nearest to them; known keys, in any case, are not.
+func TestUnknownConfigKeys(t *testing.T) {
+	for _, tt := range []struct {
+		name, file string
+		want       []UnknownKey
+		err        string
+	}{
+		{name: "none", file: `{"model": "m", "Base_URL": "http://x", "mcpServers": {}}`},
+		{name: "typos", file: `{"baseurl": "http://x", "modl": "m", "modle": "m", "api-key": "k", "zzz": 1}`,
+			want: []UnknownKey{{"baseurl", "base_url"}, {"modl", "model"}, {"modle", "model"}, {"api-key", "api_key"}, {"zzz", ""}}},
+		{name: "not an object", file: `[1]`, err: "not a JSON object"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "config.json")
+			if err := os.WriteFile(path, []byte(tt.file), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			got, err := UnknownConfigKeys(path)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err = %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil || !slices.Equal(got, tt.want) {
+				t.Errorf("UnknownConfigKeys = %v, %v; want %v", got, err, tt.want)
+			}
+		})
+	}
+	if got, err := UnknownConfigKeys(filepath.Join(t.TempDir(), "missing.json")); got != nil || err != nil {
+		t.Errorf("missing file: %v, %v", got, err)
 	}
 }

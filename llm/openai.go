@@ -25,7 +25,7 @@ type OpenAI struct {
 // their defaults (see Config).
 func NewOpenAI(cfg Config) (*OpenAI, error) {
 	cfg, base, err := prepare(cfg, DefaultBaseURL,
-		"the base URL must look like https://api.openai.com/v1 or http://localhost:11434/v1 (set it with LOOM_BASE_URL)")
+		"the base URL must look like https://api.openai.com/v1 or http://localhost:11434/v1")
 	if err != nil {
 		return nil, err
 	}
@@ -34,7 +34,7 @@ func NewOpenAI(cfg Config) (*OpenAI, error) {
 	oc.HTTPClient = newHTTPClient(cfg)
 	return &OpenAI{
 		client:    openai.NewClientWithConfig(oc),
-		ep:        endpoint{baseURL: base, model: cfg.Model, keySet: cfg.APIKey != ""},
+		ep:        endpoint{baseURL: base, model: cfg.Model, keySet: cfg.APIKey != "", from: cfg.From},
 		maxOutput: cfg.MaxOutputTokens,
 	}, nil
 }
@@ -53,7 +53,8 @@ func prepare(cfg Config, def, hint string) (Config, string, error) {
 	}
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return cfg, "", &Error{Kind: KindBadRequest, BaseURL: base, Message: "invalid base URL", Hint: hint, Err: err}
+		return cfg, "", &Error{Kind: KindBadRequest, BaseURL: base, Message: "invalid base URL",
+			Hint: hint + " (set by " + cfg.From.baseURLOrigin() + ")", Err: err}
 	}
 	return cfg, base, nil
 }

@@ -179,7 +179,8 @@ func (s *Store) search(ctx context.Context, match string, f Filter) ([]Hit, erro
 			best AS (SELECT trid, hit, min(score) AS score FROM cand GROUP BY trid)
 			SELECT best.hit, best.score, t.rid, t.id, t.created, t.updated, t.workspace, t.title, t.model, t.status,
 				t.error, t.diff, t.prompt_tokens, t.completion_tokens,
-				(SELECT count(*) FROM turns WHERE thread_rid = t.rid)
+				(SELECT count(*) FROM turns WHERE thread_rid = t.rid), t.changes != '',
+				` + strings.ReplaceAll(modelTurns, "= rid", "= t.rid") + `
 			FROM best JOIN threads t ON t.rid = best.trid
 			ORDER BY best.score, t.updated DESC LIMIT ?`
 		args := append([]any{match}, fargs...)

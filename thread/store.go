@@ -614,7 +614,14 @@ func (s *Store) Get(ctx context.Context, id string) (*Thread, error) {
 
 // threadColumns selects what scanThread reads.
 const threadColumns = `SELECT rid, id, created, updated, workspace, title, model, status, error, diff,
-	prompt_tokens, completion_tokens, (SELECT count(*) FROM turns WHERE thread_rid = rid) FROM threads`
+	prompt_tokens, completion_tokens, (SELECT count(*) FROM turns WHERE thread_rid = rid), changes != '',
+	` + modelTurns + ` FROM threads`
+
+// modelTurns counts the turns of thread rid that hold a model's answer,
+// as a run counts its turns (an instruction is a turn of the thread, not
+// of the model).
+const modelTurns = `(SELECT count(*) FROM turns u WHERE u.thread_rid = rid AND EXISTS
+	(SELECT 1 FROM messages m WHERE m.thread_rid = u.thread_rid AND m.turn = u.n AND m.role = 'assistant'))`
 
 type scanner interface{ Scan(...any) error }
 
@@ -622,7 +629,7 @@ func scanThread(r scanner) (*Thread, int64, error) {
 	var t Thread
 	var rid, created, updated int64
 	err := r.Scan(&rid, &t.ID, &created, &updated, &t.Workspace, &t.Title, &t.Model, &t.Status, &t.Error, &t.Diff,
-		&t.Usage.PromptTokens, &t.Usage.CompletionTokens, &t.TurnCount)
+		&t.Usage.PromptTokens, &t.Usage.CompletionTokens, &t.TurnCount, &t.Unapplied, &t.ModelTurns)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -787,4 +794,20 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 		return fmt.Errorf("deleting thread %s: %w", id, err)
 	}
 	return nil
+}
+
+// Check says whether the database is sound (SQLite's quick_check) and how
+// many threads it holds, for `loom doctor`.
+func (s *Store) Check(ctx context.Context) (threads int, err error) {
+	err = s.read(ctx, func(tx *sql.Tx) error {
+		var verdict string
+		if err := tx.QueryRowContext(ctx, "PRAGMA quick_check").Scan(&verdict); err != nil {
+			return err
+		}
+		if verdict != "ok" {
+			return fmt.Errorf("damaged: %s", verdict)
+		}
+		return tx.QueryRowContext(ctx, "SELECT count(*) FROM threads").Scan(&threads)
+	})
+	return threads, err
 }

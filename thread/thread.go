@@ -63,6 +63,12 @@ type Thread struct {
 	Usage llm.Usage `json:"usage"`
 	// TurnCount is the number of turns, filled by Get and List.
 	TurnCount int `json:"turn_count"`
+	// ModelTurns counts the turns that hold a model's answer, the turns a
+	// run reports (`loom run`'s "3 turns"), filled by Get, List and Search.
+	ModelTurns int `json:"model_turns"`
+	// Unapplied: the thread keeps staged edits nobody applied (Changes),
+	// filled by Get, List and Search.
+	Unapplied bool `json:"unapplied"`
 	// Turns is filled by Get only.
 	Turns []Turn `json:"turns,omitempty"`
 }

@@ -20,7 +20,11 @@ var version = ""
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := root.Execute(ctx, cmdutil.New(iostreams.System(), version), os.Args[1:])
+	ctx, cancel := context.WithCancel(ctx)
+	ios := iostreams.System()
+	ios.CancelOnClosedPipe(cancel)
+	code := root.Execute(ctx, cmdutil.New(ios, version), os.Args[1:])
+	cancel()
 	stop()
 	os.Exit(code)
 }

@@ -120,7 +120,7 @@ func TestRunProviders(t *testing.T) {
 			if stdout.String() != wantRunDiff {
 				t.Errorf("stdout =\n%s\nwant\n%s", stdout.String(), wantRunDiff)
 			}
-			for _, want := range []string{"tool read_file started", "tool edit_file ok", "final: Changed the greeting to hello."} {
+			for _, want := range []string{"tool read_file started", "tool edit_file ok", "model: Changed the greeting to hello.\n"} {
 				if !strings.Contains(stderr.String(), want) {
 					t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
 				}

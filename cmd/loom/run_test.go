@@ -65,7 +65,7 @@ func TestRunPrintsDiff(t *testing.T) {
 			if stdout.String() != wantRunDiff {
 				t.Errorf("stdout =\n%s\nwant\n%s", stdout.String(), wantRunDiff)
 			}
-			for _, want := range []string{"tool read_file started", "tool edit_file ok", "final: Changed the greeting to hello."} {
+			for _, want := range []string{"tool read_file started", "tool edit_file ok", "model: Changed the greeting to hello.\n"} {
 				if !strings.Contains(stderr.String(), want) {
 					t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
 				}
@@ -228,7 +228,9 @@ func TestRunRecordsThread(t *testing.T) {
 		return string(out)
 	}
 	out := runLoom("run", "--json", "explain the greeting")
-	var first struct{ Thread string }
+	var first struct {
+		Thread string `json:"thread_id"`
+	}
 	if err := json.Unmarshal([]byte(out[strings.Index(out, "{"):]), &first); err != nil || first.Thread == "" {
 		t.Fatalf("no thread in %s (%v)", out, err)
 	}
@@ -312,7 +314,7 @@ func TestRunModelBounds(t *testing.T) {
 	if err != nil {
 		t.Fatalf("loom run: %v\n%s", err, out)
 	}
-	for _, want := range []string{"first_byte_timeout", "LOOM_FIRST_BYTE_TIMEOUT", "retrying", "final: Done."} {
+	for _, want := range []string{"first_byte_timeout", "LOOM_FIRST_BYTE_TIMEOUT", "retrying", "model: Done.\n"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -336,4 +338,73 @@ func TestRunModelBounds(t *testing.T) {
 // lastBytes is the end of a long output, for failure messages.
 func lastBytes(s string, n int) string {
 	return s[max(0, len(s)-n):]
+}
+
+// TestRunTurnsAgreeWithThreadsList: the turns `loom run` reports are the
+// turns `loom threads list` shows for its thread (the instruction is no
+// model turn), and the thread's unapplied edits are marked.
+func TestRunTurnsAgreeWithThreadsList(t *testing.T) {
+	srv := llmtest.NewServer(t, agentScript(t))
+	env := modelEnv(t, srv)
+	cmd := loomCommand(t, env, "run", "change the greeting")
+	cmd.Dir = project(t)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "3 turns, ") {
+		t.Fatalf("loom run: %v\n%s", err, out)
+	}
+	list := loomCommand(t, env, "threads", "list")
+	listed, err := list.Output()
+	lines := strings.Split(strings.TrimSpace(string(listed)), "\n")
+	if err != nil || len(lines) != 2 {
+		t.Fatalf("threads list: %v\n%s", err, listed)
+	}
+	// ID, date, time, status, turns, edits, title.
+	if f := strings.Fields(lines[1]); f[4] != "3" || f[5] != "unapplied" {
+		t.Errorf("threads list shows %s turns, edits %s; want 3, unapplied:\n%s", f[4], f[5], listed)
+	}
+}
+
+// TestRunClosedPipe: a run whose output pipe is closed (`loom run … | head
+// -1`) ends as cancelled, and its thread says so instead of running for
+// ever.
+func TestRunClosedPipe(t *testing.T) {
+	s, err := llmtest.ParseScript([]byte(`{"turns":[{"text":"still talking ","fault":{"endless":true,"chunk_delay_ms":20}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := modelEnv(t, llmtest.NewServer(t, s))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second) // a hang guard
+	defer cancel()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := loomCommandContext(t, ctx, env, "run", "talk")
+	cmd.Dir = project(t)
+	cmd.Stdout, cmd.Stderr = w, w
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	// Read until the answer streams, then close the pipe as head would.
+	buf := make([]byte, 4096)
+	for seen := ""; !strings.Contains(seen, "still talking"); {
+		n, err := r.Read(buf)
+		if err != nil {
+			t.Fatalf("reading loom's output: %v (%q)", err, seen)
+		}
+		seen += string(buf[:n])
+	}
+	r.Close()
+	err = cmd.Wait()
+	if ctx.Err() != nil {
+		t.Fatal("loom run went on after its pipe was closed")
+	}
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
+		t.Errorf("loom run: %v, want exit 130 (cancelled)", err)
+	}
+	out, err := loomCommand(t, env, "threads", "list", "--json").Output()
+	if err != nil || !strings.Contains(string(out), `"status": "cancelled"`) {
+		t.Errorf("the thread is not cancelled: %v\n%s", err, out)
+	}
 }

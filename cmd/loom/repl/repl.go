@@ -109,7 +109,7 @@ session). --shell=always (or --allow-shell) runs them without asking,
 func replRun(opts *ReplOptions) error {
 	root := opts.Root
 	if !opts.RootSet {
-		root = RepositoryRoot(root)
+		root = cmdutil.RepositoryRoot(root)
 	}
 	ws, err := opts.Workspace(root)
 	if err != nil {

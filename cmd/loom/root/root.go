@@ -28,6 +28,7 @@ import (
 	"github.com/loom-agent/loom/cmd/loom/tool"
 	"github.com/loom-agent/loom/cmd/loom/usage"
 	"github.com/loom-agent/loom/cmd/loom/version"
+	"github.com/loom-agent/loom/llm"
 )
 
 // NewCmdRoot builds `loom` with every command.
@@ -41,10 +42,15 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 		Long: `Loom is an AI coding agent. Editors reach it over LSP, assistants and other
 agents over MCP, and people at a terminal through its commands. Every edit is
 staged in a changeset, shown as a diff and applied to disk only on request.`,
+		Version:       f.Version(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
-			return setupLogging(ios, logLevel)
+			if err := setupLogging(ios, logLevel); err != nil {
+				return err
+			}
+			cmdutil.WarnUnknownConfigKeys(ios.ErrOut, llm.ConfigPath())
+			return nil
 		},
 		// Alone on a terminal, loom starts the REPL (with its flags'
 		// defaults); otherwise it shows help.
@@ -55,6 +61,7 @@ staged in a changeset, shown as a diff and applied to disk only on request.`,
 			return cmd.Help()
 		},
 	}
+	cmd.SetVersionTemplate(version.Line(f.Version()) + "\n")
 	cmd.SetOut(ios.Out)
 	cmd.SetErr(ios.ErrOut)
 	cmd.SetIn(ios.In)
@@ -81,7 +88,19 @@ staged in a changeset, shown as a diff and applied to disk only on request.`,
 		doctor.NewCmdDoctor(f, nil),
 		usage.NewCmdUsage(f, nil),
 	)
+	usageArgs(cmd)
 	return cmd
+}
+
+// usageArgs makes a wrong number of arguments a usage error (exit 2) in
+// every command.
+func usageArgs(cmd *cobra.Command) {
+	if cmd.Args != nil {
+		cmd.Args = cmdutil.UsageArgs(cmd.Args)
+	}
+	for _, c := range cmd.Commands() {
+		usageArgs(c)
+	}
 }
 
 // Execute runs the command line and returns the process exit code; the
@@ -101,16 +120,20 @@ func Execute(ctx context.Context, f *cmdutil.Factory, args []string) int {
 		fmt.Fprintln(stderr, "loom: cancelled")
 		return cmdutil.ExitCancelled
 	case errors.As(err, &exit):
-		fmt.Fprintf(stderr, "loom: %v\n", err)
+		fmt.Fprintf(stderr, "loom: %s\n", cmdutil.Message(err))
 		return exit.Code
-	case errors.As(err, new(*cmdutil.UsageError)):
-		fmt.Fprintf(stderr, "loom: %v\n", err)
+	case errors.As(err, new(*cmdutil.UsageError)), isUnknownCommand(err):
+		fmt.Fprintf(stderr, "loom: %s\n", cmdutil.Message(err))
 		return cmdutil.ExitUsage
 	default:
-		fmt.Fprintf(stderr, "loom: %v\n", err)
+		fmt.Fprintf(stderr, "loom: %s\n", cmdutil.Message(err))
 		return cmdutil.ExitFailure
 	}
 }
+
+// isUnknownCommand: cobra's error for a command it does not know, which
+// it returns as a plain error.
+func isUnknownCommand(err error) bool { return strings.HasPrefix(err.Error(), "unknown command ") }
 
 // setupLogging sends structured logs to stderr: stdout belongs to the
 // protocol in lsp, mcp and acp modes.

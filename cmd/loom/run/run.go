@@ -4,8 +4,11 @@ package run
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/charmbracelet/colorprofile"
@@ -33,11 +36,16 @@ type RunOptions struct {
 	AgentFlags  cmdutil.AgentFlags
 	Instruction string
 	Root        string
-	Focus       []string
-	Apply       bool
-	JSON        bool
-	Thread      string // an ID or unique prefix to continue
-	DB          string
+	// RootSet: --root was given; otherwise the workspace is the
+	// repository around the working folder (cmdutil.RepositoryRoot).
+	RootSet bool
+	// Focus holds files in focus: relative to the working folder, or to
+	// --root when it is given.
+	Focus  []string
+	Apply  bool
+	JSON   bool
+	Thread string // an ID or unique prefix to continue
+	DB     string
 	// Plain keeps the output plain lines on a terminal too: no markdown,
 	// no colours (NO_COLOR drops the colours alone).
 	Plain bool
@@ -50,7 +58,7 @@ func NewCmdRun(f *cmdutil.Factory, runF func(*RunOptions) error) *cobra.Command 
 	cmd := &cobra.Command{
 		Use:   "run INSTRUCTION",
 		Short: "Run the agent once and print the diff of its edits",
-		Long: `Run the agent on one instruction. Progress goes to stderr; the unified diff
+		Long: `Run the agent on one instruction ("-" reads it from stdin). Progress goes to stderr; the unified diff
 of the staged edits goes to stdout. Nothing is written unless --apply is
 given, and --apply refuses if a file changed on disk meanwhile.
 
@@ -66,10 +74,19 @@ NO_COLOR drops the colours.
 Exit codes: 0 done, 1 failed, 2 usage, 3 stopped at a limit, 130 cancelled.`,
 		Example: `  loom run "add a --verbose flag to main.go"
   loom run "fix the failing test in parse_test.go" --apply
-  loom run --json "rename Foo to Bar" | jq -r .diff`,
-		Args: cobra.MinimumNArgs(1),
+  loom run --json "rename Foo to Bar" | jq -r .diff
+  git diff | loom run -          # the instruction from stdin`,
+		Args: cmdutil.UsageArgs(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Instruction = strings.Join(args, " ")
+			if len(args) == 1 && args[0] == "-" {
+				text, err := readInstruction(opts.IO.In)
+				if err != nil {
+					return err
+				}
+				opts.Instruction = text
+			}
+			opts.RootSet = cmd.Flags().Changed("root")
 			if runF != nil {
 				return runF(opts)
 			}
@@ -78,7 +95,7 @@ Exit codes: 0 done, 1 failed, 2 usage, 3 stopped at a limit, 130 cancelled.`,
 	}
 	opts.AgentFlags.Register(cmd)
 	opts.AgentFlags.RegisterShell(cmd)
-	cmd.Flags().StringVar(&opts.Root, "root", ".", "the workspace root")
+	cmd.Flags().StringVar(&opts.Root, "root", ".", "the workspace root (default: the repository around the working folder)")
 	cmd.Flags().StringSliceVar(&opts.Focus, "focus", nil, "files in focus (the repo map favours them)")
 	cmd.Flags().BoolVar(&opts.Apply, "apply", false, "apply the edits to disk when the run ends")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the result as JSON on stdout")
@@ -89,7 +106,21 @@ Exit codes: 0 done, 1 failed, 2 usage, 3 stopped at a limit, 130 cancelled.`,
 }
 
 func runRun(ctx context.Context, opts *RunOptions) error {
-	ws, err := opts.Workspace(opts.Root)
+	root, dir, focus := opts.Root, "", opts.Focus
+	if !opts.RootSet {
+		// The repository is the workspace, as in the REPL; the working
+		// folder still chooses the AGENTS.md files and anchors --focus.
+		dir, _ = filepath.Abs(opts.Root)
+		root = cmdutil.RepositoryRoot(opts.Root)
+		focus = make([]string, len(opts.Focus))
+		for i, f := range opts.Focus {
+			if !filepath.IsAbs(f) {
+				f = filepath.Join(dir, f)
+			}
+			focus[i] = f
+		}
+	}
+	ws, err := opts.Workspace(root)
 	if err != nil {
 		return err
 	}
@@ -110,8 +141,8 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	// On a terminal the run is rendered as the REPL renders it; plain
 	// lines otherwise, or with --plain.
 	live := opts.IO.IsStderrTTY() && !opts.Plain
-	observe, end := renderer(opts, live)
-	o, err := svc.Run(ctx, session.Request{Instruction: opts.Instruction, Workspace: ws, Focus: opts.Focus,
+	observe, end, reply := renderer(opts, live)
+	o, err := svc.Run(ctx, session.Request{Instruction: opts.Instruction, Workspace: ws, Focus: focus, Dir: dir,
 		ThreadID: threadID, Model: opts.ModelName(opts.AgentFlags), Agent: ag, Observe: observe, Approver: approver})
 	end()
 	if err != nil {
@@ -131,16 +162,22 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		if runErr != nil {
 			errText = runErr.Error()
 		}
+		var usage any // null when the server did not report it
+		if usageKnown(res) {
+			usage = res.Usage
+		}
+		// The names are loom_agent's (MCP) where the two say the same.
 		if err := cmdutil.WriteJSON(out, struct {
-			Final      string `json:"final"`
-			Diff       string `json:"diff"`
-			Applied    bool   `json:"applied"`
-			StopReason string `json:"stop_reason"`
-			Turns      int    `json:"turns"`
-			Usage      any    `json:"usage"`
-			Thread     string `json:"thread,omitempty"`
-			Error      string `json:"error,omitempty"`
-		}{res.Final, diff, applied, string(res.StopReason), res.Turns, res.Usage, threadID, errText}); err != nil {
+			Final        string   `json:"final"`
+			Diff         string   `json:"diff"`
+			FilesChanged []string `json:"files_changed"`
+			Applied      bool     `json:"applied"`
+			StopReason   string   `json:"stop_reason"`
+			Turns        int      `json:"turns"`
+			Usage        any      `json:"usage"`
+			ThreadID     string   `json:"thread_id,omitempty"`
+			Error        string   `json:"error,omitempty"`
+		}{res.Final, diff, cmdutil.NonNil(o.Files()), applied, string(res.StopReason), res.Turns, usage, threadID, errText}); err != nil {
 			return err
 		}
 	} else {
@@ -149,10 +186,15 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		} else {
 			fmt.Fprint(out, diff)
 		}
-		if res.Final != "" && !live {
-			fmt.Fprintf(errOut, "final: %s\n", strings.TrimSpace(res.Final))
+		// The answer is printed once: streamed as it came, else here.
+		if final := strings.TrimSpace(res.Final); final != "" && !live && strings.TrimSpace(reply()) != final {
+			fmt.Fprintf(errOut, "final: %s\n", final)
 		}
-		fmt.Fprintf(errOut, "%d turns, %d tokens in, %d out.\n", res.Turns, res.Usage.PromptTokens, res.Usage.CompletionTokens)
+		if usageKnown(res) {
+			fmt.Fprintf(errOut, "%d turns, %d tokens in, %d out.\n", res.Turns, res.Usage.PromptTokens, res.Usage.CompletionTokens)
+		} else {
+			fmt.Fprintf(errOut, "%d turns, tokens unknown (the server did not report them).\n", res.Turns)
+		}
 		if threadID != "" {
 			fmt.Fprintf(errOut, "Thread %s (continue with --thread %s).\n", threadID, threadID)
 		}
@@ -178,13 +220,17 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	return nil
 }
 
+// usageKnown: the server reported token counts. No model call reads no
+// prompt, so zero means the server did not say (some local servers).
+func usageKnown(res agent.Result) bool { return res.Turns == 0 || res.Usage.PromptTokens > 0 }
+
 // renderer is how the run's events are shown: rendered (markdown, tool
 // lines, colours) when live, else cmdutil's progress lines. end finishes
 // what is on screen.
-func renderer(opts *RunOptions, live bool) (observe func(session.Event), end func()) {
+func renderer(opts *RunOptions, live bool) (observe func(session.Event), end func(), reply func() string) {
 	if !live {
 		p := cmdutil.NewProgress(opts.IO.ErrOut, false)
-		return p.Handle, p.EndText
+		return p.Handle, p.EndText, p.Reply
 	}
 	width := 80
 	if f, ok := opts.IO.ErrOut.(*os.File); ok {
@@ -194,7 +240,7 @@ func renderer(opts *RunOptions, live bool) (observe func(session.Event), end fun
 	}
 	v := tui.NewRunView(opts.IO.ErrOut, profile(), width)
 	v.Start()
-	return v.Handle, v.End
+	return v.Handle, v.End, func() string { return "" }
 }
 
 // profile is the terminal's colours as the environment says (TERM,
@@ -209,4 +255,21 @@ func applyError(ios *iostreams.IOStreams, err error, diff, threadID string) erro
 		return fmt.Errorf("%w\nThe edits are kept in thread %s: loom apply %s once the conflict is resolved", err, threadID, threadID)
 	}
 	return err
+}
+
+// maxInstruction bounds an instruction read from stdin.
+const maxInstruction = 10 << 20
+
+// readInstruction reads `loom run -`'s instruction from stdin.
+func readInstruction(in io.Reader) (string, error) {
+	b, err := io.ReadAll(io.LimitReader(in, maxInstruction+1))
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("reading the instruction from stdin: %w", err)
+	case len(b) > maxInstruction:
+		return "", &cmdutil.UsageError{Err: fmt.Errorf("the instruction on stdin is over %d MiB", maxInstruction>>20)}
+	case strings.TrimSpace(string(b)) == "":
+		return "", &cmdutil.UsageError{Err: errors.New("no instruction on stdin (loom run - reads it from there)")}
+	}
+	return string(b), nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -72,9 +73,9 @@ func TestRun(t *testing.T) {
 		code    int // the exit code the error asks for (0: none)
 	}{
 		{name: "diff only", script: editScript, wantOut: wantDiff,
-			wantErr: []string{"model: Let me look.", "tool read_file started", "tool edit_file ok", "final: Changed the greeting to hello.",
-				"3 turns", "Thread ", "Not applied: run again with --apply"},
-			notErr: []string{"\x1b["}},
+			wantErr: []string{"model: Let me look.", "tool read_file started", "tool edit_file ok", "model: Changed the greeting to hello.\n",
+				"3 turns, ", " tokens in, 41 out.", "Thread ", "Not applied: run again with --apply"},
+			notErr: []string{"\x1b[", "final:"}},
 		{name: "apply", script: editScript, change: func(o *RunOptions, _ *cmdtest.Factory) { o.Apply = true },
 			wantOut: wantDiff, wantErr: []string{"Applied to disk."}, applied: true},
 		{name: "json", script: editScript, change: func(o *RunOptions, _ *cmdtest.Factory) { o.JSON = true }, wantOut: "json",
@@ -105,13 +106,14 @@ func TestRun(t *testing.T) {
 			}
 			if tt.wantOut == "json" {
 				var got struct {
-					Diff       string `json:"diff"`
-					StopReason string `json:"stop_reason"`
-					Thread     string `json:"thread"`
-					Applied    bool   `json:"applied"`
+					Diff         string   `json:"diff"`
+					StopReason   string   `json:"stop_reason"`
+					Thread       string   `json:"thread_id"` // loom_agent's names
+					FilesChanged []string `json:"files_changed"`
+					Applied      bool     `json:"applied"`
 				}
 				if err := json.Unmarshal(f.Out.Bytes(), &got); err != nil || got.Diff != wantDiff || got.Applied ||
-					got.StopReason != string(agent.StopDone) || got.Thread == "" {
+					got.StopReason != string(agent.StopDone) || got.Thread == "" || !reflect.DeepEqual(got.FilesChanged, []string{"greet.go"}) {
 					t.Errorf("--json: %v: %+v\n%s", err, got, f.Out)
 				}
 			} else if f.Out.String() != tt.wantOut {
@@ -176,7 +178,7 @@ func TestNewCmdRunFlags(t *testing.T) {
 	}{
 		{[]string{"fix", "the", "bug"}, RunOptions{Instruction: "fix the bug", Root: ".", AgentFlags: defaults}},
 		{[]string{"--apply", "--json", "--root", "/src", "--focus", "a.go,b.go", "--thread", "3fa2", "--db", "t.db", "go"},
-			RunOptions{Instruction: "go", Root: "/src", Focus: []string{"a.go", "b.go"}, Apply: true, JSON: true, Thread: "3fa2", DB: "t.db", AgentFlags: defaults}},
+			RunOptions{Instruction: "go", Root: "/src", RootSet: true, Focus: []string{"a.go", "b.go"}, Apply: true, JSON: true, Thread: "3fa2", DB: "t.db", AgentFlags: defaults}},
 		{[]string{"--provider", "anthropic", "--model", "m", "--base-url", "http://x", "--max-turns", "4", "--max-tokens", "99", "--shell", "never", "--allow-shell", "go"},
 			RunOptions{Instruction: "go", Root: ".", AgentFlags: cmdutil.AgentFlags{Provider: "anthropic", Model: "m", BaseURL: "http://x",
 				MaxTurns: 4, MaxTokens: 99, Shell: "never", AllowShell: true}}},
@@ -195,6 +197,48 @@ func TestNewCmdRunFlags(t *testing.T) {
 			got.IO, got.Workspace, got.Approver, got.Agent, got.ModelName, got.Session = nil, nil, nil, nil, nil, nil
 			if !reflect.DeepEqual(*got, tt.want) {
 				t.Errorf("options =\n%+v\nwant\n%+v", *got, tt.want)
+			}
+		})
+	}
+}
+
+// TestRunUnreportedUsage: a server that reports no token counts is shown
+// as unknown, not as 0 tokens; --json says null.
+func TestRunUnreportedUsage(t *testing.T) {
+	for _, json := range []bool{false, true} {
+		opts, f, _ := newOptions(t, `{"turns":[{"text":"Nothing to do.","usage":{"prompt_tokens":0,"completion_tokens":0}}]}`)
+		opts.JSON = json
+		if err := runRun(context.Background(), opts); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.Out.String() + f.Err.String(); strings.Contains(got, "0 tokens") || strings.Contains(got, `"prompt_tokens"`) ||
+			!strings.Contains(got, "tokens unknown") && !strings.Contains(got, `"usage": null`) {
+			t.Errorf("json=%v: usage not shown as unknown:\n%s", json, got)
+		}
+	}
+}
+
+// TestRunStdin: `loom run -` reads the instruction from stdin.
+func TestRunStdin(t *testing.T) {
+	for _, tt := range []struct{ name, in, want, err string }{
+		{name: "text", in: "fix\nthe bug\n", want: "fix\nthe bug\n"},
+		{name: "empty", in: " \n", err: "no instruction on stdin"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := cmdtest.New(t, "")
+			f.IOStreams.In = strings.NewReader(tt.in)
+			var got *RunOptions
+			cmd := NewCmdRun(f.Factory, func(o *RunOptions) error { got = o; return nil })
+			cmd.SetArgs([]string{"-"})
+			err := cmd.Execute()
+			if tt.err != "" {
+				if !errors.As(err, new(*cmdutil.UsageError)) || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err = %v, want a usage error %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil || got.Instruction != tt.want {
+				t.Fatalf("instruction %q, %v; want %q", got.Instruction, err, tt.want)
 			}
 		})
 	}
@@ -251,8 +295,54 @@ func TestRunRendering(t *testing.T) {
 			if !tt.wantColour && !tt.wantMarkdown && out != wantDiff {
 				t.Errorf("stdout is not the plain diff:\n%q", out)
 			}
-			if got := strings.Contains(errOut, "final: Changed the **greeting**."); got != tt.wantPlainFinal {
-				t.Errorf("plain final line: %v, want %v:\n%s", got, tt.wantPlainFinal, errOut)
+			// The answer is printed once, as it streamed.
+			if got := strings.Contains(errOut, "model: Changed the **greeting**.\n") && strings.Count(errOut, "Changed the **greeting**.") == 1; got != tt.wantPlainFinal {
+				t.Errorf("the plain answer once: %v, want %v:\n%s", got, tt.wantPlainFinal, errOut)
+			}
+		})
+	}
+}
+
+// TestRunRepositoryRoot: from a subfolder of a repository the workspace is
+// the repository (the model's read of greet.go at its top finds it) unless
+// --root names the subfolder; --focus is relative to the working folder.
+func TestRunRepositoryRoot(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		rootSet bool
+		focus   []string
+		wantErr string // "": the run edits greet.go at the repository's top
+	}{
+		{name: "repository around the folder", focus: []string{"here.go"}},
+		{name: "--root narrows it", rootSet: true, wantErr: "greet.go"},
+		{name: "focus outside the repository", focus: []string{"../../../elsewhere.go"}, wantErr: "files in focus"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			opts, f, dir := newOptions(t, editScript)
+			sub := filepath.Join(dir, "cmd", "tool")
+			if err := os.MkdirAll(sub, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Mkdir(filepath.Join(dir, ".git"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(sub, "here.go"), []byte("package tool\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			opts.Root, opts.RootSet, opts.Focus, opts.Apply = sub, tt.rootSet, tt.focus, true
+			err := runRun(context.Background(), opts)
+			b, _ := os.ReadFile(filepath.Join(dir, "greet.go"))
+			if tt.wantErr == "" {
+				if err != nil || !strings.Contains(string(b), "hello") {
+					t.Fatalf("runRun = %v; greet.go:\n%s\n%s", err, b, f.Err)
+				}
+				return
+			}
+			if string(b) != greet {
+				t.Errorf("greet.go changed:\n%s", b)
+			}
+			if got := fmt.Sprint(err) + f.Err.String(); !strings.Contains(got, tt.wantErr) {
+				t.Errorf("runRun = %v, want %q in the error or stderr:\n%s", err, tt.wantErr, f.Err)
 			}
 		})
 	}

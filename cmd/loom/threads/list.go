@@ -56,12 +56,19 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 		if opts.JSON {
 			return cmdutil.WriteJSON(opts.IO.Out, cmdutil.NonNil(ts))
 		}
-		tw := tabwriter.NewWriter(opts.IO.Out, 0, 4, 2, ' ', 0)
-		for _, t := range ts {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d turns\t%s\n", t.ID, t.Updated.Local().Format("2006-01-02 15:04"), t.Status, t.TurnCount, t.Title)
-		}
 		if len(ts) == 0 {
 			fmt.Fprintln(opts.IO.ErrOut, "No threads.")
+			return nil
+		}
+		tw := tabwriter.NewWriter(opts.IO.Out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tUPDATED\tSTATUS\tTURNS\tEDITS\tTITLE")
+		for _, t := range ts {
+			// Edits a run staged and nobody applied: loom apply ID.
+			edits := "-"
+			if t.Unapplied {
+				edits = "unapplied"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", t.ID, t.Updated.Local().Format("2006-01-02 15:04"), t.Status, t.ModelTurns, edits, t.Title)
 		}
 		return tw.Flush()
 	})

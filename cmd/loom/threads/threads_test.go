@@ -309,3 +309,23 @@ func prefixOf(a, b string) string {
 	}
 	return a[:n]
 }
+
+// TestListColumns: the list has a header line, and marks the thread whose
+// staged edits nobody applied (a), not the one without (b).
+func TestListColumns(t *testing.T) {
+	s := seed(t)
+	if err := listRun(context.Background(), &ListOptions{IO: s.IOStreams, OpenStore: s.OpenStore}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(s.Out.String()), "\n")
+	if len(lines) != 3 || strings.Join(strings.Fields(lines[0]), " ") != "ID UPDATED STATUS TURNS EDITS TITLE" {
+		t.Fatalf("want a header and two threads:\n%s", s.Out)
+	}
+	for _, tt := range []struct{ id, edits string }{{s.a, "unapplied"}, {s.b, "-"}} {
+		for _, l := range lines[1:] {
+			if f := strings.Fields(l); f[0] == tt.id && f[5] != tt.edits {
+				t.Errorf("thread %s: edits %q, want %q:\n%s", tt.id, f[5], tt.edits, s.Out)
+			}
+		}
+	}
+}

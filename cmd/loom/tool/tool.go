@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -55,6 +57,15 @@ status, 124 when it timed out, 128+N when signal N ended it.`,
 			return toolRun(cmd.Context(), opts)
 		},
 	}
+	// `loom tool NAME --help` describes that tool: its arguments are what
+	// a person needs to write --args.
+	defaultHelp := cmd.HelpFunc()
+	cmd.SetHelpFunc(func(c *cobra.Command, args []string) {
+		if names := c.Flags().Args(); len(names) == 1 && toolHelp(opts, names[0]) == nil {
+			return
+		}
+		defaultHelp(c, args)
+	})
 	cmd.Flags().StringVar(&opts.Args, "args", "{}", "the tool's arguments as a JSON object")
 	cmd.Flags().StringVar(&opts.Root, "root", ".", "the workspace root")
 	cmd.Flags().BoolVar(&opts.Apply, "apply", false, "apply the staged edits to disk")
@@ -145,5 +156,61 @@ func commandFailed(res tools.Result) error {
 	case d.ExitCode != 0:
 		return &cmdutil.ExitError{Code: d.ExitCode, Err: fmt.Errorf("shell: the command exited with status %d", d.ExitCode)}
 	}
+	return nil
+}
+
+// toolHelp prints the tool's description and arguments, from its schema;
+// an error when there is no such tool.
+func toolHelp(opts *ToolOptions, name string) error {
+	reg, err := opts.Tools()
+	if err != nil {
+		return err
+	}
+	t, ok := reg.Get(name)
+	if !ok {
+		return fmt.Errorf("no tool %q", name)
+	}
+	sp := t.Spec()
+	var schema struct {
+		Properties map[string]struct {
+			Type        any    `json:"type"`
+			Description string `json:"description"`
+		} `json:"properties"`
+		Required []string `json:"required"`
+	}
+	if err := json.Unmarshal(sp.Schema, &schema); err != nil {
+		return err
+	}
+	out := opts.IO.Out
+	fmt.Fprintf(out, "%s (%s): %s\n\nArguments (--args as a JSON object):\n", sp.Name, sp.Effect, strings.TrimSpace(sp.Description))
+	names := make([]string, 0, len(schema.Properties))
+	for n := range schema.Properties {
+		names = append(names, n)
+	}
+	// Required arguments first, each group by name.
+	slices.SortFunc(names, func(a, b string) int {
+		ra, rb := slices.Contains(schema.Required, a), slices.Contains(schema.Required, b)
+		if ra != rb {
+			if ra {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a, b)
+	})
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	for _, n := range names {
+		p := schema.Properties[n]
+		req := "optional"
+		if slices.Contains(schema.Required, n) {
+			req = "required"
+		}
+		fmt.Fprintf(tw, "  %s\t%v, %s\t%s\n", n, p.Type, req, strings.Join(strings.Fields(p.Description), " "))
+	}
+	if len(names) == 0 {
+		fmt.Fprintln(tw, "  none")
+	}
+	tw.Flush()
+	fmt.Fprintf(out, "\nExample:\n  loom tool %s --args '{...}'\n", sp.Name)
 	return nil
 }

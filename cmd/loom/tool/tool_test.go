@@ -121,3 +121,52 @@ func TestNewCmdToolFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestToolHelp: `loom tool NAME --help` shows the tool's arguments from its
+// schema, required first; an unknown name or none gets the command's help;
+// `loom tools` prints whole descriptions.
+func TestToolHelp(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		args []string
+		want []string
+		not  []string
+	}{
+		{name: "a tool", args: []string{"edit_file", "--help"},
+			want: []string{"edit_file (edit): Replace exact text in a file.", "Arguments (--args as a JSON object):",
+				"  new_text     string, required", "  replace_all  boolean, optional  replace every occurrence"},
+			not: []string{"Flags:"}},
+		{name: "an unknown tool", args: []string{"nope", "--help"}, want: []string{"Usage:", "--args string"}},
+		{name: "no tool", args: []string{"--help"}, want: []string{"Usage:", "--args string"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := cmdtest.New(t, "")
+			cmd := NewCmdTool(f.Factory, func(*ToolOptions) error { t.Error("the tool ran"); return nil })
+			cmd.SetOut(f.Out)
+			cmd.SetArgs(tt.args)
+			if err := cmd.Execute(); err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(f.Out.String(), w) {
+					t.Errorf("help lacks %q:\n%s", w, f.Out)
+				}
+			}
+			for _, n := range tt.not {
+				if strings.Contains(f.Out.String(), n) {
+					t.Errorf("help holds %q:\n%s", n, f.Out)
+				}
+			}
+		})
+	}
+	f := cmdtest.New(t, "")
+	cmd := NewCmdList(f.Factory, nil)
+	cmd.SetArgs(nil)
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	// edit_file's description goes on past its first sentence.
+	if !strings.Contains(f.Out.String(), "The edit is staged in the changeset, not written to disk.") {
+		t.Errorf("loom tools cuts descriptions:\n%s", f.Out)
+	}
+}

@@ -63,14 +63,9 @@ func listRun(opts *ListOptions) error {
 	tw := tabwriter.NewWriter(opts.IO.Out, 0, 4, 2, ' ', 0)
 	for _, t := range reg.List() {
 		sp := t.Spec()
-		fmt.Fprintf(tw, "%s\t%s\n", sp.Name, firstSentence(sp.Description))
+		// The whole description, on one line: the first sentence alone
+		// often leaves out what the tool needs.
+		fmt.Fprintf(tw, "%s\t%s\n", sp.Name, strings.Join(strings.Fields(sp.Description), " "))
 	}
 	return tw.Flush()
-}
-
-func firstSentence(s string) string {
-	if i := strings.Index(s, ". "); i >= 0 {
-		return s[:i+1]
-	}
-	return s
 }

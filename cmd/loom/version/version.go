@@ -23,7 +23,7 @@ func NewCmdVersion(f *cmdutil.Factory, runF func(*VersionOptions) error) *cobra.
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print Loom's version",
-		Args:  cobra.NoArgs,
+		Args:  cmdutil.UsageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
 				return runF(opts)
@@ -34,6 +34,11 @@ func NewCmdVersion(f *cmdutil.Factory, runF func(*VersionOptions) error) *cobra.
 }
 
 func versionRun(opts *VersionOptions) error {
-	fmt.Fprintf(opts.IO.Out, "loom %s (%s %s/%s)\n", opts.Version(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	fmt.Fprintln(opts.IO.Out, Line(opts.Version()))
 	return nil
+}
+
+// Line is what `loom version` and `loom --version` print.
+func Line(v string) string {
+	return fmt.Sprintf("loom %s (%s %s/%s)", v, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }

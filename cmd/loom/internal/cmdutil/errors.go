@@ -1,6 +1,10 @@
 package cmdutil
 
-import "github.com/spf13/cobra"
+import (
+	"strings"
+
+	"github.com/spf13/cobra"
+)
 
 // Exit codes a script can tell apart.
 const (
@@ -38,4 +42,23 @@ func UsageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+// innerPrefixes are the package names Loom's layers put before their
+// errors, which say nothing to the person reading them.
+var innerPrefixes = []string{"agent: ", "llm: ", "session: ", "tools: ", "workspace: "}
+
+// Message is err's text for a person: one clean message, without the
+// "agent: llm: " of the layers it passed through.
+func Message(err error) string {
+	s := err.Error()
+	for trimmed := true; trimmed; {
+		trimmed = false
+		for _, p := range innerPrefixes {
+			if rest, ok := strings.CutPrefix(s, p); ok {
+				s, trimmed = rest, true
+			}
+		}
+	}
+	return s
 }

@@ -65,6 +65,8 @@ func resolveModel(flags llm.Config, load func(llm.Config) (llm.Config, error), c
 	}
 	cfg := local // the timeouts and output cap configured here still apply
 	cfg.Provider, cfg.BaseURL, cfg.APIKey, cfg.Model = "openai", ep.BaseURL, ep.Token, ep.Model
+	server := "the team server signed in to (loom login)"
+	cfg.From = llm.Origins{Provider: server, Model: server, BaseURL: server, APIKey: server}
 	cfg.HTTPClient = flags.HTTPClient
 	return cfg, SourceTeamServer, nil
 }

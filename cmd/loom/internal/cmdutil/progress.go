@@ -16,7 +16,14 @@ type Progress struct {
 	w      io.Writer
 	tty    bool
 	inText bool // a streamed reply is mid-line
+	// reply is the text streamed since the last tool call: the final
+	// answer, once the run ends, unless the provider did not stream it.
+	reply strings.Builder
 }
+
+// Reply is the text the model streamed after its last tool call: a run
+// whose final answer it is need not print the answer again.
+func (p *Progress) Reply() string { return p.reply.String() }
 
 // NewProgress renders to w, which is a terminal when tty is true.
 func NewProgress(w io.Writer, tty bool) *Progress { return &Progress{w: w, tty: tty} }
@@ -52,9 +59,11 @@ func (p *Progress) Handle(ev agent.Event) {
 			fmt.Fprint(p.w, "model: ")
 		}
 		fmt.Fprint(p.w, e.Text)
+		p.reply.WriteString(e.Text)
 		p.inText = !strings.HasSuffix(e.Text, "\n")
 	case agent.ToolStarted:
 		p.EndText()
+		p.reply.Reset()
 		if p.tty {
 			fmt.Fprintf(p.w, "%s %s %s\n", p.style(dim, "▸"), e.Name, p.style(dim, clip(e.Args, 100)))
 		} else {
@@ -86,7 +95,11 @@ func (p *Progress) Handle(ev agent.Event) {
 		fmt.Fprintf(p.w, "%s\n", p.style(dim, fmt.Sprintf("model call failed (%v); retrying in %s (attempt %d)", e.Err, e.Delay.Round(1e6), e.Attempt)))
 	case agent.TurnFinished:
 		p.EndText()
-		if !p.tty {
+		switch {
+		case p.tty:
+		case e.Usage.PromptTokens == 0: // no call reads no prompt: the server did not say
+			fmt.Fprintf(p.w, "turn %d done: tokens unknown\n", e.Turn)
+		default:
 			fmt.Fprintf(p.w, "turn %d done: %d tokens in, %d out\n", e.Turn, e.Usage.PromptTokens, e.Usage.CompletionTokens)
 		}
 	}

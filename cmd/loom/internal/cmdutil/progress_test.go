@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/loom-agent/loom/agent"
+	"github.com/loom-agent/loom/llm"
 )
 
 func TestShortDuration(t *testing.T) {
@@ -35,7 +36,8 @@ func TestProgressPlain(t *testing.T) {
 		agent.ToolStarted{Name: "grep", Args: `{"pattern":"x"}`},
 		agent.ToolFinished{Name: "grep", Duration: 3 * time.Millisecond},
 		agent.ToolFinished{Name: "edit_file", Err: errors.New("old_text was not found"), Duration: time.Millisecond},
-		agent.TurnFinished{Turn: 1},
+		agent.TurnFinished{Turn: 1, Usage: llm.Usage{PromptTokens: 120, CompletionTokens: 7}},
+		agent.TurnFinished{Turn: 2}, // a server that reports no usage
 	} {
 		p.Handle(ev)
 	}
@@ -43,7 +45,8 @@ func TestProgressPlain(t *testing.T) {
 		"tool grep started {\"pattern\":\"x\"}\n" +
 		"tool grep ok in 3ms\n" +
 		"tool edit_file error: old_text was not found in 1ms\n" +
-		"turn 1 done: 0 tokens in, 0 out\n"
+		"turn 1 done: 120 tokens in, 7 out\n" +
+		"turn 2 done: tokens unknown\n"
 	if got := b.String(); got != want {
 		t.Errorf("progress =\n%s\nwant\n%s", got, want)
 	}
