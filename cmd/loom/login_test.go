@@ -122,7 +122,7 @@ func TestLoginThroughTheBinaries(t *testing.T) {
 		t.Fatalf("loom whoami: %v, %q", err, who)
 	}
 	doctor, err := loomCommand(t, env, "doctor").Output()
-	if err != nil || !strings.Contains(string(doctor), "model:    team-model") || !strings.Contains(string(doctor), "from:     team server") {
+	if err != nil || !strings.Contains(string(doctor), "model:        team-model  (from the team server signed in to (loom login))") || !strings.Contains(string(doctor), "source:       team server") {
 		t.Fatalf("loom doctor: %v\n%s", err, doctor)
 	}
 	proj := project(t)
