@@ -1,10 +1,14 @@
 package llm
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
+	"syscall"
 	"time"
+	"unicode/utf8"
 )
 
 // Kind classifies an Error by what a person (or the retry logic) should do.
@@ -123,6 +127,53 @@ func (e *Error) summary() string {
 		return "canceled"
 	}
 	return "request failed"
+}
+
+// Brief says in a few words, on one line and without parentheses, what
+// went wrong with a model call: "503 Service Unavailable", "connection
+// refused", "no answer within 2s, first_byte_timeout". It leaves out the
+// advice of Error's message, for the line that reports a retry: the full
+// message is for when Loom gives up.
+func Brief(err error) string {
+	var e *Error
+	if !errors.As(err, &e) {
+		if err == nil {
+			return "unknown error"
+		}
+		return briefText(strings.TrimPrefix(err.Error(), "llm: "))
+	}
+	var timeout *timeoutError
+	switch {
+	case e.Status != 0:
+		if text := http.StatusText(e.Status); text != "" {
+			return fmt.Sprintf("%d %s", e.Status, text)
+		}
+		return fmt.Sprintf("HTTP %d, %s", e.Status, e.summary())
+	case errors.As(e.Err, &timeout):
+		return timeout.brief()
+	case errors.Is(e.Err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(e.Err, syscall.ECONNRESET), errors.Is(e.Err, syscall.EPIPE), errors.Is(e.Err, io.ErrUnexpectedEOF),
+		errors.Is(e.Err, io.EOF), errors.Is(e.Err, errStreamCut), errors.Is(e.Err, errNoMessageStop):
+		return "connection closed before the answer was complete"
+	case e.Message != "":
+		return e.summary() + ": " + briefText(e.Message)
+	}
+	return e.summary()
+}
+
+// briefText is s on one line, without parentheses, at most 120 bytes.
+func briefText(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	s = strings.NewReplacer("(", "", ")", "").Replace(s)
+	if len(s) > 120 {
+		i := 120
+		for i > 0 && !utf8.RuneStart(s[i]) {
+			i--
+		}
+		s = s[:i] + "…"
+	}
+	return s
 }
 
 // Unwrap exposes the underlying error, so errors.Is(err, context.Canceled)
