@@ -24,11 +24,11 @@ import (
 // another workspace.
 type seeded struct {
 	*cmdtest.Factory
-	a, b  string
+	a, b string
 	// shortA and shortB are a's and b's IDs as lists show them.
 	shortA, shortB string
-	wsA   string
-	modes []cmdutil.StoreMode // how each command opened the database
+	wsA            string
+	modes          []cmdutil.StoreMode // how each command opened the database
 }
 
 const wantDiff = `diff --git a/greet.go b/greet.go
