@@ -21,7 +21,7 @@ func TestBrief(t *testing.T) {
 	}{
 		{name: "503", fault: &llmtest.Fault{Status: 503, Message: "overloaded (try later)"}, want: "503 Service Unavailable"},
 		{name: "429", fault: &llmtest.Fault{Status: 429, Message: "slow down"}, want: "429 Too Many Requests"},
-		{name: "529, a status without a name", fault: &llmtest.Fault{Status: 529, Message: "overloaded"}, want: "HTTP 529, server error"},
+		{name: "529, a status without a name", fault: &llmtest.Fault{Status: 529, Message: "overloaded"}, want: "status 529, server error"},
 		{name: "first byte timeout", fault: &llmtest.Fault{StallAfterHeaders: true}, want: "no answer within 1s, first_byte_timeout"},
 		{name: "idle timeout", fault: &llmtest.Fault{StallAfter: 1}, want: "nothing received for 1s, idle_timeout"},
 		{name: "cut before the answer", fault: &llmtest.Fault{Cut: true}, want: "connection closed before the answer was complete"},

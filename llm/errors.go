@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -77,15 +78,23 @@ type Error struct {
 	Err error
 }
 
+// Error is one message a person can act on: what happened, where, what
+// the server said, then what to do. "the model endpoint
+// http://localhost:11434/v1 answered 404 Not Found: model "x" not found.
+// Check the model name …" or "connection failed at URL: … . Nothing is
+// listening there: …". It has no package prefix: it is shown as it is.
 func (e *Error) Error() string {
 	var b strings.Builder
-	b.WriteString("llm: ")
-	b.WriteString(e.summary())
-	if e.Status != 0 {
-		fmt.Fprintf(&b, " (HTTP %d)", e.Status)
-	}
-	if e.BaseURL != "" {
-		fmt.Fprintf(&b, " at %s", e.BaseURL)
+	switch {
+	case e.Status != 0 && e.BaseURL != "":
+		fmt.Fprintf(&b, "the model endpoint %s answered %s", e.BaseURL, e.statusText())
+	case e.Status != 0:
+		fmt.Fprintf(&b, "the model endpoint answered %s", e.statusText())
+	default:
+		b.WriteString(e.summary())
+		if e.BaseURL != "" {
+			fmt.Fprintf(&b, " at %s", e.BaseURL)
+		}
 	}
 	if e.Message != "" {
 		fmt.Fprintf(&b, ": %s", e.Message)
@@ -97,9 +106,24 @@ func (e *Error) Error() string {
 	}
 	if e.Hint != "" {
 		b.WriteString(". ")
-		b.WriteString(e.Hint)
+		b.WriteString(upperFirst(e.Hint))
 	}
 	return b.String()
+}
+
+// statusText is the HTTP status as a person reads it: "401 Unauthorized",
+// or "status 529, server error" for a code without a name.
+func (e *Error) statusText() string {
+	if text := http.StatusText(e.Status); text != "" {
+		return fmt.Sprintf("%d %s", e.Status, text)
+	}
+	return fmt.Sprintf("status %d, %s", e.Status, e.summary())
+}
+
+// upperFirst starts s, a sentence, with a capital letter.
+func upperFirst(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	return string(unicode.ToUpper(r)) + s[n:]
 }
 
 func (e *Error) summary() string {
@@ -145,10 +169,7 @@ func Brief(err error) string {
 	var timeout *timeoutError
 	switch {
 	case e.Status != 0:
-		if text := http.StatusText(e.Status); text != "" {
-			return fmt.Sprintf("%d %s", e.Status, text)
-		}
-		return fmt.Sprintf("HTTP %d, %s", e.Status, e.summary())
+		return e.statusText()
 	case errors.As(e.Err, &timeout):
 		return timeout.brief()
 	case errors.Is(e.Err, syscall.ECONNREFUSED):
