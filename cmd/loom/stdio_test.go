@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -142,5 +143,35 @@ func TestBareLoomOnStdin(t *testing.T) {
 				t.Errorf("stdout of a refused input: %q", stdout.String())
 			}
 		})
+	}
+}
+
+// TestBareLoomSignalledBeforeInput: a bare loom still waiting for its
+// client's first message ends on SIGTERM as on Ctrl-C, rather than waiting
+// for input that may never come.
+func TestBareLoomSignalledBeforeInput(t *testing.T) {
+	cmd := loomCommand(t, privateEnv(t))
+	stdin, err := cmd.StdinPipe() // open, and nothing written
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	var stderr lockedBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second) // into the wait for input
+	cmd.Process.Signal(syscall.SIGTERM)
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("loom still waits for input after SIGTERM")
+	}
+	if code := cmd.ProcessState.ExitCode(); code != exitCancelled || !strings.Contains(stderr.String(), "loom: cancelled") {
+		t.Errorf("exit %d, want %d; stderr:\n%s", code, exitCancelled, stderr.String())
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strings"
@@ -117,7 +118,7 @@ func usageArgs(cmd *cobra.Command) {
 // error, if any, goes to stderr.
 func Execute(ctx context.Context, f *cmdutil.Factory, args []string) int {
 	cmd := NewCmdRoot(f)
-	args, err := fromStdin(cmd, f.IOStreams, args)
+	args, err := fromStdin(ctx, cmd, f.IOStreams, args)
 	if err == nil {
 		cmd.SetArgs(args)
 		err = cmd.ExecuteContext(ctx)
@@ -147,8 +148,10 @@ func Execute(ctx context.Context, f *cmdutil.Factory, args []string) int {
 // fromStdin makes a bare `loom` whose stdin is not a terminal the command
 // its input asks for: `loom lsp`, `loom mcp` or `loom acp` with args, or
 // `loom run args -` for text. The bytes read to decide are given back to
-// the command through ios.In.
-func fromStdin(cmd *cobra.Command, ios *iostreams.IOStreams, args []string) ([]string, error) {
+// the command through ios.In. A signal while it waits for the first bytes
+// ends the wait (the read itself cannot be interrupted, and the process
+// ends anyway).
+func fromStdin(ctx context.Context, cmd *cobra.Command, ios *iostreams.IOStreams, args []string) ([]string, error) {
 	if ios.IsStdinTTY() {
 		return args, nil
 	}
@@ -160,7 +163,23 @@ func fromStdin(cmd *cobra.Command, ios *iostreams.IOStreams, args []string) ([]s
 			return args, nil
 		}
 	}
-	p, in, err := stdio.Detect(ios.In)
+	type detected struct {
+		p   stdio.Protocol
+		in  io.Reader
+		err error
+	}
+	done := make(chan detected, 1)
+	go func() {
+		p, in, err := stdio.Detect(ios.In)
+		done <- detected{p, in, err}
+	}()
+	var d detected
+	select {
+	case d = <-done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	p, in, err := d.p, d.in, d.err
 	if err != nil {
 		return nil, &cmdutil.UsageError{Err: err}
 	}
