@@ -3,7 +3,6 @@ package acp
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"path/filepath"
 	"sync"
 
@@ -131,8 +130,7 @@ func (t *translator) updates(ev loomsession.Event) []sdk.SessionUpdate {
 		return []sdk.SessionUpdate{sdk.UpdateAgentMessageText(e.Text)}
 	case loomsession.Retrying:
 		// Text already streamed cannot be taken back; say why it repeats.
-		return []sdk.SessionUpdate{sdk.UpdateAgentThoughtText(fmt.Sprintf(
-			"The model call failed (%v); trying again (attempt %d) in %s.", e.Err, e.Attempt, e.Delay))}
+		return []sdk.SessionUpdate{sdk.UpdateAgentThoughtText(e.Message() + "\n")}
 	case loomsession.ToolStarted:
 		c := toolCall{ID: e.ID, Name: e.Name, Args: e.Args}
 		title, locs, raw := describe(c, t.tools, t.abs)

@@ -171,8 +171,8 @@ func TestTranslatorUpdates(t *testing.T) {
 		{"rejected edit fails, diff kept", []sdk.ToolCallContent{sdk.ToolDiffContent("/w/new.go", "x\n")},
 			agent.ToolFinished{ID: "c1", Name: "write_file", Err: errors.New("the user rejected this")},
 			`[{"sessionUpdate":"tool_call_update","toolCallId":"c1","status":"failed","content":[{"type":"diff","path":"/w/new.go","newText":"x\n"},{"type":"content","content":{"type":"text","text":"the user rejected this"}}],"rawOutput":{"error":"the user rejected this"}}]`},
-		{"retry is a thought", nil, agent.Retrying{Attempt: 2, Delay: time.Second, Err: errors.New("429")},
-			`[{"sessionUpdate":"agent_thought_chunk","content":{"type":"text","text":"The model call failed (429); trying again (attempt 2) in 1s."}}]`},
+		{"retry is a thought", nil, agent.Retrying{Attempt: 2, MaxAttempts: 3, Delay: time.Second, Err: errors.New("429")},
+			`[{"sessionUpdate":"agent_thought_chunk","content":{"type":"text","text":"model request failed (429); retrying in 1s (attempt 2 of 3)\n"}}]`},
 		{"turn finished has no update", nil, agent.TurnFinished{Turn: 1, Usage: llm.Usage{PromptTokens: 3}}, `null`},
 		{"state change has no update", nil, agent.StateChanged{From: agent.StateCallingModel, To: agent.StateDone}, `null`},
 	}

@@ -189,9 +189,11 @@ func (a *Agent) Run(ctx context.Context, task Task, onEvent func(Event)) (Result
 	}
 	switch s.phase {
 	case StateCancelled:
-		return res, fmt.Errorf("agent: run cancelled: %w", s.err)
+		return res, fmt.Errorf("run cancelled: %w", s.err)
 	case StateFailed:
-		return res, fmt.Errorf("agent: %w", s.err)
+		// The model's error (an *llm.Error) says what failed and where;
+		// a prefix would only stand between the person and it.
+		return res, s.err
 	}
 	return res, nil
 }

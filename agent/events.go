@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/loom-agent/loom/llm"
@@ -67,11 +68,33 @@ type TurnFinished struct {
 
 // Retrying reports that a failed model call will be tried again after
 // Delay. Attempt is the number of the attempt about to be made (2 for the
-// first retry).
+// first retry), of MaxAttempts in all (0 when unknown).
 type Retrying struct {
-	Attempt int
-	Delay   time.Duration
-	Err     error
+	Attempt     int
+	MaxAttempts int
+	Delay       time.Duration
+	Err         error
+}
+
+// Message is the one line every front end shows for a retry, such as
+// "model request failed (503 Service Unavailable); retrying in 2s
+// (attempt 2 of 3)": the cause in a few words (llm.Brief), without the
+// error's advice, which is for when Loom gives up.
+func (r Retrying) Message() string {
+	of := ""
+	if r.MaxAttempts > 0 {
+		of = fmt.Sprintf(" of %d", r.MaxAttempts)
+	}
+	return fmt.Sprintf("model request failed (%s); retrying in %s (attempt %d%s)", llm.Brief(r.Err), roundDelay(r.Delay), r.Attempt, of)
+}
+
+// roundDelay keeps a wait readable: milliseconds under a second, else
+// tenths of seconds.
+func roundDelay(d time.Duration) time.Duration {
+	if d < time.Second {
+		return d.Round(time.Millisecond)
+	}
+	return d.Round(100 * time.Millisecond)
 }
 
 // StateChanged reports a move of the state machine from one state to

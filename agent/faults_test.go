@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -122,8 +123,11 @@ func TestModelFaults(t *testing.T) {
 				t.Fatalf("%d Retrying events, want %d", len(retries), len(tt.wantRetries))
 			}
 			for i, r := range retries {
-				if r.Attempt != i+2 || r.Err == nil {
-					t.Errorf("retry %d: attempt %d, err %v", i, r.Attempt, r.Err)
+				if r.Attempt != i+2 || r.MaxAttempts != 3 || r.Err == nil {
+					t.Errorf("retry %d: attempt %d of %d, err %v", i, r.Attempt, r.MaxAttempts, r.Err)
+				}
+				if want := fmt.Sprintf("(attempt %d of 3)", r.Attempt); !strings.HasSuffix(r.Message(), want) {
+					t.Errorf("retry %d says %q, want it to end %q", i, r.Message(), want)
 				}
 				if want := tt.wantRetries[i]; want >= 0 && r.Delay != want {
 					t.Errorf("retry %d waited %s, want %s", i, r.Delay, want)

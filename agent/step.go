@@ -62,7 +62,7 @@ func stepModel(s runState, ev event) (runState, []action) {
 	case evRetryScheduled:
 		// The retry wrapper waits by itself; nothing was streamed yet.
 		s.phase = StateWaitingRetry
-		return s, append(moved(from, s.phase), actEmit{Retrying{Attempt: ev.attempt, Delay: ev.delay, Err: ev.err}})
+		return s, append(moved(from, s.phase), actEmit{Retrying{Attempt: ev.attempt, MaxAttempts: s.lim.maxAttempts, Delay: ev.delay, Err: ev.err}})
 	case evModelError:
 		if !ev.retryable || s.attempt >= s.lim.maxAttempts {
 			return stopWith(s, StateFailed, StopFailed, "", ev.err)
@@ -72,7 +72,7 @@ func stepModel(s runState, ev event) (runState, []action) {
 		s.phase, s.text, s.calls = StateWaitingRetry, nil, nil
 		d := retryDelay(s.lim, s.attempt, ev.err)
 		return s, append(moved(from, s.phase),
-			actEmit{Retrying{Attempt: s.attempt, Delay: d, Err: ev.err}},
+			actEmit{Retrying{Attempt: s.attempt, MaxAttempts: s.lim.maxAttempts, Delay: d, Err: ev.err}},
 			actCallModel{delay: d})
 	case evModelFinished:
 		return modelDone(s, ev)

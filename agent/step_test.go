@@ -152,7 +152,7 @@ func TestStep(t *testing.T) {
 			want: retrying,
 			wantA: []action{
 				actEmit{StateChanged{StateCallingModel, StateWaitingRetry}},
-				actEmit{Retrying{Attempt: 2, Delay: time.Second, Err: errSlow}},
+				actEmit{Retrying{Attempt: 2, MaxAttempts: 3, Delay: time.Second, Err: errSlow}},
 			},
 		},
 		{
@@ -169,7 +169,7 @@ func TestStep(t *testing.T) {
 			want: with(calling, func(s *runState) { s.phase, s.attempt = StateWaitingRetry, 2 }),
 			wantA: []action{
 				actEmit{StateChanged{StateCallingModel, StateWaitingRetry}},
-				actEmit{Retrying{Attempt: 2, Delay: 100 * time.Millisecond, Err: errCut}},
+				actEmit{Retrying{Attempt: 2, MaxAttempts: 3, Delay: 100 * time.Millisecond, Err: errCut}},
 				actCallModel{delay: 100 * time.Millisecond},
 			},
 		},
@@ -180,7 +180,7 @@ func TestStep(t *testing.T) {
 			want: with(calling, func(s *runState) { s.phase, s.attempt = StateWaitingRetry, 2 }),
 			wantA: []action{
 				actEmit{StateChanged{StateCallingModel, StateWaitingRetry}},
-				actEmit{Retrying{Attempt: 2, Delay: 2 * time.Second, Err: errSlow}},
+				actEmit{Retrying{Attempt: 2, MaxAttempts: 3, Delay: 2 * time.Second, Err: errSlow}},
 				actCallModel{delay: 2 * time.Second},
 			},
 		},

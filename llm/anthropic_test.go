@@ -233,12 +233,12 @@ func TestAnthropicErrorsClassified(t *testing.T) {
 		temporary bool
 		mention   []string
 	}{
-		{400, "k", llm.KindBadRequest, false, []string{"request rejected", "invalid_request_error", "max_tokens"}},
-		{401, "sk-wrong", llm.KindAuth, false, []string{"authentication failed", "authentication_error", "ANTHROPIC_API_KEY"}},
-		{401, "", llm.KindAuth, false, []string{"no API key is set", "LOOM_API_KEY or ANTHROPIC_API_KEY"}},
-		{403, "k", llm.KindAuth, false, []string{"access denied", "permission_error", `"claude-test"`}},
+		{400, "k", llm.KindBadRequest, false, []string{"400 Bad Request", "invalid_request_error", "max_tokens"}},
+		{401, "sk-wrong", llm.KindAuth, false, []string{"401 Unauthorized", "authentication_error", "ANTHROPIC_API_KEY"}},
+		{401, "", llm.KindAuth, false, []string{"No API key is set", "LOOM_API_KEY or ANTHROPIC_API_KEY"}},
+		{403, "k", llm.KindAuth, false, []string{"403 Forbidden", "permission_error", `"claude-test"`}},
 		{404, "k", llm.KindNotFound, false, []string{"not_found_error", "LOOM_MODEL", "claude-"}},
-		{429, "k", llm.KindRateLimit, true, []string{"rate limited", "rate_limit_error", "wait 2s"}},
+		{429, "k", llm.KindRateLimit, true, []string{"429 Too Many Requests", "rate_limit_error", "wait 2s"}},
 		{500, "k", llm.KindServer, true, []string{"api_error"}},
 		{529, "k", llm.KindServer, true, []string{"overloaded_error", "overloaded for everyone"}},
 	}

@@ -1,10 +1,15 @@
 package llm
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
+	"syscall"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Kind classifies an Error by what a person (or the retry logic) should do.
@@ -73,15 +78,23 @@ type Error struct {
 	Err error
 }
 
+// Error is one message a person can act on: what happened, where, what
+// the server said, then what to do. "the model endpoint
+// http://localhost:11434/v1 answered 404 Not Found: model "x" not found.
+// Check the model name …" or "connection failed at URL: … . Nothing is
+// listening there: …". It has no package prefix: it is shown as it is.
 func (e *Error) Error() string {
 	var b strings.Builder
-	b.WriteString("llm: ")
-	b.WriteString(e.summary())
-	if e.Status != 0 {
-		fmt.Fprintf(&b, " (HTTP %d)", e.Status)
-	}
-	if e.BaseURL != "" {
-		fmt.Fprintf(&b, " at %s", e.BaseURL)
+	switch {
+	case e.Status != 0 && e.BaseURL != "":
+		fmt.Fprintf(&b, "the model endpoint %s answered %s", e.BaseURL, e.statusText())
+	case e.Status != 0:
+		fmt.Fprintf(&b, "the model endpoint answered %s", e.statusText())
+	default:
+		b.WriteString(e.summary())
+		if e.BaseURL != "" {
+			fmt.Fprintf(&b, " at %s", e.BaseURL)
+		}
 	}
 	if e.Message != "" {
 		fmt.Fprintf(&b, ": %s", e.Message)
@@ -93,9 +106,24 @@ func (e *Error) Error() string {
 	}
 	if e.Hint != "" {
 		b.WriteString(". ")
-		b.WriteString(e.Hint)
+		b.WriteString(upperFirst(e.Hint))
 	}
 	return b.String()
+}
+
+// statusText is the HTTP status as a person reads it: "401 Unauthorized",
+// or "status 529, server error" for a code without a name.
+func (e *Error) statusText() string {
+	if text := http.StatusText(e.Status); text != "" {
+		return fmt.Sprintf("%d %s", e.Status, text)
+	}
+	return fmt.Sprintf("status %d, %s", e.Status, e.summary())
+}
+
+// upperFirst starts s, a sentence, with a capital letter.
+func upperFirst(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	return string(unicode.ToUpper(r)) + s[n:]
 }
 
 func (e *Error) summary() string {
@@ -123,6 +151,50 @@ func (e *Error) summary() string {
 		return "canceled"
 	}
 	return "request failed"
+}
+
+// Brief says in a few words, on one line and without parentheses, what
+// went wrong with a model call: "503 Service Unavailable", "connection
+// refused", "no answer within 2s, first_byte_timeout". It leaves out the
+// advice of Error's message, for the line that reports a retry: the full
+// message is for when Loom gives up.
+func Brief(err error) string {
+	var e *Error
+	if !errors.As(err, &e) {
+		if err == nil {
+			return "unknown error"
+		}
+		return briefText(strings.TrimPrefix(err.Error(), "llm: "))
+	}
+	var timeout *timeoutError
+	switch {
+	case e.Status != 0:
+		return e.statusText()
+	case errors.As(e.Err, &timeout):
+		return timeout.brief()
+	case errors.Is(e.Err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(e.Err, syscall.ECONNRESET), errors.Is(e.Err, syscall.EPIPE), errors.Is(e.Err, io.ErrUnexpectedEOF),
+		errors.Is(e.Err, io.EOF), errors.Is(e.Err, errStreamCut), errors.Is(e.Err, errNoMessageStop):
+		return "connection closed before the answer was complete"
+	case e.Message != "":
+		return e.summary() + ": " + briefText(e.Message)
+	}
+	return e.summary()
+}
+
+// briefText is s on one line, without parentheses, at most 120 bytes.
+func briefText(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	s = strings.NewReplacer("(", "", ")", "").Replace(s)
+	if len(s) > 120 {
+		i := 120
+		for i > 0 && !utf8.RuneStart(s[i]) {
+			i--
+		}
+		s = s[:i] + "…"
+	}
+	return s
 }
 
 // Unwrap exposes the underlying error, so errors.Is(err, context.Canceled)

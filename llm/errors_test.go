@@ -22,15 +22,15 @@ func TestHTTPErrorsClassified(t *testing.T) {
 		temporary bool
 		mention   []string // what a person needs to read in the message
 	}{
-		{401, "sk-wrong", llm.KindAuth, false, []string{"authentication failed", "HTTP 401", "OPENAI_API_KEY", "LOOM_API_KEY", "server message"}},
-		{401, "", llm.KindAuth, false, []string{"no API key is set", "LOOM_API_KEY"}},
-		{403, "k", llm.KindAuth, false, []string{"access denied", `"test-model"`}},
+		{401, "sk-wrong", llm.KindAuth, false, []string{"the model endpoint", "answered 401 Unauthorized", "OPENAI_API_KEY", "LOOM_API_KEY", "server message"}},
+		{401, "", llm.KindAuth, false, []string{"No API key is set", "LOOM_API_KEY"}},
+		{403, "k", llm.KindAuth, false, []string{"403 Forbidden", `"test-model"`}},
 		{404, "k", llm.KindNotFound, false, []string{"LOOM_MODEL", "ollama pull test-model", "/v1"}},
-		{400, "k", llm.KindBadRequest, false, []string{"request rejected", "server message"}},
+		{400, "k", llm.KindBadRequest, false, []string{"400 Bad Request", "server message"}},
 		{413, "k", llm.KindBadRequest, false, nil},
 		{422, "k", llm.KindBadRequest, false, nil},
 		{408, "k", llm.KindTimeout, true, nil},
-		{429, "k", llm.KindRateLimit, true, []string{"rate limited", "wait 2s"}},
+		{429, "k", llm.KindRateLimit, true, []string{"429 Too Many Requests", "wait 2s"}},
 		{500, "k", llm.KindServer, true, nil},
 		{501, "k", llm.KindServer, false, nil},
 		{502, "k", llm.KindServer, true, nil},

@@ -272,7 +272,7 @@ func TestBadAnswersBounded(t *testing.T) {
 				writeFiller(w, 'x', 8<<20)
 				holdOpen(r)
 			},
-			kind: llm.KindServer, temporary: true, mention: []string{"HTTP 500", "xxxx..."},
+			kind: llm.KindServer, temporary: true, mention: []string{"500 Internal Server Error", "xxxx..."},
 		},
 		{
 			name: "an HTML page",

@@ -115,6 +115,20 @@ func (e *timeoutError) Error() string {
 	}
 }
 
+// brief is Error's text for a retry line, without parentheses.
+func (e *timeoutError) brief() string {
+	switch e.phase {
+	case phaseConnect:
+		return fmt.Sprintf("no connection within %s, connect_timeout", e.after)
+	case phaseFirstByte:
+		return fmt.Sprintf("no answer within %s, first_byte_timeout", e.after)
+	case phaseIdle:
+		return fmt.Sprintf("nothing received for %s, idle_timeout", e.after)
+	default:
+		return fmt.Sprintf("still streaming after %s, stream_timeout", e.after)
+	}
+}
+
 func (e *timeoutError) Unwrap() error { return e.err }
 
 // hint says why it may have happened and how to wait longer.

@@ -65,7 +65,7 @@ func (p *progress) event(ev session.Event) {
 	case session.TurnFinished:
 		msg = fmt.Sprintf("model turn %d done", e.Turn)
 	case session.Retrying:
-		msg = fmt.Sprintf("model call failed; retrying (attempt %d)", e.Attempt)
+		msg = e.Message()
 	}
 	if msg != "" {
 		p.send(&protocol.WorkDoneProgressReport{Kind: "report", Message: ptr(msg)})

@@ -742,7 +742,7 @@ func (s *Store) resolve(ctx context.Context, prefix string, workspaces []string)
 	err := s.read(ctx, func(tx *sql.Tx) error {
 		ids = nil
 		// '~' sorts after every ID character, so the range is the prefix's.
-		rows, err := tx.QueryContext(ctx, `SELECT id FROM threads WHERE id >= ? AND id < ? AND `+scope+` ORDER BY id LIMIT 3`, args...)
+		rows, err := tx.QueryContext(ctx, `SELECT id FROM threads WHERE id >= ? AND id < ? AND `+scope+` ORDER BY id LIMIT `+fmt.Sprint(maxCandidates+1), args...)
 		if err != nil {
 			return err
 		}
@@ -768,7 +768,56 @@ func (s *Store) resolve(ctx context.Context, prefix string, workspaces []string)
 	case 1:
 		return ids[0], nil
 	}
-	return "", fmt.Errorf("%q is ambiguous: it starts %s, %s, ...; type more of the ID", prefix, ids[0], ids[1])
+	more := ""
+	if len(ids) > maxCandidates {
+		ids, more = ids[:maxCandidates], " and more"
+	}
+	return "", fmt.Errorf("%q is %w: it starts %s%s; type more of the ID", prefix, ErrAmbiguous, strings.Join(ids, ", "), more)
+}
+
+// ErrAmbiguous is returned (wrapped, with the candidates) for an ID
+// prefix that starts several threads.
+var ErrAmbiguous = errors.New("ambiguous")
+
+// maxCandidates is how many threads an ambiguous prefix's error names.
+const maxCandidates = 5
+
+// MinShortID is the shortest prefix ShortIDs returns: as git's short
+// hashes, long enough that it stays unique as threads are added, mostly.
+const MinShortID = 8
+
+// ShortIDs maps each of ids to its shortest prefix, of at least
+// MinShortID characters, that starts no other thread of the store (the
+// whole store, not only ids: a list filtered by workspace shows prefixes
+// that every command accepts).
+func (s *Store) ShortIDs(ctx context.Context, ids []string) (map[string]string, error) {
+	short := make(map[string]string, len(ids))
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		for _, id := range ids {
+			// The IDs beside id in order share the longest prefixes with it.
+			var before, after sql.NullString
+			if err := tx.QueryRowContext(ctx, `SELECT (SELECT max(id) FROM threads WHERE id < ?1), (SELECT min(id) FROM threads WHERE id > ?1)`, id).
+				Scan(&before, &after); err != nil {
+				return err
+			}
+			n := max(sharedLen(id, before.String), sharedLen(id, after.String)) + 1
+			short[id] = id[:min(len(id), max(n, MinShortID))]
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("shortening thread IDs: %w", err)
+	}
+	return short, nil
+}
+
+// sharedLen is the length of the prefix a and b share.
+func sharedLen(a, b string) int {
+	n := 0
+	for n < len(a) && n < len(b) && a[n] == b[n] {
+		n++
+	}
+	return n
 }
 
 // Delete removes thread id and everything it holds.

@@ -3,6 +3,7 @@ package thread
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -374,5 +375,51 @@ func TestNewIDSortsByTime(t *testing.T) {
 	}
 	if strings.Trim(a+b+c, idAlphabet) != "" {
 		t.Errorf("IDs use characters outside the alphabet: %s %s %s", a, b, c)
+	}
+}
+
+// TestShortIDs: each ID's shortest prefix that starts no other thread of
+// the store, at least MinShortID long, resolves to it; an ambiguous prefix
+// names its candidates.
+func TestShortIDs(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	ids := []string{"1111111100", "1111111101", "1111111200", "1111122222", "1111133333", "1111144444", "2222222222"}
+	for i, id := range ids {
+		// IDs chosen for their shared starts, in place of the clock's.
+		old := newThread(t, s, Meta{Workspace: fmt.Sprintf("/w%d", i%2), Title: id})
+		if _, err := s.db.ExecContext(ctx, `UPDATE threads SET id = ? WHERE id = ?`, id, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := map[string]string{
+		"1111111100": "1111111100", // its neighbour shares 9 characters
+		"1111111101": "1111111101",
+		"1111111200": "11111112",
+		"1111122222": "11111222",
+		"1111133333": "11111333",
+		"1111144444": "11111444",
+		"2222222222": "22222222", // no neighbour shares anything: MinShortID
+	}
+	got, err := s.ShortIDs(ctx, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, short := range want {
+		if got[id] != short {
+			t.Errorf("ShortIDs[%s] = %q, want %q", id, got[id], short)
+		}
+		if r, err := s.Resolve(ctx, got[id]); r != id || err != nil {
+			t.Errorf("Resolve(%q) = %q, %v; want %s", got[id], r, err, id)
+		}
+	}
+	for _, tt := range []struct{ prefix, want string }{
+		{"1111111", `"1111111" is ambiguous: it starts 1111111100, 1111111101, 1111111200; type more of the ID`},
+		{"1", `"1" is ambiguous: it starts 1111111100, 1111111101, 1111111200, 1111122222, 1111133333 and more; type more of the ID`},
+	} {
+		_, err := s.Resolve(ctx, tt.prefix)
+		if !errors.Is(err, ErrAmbiguous) || err.Error() != tt.want {
+			t.Errorf("Resolve(%q) = %v\nwant %s", tt.prefix, err, tt.want)
+		}
 	}
 }

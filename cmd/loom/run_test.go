@@ -294,7 +294,7 @@ func TestReplResume(t *testing.T) {
 
 // TestRunModelBounds: the model bounds set in the environment reach the
 // model call. The first answer stalls after its headers; the run retries
-// after LOOM_FIRST_BYTE_TIMEOUT, says which timeout fired, and finishes with
+// after LOOM_FIRST_BYTE_TIMEOUT, says which timeout fired on one line, and finishes with
 // the output cap of LOOM_MAX_OUTPUT_TOKENS on every request. A bound that
 // is not a duration stops the run with a message naming it.
 func TestRunModelBounds(t *testing.T) {
@@ -314,10 +314,14 @@ func TestRunModelBounds(t *testing.T) {
 	if err != nil {
 		t.Fatalf("loom run: %v\n%s", err, out)
 	}
-	for _, want := range []string{"first_byte_timeout", "LOOM_FIRST_BYTE_TIMEOUT", "retrying", "model: Done.\n"} {
+	for _, want := range []string{"model request failed (no answer within 2s, first_byte_timeout); retrying in ", " (attempt 2 of 3)\n", "model: Done.\n"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+	// One line, without the advice to try again while Loom does.
+	if strings.Count(string(out), "model request failed") != 1 || strings.Contains(string(out), "try again") {
+		t.Errorf("the retry is not one line of its own:\n%s", out)
 	}
 	reqs := srv.ChatRequests()
 	if len(reqs) != 2 || reqs[0].MaxTokens != 321 || reqs[1].MaxTokens != 321 {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/loom-agent/loom/cmd/loom/doctor"
 	"github.com/loom-agent/loom/cmd/loom/internal/cmdutil"
 	"github.com/loom-agent/loom/cmd/loom/internal/iostreams"
+	"github.com/loom-agent/loom/cmd/loom/internal/stdio"
 	"github.com/loom-agent/loom/cmd/loom/mcpservers"
 	"github.com/loom-agent/loom/cmd/loom/ralph"
 	"github.com/loom-agent/loom/cmd/loom/repl"
@@ -41,7 +43,14 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 		Short: "Loom is an AI coding agent for editors, agents and terminals",
 		Long: `Loom is an AI coding agent. Editors reach it over LSP, assistants and other
 agents over MCP, and people at a terminal through its commands. Every edit is
-staged in a changeset, shown as a diff and applied to disk only on request.`,
+staged in a changeset, shown as a diff and applied to disk only on request.
+
+Alone on a terminal, loom starts the REPL. With stdin not a terminal, it
+serves what the first bytes there are: LSP (a Content-Length header), MCP (an
+initialize request whose protocolVersion is a date string), ACP (one whose
+protocolVersion is a number), or text, taken as the instruction of
+"loom run -". So an editor or an assistant configured with just "loom"
+works; the flags of the command chosen (--root, --model, …) may be given.`,
 		Version:       f.Version(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -53,7 +62,9 @@ staged in a changeset, shown as a diff and applied to disk only on request.`,
 			return nil
 		},
 		// Alone on a terminal, loom starts the REPL (with its flags'
-		// defaults); otherwise it shows help.
+		// defaults); with stdin not a terminal Execute has already
+		// chosen the server or `run -` from the input, and an empty
+		// input, or stdout alone redirected, shows help.
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if ios.IsStdoutTTY() && ios.IsStdinTTY() {
 				return replCmd.RunE(replCmd, nil)
@@ -107,8 +118,11 @@ func usageArgs(cmd *cobra.Command) {
 // error, if any, goes to stderr.
 func Execute(ctx context.Context, f *cmdutil.Factory, args []string) int {
 	cmd := NewCmdRoot(f)
-	cmd.SetArgs(args)
-	err := cmd.ExecuteContext(ctx)
+	args, err := fromStdin(ctx, cmd, f.IOStreams, args)
+	if err == nil {
+		cmd.SetArgs(args)
+		err = cmd.ExecuteContext(ctx)
+	}
 	f.FinishIndexing(ctx)
 	f.Close()
 	stderr := f.IOStreams.ErrOut
@@ -129,6 +143,55 @@ func Execute(ctx context.Context, f *cmdutil.Factory, args []string) int {
 		fmt.Fprintf(stderr, "loom: %s\n", cmdutil.Message(err))
 		return cmdutil.ExitFailure
 	}
+}
+
+// fromStdin makes a bare `loom` whose stdin is not a terminal the command
+// its input asks for: `loom lsp`, `loom mcp` or `loom acp` with args, or
+// `loom run args -` for text. The bytes read to decide are given back to
+// the command through ios.In. A signal while it waits for the first bytes
+// ends the wait (the read itself cannot be interrupted, and the process
+// ends anyway).
+func fromStdin(ctx context.Context, cmd *cobra.Command, ios *iostreams.IOStreams, args []string) ([]string, error) {
+	if ios.IsStdinTTY() {
+		return args, nil
+	}
+	if c, _, err := cmd.Find(args); err != nil || c != cmd {
+		return args, nil
+	}
+	for _, a := range args {
+		if a == "-h" || a == "--help" || a == "-v" || a == "--version" {
+			return args, nil
+		}
+	}
+	type detected struct {
+		p   stdio.Protocol
+		in  io.Reader
+		err error
+	}
+	done := make(chan detected, 1)
+	go func() {
+		p, in, err := stdio.Detect(ios.In)
+		done <- detected{p, in, err}
+	}()
+	var d detected
+	select {
+	case d = <-done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	p, in, err := d.p, d.in, d.err
+	if err != nil {
+		return nil, &cmdutil.UsageError{Err: err}
+	}
+	ios.In = in
+	cmd.SetIn(in)
+	switch p {
+	case stdio.LSP, stdio.MCP, stdio.ACP:
+		return append([]string{p.String()}, args...), nil
+	case stdio.Text:
+		return append(append([]string{"run"}, args...), "-"), nil
+	}
+	return args, nil
 }
 
 // isUnknownCommand: cobra's error for a command it does not know, which

@@ -180,6 +180,8 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		}{res.Final, diff, cmdutil.NonNil(o.Files()), applied, string(res.StopReason), res.Turns, usage, threadID, errText}); err != nil {
 			return err
 		}
+	} else if failedEmpty(o) {
+		// Nothing to show but why: the error is the run's one message.
 	} else {
 		if diff != "" && opts.IO.IsStdoutTTY() && !opts.Plain {
 			fmt.Fprint(out, tui.ColourDiff(diff, profile()))
@@ -218,6 +220,12 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		return &cmdutil.ExitError{Code: cmdutil.ExitLimit, Err: fmt.Errorf("stopped at a limit (%s) before the model finished", res.StopReason)}
 	}
 	return nil
+}
+
+// failedEmpty: the run failed before the model answered anything (a
+// wrong key, a server down), so turns, thread and edits say nothing.
+func failedEmpty(o session.Outcome) bool {
+	return o.Err != nil && !o.Cancelled() && o.Diff == "" && o.Result.Usage.PromptTokens == 0 && strings.TrimSpace(o.Result.Final) == ""
 }
 
 // usageKnown: the server reported token counts. No model call reads no

@@ -60,6 +60,7 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 			fmt.Fprintln(opts.IO.ErrOut, "No threads.")
 			return nil
 		}
+		short := cmdutil.ShortIDs(ctx, st, ts)
 		tw := tabwriter.NewWriter(opts.IO.Out, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tUPDATED\tSTATUS\tTURNS\tEDITS\tTITLE")
 		for _, t := range ts {
@@ -68,7 +69,7 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 			if t.Unapplied {
 				edits = "unapplied"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", t.ID, t.Updated.Local().Format("2006-01-02 15:04"), t.Status, t.ModelTurns, edits, t.Title)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", short(t.ID), t.Updated.Local().Format("2006-01-02 15:04"), t.Status, t.ModelTurns, edits, t.Title)
 		}
 		return tw.Flush()
 	})

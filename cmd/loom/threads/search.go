@@ -68,9 +68,14 @@ func searchRun(ctx context.Context, opts *SearchOptions) error {
 		if opts.JSON {
 			return cmdutil.WriteJSON(opts.IO.Out, cmdutil.NonNil(hits))
 		}
+		ts := make([]thread.Thread, len(hits))
+		for i, h := range hits {
+			ts[i] = h.Thread
+		}
+		short := cmdutil.ShortIDs(ctx, st, ts)
 		for _, h := range hits {
 			t := h.Thread
-			fmt.Fprintf(opts.IO.Out, "%s  %s  %s  %s\n    %s\n", t.ID, t.Updated.Local().Format("2006-01-02 15:04"), t.Status, t.Title, h.Snippet)
+			fmt.Fprintf(opts.IO.Out, "%s  %s  %s  %s\n    %s\n", short(t.ID), t.Updated.Local().Format("2006-01-02 15:04"), t.Status, t.Title, h.Snippet)
 		}
 		if len(hits) == 0 {
 			fmt.Fprintln(opts.IO.ErrOut, "No matches.")

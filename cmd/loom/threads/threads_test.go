@@ -24,9 +24,11 @@ import (
 // another workspace.
 type seeded struct {
 	*cmdtest.Factory
-	a, b  string
-	wsA   string
-	modes []cmdutil.StoreMode // how each command opened the database
+	a, b string
+	// shortA and shortB are a's and b's IDs as lists show them.
+	shortA, shortB string
+	wsA            string
+	modes          []cmdutil.StoreMode // how each command opened the database
 }
 
 const wantDiff = `diff --git a/greet.go b/greet.go
@@ -86,6 +88,11 @@ func seed(t *testing.T) *seeded {
 		t.Fatal(err)
 	}
 	s.a, s.b = a.ID, b.ID
+	short, err := st.ShortIDs(ctx, []string{s.a, s.b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.shortA, s.shortB = short[s.a], short[s.b]
 	return s
 }
 
@@ -124,7 +131,11 @@ func TestList(t *testing.T) {
 			if !reflect.DeepEqual(s.modes, []cmdutil.StoreMode{cmdutil.ReadOnly}) {
 				t.Errorf("opened the database %v, want read-only once", s.modes)
 			}
-			out, ids := s.Out.String(), map[string]string{"a": s.a, "b": s.b}
+			// Text shows the IDs short, JSON whole.
+			out, ids := s.Out.String(), map[string]string{"a": s.shortA, "b": s.shortB}
+			if opts.JSON {
+				ids = map[string]string{"a": s.a, "b": s.b}
+			}
 			at := 0
 			for _, w := range tt.want {
 				if id, ok := ids[w]; ok {
@@ -225,8 +236,9 @@ func TestShow(t *testing.T) {
 func TestSearchExportRm(t *testing.T) {
 	s := seed(t)
 	ctx := context.Background()
+	// a's title and first message both match: a is listed once.
 	if err := searchRun(ctx, &SearchOptions{IO: s.IOStreams, OpenStore: s.OpenStore, Query: "tokenizer"}); err != nil ||
-		!strings.HasPrefix(s.Out.String(), s.a) || strings.Contains(s.Out.String(), s.b) {
+		!strings.HasPrefix(s.Out.String(), s.shortA+" ") || strings.Count(s.Out.String(), s.shortA) != 1 || strings.Contains(s.Out.String(), s.shortB) {
 		t.Errorf("search: %v\n%s", err, s.Out)
 	}
 	if err := searchRun(ctx, &SearchOptions{IO: s.IOStreams, OpenStore: s.OpenStore, Query: " "}); !errors.As(err, new(*cmdutil.UsageError)) {
@@ -247,7 +259,7 @@ func TestSearchExportRm(t *testing.T) {
 	}
 	s.Out.Reset()
 	if err := listRun(ctx, &ListOptions{IO: s.IOStreams, OpenStore: s.OpenStore}); err != nil ||
-		strings.Contains(s.Out.String(), s.b) || !strings.Contains(s.Out.String(), s.a) {
+		strings.Contains(s.Out.String(), s.shortB) || !strings.Contains(s.Out.String(), s.shortA) {
 		t.Errorf("list after rm: %v\n%s", err, s.Out)
 	}
 }
@@ -321,11 +333,25 @@ func TestListColumns(t *testing.T) {
 	if len(lines) != 3 || strings.Join(strings.Fields(lines[0]), " ") != "ID UPDATED STATUS TURNS EDITS TITLE" {
 		t.Fatalf("want a header and two threads:\n%s", s.Out)
 	}
-	for _, tt := range []struct{ id, edits string }{{s.a, "unapplied"}, {s.b, "-"}} {
+	for _, tt := range []struct{ id, edits string }{{s.shortA, "unapplied"}, {s.shortB, "-"}} {
 		for _, l := range lines[1:] {
 			if f := strings.Fields(l); f[0] == tt.id && f[5] != tt.edits {
 				t.Errorf("thread %s: edits %q, want %q:\n%s", tt.id, f[5], tt.edits, s.Out)
 			}
+		}
+	}
+	// Each ID shown is a prefix of at least thread.MinShortID characters
+	// that names its thread alone: show takes it.
+	for i, l := range lines[1:] {
+		id, want := strings.Fields(l)[0], []string{s.a, s.b}[i]
+		if len(id) < thread.MinShortID || !strings.HasPrefix(want, id) {
+			t.Errorf("row %d shows ID %q for thread %s", i, id, want)
+			continue
+		}
+		s.Out.Reset()
+		if err := showRun(context.Background(), &ShowOptions{IO: s.IOStreams, OpenStore: s.OpenStore, ID: id, JSON: true}); err != nil ||
+			!strings.Contains(s.Out.String(), `"id": "`+want+`"`) && !strings.Contains(s.Out.String(), `"id":"`+want+`"`) {
+			t.Errorf("show %s: %v\n%s", id, err, s.Out)
 		}
 	}
 }

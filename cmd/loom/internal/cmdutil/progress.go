@@ -92,7 +92,7 @@ func (p *Progress) Handle(ev agent.Event) {
 		fmt.Fprintf(p.w, "%s\n", p.style(dim, "tool "+e.Name+" progress "+progressText(e)))
 	case agent.Retrying:
 		p.EndText()
-		fmt.Fprintf(p.w, "%s\n", p.style(dim, fmt.Sprintf("model call failed (%v); retrying in %s (attempt %d)", e.Err, e.Delay.Round(1e6), e.Attempt)))
+		fmt.Fprintf(p.w, "%s\n", p.style(dim, e.Message()))
 	case agent.TurnFinished:
 		p.EndText()
 		switch {

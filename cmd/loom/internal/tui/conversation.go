@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/loom-agent/loom/agent"
+	"github.com/loom-agent/loom/cmd/loom/internal/cmdutil"
 	"github.com/loom-agent/loom/llm"
 	"github.com/loom-agent/loom/session"
 	"github.com/loom-agent/loom/thread"
@@ -367,6 +368,12 @@ func (c *Conversation) Threads(ctx context.Context) ([]thread.Thread, error) {
 	return c.runs.Store.List(ctx, thread.Filter{Workspaces: []string{c.ws.Root()}, Limit: 200})
 }
 
+// ShortIDs maps the IDs of ts to the prefixes lists show
+// (cmdutil.ShortIDs).
+func (c *Conversation) ShortIDs(ts []thread.Thread) func(id string) string {
+	return cmdutil.ShortIDs(context.Background(), c.runs.Store, ts)
+}
+
 // threads lists this workspace's recent threads.
 func (c *Conversation) threads(out io.Writer) {
 	ts, err := c.Threads(context.Background())
@@ -378,12 +385,14 @@ func (c *Conversation) threads(out io.Writer) {
 		fmt.Fprintln(out, "No threads in this workspace yet.")
 		return
 	}
-	for _, t := range ts[:min(len(ts), 20)] {
+	ts = ts[:min(len(ts), 20)]
+	short := c.ShortIDs(ts)
+	for _, t := range ts {
 		mark := " "
 		if t.ID == c.thread {
 			mark = "*"
 		}
-		fmt.Fprintf(out, "%s %s  %s  %-9s %s\n", mark, t.ID, t.Updated.Local().Format("2006-01-02 15:04"), t.Status, oneLine(t.Title, 60))
+		fmt.Fprintf(out, "%s %s  %s  %-9s %s\n", mark, short(t.ID), t.Updated.Local().Format("2006-01-02 15:04"), t.Status, oneLine(t.Title, 60))
 	}
 	fmt.Fprintln(out, "/resume ID continues one; /resume alone picks.")
 }

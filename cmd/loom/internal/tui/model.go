@@ -502,7 +502,7 @@ func (m *Model) event(ev session.Event) {
 	case session.Retrying:
 		// What streamed belonged to the answer that broke off.
 		m.stream.Reset()
-		m.print(dimStyle.Render(fmt.Sprintf("model call failed (%s); retrying (attempt %d)", oneLine(fmt.Sprint(e.Err), 300), e.Attempt)))
+		m.print(dimStyle.Render(e.Message()))
 	case session.TurnFinished:
 		m.tokensIn += e.Usage.PromptTokens
 		m.tokensOut += e.Usage.CompletionTokens

@@ -15,11 +15,14 @@ import (
 type picker struct{ list list.Model }
 
 // threadItem is one thread in the picker.
-type threadItem struct{ t thread.Thread }
+type threadItem struct {
+	t     thread.Thread
+	short string // the ID as lists show it
+}
 
 func (i threadItem) Title() string { return plain(i.t.Title) }
 func (i threadItem) Description() string {
-	return fmt.Sprintf("%s · %s · %s · %d turn(s)", i.t.ID, i.t.Updated.Local().Format("2006-01-02 15:04"), i.t.Status, i.t.TurnCount)
+	return fmt.Sprintf("%s · %s · %s · %d turn(s)", i.short, i.t.Updated.Local().Format("2006-01-02 15:04"), i.t.Status, i.t.TurnCount)
 }
 func (i threadItem) FilterValue() string { return i.t.Title + " " + i.t.ID }
 
@@ -38,8 +41,9 @@ func (m *Model) openPicker() {
 		return
 	}
 	items := make([]list.Item, len(ts))
+	short := m.conv.ShortIDs(ts)
 	for i, t := range ts {
-		items[i] = threadItem{t}
+		items[i] = threadItem{t, short(t.ID)}
 	}
 	l := list.New(items, list.NewDefaultDelegate(), m.width, pickerHeight)
 	l.Title = "Resume a thread (/ filters, Enter continues, Esc closes)"

@@ -65,7 +65,7 @@ func (v *RunView) Handle(ev session.Event) {
 		v.line(fmt.Sprintf("%s %s%s", mark, plain(e.Name), plain(changed)))
 	case session.Retrying:
 		v.text.Reset()
-		v.line(dimStyle.Render(fmt.Sprintf("model call failed (%s); retrying (attempt %d)", oneLine(fmt.Sprint(e.Err), 300), e.Attempt)))
+		v.line(dimStyle.Render(e.Message()))
 	case session.TurnFinished:
 		v.flush()
 	}

@@ -43,7 +43,7 @@ func TestClearThreadsAndPicker(t *testing.T) {
 	}
 	r.send("/threads")
 	r.waitFor("done      tell me about apples", 1)
-	r.waitFor("* "+ts[0].ID, 1) // the current thread, marked
+	r.waitFor("* "+ts[0].ID[:thread.MinShortID], 1) // the current thread, marked, its ID short
 	r.send("/resume")
 	r.waitFor("Resume a thread", 1)
 	r.tm.Type("/apples")
