@@ -12,6 +12,7 @@ import (
 
 	"github.com/loom-agent/loom/cmd/loom/internal/cmdtest"
 	"github.com/loom-agent/loom/cmd/loom/internal/cmdutil"
+	"github.com/loom-agent/loom/tools"
 )
 
 // TestGroupFlags: --root and --json, given to the group before or after
@@ -29,6 +30,7 @@ func TestGroupFlags(t *testing.T) {
 		{[]string{"--root", "/src", "defs", "Foo", "--json", "--match", "fuzzy"}, "/src", true, "find_symbol", map[string]any{"name": "Foo", "match": "fuzzy"}},
 		{[]string{"refs", "Foo", "--root", "/src"}, "/src", false, "find_references", map[string]any{"name": "Foo", "limit": 100000}},
 		{[]string{"map", "/dir", "--tokens", "50", "--focus", "a.go", "--root", "/src"}, "/dir", false, "repo_map", map[string]any{"tokens": 50, "focus": []string{"a.go"}}},
+		{[]string{"map"}, ".", false, "repo_map", map[string]any{"tokens": tools.DefaultRepoMapTokens}},
 		{[]string{"symbols", "/dir", "--count"}, "/dir", false, "", nil},
 		{[]string{"check", "a.go", "--json"}, ".", true, "", nil},
 	} {
@@ -63,6 +65,13 @@ func TestAnalyzeRuns(t *testing.T) {
 	if err := queryRun(ctx, &QueryOptions{IO: f.IOStreams, Tools: f.Tools, Workspace: f.Workspace, Root: dir,
 		Tool: "find_symbol", Args: map[string]any{"name": "Foo"}, JSON: true}); err != nil || !json.Valid(f.Out.Bytes()) || !strings.Contains(f.Out.String(), "a.go") {
 		t.Errorf("defs --json: %v\n%s", err, f.Out)
+	}
+	f.Out.Reset()
+	// A map without --focus: the group's own flags, no focus argument.
+	group := NewCmdAnalyze(f.Factory)
+	group.SetArgs([]string{"map", dir})
+	if err := group.ExecuteContext(ctx); err != nil || !strings.Contains(f.Out.String(), "a.go") {
+		t.Errorf("map without --focus: %v\n%s", err, f.Out)
 	}
 	f.Out.Reset()
 	if err := symbolsRun(ctx, &SymbolsOptions{IO: f.IOStreams, Workspace: f.Workspace, Root: dir}); err != nil ||
