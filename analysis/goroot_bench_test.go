@@ -85,3 +85,25 @@ func BenchmarkBuildIndexGOROOT(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkFirstWorkspaceSymbolGOROOT is what `loom lsp` does before its
+// first workspace/symbol answer on $GOROOT/src with the disk cache warm:
+// load the index, then the fuzzy search that needs every name.
+func BenchmarkFirstWorkspaceSymbolGOROOT(b *testing.B) {
+	root := filepath.Join(runtime.GOROOT(), "src")
+	files := goFilesUnder(b, root)
+	ctx := context.Background()
+	opts := Options{CacheDir: b.TempDir()}
+	if _, err := BuildIndex(ctx, root, files, opts); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		ix, err := BuildIndex(ctx, root, files, opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if defs := ix.Definitions("NewReader", MatchFuzzy, 256); len(defs) == 0 {
+			b.Fatal("no definitions")
+		}
+	}
+}

@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"bytes"
+	"container/heap"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/loom-agent/loom/internal/beneath"
 )
@@ -112,9 +114,9 @@ type Index struct {
 	memo    mapMemo // the repo maps rendered of this index
 
 	decoded   sync.Once
-	byName    sync.Once
-	exact     map[string][]symRef
-	lowerKeys []string // sorted distinct lower-cased names
+	exactOnce sync.Once
+	exact     map[string][]symRef // built on first use: nameMap
+	lowerOnce sync.Once
 	lower     map[string][]symRef
 }
 
@@ -508,26 +510,27 @@ type Definition struct {
 	Symbol
 }
 
-func (ix *Index) buildNameMaps() {
+// nameMap returns the map from exact names (or, with lower, lower-cased
+// names) to the symbols defining them, built on first use.
+func (ix *Index) nameMap(lower bool) map[string][]symRef {
 	ix.materialize()
-	ix.byName.Do(func() {
-		ix.exact = map[string][]symRef{}
-		ix.lower = map[string][]symRef{}
+	once, m := &ix.exactOnce, &ix.exact
+	if lower {
+		once, m = &ix.lowerOnce, &ix.lower
+	}
+	once.Do(func() {
+		*m = map[string][]symRef{}
 		for fi, f := range ix.files {
 			for si := range f.Symbols {
 				name := f.Symbols[si].Name
-				r := symRef{int32(fi), int32(si)}
-				ix.exact[name] = append(ix.exact[name], r)
-				lk := strings.ToLower(name)
-				ix.lower[lk] = append(ix.lower[lk], r)
+				if lower {
+					name = strings.ToLower(name)
+				}
+				(*m)[name] = append((*m)[name], symRef{int32(fi), int32(si)})
 			}
 		}
-		ix.lowerKeys = make([]string, 0, len(ix.lower))
-		for k := range ix.lower {
-			ix.lowerKeys = append(ix.lowerKeys, k)
-		}
-		sort.Strings(ix.lowerKeys)
 	})
+	return *m
 }
 
 func (ix *Index) definition(r symRef) Definition {
@@ -539,13 +542,12 @@ func (ix *Index) definition(r symRef) Definition {
 // position for exact and case-insensitive matches, by score for fuzzy ones;
 // limit <= 0 means no limit.
 func (ix *Index) Definitions(name string, mode MatchMode, limit int) []Definition {
-	ix.buildNameMaps()
 	var refs []symRef
 	switch mode {
 	case MatchExact:
-		refs = ix.exact[name]
+		refs = ix.nameMap(false)[name]
 	case MatchIgnoreCase:
-		refs = ix.lower[strings.ToLower(name)]
+		refs = ix.nameMap(true)[strings.ToLower(name)]
 	case MatchFuzzy:
 		return ix.fuzzy(name, limit)
 	}
@@ -559,27 +561,93 @@ func (ix *Index) Definitions(name string, mode MatchMode, limit int) []Definitio
 	return out
 }
 
+// fuzzyMatch is a symbol a fuzzy query matched, with its score and its
+// lower-cased name, which orders equal scores.
+type fuzzyMatch struct {
+	score int
+	lower string
+	ref   symRef
+}
+
+// before orders matches best first: higher score, then by lower-cased
+// name, path and position.
+func (a fuzzyMatch) before(b fuzzyMatch) bool {
+	if a.score != b.score {
+		return a.score > b.score
+	}
+	if a.lower != b.lower {
+		return a.lower < b.lower
+	}
+	if a.ref.file != b.ref.file {
+		return a.ref.file < b.ref.file
+	}
+	return a.ref.sym < b.ref.sym
+}
+
+// worstFirst is a heap of the best matches so far, the worst on top, for
+// keeping the best limit of many.
+type worstFirst []fuzzyMatch
+
+func (h worstFirst) Len() int           { return len(h) }
+func (h worstFirst) Less(i, j int) bool { return h[j].before(h[i]) }
+func (h worstFirst) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *worstFirst) Push(x any)        { *h = append(*h, x.(fuzzyMatch)) }
+func (h *worstFirst) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// fuzzy scores every symbol's name against the query, case-insensitively,
+// in one pass over the symbols: no table of names is built, which on a big
+// repository costs more than many queries (an editor's first
+// workspace/symbol waits for it).
 func (ix *Index) fuzzy(query string, limit int) []Definition {
+	ix.materialize()
 	q := strings.ToLower(query)
-	type scored struct {
-		key   string
-		score int
-	}
-	var keys []scored
-	for _, k := range ix.lowerKeys {
-		if s, ok := fuzzyScore(q, k); ok {
-			keys = append(keys, scored{k, s})
-		}
-	}
-	sort.SliceStable(keys, func(a, b int) bool { return keys[a].score > keys[b].score })
-	var out []Definition
-	for _, k := range keys {
-		for _, r := range ix.lower[k.key] {
-			if limit > 0 && len(out) >= limit {
-				return out
+	var best worstFirst
+	for fi, f := range ix.files {
+		for si := range f.Symbols {
+			name := f.Symbols[si].Name
+			score, ok := fuzzyScoreFold(q, name)
+			if !ok {
+				continue
 			}
-			out = append(out, ix.definition(r))
+			m := fuzzyMatch{score: score, ref: symRef{int32(fi), int32(si)}}
+			if limit > 0 && len(best) == limit {
+				// Most candidates lose to the worst kept on score alone,
+				// before their name is lower-cased.
+				if w := best[0]; score < w.score {
+					continue
+				}
+				if m.lower = strings.ToLower(name); !m.before(best[0]) {
+					continue
+				}
+				best[0] = m
+				heap.Fix(&best, 0)
+				continue
+			}
+			m.lower = strings.ToLower(name)
+			if limit > 0 {
+				heap.Push(&best, m)
+			} else {
+				best = append(best, m)
+			}
 		}
+	}
+	slices.SortFunc(best, func(a, b fuzzyMatch) int {
+		if a.before(b) {
+			return -1
+		}
+		if b.before(a) {
+			return 1
+		}
+		return 0
+	})
+	out := make([]Definition, len(best))
+	for i, m := range best {
+		out[i] = ix.definition(m.ref)
 	}
 	return out
 }
@@ -613,6 +681,49 @@ func fuzzyScore(q, name string) (int, bool) {
 		score += 100
 	}
 	return score - (len(name) - len(q)), true
+}
+
+// fuzzyScoreFold is fuzzyScore(q, strings.ToLower(name)) without
+// allocating a lower-cased copy of an ASCII name.
+func fuzzyScoreFold(q, name string) (int, bool) {
+	for i := 0; i < len(name); i++ {
+		if name[i] >= utf8.RuneSelf {
+			return fuzzyScore(q, strings.ToLower(name))
+		}
+	}
+	if q == "" {
+		return 0, true
+	}
+	score, qi, run := 0, 0, 0
+	for i := 0; i < len(name) && qi < len(q); i++ {
+		if lowerByte(name[i]) != q[qi] {
+			run = 0
+			continue
+		}
+		run++
+		score += 1 + 2*run
+		if i == 0 {
+			score += 8
+		} else if c := name[i-1]; c == '_' || c == '.' || c == '-' {
+			score += 4
+		}
+		qi++
+	}
+	if qi < len(q) {
+		return 0, false
+	}
+	if len(name) == len(q) {
+		// Every byte of q matched one of name's, in order: they are equal.
+		score += 100
+	}
+	return score - (len(name) - len(q)), true
+}
+
+func lowerByte(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // References finds the occurrences of name across the workspace. Only the

@@ -5,6 +5,8 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -101,6 +103,74 @@ func TestFuzzyRanksClosestFirst(t *testing.T) {
 	if len(got) != 2 || got[0].Name != "NewServer" || got[1].Name != "NewServerConfigFactory" {
 		t.Fatalf("fuzzy order %v", got)
 	}
+}
+
+// TestFuzzyOrderAndLimit: the one-pass fuzzy search answers what a table
+// of lower-cased names did: best score first, then by lower-cased name,
+// path and position; a limit keeps the best of them.
+func TestFuzzyOrderAndLimit(t *testing.T) {
+	root, paths := writeTree(t, map[string]string{
+		"a.go": "package a\n\nfunc NewReader() {}\nfunc newReader() {}\nfunc NR() {}\ntype Reader struct{}\nfunc (Reader) Read() {}\nfunc Été() {}\nfunc NEWREADER() {}\n",
+		"b.go": "package b\n\nfunc NewReader() {}\nfunc ReaderNew() {}\nfunc new_reader() {}\nvar nr, Nr, ÉTÉ int\n",
+		"c.py": "def new_reader():\n    pass\nclass NewReaderFactory:\n    def read(self): pass\n",
+	})
+	ix, err := BuildIndex(context.Background(), root, paths, Options{NoCache: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The reference: every distinct lower-cased name, sorted, ranked by a
+	// stable sort on the score, each name's symbols in index order.
+	want := func(query string, limit int) []Definition {
+		lower := map[string][]Definition{}
+		var keys []string
+		for _, f := range ix.Files() {
+			for _, s := range f.Symbols {
+				k := strings.ToLower(s.Name)
+				if lower[k] == nil {
+					keys = append(keys, k)
+				}
+				lower[k] = append(lower[k], Definition{Path: f.Path, Symbol: s})
+			}
+		}
+		slices.Sort(keys)
+		type scored struct {
+			key   string
+			score int
+		}
+		var ranked []scored
+		for _, k := range keys {
+			if sc, ok := fuzzyScore(strings.ToLower(query), k); ok {
+				ranked = append(ranked, scored{k, sc})
+			}
+		}
+		slices.SortStableFunc(ranked, func(a, b scored) int { return b.score - a.score })
+		out := []Definition{}
+		for _, r := range ranked {
+			for _, d := range lower[r.key] {
+				if limit > 0 && len(out) == limit {
+					return out
+				}
+				out = append(out, d)
+			}
+		}
+		return out
+	}
+	for _, query := range []string{"", "nr", "NewReader", "newreader", "read", "été", "ÉT", "zz"} {
+		for _, limit := range []int{0, 1, 2, 3, 5, 100} {
+			got := ix.Definitions(query, MatchFuzzy, limit)
+			if w := want(query, limit); !reflect.DeepEqual(append([]Definition{}, got...), w) {
+				t.Errorf("Definitions(%q, fuzzy, %d):\n got %v\nwant %v", query, limit, defNames(got), defNames(w))
+			}
+		}
+	}
+}
+
+func defNames(defs []Definition) []string {
+	var out []string
+	for _, d := range defs {
+		out = append(out, d.Path+":"+d.Name)
+	}
+	return out
 }
 
 func TestIndexReferences(t *testing.T) {
