@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"unsafe"
 )
 
 // The cache is a compact binary file rather than gob: a warm build must
@@ -382,6 +383,10 @@ type cacheData struct {
 	data   []byte // the rest, once loaded
 	strs   []string
 	err    error
+
+	tabOnce sync.Once
+	ends    []int // where each string of the table ends in data: table
+	tabErr  error
 }
 
 // lazyBody locates a file's undecoded symbols and names: off is from the
@@ -533,6 +538,89 @@ func (c *cacheData) strings() ([]string, []byte, error) {
 		}
 	})
 	return c.strs, c.data, c.err
+}
+
+// table is strings without a copy of the text: where each string of the
+// segment's table ends in the rest's data (they follow each other from
+// c.strtab).
+func (c *cacheData) table() ([]byte, []int, error) {
+	c.tabOnce.Do(func() {
+		data, err := c.rest.load()
+		if err != nil {
+			c.tabErr = err
+			return
+		}
+		d := &cacheDecoder{data: data[:c.strtab+c.blob+c.lens], pos: c.strtab + c.blob}
+		c.ends = make([]int, min(c.nstr, c.lens))
+		end := c.strtab
+		for i := range c.ends {
+			l := int(d.uv())
+			if d.bad || l < 0 || end+l > c.strtab+c.blob {
+				c.tabErr = errCacheCorrupt
+				return
+			}
+			end += l
+			c.ends[i] = end
+		}
+		if len(c.ends) != c.nstr {
+			c.tabErr = errCacheCorrupt
+		}
+	})
+	return c.rest.data, c.ends, c.tabErr
+}
+
+// brief appends the name, kind and line of each of the body's symbols to
+// buf, checking the rest of the body is laid out as decode expects. The
+// names are the cache's text in place, not copies: it is never modified.
+func (b *lazyBody) brief(buf []Brief) ([]Brief, error) {
+	data, ends, err := b.c.table()
+	if err != nil {
+		return buf, err
+	}
+	if b.off+b.len > len(data) {
+		return buf, errCacheCorrupt
+	}
+	d := &cacheDecoder{data: data[:b.off+b.len], pos: b.off}
+	str := func() string {
+		id := d.uv()
+		if id >= uint64(len(ends)) {
+			d.bad = true
+			return ""
+		}
+		start := b.c.strtab
+		if id > 0 {
+			start = ends[id-1]
+		}
+		if start == ends[id] {
+			return ""
+		}
+		return unsafe.String(&data[start], ends[id]-start)
+	}
+	ns := d.count()
+	for range ns {
+		name := str()
+		k := d.uv()
+		if k >= uint64(len(kindList)) {
+			return buf, errCacheCorrupt
+		}
+		d.uv() // parent
+		str()  // signature
+		start := d.position(Position{})
+		d.position(start) // end
+		nameStart := d.position(start)
+		d.position(nameStart) // name's end
+		buf = append(buf, Brief{Name: name, Kind: kindList[k], Line: nameStart.Line})
+	}
+	nr := d.count()
+	for range nr {
+		str()
+		d.uv()
+		d.uv()
+	}
+	if d.bad || d.pos != len(d.data) {
+		return buf, errCacheCorrupt
+	}
+	return buf, nil
 }
 
 // decode fills f.Symbols and f.Refs from its cached body.

@@ -3,6 +3,8 @@ package analysis
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -420,5 +422,72 @@ func TestLanguageDetection(t *testing.T) {
 	}
 	if _, err := Outline(context.Background(), "x.txt", []byte("x")); err == nil {
 		t.Error("unsupported file accepted")
+	}
+}
+
+// TestListDefinitions: the listing read from the cache's bodies is the
+// one the decoded symbols give, before and after they are decoded, warm
+// and cold.
+func TestListDefinitions(t *testing.T) {
+	root, paths := writeTree(t, map[string]string{
+		"a.go":     "package a\n\ntype T struct{ F int }\n\nfunc (T) M() {}\n\nconst C = 1\n",
+		"b/b.py":   "class K:\n    def m(self): pass\n\ndef f(): pass\n",
+		"c/c.rs":   "struct S;\nimpl S { fn new() -> S { S } }\nenum E { A, B }\n",
+		"empty.go": "package a\n",
+	})
+	opts := Options{CacheDir: t.TempDir()}
+	ctx := context.Background()
+	list := func(ix *Index) []string {
+		var out []string
+		err := ix.ListDefinitions(func(path string, defs []Brief) error {
+			for _, d := range defs {
+				out = append(out, fmt.Sprintf("%s:%d %s %s", path, d.Line, d.Kind, d.Name))
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	decoded := func(ix *Index) []string {
+		var out []string
+		for _, f := range ix.Files() {
+			for _, s := range f.Symbols {
+				out = append(out, fmt.Sprintf("%s:%d %s %s", f.Path, s.NameRange.Start.Line, s.Kind, s.Name))
+			}
+		}
+		return out
+	}
+	cold, err := BuildIndex(ctx, root, paths, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := decoded(cold)
+	if len(want) < 8 {
+		t.Fatalf("too few definitions: %v", want)
+	}
+	if got := list(cold); !reflect.DeepEqual(got, want) {
+		t.Errorf("cold listing:\n%v\nwant\n%v", got, want)
+	}
+	warm, err := BuildIndex(ctx, root, paths, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := warm.Stats(); st.Reused != 4 {
+		t.Fatalf("warm build: %+v", st)
+	}
+	if got := list(warm); !reflect.DeepEqual(got, want) {
+		t.Errorf("warm listing:\n%v\nwant\n%v", got, want)
+	}
+	if got := decoded(warm); !reflect.DeepEqual(got, want) {
+		t.Errorf("decoded after the listing:\n%v\nwant\n%v", got, want)
+	}
+	if got := list(warm); !reflect.DeepEqual(got, want) {
+		t.Errorf("listing after decoding:\n%v\nwant\n%v", got, want)
+	}
+	stop := errors.New("stop")
+	if err := warm.ListDefinitions(func(string, []Brief) error { return stop }); err != stop {
+		t.Errorf("ListDefinitions = %v, want fn's error", err)
 	}
 }

@@ -75,21 +75,25 @@ func symbolsRun(ctx context.Context, opts *SymbolsOptions) error {
 			}
 		}
 	default:
+		// Listed from the disk cache's bodies without decoding them.
 		var line []byte
-		for _, f := range ix.Files() {
-			for _, sym := range f.Symbols {
-				line = append(line[:0], f.Path...)
+		err := ix.ListDefinitions(func(path string, defs []analysis.Brief) error {
+			for _, d := range defs {
+				line = append(line, path...)
 				line = append(line, ':')
-				line = strconv.AppendInt(line, int64(sym.NameRange.Start.Line+1), 10)
+				line = strconv.AppendInt(line, int64(d.Line+1), 10)
 				line = append(line, ' ')
-				line = append(line, sym.Kind...)
+				line = append(line, d.Kind...)
 				line = append(line, ' ')
-				line = append(line, sym.Name...)
+				line = append(line, d.Name...)
 				line = append(line, '\n')
-				if _, err := w.Write(line); err != nil {
-					return err
-				}
 			}
+			_, err := w.Write(line)
+			line = line[:0]
+			return err
+		})
+		if err != nil {
+			return err
 		}
 	}
 	if err := w.Flush(); err != nil {
