@@ -283,6 +283,12 @@ type cacheDecoder struct {
 	pos  int
 	strs []string
 	bad  bool
+	// Without strs, strings are read from a segment's table in data:
+	// ends[i] is where string i ends, the first starting at tab. They are
+	// copies, or with view the table's text in place.
+	ends []int
+	tab  int
+	view bool
 }
 
 func (d *cacheDecoder) uv() uint64 {
@@ -331,11 +337,28 @@ func (d *cacheDecoder) inline() string {
 
 func (d *cacheDecoder) str() string {
 	id := d.uv()
-	if id >= uint64(len(d.strs)) {
+	if d.ends == nil {
+		if id >= uint64(len(d.strs)) {
+			d.bad = true
+			return ""
+		}
+		return d.strs[id]
+	}
+	if id >= uint64(len(d.ends)) {
 		d.bad = true
 		return ""
 	}
-	return d.strs[id]
+	start := d.tab
+	if id > 0 {
+		start = d.ends[id-1]
+	}
+	switch {
+	case start == d.ends[id]:
+		return ""
+	case d.view:
+		return unsafe.String(&d.data[start], d.ends[id]-start)
+	}
+	return string(d.data[start:d.ends[id]])
 }
 
 func (d *cacheDecoder) position(base Position) Position {
@@ -580,22 +603,8 @@ func (b *lazyBody) brief(buf []Brief) ([]Brief, error) {
 	if b.off+b.len > len(data) {
 		return buf, errCacheCorrupt
 	}
-	d := &cacheDecoder{data: data[:b.off+b.len], pos: b.off}
-	str := func() string {
-		id := d.uv()
-		if id >= uint64(len(ends)) {
-			d.bad = true
-			return ""
-		}
-		start := b.c.strtab
-		if id > 0 {
-			start = ends[id-1]
-		}
-		if start == ends[id] {
-			return ""
-		}
-		return unsafe.String(&data[start], ends[id]-start)
-	}
+	d := &cacheDecoder{data: data[:b.off+b.len], pos: b.off, ends: ends, tab: b.c.strtab, view: true}
+	str := d.str
 	ns := d.count()
 	for range ns {
 		name := str()
@@ -623,7 +632,9 @@ func (b *lazyBody) brief(buf []Brief) ([]Brief, error) {
 	return buf, nil
 }
 
-// decode fills f.Symbols and f.Refs from its cached body.
+// decode fills f.Symbols and f.Refs from its cached body, their text
+// substrings of one copy of its segment's string table (decoding every
+// body, that is one allocation per segment).
 func (b *lazyBody) decode(f *FileEntry) error {
 	strs, data, err := b.c.strings()
 	if err != nil {
@@ -632,7 +643,24 @@ func (b *lazyBody) decode(f *FileEntry) error {
 	if b.off+b.len > len(data) {
 		return errCacheCorrupt
 	}
-	d := &cacheDecoder{data: data[:b.off+b.len], pos: b.off, strs: strs}
+	return decodeBody(f, &cacheDecoder{data: data[:b.off+b.len], pos: b.off, strs: strs})
+}
+
+// decodeAlone is decode for a body decoded alone: its text is copied
+// string by string rather than its segment's whole table (megabytes on a
+// big repository).
+func (b *lazyBody) decodeAlone(f *FileEntry) error {
+	data, ends, err := b.c.table()
+	if err != nil {
+		return err
+	}
+	if b.off+b.len > len(data) {
+		return errCacheCorrupt
+	}
+	return decodeBody(f, &cacheDecoder{data: data[:b.off+b.len], pos: b.off, ends: ends, tab: b.c.strtab})
+}
+
+func decodeBody(f *FileEntry, d *cacheDecoder) error {
 	if ns := d.count(); ns > 0 {
 		f.Symbols = make([]Symbol, ns)
 		for j := range f.Symbols {
@@ -640,6 +668,7 @@ func (b *lazyBody) decode(f *FileEntry) error {
 			s.Name = d.str()
 			k := d.uv()
 			if k >= uint64(len(kindList)) {
+				f.Symbols = nil
 				return errCacheCorrupt
 			}
 			s.Kind = kindList[k]

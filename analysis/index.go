@@ -668,37 +668,58 @@ func (h *worstFirst) Pop() any {
 // in one pass over the symbols: no table of names is built, which on a big
 // repository costs more than many queries (an editor's first
 // workspace/symbol waits for it).
+//
+// An index whose cached bodies are not decoded yet (a warm build's) is
+// searched in the cache's bodies in place, and only the files that hold the
+// best matches are decoded: an editor's first query on a big repository
+// does not wait for, nor keep, every symbol decoded.
 func (ix *Index) fuzzy(query string, limit int) []Definition {
-	ix.materialize()
 	q := strings.ToLower(query)
 	var best worstFirst
+	consider := func(fi, si int, name string) {
+		score, ok := fuzzyScoreFold(q, name)
+		if !ok {
+			return
+		}
+		m := fuzzyMatch{score: score, ref: symRef{int32(fi), int32(si)}}
+		if limit > 0 && len(best) == limit {
+			// Most candidates lose to the worst kept on score alone,
+			// before their name is lower-cased.
+			if w := best[0]; score < w.score {
+				return
+			}
+			if m.lower = strings.ToLower(name); !m.before(best[0]) {
+				return
+			}
+			best[0] = m
+			heap.Fix(&best, 0)
+			return
+		}
+		m.lower = strings.ToLower(name)
+		if limit > 0 {
+			heap.Push(&best, m)
+		} else {
+			best = append(best, m)
+		}
+	}
+	if !ix.decoded.Load() {
+		ix.decoding.Lock()
+		defer ix.decoding.Unlock()
+	}
+	var buf []Brief
 	for fi, f := range ix.files {
+		if f.lazy != nil {
+			var err error
+			if buf, err = f.lazy.brief(buf[:0]); err != nil {
+				continue
+			}
+			for si, b := range buf {
+				consider(fi, si, b.Name)
+			}
+			continue
+		}
 		for si := range f.Symbols {
-			name := f.Symbols[si].Name
-			score, ok := fuzzyScoreFold(q, name)
-			if !ok {
-				continue
-			}
-			m := fuzzyMatch{score: score, ref: symRef{int32(fi), int32(si)}}
-			if limit > 0 && len(best) == limit {
-				// Most candidates lose to the worst kept on score alone,
-				// before their name is lower-cased.
-				if w := best[0]; score < w.score {
-					continue
-				}
-				if m.lower = strings.ToLower(name); !m.before(best[0]) {
-					continue
-				}
-				best[0] = m
-				heap.Fix(&best, 0)
-				continue
-			}
-			m.lower = strings.ToLower(name)
-			if limit > 0 {
-				heap.Push(&best, m)
-			} else {
-				best = append(best, m)
-			}
+			consider(fi, si, f.Symbols[si].Name)
 		}
 	}
 	slices.SortFunc(best, func(a, b fuzzyMatch) int {
@@ -710,9 +731,19 @@ func (ix *Index) fuzzy(query string, limit int) []Definition {
 		}
 		return 0
 	})
-	out := make([]Definition, len(best))
-	for i, m := range best {
-		out[i] = ix.definition(m.ref)
+	out := make([]Definition, 0, len(best))
+	for _, m := range best {
+		f := ix.files[m.ref.file]
+		if f.lazy != nil {
+			// Under the lock: nobody else decodes or reads lazy entries.
+			if err := f.lazy.decodeAlone(f); err != nil {
+				f.Skipped = "cache: " + err.Error()
+			}
+			f.lazy = nil
+		}
+		if int(m.ref.sym) < len(f.Symbols) {
+			out = append(out, ix.definition(m.ref))
+		}
 	}
 	return out
 }

@@ -491,3 +491,38 @@ func TestListDefinitions(t *testing.T) {
 		t.Errorf("ListDefinitions = %v, want fn's error", err)
 	}
 }
+
+// TestFuzzyOnCachedBodies: a warm index answers fuzzy queries from the
+// cache's bodies in place, as a decoded one does, and decodes what it
+// answers with; the rest decodes later all the same.
+func TestFuzzyOnCachedBodies(t *testing.T) {
+	root, paths := writeTree(t, map[string]string{
+		"a.go":   "package a\n\nfunc NewReader() {}\nfunc newReader() {}\ntype Reader struct{ R int }\n",
+		"b/b.go": "package b\n\nfunc NewReader() {}\nfunc ReaderNew() {}\nvar nr int\n",
+		"c.py":   "def new_reader():\n    pass\nclass NewReaderFactory:\n    def read(self): pass\n",
+	})
+	opts := Options{CacheDir: t.TempDir()}
+	ctx := context.Background()
+	cold, err := BuildIndex(ctx, root, paths, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, query := range []string{"", "nr", "NewReader", "read", "zz"} {
+		for _, limit := range []int{0, 1, 3} {
+			warm, err := BuildIndex(ctx, root, paths, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if warm.decoded.Load() {
+				t.Fatal("a warm build decoded its bodies")
+			}
+			got := warm.Definitions(query, MatchFuzzy, limit)
+			if want := cold.Definitions(query, MatchFuzzy, limit); !reflect.DeepEqual(append([]Definition{}, got...), append([]Definition{}, want...)) {
+				t.Errorf("Definitions(%q, fuzzy, %d) warm:\n got %v\nwant %v", query, limit, defNames(got), defNames(want))
+			}
+			if !reflect.DeepEqual(warm.Files(), cold.Files()) {
+				t.Errorf("%q: the files decoded after a fuzzy query differ", query)
+			}
+		}
+	}
+}
