@@ -162,7 +162,9 @@ type Brief struct {
 // still in the disk cache are read for these fields alone, one after the
 // other, and stay undecoded: listing Go's source tree this way costs a
 // fraction of decoding its 380,000 symbols. A cached body found corrupt
-// lists nothing (as decoding it would leave its entry empty).
+// lists nothing (as decoding it would leave its entry empty). fn must not
+// call the index's methods (the bodies are locked while it runs), nor keep
+// defs, which the next call reuses.
 func (ix *Index) ListDefinitions(fn func(path string, defs []Brief) error) error {
 	if !ix.decoded.Load() {
 		ix.decoding.Lock()
