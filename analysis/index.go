@@ -167,32 +167,21 @@ type Brief struct {
 // defs, which the next call reuses.
 func (ix *Index) ListDefinitions(fn func(path string, defs []Brief) error) error {
 	if !ix.decoded.Load() {
+		// Bodies are decoded under the lock; once all are, none is again.
 		ix.decoding.Lock()
-		if !ix.decoded.Load() {
-			defer ix.decoding.Unlock()
-			var buf []Brief
-			for _, f := range ix.files {
-				var err error
-				if f.lazy != nil {
-					if buf, err = f.lazy.brief(buf[:0]); err != nil {
-						continue
-					}
-				} else {
-					buf = appendBriefs(buf[:0], f.Symbols)
-				}
-				if len(buf) > 0 {
-					if err := fn(f.Path, buf); err != nil {
-						return err
-					}
-				}
-			}
-			return nil
-		}
-		ix.decoding.Unlock()
+		defer ix.decoding.Unlock()
 	}
 	var buf []Brief
 	for _, f := range ix.files {
-		if buf = appendBriefs(buf[:0], f.Symbols); len(buf) > 0 {
+		if f.lazy == nil {
+			buf = appendBriefs(buf[:0], f.Symbols)
+		} else {
+			var err error
+			if buf, err = f.lazy.brief(buf[:0]); err != nil {
+				continue
+			}
+		}
+		if len(buf) > 0 {
 			if err := fn(f.Path, buf); err != nil {
 				return err
 			}

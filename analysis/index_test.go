@@ -526,3 +526,38 @@ func TestFuzzyOnCachedBodies(t *testing.T) {
 		}
 	}
 }
+
+// TestCachedBodiesConcurrently: fuzzy queries, listings and decoding on
+// one warm index from several goroutines (run with -race).
+func TestCachedBodiesConcurrently(t *testing.T) {
+	files := map[string]string{}
+	for i := range 40 {
+		files[fmt.Sprintf("p%d/f.go", i)] = fmt.Sprintf("package p\n\nfunc NewReader%d() {}\ntype R%d struct{}\n", i, i)
+	}
+	root, paths := writeTree(t, files)
+	opts := Options{CacheDir: t.TempDir()}
+	ctx := context.Background()
+	if _, err := BuildIndex(ctx, root, paths, opts); err != nil {
+		t.Fatal(err)
+	}
+	warm, err := BuildIndex(ctx, root, paths, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan int, 4)
+	go func() { done <- len(warm.Definitions("newreader", MatchFuzzy, 5)) }()
+	go func() {
+		n := 0
+		warm.ListDefinitions(func(_ string, defs []Brief) error { n += len(defs); return nil })
+		done <- n
+	}()
+	go func() { done <- len(warm.Files()) }()
+	go func() { done <- len(warm.Definitions("R7", MatchExact, 0)) }()
+	got := map[int]bool{}
+	for range 4 {
+		got[<-done] = true
+	}
+	if !got[5] || !got[80] || !got[40] || !got[1] {
+		t.Errorf("results %v, want 5 fuzzy, 80 listed, 40 files, 1 exact", got)
+	}
+}
