@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
+	"unsafe"
 )
 
 // The cache is a compact binary file rather than gob: a warm build must
@@ -20,10 +22,21 @@ import (
 // each segment's strings live in one table, decoded as substrings of a
 // single string, so loading does one allocation for text per segment
 // however many symbols there are.
+//
+// A warm build reads only the front of the file, the file headers (its
+// length is in the file's header): Go's source tree's cache is 23 MB, its
+// front 0.4 MB. The rest, string tables and bodies, is read from the file
+// kept open when something first needs a symbol.
 
 const (
-	cacheMagic  = "LOOMIDX\x04"
+	cacheMagic  = "LOOMIDX\x05"
 	cacheFamily = "LOOMIDX" // every version's prefix
+	// cacheHeader is the magic and the front's length (8 bytes, little
+	// endian).
+	cacheHeader = len(cacheMagic) + 8
+	// maxCacheFront bounds the front read back: the headers of millions
+	// of files.
+	maxCacheFront = 1 << 30
 )
 
 var (
@@ -168,10 +181,11 @@ func cacheSegments(files, workers int) int {
 	return max(1, min(workers, files/256))
 }
 
-// Layout: magic, fingerprint, file headers (inline, so a warm build decodes
-// only these), the segments' file counts and string tables, then one body
-// per file with its symbols and names. Bodies are decoded lazily and in
-// parallel when first needed.
+// Layout: the header (magic, the front's length), then the front:
+// fingerprint, file headers (inline, so a warm build decodes only these),
+// the segments' file counts and string table sizes; then the rest: the
+// segments' string tables, then one body per file with its symbols and
+// names. Bodies are decoded lazily and in parallel when first needed.
 func encodeCache(fp string, files []*FileEntry, workers int) []byte {
 	nseg := cacheSegments(len(files), workers)
 	encs := make([]cacheEncoder, nseg)
@@ -200,34 +214,34 @@ func encodeCache(fp string, files []*FileEntry, workers int) []byte {
 	}
 	wg.Wait()
 
-	var heads []byte
-	heads = binary.AppendUvarint(heads, uint64(len(files)))
+	front := appendString(nil, fp)
+	front = binary.AppendUvarint(front, uint64(len(files)))
 	for i, f := range files {
-		heads = appendString(heads, f.Path)
-		heads = appendString(heads, f.Language)
-		heads = binary.AppendUvarint(heads, uint64(f.Size))
-		heads = binary.AppendVarint(heads, f.ModTime)
-		heads = appendString(heads, f.Skipped)
-		heads = binary.AppendUvarint(heads, uint64(len(f.Symbols)))
-		heads = binary.AppendUvarint(heads, uint64(bodyLens[i]))
+		front = appendString(front, f.Path)
+		front = appendString(front, f.Language)
+		front = binary.AppendUvarint(front, uint64(f.Size))
+		front = binary.AppendVarint(front, f.ModTime)
+		front = appendString(front, f.Skipped)
+		front = binary.AppendUvarint(front, uint64(len(f.Symbols)))
+		front = binary.AppendUvarint(front, uint64(bodyLens[i]))
 	}
-	size := len(cacheMagic) + len(fp) + len(heads) + 16
+	front = binary.AppendUvarint(front, uint64(nseg))
+	size := cacheHeader + len(front) + 16*nseg
 	for k := range encs {
-		size += len(encs[k].blob) + len(encs[k].lens) + len(encs[k].body) + 32
+		e := &encs[k]
+		front = binary.AppendUvarint(front, uint64(bounds[k+1]-bounds[k]))
+		front = binary.AppendUvarint(front, uint64(len(e.ids)))
+		front = binary.AppendUvarint(front, uint64(len(e.blob)))
+		front = binary.AppendUvarint(front, uint64(len(e.lens)))
+		size += len(e.blob) + len(e.lens) + len(e.body)
 	}
 	out := make([]byte, 0, size)
 	out = append(out, cacheMagic...)
-	out = appendString(out, fp)
-	out = append(out, heads...)
-	out = binary.AppendUvarint(out, uint64(nseg))
+	out = binary.LittleEndian.AppendUint64(out, uint64(len(front)))
+	out = append(out, front...)
 	for k := range encs {
-		e := &encs[k]
-		out = binary.AppendUvarint(out, uint64(bounds[k+1]-bounds[k]))
-		out = binary.AppendUvarint(out, uint64(len(e.ids)))
-		out = binary.AppendUvarint(out, uint64(len(e.blob)))
-		out = binary.AppendUvarint(out, uint64(len(e.lens)))
-		out = append(out, e.blob...)
-		out = append(out, e.lens...)
+		out = append(out, encs[k].blob...)
+		out = append(out, encs[k].lens...)
 	}
 	for k := range encs {
 		out = append(out, encs[k].body...)
@@ -269,6 +283,12 @@ type cacheDecoder struct {
 	pos  int
 	strs []string
 	bad  bool
+	// Without strs, strings are read from a segment's table in data:
+	// ends[i] is where string i ends, the first starting at tab. They are
+	// copies, or with view the table's text in place.
+	ends []int
+	tab  int
+	view bool
 }
 
 func (d *cacheDecoder) uv() uint64 {
@@ -317,11 +337,28 @@ func (d *cacheDecoder) inline() string {
 
 func (d *cacheDecoder) str() string {
 	id := d.uv()
-	if id >= uint64(len(d.strs)) {
+	if d.ends == nil {
+		if id >= uint64(len(d.strs)) {
+			d.bad = true
+			return ""
+		}
+		return d.strs[id]
+	}
+	if id >= uint64(len(d.ends)) {
 		d.bad = true
 		return ""
 	}
-	return d.strs[id]
+	start := d.tab
+	if id > 0 {
+		start = d.ends[id-1]
+	}
+	switch {
+	case start == d.ends[id]:
+		return ""
+	case d.view:
+		return unsafe.String(&d.data[start], d.ends[id]-start)
+	}
+	return string(d.data[start:d.ends[id]])
 }
 
 func (d *cacheDecoder) position(base Position) Position {
@@ -331,30 +368,81 @@ func (d *cacheDecoder) position(base Position) Position {
 	return Position{Offset: base.Offset + int(off), Line: base.Line + int(line), Column: int(col)}
 }
 
-// cacheData is one segment of a loaded cache file whose bodies are not
-// decoded yet.
-type cacheData struct {
-	data   []byte
-	strtab int // offset of the segment's string table
+// cacheRest is the part of a cache file after its front, string tables
+// and bodies, read on first use from the file left open.
+type cacheRest struct {
+	r      io.ReaderAt
+	closer io.Closer // closed once read, when the reader is a file
+	off    int64
+	size   int64
 	once   sync.Once
-	strs   []string
+	data   []byte
 	err    error
 }
 
-// lazyBody locates a file's undecoded symbols and names: off is absolute.
+func (c *cacheRest) load() ([]byte, error) {
+	c.once.Do(func() {
+		c.data = make([]byte, c.size)
+		if _, err := c.r.ReadAt(c.data, c.off); err != nil {
+			c.data, c.err = nil, errCacheCorrupt
+		}
+		if c.closer != nil {
+			c.closer.Close()
+		}
+		c.r, c.closer = nil, nil
+	})
+	return c.data, c.err
+}
+
+// cacheData is one segment of a loaded cache file whose bodies are not
+// decoded yet.
+type cacheData struct {
+	rest   *cacheRest
+	strtab int // offset of the segment's string table in the rest
+	nstr   int
+	blob   int // the table's lengths in bytes
+	lens   int
+	once   sync.Once
+	data   []byte // the rest, once loaded
+	strs   []string
+	err    error
+
+	tabOnce sync.Once
+	ends    []int // where each string of the table ends in data: table
+	tabErr  error
+}
+
+// lazyBody locates a file's undecoded symbols and names: off is from the
+// start of the rest.
 type lazyBody struct {
 	c        *cacheData
 	off, len int
 }
 
+// loadCache reads the front of the cache file at path; the file stays open
+// for the rest until the first body is decoded (or the index is collected).
 func loadCache(path, absRoot string, opts Options) (map[string]*FileEntry, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	files, err := decodeCacheHeads(data, fingerprint(absRoot, opts))
-	if err != nil {
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		if err == nil {
+			err = errCacheCorrupt
+		}
 		return nil, err
+	}
+	files, rest, err := decodeCacheFront(f, fi.Size(), fingerprint(absRoot, opts))
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if rest.size == 0 {
+		f.Close()
+	} else {
+		rest.closer = f
 	}
 	m := make(map[string]*FileEntry, len(files))
 	for _, f := range files {
@@ -363,25 +451,41 @@ func loadCache(path, absRoot string, opts Options) (map[string]*FileEntry, error
 	return m, nil
 }
 
-// decodeCacheHeads decodes what a warm build needs, the file headers, and
-// checks the rest is laid out consistently.
-func decodeCacheHeads(data []byte, fp string) ([]*FileEntry, error) {
-	if !bytes.HasPrefix(data, []byte(cacheMagic)) {
-		if bytes.HasPrefix(data, []byte(cacheFamily)) && len(data) > len(cacheMagic) {
-			return nil, errCacheStale
+// decodeCacheFront decodes what a warm build needs, the file headers, from
+// a cache of size bytes read through r, and checks the rest is laid out
+// consistently; the entries' bodies are read through r when needed.
+func decodeCacheFront(r io.ReaderAt, size int64, fp string) ([]*FileEntry, *cacheRest, error) {
+	head := make([]byte, cacheHeader)
+	if n, _ := r.ReadAt(head, 0); n < len(cacheMagic) {
+		return nil, nil, errCacheCorrupt
+	} else if !bytes.HasPrefix(head, []byte(cacheMagic)) {
+		if bytes.HasPrefix(head, []byte(cacheFamily)) && n > len(cacheFamily) {
+			return nil, nil, errCacheStale
 		}
-		return nil, errCacheCorrupt
+		return nil, nil, errCacheCorrupt
+	} else if n < cacheHeader {
+		return nil, nil, errCacheCorrupt
 	}
-	d := &cacheDecoder{data: data, pos: len(cacheMagic)}
+	frontLen := binary.LittleEndian.Uint64(head[len(cacheMagic):])
+	if frontLen > maxCacheFront || int64(frontLen) > size-int64(cacheHeader) {
+		return nil, nil, errCacheCorrupt
+	}
+	front := make([]byte, frontLen)
+	if _, err := r.ReadAt(front, int64(cacheHeader)); err != nil {
+		return nil, nil, errCacheCorrupt
+	}
+	rest := &cacheRest{r: r, off: int64(cacheHeader) + int64(frontLen), size: size - int64(cacheHeader) - int64(frontLen)}
+	d := &cacheDecoder{data: front}
 	if got := d.inline(); d.bad {
-		return nil, errCacheCorrupt
+		return nil, nil, errCacheCorrupt
 	} else if got != fp {
-		return nil, errCacheStale
+		return nil, nil, errCacheStale
 	}
 	n := d.count()
 	entries := make([]FileEntry, n)
 	files := make([]*FileEntry, n)
-	bodyOff := 0
+	lazies := make([]lazyBody, n)
+	bodyOff := int64(0)
 	for i := 0; i < n && !d.bad; i++ {
 		f := &entries[i]
 		f.Path = d.inline()
@@ -390,55 +494,58 @@ func decodeCacheHeads(data []byte, fp string) ([]*FileEntry, error) {
 		f.ModTime = d.sv()
 		f.Skipped = d.inline()
 		f.nsyms = int(d.uv())
-		l := d.count()
-		f.lazy = &lazyBody{off: bodyOff, len: l}
-		bodyOff += l
+		l := d.uv()
+		if l > uint64(rest.size) {
+			return nil, nil, errCacheCorrupt
+		}
+		lazies[i] = lazyBody{off: int(bodyOff), len: int(l)}
+		f.lazy = &lazies[i]
+		bodyOff += int64(l)
 		files[i] = f
 	}
 	nseg := d.count()
 	next := 0
+	tables := int64(0)
 	for range nseg {
 		if d.bad {
 			break
 		}
-		c := &cacheData{data: data}
-		nf := d.count()
-		if nf > n-next {
-			return nil, errCacheCorrupt
+		nf := d.uv()
+		if nf > uint64(n-next) {
+			return nil, nil, errCacheCorrupt
 		}
-		for _, f := range files[next : next+nf] {
+		c := &cacheData{rest: rest, strtab: int(tables)}
+		c.nstr, c.blob, c.lens = int(d.uv()), int(d.uv()), int(d.uv())
+		if d.bad || c.nstr < 0 || c.blob < 0 || c.lens < 0 || int64(c.blob)+int64(c.lens) > rest.size-tables {
+			return nil, nil, errCacheCorrupt
+		}
+		for _, f := range files[next : next+int(nf)] {
 			f.lazy.c = c
 		}
-		next += nf
-		c.strtab = d.pos
-		d.uv()
-		blobLen, lensLen := d.count(), d.count()
-		if d.bad || blobLen+lensLen > len(data)-d.pos {
-			return nil, errCacheCorrupt
-		}
-		d.pos += blobLen + lensLen
+		next += int(nf)
+		tables += int64(c.blob) + int64(c.lens)
 	}
-	if d.bad || next != n || d.pos+bodyOff != len(data) {
-		return nil, errCacheCorrupt
+	if d.bad || next != n || d.pos != len(front) || tables+bodyOff != rest.size {
+		return nil, nil, errCacheCorrupt
 	}
 	for _, f := range files {
-		f.lazy.off += d.pos
+		f.lazy.off += int(tables)
 	}
-	return files, nil
+	return files, rest, nil
 }
 
-func (c *cacheData) strings() ([]string, error) {
+func (c *cacheData) strings() ([]string, []byte, error) {
 	c.once.Do(func() {
-		d := &cacheDecoder{data: c.data, pos: c.strtab}
-		nstr, blobLen, _ := d.count(), d.count(), d.count()
-		if d.bad {
-			c.err = errCacheCorrupt
+		data, err := c.rest.load()
+		if err != nil {
+			c.err = err
 			return
 		}
+		c.data = data
+		d := &cacheDecoder{data: data[:c.strtab+c.blob+c.lens], pos: c.strtab + c.blob}
 		// One copy of all text; every string is a substring of it.
-		blob := string(c.data[d.pos : d.pos+blobLen])
-		d.pos += blobLen
-		c.strs = make([]string, nstr)
+		blob := string(data[c.strtab : c.strtab+c.blob])
+		c.strs = make([]string, min(c.nstr, c.lens))
 		off := 0
 		for i := range c.strs {
 			l := int(d.uv())
@@ -449,17 +556,111 @@ func (c *cacheData) strings() ([]string, error) {
 			c.strs[i] = blob[off : off+l]
 			off += l
 		}
+		if len(c.strs) != c.nstr {
+			c.err = errCacheCorrupt
+		}
 	})
-	return c.strs, c.err
+	return c.strs, c.data, c.err
 }
 
-// decode fills f.Symbols and f.Refs from its cached body.
+// table is strings without a copy of the text: where each string of the
+// segment's table ends in the rest's data (they follow each other from
+// c.strtab).
+func (c *cacheData) table() ([]byte, []int, error) {
+	c.tabOnce.Do(func() {
+		data, err := c.rest.load()
+		if err != nil {
+			c.tabErr = err
+			return
+		}
+		d := &cacheDecoder{data: data[:c.strtab+c.blob+c.lens], pos: c.strtab + c.blob}
+		c.ends = make([]int, min(c.nstr, c.lens))
+		end := c.strtab
+		for i := range c.ends {
+			l := int(d.uv())
+			if d.bad || l < 0 || end+l > c.strtab+c.blob {
+				c.tabErr = errCacheCorrupt
+				return
+			}
+			end += l
+			c.ends[i] = end
+		}
+		if len(c.ends) != c.nstr {
+			c.tabErr = errCacheCorrupt
+		}
+	})
+	return c.rest.data, c.ends, c.tabErr
+}
+
+// brief appends the name, kind and line of each of the body's symbols to
+// buf, checking the rest of the body is laid out as decode expects. The
+// names are the cache's text in place, not copies: it is never modified.
+func (b *lazyBody) brief(buf []Brief) ([]Brief, error) {
+	data, ends, err := b.c.table()
+	if err != nil {
+		return buf, err
+	}
+	if b.off+b.len > len(data) {
+		return buf, errCacheCorrupt
+	}
+	d := &cacheDecoder{data: data[:b.off+b.len], pos: b.off, ends: ends, tab: b.c.strtab, view: true}
+	str := d.str
+	ns := d.count()
+	for range ns {
+		name := str()
+		k := d.uv()
+		if k >= uint64(len(kindList)) {
+			return buf, errCacheCorrupt
+		}
+		d.uv() // parent
+		str()  // signature
+		start := d.position(Position{})
+		d.position(start) // end
+		nameStart := d.position(start)
+		d.position(nameStart) // name's end
+		buf = append(buf, Brief{Name: name, Kind: kindList[k], Line: nameStart.Line})
+	}
+	nr := d.count()
+	for range nr {
+		str()
+		d.uv()
+		d.uv()
+	}
+	if d.bad || d.pos != len(d.data) {
+		return buf, errCacheCorrupt
+	}
+	return buf, nil
+}
+
+// decode fills f.Symbols and f.Refs from its cached body, their text
+// substrings of one copy of its segment's string table (decoding every
+// body, that is one allocation per segment).
 func (b *lazyBody) decode(f *FileEntry) error {
-	strs, err := b.c.strings()
+	strs, data, err := b.c.strings()
 	if err != nil {
 		return err
 	}
-	d := &cacheDecoder{data: b.c.data[:b.off+b.len], pos: b.off, strs: strs}
+	if b.off+b.len > len(data) {
+		return errCacheCorrupt
+	}
+	return decodeBody(f, &cacheDecoder{data: data[:b.off+b.len], pos: b.off, strs: strs})
+}
+
+// decodeAlone is decode for a body decoded alone: its text is copied
+// string by string rather than its segment's whole table (megabytes on a
+// big repository).
+func (b *lazyBody) decodeAlone(f *FileEntry) error {
+	data, ends, err := b.c.table()
+	if err != nil {
+		return err
+	}
+	if b.off+b.len > len(data) {
+		return errCacheCorrupt
+	}
+	return decodeBody(f, &cacheDecoder{data: data[:b.off+b.len], pos: b.off, ends: ends, tab: b.c.strtab})
+}
+
+func decodeBody(f *FileEntry, d *cacheDecoder) error {
 	if ns := d.count(); ns > 0 {
 		f.Symbols = make([]Symbol, ns)
 		for j := range f.Symbols {
@@ -467,6 +668,7 @@ func (b *lazyBody) decode(f *FileEntry) error {
 			s.Name = d.str()
 			k := d.uv()
 			if k >= uint64(len(kindList)) {
+				f.Symbols = nil
 				return errCacheCorrupt
 			}
 			s.Kind = kindList[k]

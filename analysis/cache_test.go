@@ -1,7 +1,10 @@
 package analysis
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"testing"
 )
@@ -31,7 +34,7 @@ func TestCacheRoundTrip(t *testing.T) {
 				files[i] = f
 			}
 			data := encodeCache("fp", files, workers)
-			got, err := decodeCacheHeads(data, "fp")
+			got, _, err := decodeCacheFront(bytes.NewReader(data), int64(len(data)), "fp")
 			if err != nil {
 				t.Fatalf("%d files, %d workers: %v", n, workers, err)
 			}
@@ -39,7 +42,11 @@ func TestCacheRoundTrip(t *testing.T) {
 				t.Fatalf("%d files, %d workers: decoded %d", n, workers, len(got))
 			}
 			for i, g := range got {
-				if err := g.lazy.decode(g); err != nil {
+				decode := g.lazy.decode
+				if i%2 == 1 {
+					decode = g.lazy.decodeAlone
+				}
+				if err := decode(g); err != nil {
 					t.Fatalf("file %d: %v", i, err)
 				}
 				g.lazy = nil
@@ -47,9 +54,62 @@ func TestCacheRoundTrip(t *testing.T) {
 					t.Fatalf("%d files, %d workers: file %d is\n%+v\nwant\n%+v", n, workers, i, g, files[i])
 				}
 			}
-			if _, err := decodeCacheHeads(data[:len(data)-1], "fp"); err == nil && n > 1 {
+			if _, _, err := decodeCacheFront(bytes.NewReader(data[:len(data)-1]), int64(len(data)-1), "fp"); err == nil && n > 1 {
 				t.Fatalf("%d files: a truncated cache decoded", n)
 			}
 		}
+	}
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r    io.ReaderAt
+	read int
+}
+
+func (c *countingReader) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.r.ReadAt(p, off)
+	c.read += n
+	return n, err
+}
+
+// TestCacheFrontAlone: loading reads the front only (the headers a warm
+// build needs); the rest is read once, by the first body decoded; a rest
+// that is gone by then leaves the body undecoded, reported corrupt.
+func TestCacheFrontAlone(t *testing.T) {
+	files := make([]*FileEntry, 1000)
+	for i := range files {
+		f := &FileEntry{Path: fmt.Sprintf("f%d.go", i), Language: "go"}
+		for j := range 20 {
+			f.Symbols = append(f.Symbols, Symbol{Name: fmt.Sprintf("Name%d_%d", i, j), Kind: KindFunction, Signature: "func()", Parent: -1})
+		}
+		f.nsyms = len(f.Symbols)
+		files[i] = f
+	}
+	data := encodeCache("fp", files, 2)
+	cr := &countingReader{r: bytes.NewReader(data)}
+	got, _, err := decodeCacheFront(cr, int64(len(data)), "fp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cr.read > len(data)/4 {
+		t.Errorf("loading read %d of %d bytes", cr.read, len(data))
+	}
+	for _, g := range got {
+		if err := g.lazy.decode(g); err != nil || len(g.Symbols) != 20 {
+			t.Fatalf("%s: %v, %d symbols", g.Path, err, len(g.Symbols))
+		}
+	}
+	if cr.read != len(data) {
+		t.Errorf("read %d bytes in all, want the file's %d once", cr.read, len(data))
+	}
+
+	short := bytes.NewReader(data[:len(data)-10])
+	got, _, err = decodeCacheFront(short, int64(len(data)), "fp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := got[0].lazy.decode(got[0]); !errors.Is(err, errCacheCorrupt) || got[0].Symbols != nil {
+		t.Errorf("a rest cut short decoded: %v, %d symbols", err, len(got[0].Symbols))
 	}
 }

@@ -85,3 +85,48 @@ func BenchmarkBuildIndexGOROOT(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkFirstWorkspaceSymbolGOROOT is what `loom lsp` does before its
+// first workspace/symbol answer on $GOROOT/src with the disk cache warm:
+// load the index, then the fuzzy search that needs every name.
+func BenchmarkFirstWorkspaceSymbolGOROOT(b *testing.B) {
+	root := filepath.Join(runtime.GOROOT(), "src")
+	files := goFilesUnder(b, root)
+	ctx := context.Background()
+	opts := Options{CacheDir: b.TempDir()}
+	if _, err := BuildIndex(ctx, root, files, opts); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		ix, err := BuildIndex(ctx, root, files, opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if defs := ix.Definitions("NewReader", MatchFuzzy, 256); len(defs) == 0 {
+			b.Fatal("no definitions")
+		}
+	}
+}
+
+// BenchmarkListDefinitionsGOROOT is `loom analyze symbols` on $GOROOT/src
+// with the disk cache warm: load the index, list every definition.
+func BenchmarkListDefinitionsGOROOT(b *testing.B) {
+	root := filepath.Join(runtime.GOROOT(), "src")
+	files := goFilesUnder(b, root)
+	ctx := context.Background()
+	opts := Options{CacheDir: b.TempDir()}
+	if _, err := BuildIndex(ctx, root, files, opts); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		ix, err := BuildIndex(ctx, root, files, opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		err = ix.ListDefinitions(func(_ string, defs []Brief) error { n += len(defs); return nil })
+		if err != nil || n != ix.Stats().Symbols {
+			b.Fatalf("listed %d of %d: %v", n, ix.Stats().Symbols, err)
+		}
+	}
+}

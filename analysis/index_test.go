@@ -3,8 +3,12 @@ package analysis
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -101,6 +105,74 @@ func TestFuzzyRanksClosestFirst(t *testing.T) {
 	if len(got) != 2 || got[0].Name != "NewServer" || got[1].Name != "NewServerConfigFactory" {
 		t.Fatalf("fuzzy order %v", got)
 	}
+}
+
+// TestFuzzyOrderAndLimit: the one-pass fuzzy search answers what a table
+// of lower-cased names did: best score first, then by lower-cased name,
+// path and position; a limit keeps the best of them.
+func TestFuzzyOrderAndLimit(t *testing.T) {
+	root, paths := writeTree(t, map[string]string{
+		"a.go": "package a\n\nfunc NewReader() {}\nfunc newReader() {}\nfunc NR() {}\ntype Reader struct{}\nfunc (Reader) Read() {}\nfunc Été() {}\nfunc NEWREADER() {}\n",
+		"b.go": "package b\n\nfunc NewReader() {}\nfunc ReaderNew() {}\nfunc new_reader() {}\nvar nr, Nr, ÉTÉ int\n",
+		"c.py": "def new_reader():\n    pass\nclass NewReaderFactory:\n    def read(self): pass\n",
+	})
+	ix, err := BuildIndex(context.Background(), root, paths, Options{NoCache: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The reference: every distinct lower-cased name, sorted, ranked by a
+	// stable sort on the score, each name's symbols in index order.
+	want := func(query string, limit int) []Definition {
+		lower := map[string][]Definition{}
+		var keys []string
+		for _, f := range ix.Files() {
+			for _, s := range f.Symbols {
+				k := strings.ToLower(s.Name)
+				if lower[k] == nil {
+					keys = append(keys, k)
+				}
+				lower[k] = append(lower[k], Definition{Path: f.Path, Symbol: s})
+			}
+		}
+		slices.Sort(keys)
+		type scored struct {
+			key   string
+			score int
+		}
+		var ranked []scored
+		for _, k := range keys {
+			if sc, ok := fuzzyScore(strings.ToLower(query), k); ok {
+				ranked = append(ranked, scored{k, sc})
+			}
+		}
+		slices.SortStableFunc(ranked, func(a, b scored) int { return b.score - a.score })
+		out := []Definition{}
+		for _, r := range ranked {
+			for _, d := range lower[r.key] {
+				if limit > 0 && len(out) == limit {
+					return out
+				}
+				out = append(out, d)
+			}
+		}
+		return out
+	}
+	for _, query := range []string{"", "nr", "NewReader", "newreader", "read", "été", "ÉT", "zz"} {
+		for _, limit := range []int{0, 1, 2, 3, 5, 100} {
+			got := ix.Definitions(query, MatchFuzzy, limit)
+			if w := want(query, limit); !reflect.DeepEqual(append([]Definition{}, got...), w) {
+				t.Errorf("Definitions(%q, fuzzy, %d):\n got %v\nwant %v", query, limit, defNames(got), defNames(w))
+			}
+		}
+	}
+}
+
+func defNames(defs []Definition) []string {
+	var out []string
+	for _, d := range defs {
+		out = append(out, d.Path+":"+d.Name)
+	}
+	return out
 }
 
 func TestIndexReferences(t *testing.T) {
@@ -350,5 +422,142 @@ func TestLanguageDetection(t *testing.T) {
 	}
 	if _, err := Outline(context.Background(), "x.txt", []byte("x")); err == nil {
 		t.Error("unsupported file accepted")
+	}
+}
+
+// TestListDefinitions: the listing read from the cache's bodies is the
+// one the decoded symbols give, before and after they are decoded, warm
+// and cold.
+func TestListDefinitions(t *testing.T) {
+	root, paths := writeTree(t, map[string]string{
+		"a.go":     "package a\n\ntype T struct{ F int }\n\nfunc (T) M() {}\n\nconst C = 1\n",
+		"b/b.py":   "class K:\n    def m(self): pass\n\ndef f(): pass\n",
+		"c/c.rs":   "struct S;\nimpl S { fn new() -> S { S } }\nenum E { A, B }\n",
+		"empty.go": "package a\n",
+	})
+	opts := Options{CacheDir: t.TempDir()}
+	ctx := context.Background()
+	list := func(ix *Index) []string {
+		var out []string
+		err := ix.ListDefinitions(func(path string, defs []Brief) error {
+			for _, d := range defs {
+				out = append(out, fmt.Sprintf("%s:%d %s %s", path, d.Line, d.Kind, d.Name))
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	decoded := func(ix *Index) []string {
+		var out []string
+		for _, f := range ix.Files() {
+			for _, s := range f.Symbols {
+				out = append(out, fmt.Sprintf("%s:%d %s %s", f.Path, s.NameRange.Start.Line, s.Kind, s.Name))
+			}
+		}
+		return out
+	}
+	cold, err := BuildIndex(ctx, root, paths, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := decoded(cold)
+	if len(want) < 8 {
+		t.Fatalf("too few definitions: %v", want)
+	}
+	if got := list(cold); !reflect.DeepEqual(got, want) {
+		t.Errorf("cold listing:\n%v\nwant\n%v", got, want)
+	}
+	warm, err := BuildIndex(ctx, root, paths, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := warm.Stats(); st.Reused != 4 {
+		t.Fatalf("warm build: %+v", st)
+	}
+	if got := list(warm); !reflect.DeepEqual(got, want) {
+		t.Errorf("warm listing:\n%v\nwant\n%v", got, want)
+	}
+	if got := decoded(warm); !reflect.DeepEqual(got, want) {
+		t.Errorf("decoded after the listing:\n%v\nwant\n%v", got, want)
+	}
+	if got := list(warm); !reflect.DeepEqual(got, want) {
+		t.Errorf("listing after decoding:\n%v\nwant\n%v", got, want)
+	}
+	stop := errors.New("stop")
+	if err := warm.ListDefinitions(func(string, []Brief) error { return stop }); err != stop {
+		t.Errorf("ListDefinitions = %v, want fn's error", err)
+	}
+}
+
+// TestFuzzyOnCachedBodies: a warm index answers fuzzy queries from the
+// cache's bodies in place, as a decoded one does, and decodes what it
+// answers with; the rest decodes later all the same.
+func TestFuzzyOnCachedBodies(t *testing.T) {
+	root, paths := writeTree(t, map[string]string{
+		"a.go":   "package a\n\nfunc NewReader() {}\nfunc newReader() {}\ntype Reader struct{ R int }\n",
+		"b/b.go": "package b\n\nfunc NewReader() {}\nfunc ReaderNew() {}\nvar nr int\n",
+		"c.py":   "def new_reader():\n    pass\nclass NewReaderFactory:\n    def read(self): pass\n",
+	})
+	opts := Options{CacheDir: t.TempDir()}
+	ctx := context.Background()
+	cold, err := BuildIndex(ctx, root, paths, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, query := range []string{"", "nr", "NewReader", "read", "zz"} {
+		for _, limit := range []int{0, 1, 3} {
+			warm, err := BuildIndex(ctx, root, paths, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if warm.decoded.Load() {
+				t.Fatal("a warm build decoded its bodies")
+			}
+			got := warm.Definitions(query, MatchFuzzy, limit)
+			if want := cold.Definitions(query, MatchFuzzy, limit); !reflect.DeepEqual(append([]Definition{}, got...), append([]Definition{}, want...)) {
+				t.Errorf("Definitions(%q, fuzzy, %d) warm:\n got %v\nwant %v", query, limit, defNames(got), defNames(want))
+			}
+			if !reflect.DeepEqual(warm.Files(), cold.Files()) {
+				t.Errorf("%q: the files decoded after a fuzzy query differ", query)
+			}
+		}
+	}
+}
+
+// TestCachedBodiesConcurrently: fuzzy queries, listings and decoding on
+// one warm index from several goroutines (run with -race).
+func TestCachedBodiesConcurrently(t *testing.T) {
+	files := map[string]string{}
+	for i := range 40 {
+		files[fmt.Sprintf("p%d/f.go", i)] = fmt.Sprintf("package p\n\nfunc NewReader%d() {}\ntype R%d struct{}\n", i, i)
+	}
+	root, paths := writeTree(t, files)
+	opts := Options{CacheDir: t.TempDir()}
+	ctx := context.Background()
+	if _, err := BuildIndex(ctx, root, paths, opts); err != nil {
+		t.Fatal(err)
+	}
+	warm, err := BuildIndex(ctx, root, paths, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan int, 4)
+	go func() { done <- len(warm.Definitions("newreader", MatchFuzzy, 5)) }()
+	go func() {
+		n := 0
+		warm.ListDefinitions(func(_ string, defs []Brief) error { n += len(defs); return nil })
+		done <- n
+	}()
+	go func() { done <- len(warm.Files()) }()
+	go func() { done <- len(warm.Definitions("R7", MatchExact, 0)) }()
+	got := map[int]bool{}
+	for range 4 {
+		got[<-done] = true
+	}
+	if !got[5] || !got[80] || !got[40] || !got[1] {
+		t.Errorf("results %v, want 5 fuzzy, 80 listed, 40 files, 1 exact", got)
 	}
 }

@@ -63,6 +63,18 @@ func (ix *Index) signature() [32]byte {
 	return ix.memo.sig
 }
 
+// Signature sums what the index's entries depend on (the options and each
+// entry's path, language, size, time and skip reason, as the disk cache
+// trusts them): what callers key state kept beside the cache with
+// (CachePath). ok is false when the index has no disk cache or its entries
+// are not the cache's, so such state would not be found again.
+func (ix *Index) Signature() (sig [32]byte, ok bool) {
+	if ix.mapsFile() == "" {
+		return sig, false
+	}
+	return ix.signature(), true
+}
+
 func (ix *Index) mapKey(opts RepoMapOptions, budget int) [32]byte {
 	sig := ix.signature()
 	h := sha256.New()

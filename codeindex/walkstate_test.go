@@ -53,6 +53,11 @@ func TestWarmStartWalksNothing(t *testing.T) {
 	os.Chtimes(filepath.Join(ws.Root(), ".gitignore"), later, later)
 	next(map[string]bool{"Beta": false, "Alpha": true}, 1)
 
+	// An ignore file where there was none: its folder gained an entry.
+	write(t, ws.Root(), "sub/.gitignore", "c.go\n")
+	next(map[string]bool{"Gamma": false, "Alpha": true}, 1)
+	next(map[string]bool{"Gamma": false}, 0)
+
 	// A damaged kept walk is ignored: the tree is walked.
 	walks, _ := filepath.Glob(filepath.Join(s.opts.CacheDir, "*.walk"))
 	if len(walks) != 1 {
@@ -61,5 +66,5 @@ func TestWarmStartWalksNothing(t *testing.T) {
 	if err := os.WriteFile(walks[0], []byte("garbage"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	next(map[string]bool{"Alpha": true, "Gamma": true}, 1)
+	next(map[string]bool{"Alpha": true, "Beta": false}, 1)
 }

@@ -3,8 +3,13 @@ package main
 import (
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 
+	"github.com/alecthomas/chroma/v2"
+	"github.com/alecthomas/chroma/v2/lexers"
+	"github.com/alecthomas/chroma/v2/quick"
+	"github.com/alecthomas/chroma/v2/styles"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
@@ -57,5 +62,49 @@ func TestStartupLeavesSchemaDraftsAlone(t *testing.T) {
 	}
 	if _, err := c.Compile("mem://bad.json"); err == nil {
 		t.Fatal("a schema with \"type\": 5 compiled")
+	}
+}
+
+// TestStartupLeavesChromaAlone: chroma (glamour's syntax highlighter)
+// parses its 250 XML lexers and 70 styles when one is first looked up, not
+// at every start (third_party/chroma/PATCH.md), and they all still work.
+func TestStartupLeavesChromaAlone(t *testing.T) {
+	cmd := loomCommand(t, privateEnv(t, "GODEBUG=inittrace=1"), "version")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("loom version: %v\n%s", err, out)
+	}
+	for _, pkg := range []string{"lexers", "styles"} {
+		re := regexp.MustCompile(`(?m)^init github\.com/alecthomas/chroma/v2/` + pkg + ` @.* (\d+) allocs$`)
+		m := re.FindStringSubmatch(string(out))
+		if m == nil {
+			t.Fatalf("no init line for chroma's %s in loom version's init trace:\n%s", pkg, out)
+		}
+		if allocs, _ := strconv.Atoi(m[1]); allocs > 2000 {
+			t.Errorf("chroma's %s init made %d allocations: is the replace in go.mod gone?", pkg, allocs)
+		}
+	}
+
+	// A style registered before the embedded ones load keeps its name, as
+	// glamour registers its own.
+	own := styles.Register(chroma.MustNewStyle("loom-test", chroma.StyleEntries{chroma.Keyword: "#ff0000"}))
+	if styles.Get("loom-test") != own || styles.Get("dracula").Name != "dracula" || styles.Fallback == nil || styles.Fallback.Name != "swapoff" {
+		t.Errorf("styles: loom-test %v, dracula %v, fallback %v", styles.Get("loom-test").Name, styles.Get("dracula").Name, styles.Fallback)
+	}
+	for name, want := range map[string]string{"go": "Go", "python": "Python", "html": "HTML", "erb": "ERB", "dns": "dns"} {
+		if l := lexers.Get(name); l == nil || l.Config().Name != want {
+			t.Errorf("lexers.Get(%q) = %v, want %s", name, l, want)
+		}
+	}
+	if l := lexers.Match("main.rs"); l == nil || l.Config().Name != "Rust" {
+		t.Errorf("lexers.Match(main.rs) = %v", l)
+	}
+	// The analysers set after the embedded lexers load.
+	if l := lexers.Analyse("@ IN SOA ns.example.com. admin.example.com. 1 2 3 4 5\n"); l == nil || l.Config().Name != "dns" {
+		t.Errorf("lexers.Analyse(zone file) = %v", l)
+	}
+	var buf strings.Builder
+	if err := quick.Highlight(&buf, "package main\n\nfunc main() {}\n", "go", "terminal256", "loom-test"); err != nil || !strings.Contains(buf.String(), "\x1b[38;5;196mfunc") {
+		t.Errorf("highlighted Go: %v %q", err, buf.String())
 	}
 }

@@ -127,7 +127,14 @@ func NewCmdMap(f *cmdutil.Factory, runF func(*QueryOptions) error) *cobra.Comman
 		Use:   "map [DIR]",
 		Short: "A map of the most important files and symbols within a token budget",
 		Args:  cobra.MaximumNArgs(1),
-	}, "repo_map", true, func(args []string) map[string]any { return map[string]any{"tokens": tokens, "focus": focus} })
+	}, "repo_map", true, func(args []string) map[string]any {
+		m := map[string]any{"tokens": tokens}
+		// No --focus is no focus, not a null the tool refuses.
+		if len(focus) > 0 {
+			m["focus"] = focus
+		}
+		return m
+	})
 	cmd.Flags().IntVar(&tokens, "tokens", tools.DefaultRepoMapTokens, "budget in tokens")
 	cmd.Flags().StringSliceVar(&focus, "focus", nil, "files you are working on")
 	return cmd

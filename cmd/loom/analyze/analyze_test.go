@@ -12,6 +12,7 @@ import (
 
 	"github.com/loom-agent/loom/cmd/loom/internal/cmdtest"
 	"github.com/loom-agent/loom/cmd/loom/internal/cmdutil"
+	"github.com/loom-agent/loom/tools"
 )
 
 // TestGroupFlags: --root and --json, given to the group before or after
@@ -29,6 +30,7 @@ func TestGroupFlags(t *testing.T) {
 		{[]string{"--root", "/src", "defs", "Foo", "--json", "--match", "fuzzy"}, "/src", true, "find_symbol", map[string]any{"name": "Foo", "match": "fuzzy"}},
 		{[]string{"refs", "Foo", "--root", "/src"}, "/src", false, "find_references", map[string]any{"name": "Foo", "limit": 100000}},
 		{[]string{"map", "/dir", "--tokens", "50", "--focus", "a.go", "--root", "/src"}, "/dir", false, "repo_map", map[string]any{"tokens": 50, "focus": []string{"a.go"}}},
+		{[]string{"map"}, ".", false, "repo_map", map[string]any{"tokens": tools.DefaultRepoMapTokens}},
 		{[]string{"symbols", "/dir", "--count"}, "/dir", false, "", nil},
 		{[]string{"check", "a.go", "--json"}, ".", true, "", nil},
 	} {
@@ -65,6 +67,13 @@ func TestAnalyzeRuns(t *testing.T) {
 		t.Errorf("defs --json: %v\n%s", err, f.Out)
 	}
 	f.Out.Reset()
+	// A map without --focus: the group's own flags, no focus argument.
+	group := NewCmdAnalyze(f.Factory)
+	group.SetArgs([]string{"map", dir})
+	if err := group.ExecuteContext(ctx); err != nil || !strings.Contains(f.Out.String(), "a.go") {
+		t.Errorf("map without --focus: %v\n%s", err, f.Out)
+	}
+	f.Out.Reset()
 	if err := symbolsRun(ctx, &SymbolsOptions{IO: f.IOStreams, Workspace: f.Workspace, Root: dir}); err != nil ||
 		!strings.Contains(f.Out.String(), "a.go:3 function Foo\n") || !strings.Contains(f.Err.String(), " definitions in ") {
 		t.Errorf("symbols: %v\n%s%s", err, f.Out, f.Err)
@@ -76,5 +85,61 @@ func TestAnalyzeRuns(t *testing.T) {
 	}
 	if err := checkRun(ctx, &CheckOptions{IO: f.IOStreams, Tools: f.Tools, Workspace: f.Workspace, Root: dir, File: "a.go"}); err != nil {
 		t.Errorf("check a.go: %v", err)
+	}
+}
+
+// TestSymbolsListingKept: the listing is kept beside the index cache and
+// printed again from there while the index is the same; a file changed, or
+// a damaged kept listing, gives the listing of the disk again.
+func TestSymbolsListingKept(t *testing.T) {
+	f := cmdtest.New(t, "")
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a.go"), []byte("package a\n\nfunc Foo() {}\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "b.go"), []byte("package a\n\ntype Bar struct{}\n"), 0o644)
+	ctx := context.Background()
+	list := func() string {
+		t.Helper()
+		f.Out.Reset()
+		if err := symbolsRun(ctx, &SymbolsOptions{IO: f.IOStreams, Workspace: f.Workspace, Root: dir}); err != nil {
+			t.Fatal(err)
+		}
+		return f.Out.String()
+	}
+	want := "a.go:3 function Foo\nb.go:3 struct Bar\n"
+	if got := list(); got != want {
+		t.Fatalf("listing %q, want %q", got, want)
+	}
+	kept, _ := filepath.Glob(filepath.Join(os.Getenv("XDG_CACHE_HOME"), "loom", "index", "*.list"))
+	if len(kept) != 1 {
+		t.Fatalf("kept listings: %v", kept)
+	}
+	// Printed from the kept file: a marked copy shows it was read.
+	data, err := os.ReadFile(kept[0])
+	if err != nil || !strings.HasSuffix(string(data), want) {
+		t.Fatalf("kept listing %q: %v", data, err)
+	}
+	marked := strings.Replace(string(data), "Foo", "Fo0", 1)
+	os.WriteFile(kept[0], []byte(marked), 0o600)
+	if got := list(); got != strings.Replace(want, "Foo", "Fo0", 1) {
+		t.Errorf("the kept listing was not used: %q", got)
+	}
+
+	for name, damage := range map[string]string{
+		"truncated": marked[:len(marked)-3],
+		"longer":    marked + "x",
+		"garbage":   "garbage",
+	} {
+		os.WriteFile(kept[0], []byte(damage), 0o600)
+		if got := list(); got != want {
+			t.Errorf("%s kept listing: printed %q, want %q", name, got, want)
+		}
+		if data, err := os.ReadFile(kept[0]); err != nil || !strings.HasSuffix(string(data), want) {
+			t.Errorf("%s kept listing not replaced: %q, %v", name, data, err)
+		}
+	}
+
+	os.WriteFile(filepath.Join(dir, "a.go"), []byte("package a\n\nfunc Foo() {}\n\nfunc Baz() {}\n"), 0o644)
+	if got := list(); got != "a.go:3 function Foo\na.go:5 function Baz\nb.go:3 struct Bar\n" {
+		t.Errorf("after an edit: %q", got)
 	}
 }

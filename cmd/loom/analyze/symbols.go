@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -75,21 +76,8 @@ func symbolsRun(ctx context.Context, opts *SymbolsOptions) error {
 			}
 		}
 	default:
-		var line []byte
-		for _, f := range ix.Files() {
-			for _, sym := range f.Symbols {
-				line = append(line[:0], f.Path...)
-				line = append(line, ':')
-				line = strconv.AppendInt(line, int64(sym.NameRange.Start.Line+1), 10)
-				line = append(line, ' ')
-				line = append(line, sym.Kind...)
-				line = append(line, ' ')
-				line = append(line, sym.Name...)
-				line = append(line, '\n')
-				if _, err := w.Write(line); err != nil {
-					return err
-				}
-			}
+		if err := listSymbols(w, ix); err != nil {
+			return err
 		}
 	}
 	if err := w.Flush(); err != nil {
@@ -102,4 +90,41 @@ func symbolsRun(ctx context.Context, opts *SymbolsOptions) error {
 		fmt.Fprintf(errOut, "index cache: %s\n", st.CacheError)
 	}
 	return nil
+}
+
+// listSymbols prints every definition as `path:line kind name`: the
+// listing kept beside the index cache when it is of this index, else read
+// from the cache's bodies without decoding them, and kept for next time.
+func listSymbols(w io.Writer, ix *analysis.Index) error {
+	path, key := listingPath(ix)
+	if path != "" {
+		if ok, err := copyKeptListing(w, path, key); ok || err != nil {
+			return err
+		}
+	}
+	var keep *listingKeeper
+	if path != "" {
+		keep = newListingKeeper(path, key)
+		w = io.MultiWriter(w, keep)
+	}
+	var line []byte
+	err := ix.ListDefinitions(func(path string, defs []analysis.Brief) error {
+		for _, d := range defs {
+			line = append(line, path...)
+			line = append(line, ':')
+			line = strconv.AppendInt(line, int64(d.Line+1), 10)
+			line = append(line, ' ')
+			line = append(line, d.Kind...)
+			line = append(line, ' ')
+			line = append(line, d.Name...)
+			line = append(line, '\n')
+		}
+		_, err := w.Write(line)
+		line = line[:0]
+		return err
+	})
+	if keep != nil {
+		keep.finish(err == nil)
+	}
+	return err
 }

@@ -39,3 +39,18 @@ func (p *pipeWriter) Write(b []byte) (int, error) {
 	}
 	return n, err
 }
+
+// ReadFrom lets io.Copy reach the stream's own ReadFrom (an *os.File's
+// copies file to file, or file to pipe, in the kernel: `loom analyze
+// symbols` prints a kept listing of megabytes so).
+func (p *pipeWriter) ReadFrom(r io.Reader) (int64, error) {
+	rf, ok := p.w.(io.ReaderFrom)
+	if !ok {
+		return io.Copy(struct{ io.Writer }{p}, r)
+	}
+	n, err := rf.ReadFrom(r)
+	if errors.Is(err, syscall.EPIPE) {
+		p.cancel()
+	}
+	return n, err
+}
