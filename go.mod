@@ -13,6 +13,7 @@ require (
 	github.com/charmbracelet/colorprofile v0.4.3
 	github.com/charmbracelet/x/ansi v0.12.0
 	github.com/charmbracelet/x/exp/teatest/v2 v2.0.0-20260823001701-96af6d2cb5f6
+	github.com/charmbracelet/x/vt v0.1.0
 	github.com/coder/acp-go-sdk v0.13.5
 	github.com/coreos/go-oidc/v3 v3.21.0
 	github.com/creack/pty v1.1.24
@@ -43,6 +44,8 @@ require (
 	golang.org/x/tools v0.52.0
 	modernc.org/sqlite v1.62.0
 )
+
+require github.com/charmbracelet/x/exp/ordered v0.1.0 // indirect
 
 require (
 	cloud.google.com/go/compute/metadata v0.3.0 // indirect

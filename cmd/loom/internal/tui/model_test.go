@@ -2,6 +2,7 @@ package tui
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,6 +14,7 @@ import (
 	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/teatest/v2"
+	"github.com/charmbracelet/x/vt"
 
 	"github.com/loom-agent/loom/agent"
 	"github.com/loom-agent/loom/cmd/loom/internal/cmdtest"
@@ -28,7 +30,8 @@ const hangGuard = 30 * time.Second
 
 // repl is the model over a real conversation: a workspace in a temporary
 // folder, the agent with Loom's tools, the model at an llmtest server
-// playing script. Its screen keeps everything the program wrote.
+// playing script. Its screen keeps everything the program wrote; term
+// is a terminal emulator fed the same bytes, showing what a user sees now.
 type repl struct {
 	t      *testing.T
 	tm     *teatest.TestModel
@@ -36,6 +39,7 @@ type repl struct {
 	dir    string
 	conv   *Conversation
 	screen bytes.Buffer
+	term   *vt.Emulator
 }
 
 func start(t *testing.T, script string, opts Options, progOpts ...tea.ProgramOption) *repl {
@@ -67,9 +71,13 @@ func startWith(t *testing.T, su setup) *repl {
 	if len(progOpts) == 0 {
 		progOpts = []tea.ProgramOption{tea.WithColorProfile(colorprofile.ANSI)}
 	}
-	tm := teatest.NewTestModel(t, New(conv, su.opts), teatest.WithInitialTermSize(100, 30), teatest.WithProgramOptions(progOpts...))
+	tm := teatest.NewTestModel(t, New(conv, su.opts), teatest.WithInitialTermSize(termWidth, termHeight), teatest.WithProgramOptions(progOpts...))
 	t.Cleanup(func() { tm.Quit() })
-	return &repl{t: t, tm: tm, srv: srv, dir: su.dir, conv: conv}
+	term := vt.NewEmulator(termWidth, termHeight)
+	// The emulator answers the program's queries on a pipe nobody reads.
+	go io.Copy(io.Discard, term)
+	t.Cleanup(func() { term.Close() })
+	return &repl{t: t, tm: tm, srv: srv, dir: su.dir, conv: conv, term: term}
 }
 
 // newConversation is a conversation in su.dir (made when empty) with the
@@ -120,13 +128,37 @@ func mustTools(t *testing.T, f *cmdtest.Factory, root string) *tools.Registry {
 	return reg
 }
 
+const termWidth, termHeight = 100, 30
+
 // text is what the program has shown so far, escape sequences left out.
 func (r *repl) text() string {
 	r.t.Helper()
+	n := r.screen.Len()
 	if _, err := r.screen.ReadFrom(r.tm.Output()); err != nil {
 		r.t.Fatal(err)
 	}
+	r.term.Write(r.screen.Bytes()[n:])
 	return ansi.Strip(r.screen.String())
+}
+
+// shown is the terminal's screen now. A line redrawn in place (the status
+// line) is read here: the renderer rewrites only the cells that changed, so
+// the bytes written hold its new text in pieces.
+func (r *repl) shown() string {
+	r.t.Helper()
+	r.text()
+	return r.term.String()
+}
+
+// waitOnScreen waits until the terminal's screen shows s.
+func (r *repl) waitOnScreen(s string) {
+	r.t.Helper()
+	for deadline := time.Now().Add(hangGuard); !strings.Contains(r.shown(), s); {
+		if time.Now().After(deadline) {
+			r.t.Fatalf("waited in vain for %q on the screen; it shows:\n%s", s, r.shown())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // waitFor waits until the screen shows s n times.
@@ -228,10 +260,10 @@ func TestStatusLineTokens(t *testing.T) {
 	r.waitFor(cmdtest.Model+" · ", 1)
 	r.tm.Type("one")
 	r.key(enter)
-	r.waitFor("tokens 1200 in, 34 out", 1)
+	r.waitOnScreen("tokens 1200 in, 34 out")
 	r.tm.Type("two")
 	r.key(enter)
-	r.waitFor("tokens 1300 in, 40 out", 1)
+	r.waitOnScreen("tokens 1300 in, 40 out")
 }
 
 // TestApprovalKeys: the approver's question shows in the TUI and takes
