@@ -109,7 +109,75 @@ func (r *Resolver) tsDefinitionAt(ctx context.Context, f *tsFile, off uint32) (t
 	if n == nil {
 		return target{}, false
 	}
-	return r.tsResolve(ctx, f, n, 0)
+	t, ok := r.tsResolve(ctx, f, n, 0)
+	if ok && tsCallee(n) && r.tsOverloaded(ctx, t) {
+		// A call of an overloaded function is the signature the checker
+		// picks by the arguments' types, which syntax cannot tell.
+		return target{}, false
+	}
+	return t, ok
+}
+
+// tsCallee reports whether n names the function a call or a new
+// expression calls (f(…), ns.f(…), new C(…)).
+func tsCallee(n *sitter.Node) bool {
+	e := n
+	if p := n.Parent(); p != nil && p.Type() == "member_expression" && p.ChildByFieldName("property") == n {
+		e = p
+	}
+	p := e.Parent()
+	if p == nil {
+		return false
+	}
+	switch p.Type() {
+	case "call_expression":
+		return p.ChildByFieldName("function") == e
+	case "new_expression":
+		return p.ChildByFieldName("constructor") == e
+	}
+	return false
+}
+
+// tsOverloaded reports whether t is the name of a function declared with
+// overload signatures before it.
+func (r *Resolver) tsOverloaded(ctx context.Context, t target) bool {
+	m, err := r.openTS(ctx, t.path, nil)
+	if err != nil || t.end <= t.start {
+		return false
+	}
+	name := tsNameAt(m, t.start)
+	if name == nil || name.Parent() == nil || name.Parent().Type() != "function_declaration" {
+		return false
+	}
+	stmt := name.Parent()
+	if p := stmt.Parent(); p != nil && p.Type() == "export_statement" {
+		stmt = p
+	}
+	for s := stmt.PrevNamedSibling(); s != nil; s = s.PrevNamedSibling() {
+		if s.Type() == "comment" {
+			continue
+		}
+		d := s
+		if s.Type() == "export_statement" {
+			d = s.ChildByFieldName("declaration")
+		}
+		if d == nil || d.Type() != "function_signature" {
+			return false
+		}
+		if n := d.ChildByFieldName("name"); n != nil && n.Content(m.src) == name.Content(m.src) {
+			return true
+		}
+	}
+	return false
+}
+
+// tsNameAt is the identifier starting at off.
+func tsNameAt(f *tsFile, off uint32) *sitter.Node {
+	n := tsIdentifierAt(f.root, off)
+	if n == nil || n.StartByte() != off {
+		return nil
+	}
+	return n
 }
 
 func tsIdentifierAt(root *sitter.Node, off uint32) *sitter.Node {
@@ -239,13 +307,16 @@ func (r *Resolver) tsFollowImport(ctx context.Context, f *tsFile, b *sitter.Node
 	if depth > maxDepth {
 		return target{}, false
 	}
+	if b.Parent().Type() == "namespace_import" {
+		// What tsserver answers: the namespace's own binding (a module
+		// has no declaration to point at).
+		return f.target(b), true
+	}
 	m := r.tsImportedModule(ctx, f, b)
 	if m == nil {
 		return target{}, false
 	}
 	switch p := b.Parent(); p.Type() {
-	case "namespace_import":
-		return target{path: m.path, src: m.src}, true
 	case "import_clause":
 		return r.tsExport(ctx, m, "default", depth+1)
 	case "import_specifier":

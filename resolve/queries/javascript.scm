@@ -29,7 +29,8 @@
 (catch_clause parameter: (identifier) @local.definition)
 
 (import_clause (identifier) @local.definition)
-(import_specifier name: (identifier) @local.definition)
+; import {x as y} binds y alone.
+(import_specifier name: (identifier) @local.definition !alias)
 (import_specifier alias: (identifier) @local.definition)
 (namespace_import (identifier) @local.definition)
 

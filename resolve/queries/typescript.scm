@@ -35,7 +35,8 @@
 (type_parameter name: (_) @local.definition)
 
 (import_clause (identifier) @local.definition)
-(import_specifier name: (identifier) @local.definition)
+; import {x as y} binds y alone.
+(import_specifier name: (identifier) @local.definition !alias)
 (import_specifier alias: (identifier) @local.definition)
 (namespace_import (identifier) @local.definition)
 
