@@ -332,6 +332,13 @@ func (r *Resolver) pyModule(ctx context.Context, f *pyFile, dots int, parts []st
 		}
 		bases = []string{dir}
 	} else {
+		// An absolute import is found from sys.path, which holds the
+		// folder above the outermost package, never a package's own
+		// folder (asyncio/base_subprocess.py's import subprocess is the
+		// standard library's, not asyncio/subprocess.py).
+		for r.pyIsPackage(dir) && filepath.Dir(dir) != dir {
+			dir = filepath.Dir(dir)
+		}
 		for d := dir; ; d = filepath.Dir(d) {
 			bases = append(bases, d)
 			if filepath.Dir(d) == d || len(bases) > 32 {
@@ -357,6 +364,23 @@ func (r *Resolver) pyModule(ctx context.Context, f *pyFile, dots int, parts []st
 		}
 	}
 	return nil
+}
+
+// pyIsPackage reports whether dir is a regular package (has an
+// __init__.py).
+func (r *Resolver) pyIsPackage(dir string) bool {
+	if is, ok := r.pypkgs[dir]; ok {
+		return is
+	}
+	entries, _ := r.fs.ReadDir(dir)
+	is := false
+	for _, e := range entries {
+		if e.Name() == "__init__.py" && !e.IsDir() {
+			is = true
+		}
+	}
+	r.pypkgs[dir] = is
+	return is
 }
 
 // pyImportPart resolves a part of a dotted import name.

@@ -28,6 +28,7 @@ type Resolver struct {
 	modcache string
 	gofiles  map[string]*goFile
 	pyfiles  map[string]*pyFile
+	pypkgs   map[string]bool // folders: whether each is a Python package
 	tsfiles  map[string]*tsFile
 	pkgs     map[string]*goPackage
 	mods     map[string]*goModule // by folder: the module whose go.mod is nearest
@@ -51,7 +52,7 @@ func New(fsys FS, cfg Config) *Resolver {
 		cfg.Cache.turn.Lock()
 	}
 	return &Resolver{fs: fsys, goroot: cfg.GOROOT, modcache: cfg.GOMODCACHE, cache: cfg.Cache,
-		gofiles: map[string]*goFile{}, pyfiles: map[string]*pyFile{}, tsfiles: map[string]*tsFile{}, pkgs: map[string]*goPackage{}, mods: map[string]*goModule{}}
+		gofiles: map[string]*goFile{}, pyfiles: map[string]*pyFile{}, pypkgs: map[string]bool{}, tsfiles: map[string]*tsFile{}, pkgs: map[string]*goPackage{}, mods: map[string]*goModule{}}
 }
 
 // Close frees the syntax trees, or hands them to the cache.
