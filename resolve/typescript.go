@@ -215,6 +215,9 @@ func (r *Resolver) tsResolve(ctx context.Context, f *tsFile, n *sitter.Node, dep
 			return target{}, false
 		}
 		obj := parent.ChildByFieldName("object")
+		if obj != nil && obj.Type() == "this" {
+			return r.tsThisMember(ctx, f, obj, n, depth+1)
+		}
 		if obj == nil || obj.Type() != "identifier" {
 			return target{}, false
 		}
