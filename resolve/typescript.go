@@ -43,14 +43,15 @@ func (f *tsFile) target(n *sitter.Node) target {
 	return target{path: f.path, start: n.StartByte(), end: n.EndByte(), src: f.src, local: bound && s.kind != "program"}
 }
 
-// tsOuter: a function's or a class's name is bound around it.
+// tsOuter: a function's name is bound around it (a function is a scope
+// of its own; a class is not, so its name needs no moving).
 func tsOuter(def *sitter.Node) bool {
 	p := def.Parent()
 	if p == nil || p.ChildByFieldName("name") == nil || p.ChildByFieldName("name").StartByte() != def.StartByte() {
 		return false
 	}
 	switch p.Type() {
-	case "function_declaration", "generator_function_declaration", "class_declaration":
+	case "function_declaration", "generator_function_declaration":
 		return true
 	}
 	return false
