@@ -3,6 +3,7 @@
 # against pyright 1.1.414 (bench/peers-node, pinned by its lockfile) as
 # ground truth. The corpus is other people's code: packages of the Python
 # standard library on this machine (PKGS, default json email http asyncio
+# unittest logging concurrent urllib
 # from /usr/lib/python3.11, Debian's), copied into a temporary folder as
 # top-level packages. N identifier uses are sampled with a fixed seed
 # (imports left out; a name the peer answers with its own position is a
@@ -24,7 +25,7 @@ N=${N:-2000}
 REFS=${REFS:-100}
 SEED=${SEED:-1}
 PYLIB=${PYLIB:-/usr/lib/python3.11}
-PKGS=${PKGS:-json email http asyncio}
+PKGS=${PKGS:-json email http asyncio unittest logging concurrent urllib}
 die() { echo "definitions-python bench: $*" >&2; exit 1; }
 
 command -v go >/dev/null || die "go is not installed"
