@@ -211,20 +211,25 @@ func (r *Resolver) tsResolve(ctx context.Context, f *tsFile, n *sitter.Node, dep
 		return target{}, false
 	}
 	if n.Type() == "property_identifier" {
-		// ns.member of import * as ns.
+		// ns.member of import * as ns, obj.member of a class or an interface.
 		if parent.Type() != "member_expression" || parent.ChildByFieldName("property") != n {
 			return target{}, false
 		}
 		obj := parent.ChildByFieldName("object")
-		if obj != nil && obj.Type() == "this" {
-			return r.tsThisMember(ctx, f, obj, n, depth+1)
-		}
-		if obj == nil || obj.Type() != "identifier" {
+		if obj == nil {
 			return target{}, false
 		}
-		b := pyLookup(f.locals, obj.Content(f.src), obj)
+		var b *sitter.Node
+		if obj.Type() == "identifier" {
+			b = pyLookup(f.locals, obj.Content(f.src), obj)
+		}
 		if b == nil || b.Parent() == nil || b.Parent().Type() != "namespace_import" {
-			return target{}, false
+			// A member of what the syntax says obj is an instance of.
+			v, ok := r.tsValueOf(ctx, f, obj, depth+1)
+			if !ok {
+				return target{}, false
+			}
+			return r.tsTypeMember(ctx, v, name, tsCallee(n), depth+1)
 		}
 		m := r.tsImportedModule(ctx, f, b)
 		if m == nil {
