@@ -210,6 +210,11 @@ func (r *Resolver) tsResolve(ctx context.Context, f *tsFile, n *sitter.Node, dep
 	if parent == nil {
 		return target{}, false
 	}
+	if n.Type() == "property_identifier" && parent.Type() == "method_signature" && parent.ChildByFieldName("name") == n {
+		// An overload signature's name in a class: the implementation, as
+		// tsserver answers.
+		return tsImplementation(f, parent, name)
+	}
 	if n.Type() == "property_identifier" {
 		// ns.member of import * as ns, obj.member of a class or an interface.
 		if parent.Type() != "member_expression" || parent.ChildByFieldName("property") != n {
@@ -420,4 +425,20 @@ func tsDeclaredNames(decl *sitter.Node) []*sitter.Node {
 		return out
 	}
 	return nil
+}
+
+// tsImplementation finds the method of sig's class body that implements
+// the overload signature sig.
+func tsImplementation(f *tsFile, sig *sitter.Node, name string) (target, bool) {
+	body := sig.Parent()
+	if body == nil || body.Type() != "class_body" {
+		return target{}, false
+	}
+	for i := 0; i < int(body.NamedChildCount()); i++ {
+		m := body.NamedChild(i)
+		if n := m.ChildByFieldName("name"); m.Type() == "method_definition" && n != nil && n.Content(f.src) == name {
+			return f.target(n), true
+		}
+	}
+	return target{}, false
 }
