@@ -96,6 +96,13 @@ func (r *Resolver) openPy(ctx context.Context, path string, src []byte) (*pyFile
 func pyLookup(l *locals, name string, at *sitter.Node) *sitter.Node {
 	off := at.StartByte()
 	inner := l.innermost(off)
+	if fn := pyHeader(at); fn != nil {
+		// A default, an annotation: evaluated where the def is, so the
+		// def's own scope is not seen (def f(str=str): the builtin).
+		for inner != nil && inner.start >= fn.StartByte() {
+			inner = inner.parent
+		}
+	}
 	for s := inner; s != nil; s = s.parent {
 		if s.kind == "class_definition" && s != inner {
 			continue
@@ -111,6 +118,33 @@ func pyLookup(l *locals, name string, at *sitter.Node) *sitter.Node {
 			}
 		}
 		return best
+	}
+	return nil
+}
+
+// pyHeader returns the Python def or lambda in whose header (parameters'
+// defaults and annotations, return annotation) n is, or nil: n is in no
+// def, or in its body, or names a parameter.
+func pyHeader(n *sitter.Node) *sitter.Node {
+	child := n
+	for p := n.Parent(); p != nil; child, p = p, p.Parent() {
+		switch p.Type() {
+		case "function_definition", "lambda":
+			if p.ChildByFieldName("body") == child || p.ChildByFieldName("name") == child {
+				return nil
+			}
+			return p
+		case "default_parameter", "typed_default_parameter":
+			if p.ChildByFieldName("name") == child {
+				return nil
+			}
+		case "parameters", "lambda_parameters", "typed_parameter":
+			if child == n && n.Type() == "identifier" {
+				return nil // the parameter itself
+			}
+		case "block", "module", "class_definition":
+			return nil
+		}
 	}
 	return nil
 }
