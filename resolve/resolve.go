@@ -187,6 +187,14 @@ func (r *Resolver) References(ctx context.Context, path string, src []byte, off 
 		return nil, err
 	}
 	name := string(tgt.src[tgt.start:tgt.end])
+	if name == "" {
+		// A module (a file's start): its uses are spelled as the cursor's
+		// identifier is.
+		name = wordAt(src, off)
+	}
+	if name == "" {
+		return nil, nil
+	}
 	lang := languageOf(path)
 	candidates := []string{tgt.path, path}
 	switch {
@@ -257,8 +265,23 @@ func (r *Resolver) References(ctx context.Context, path string, src []byte, off 
 	return out, nil
 }
 
+// wordAt returns the word around offset off of src.
+func wordAt(src []byte, off int) string {
+	start, end := off, off
+	for start > 0 && isWordByte(src[start-1]) {
+		start--
+	}
+	for end < len(src) && isWordByte(src[end]) {
+		end++
+	}
+	return string(src[start:end])
+}
+
 // wordOffsets returns where name occurs in src as a whole word.
 func wordOffsets(src []byte, name string) []int {
+	if name == "" {
+		return nil
+	}
 	var out []int
 	for i := 0; ; {
 		j := bytes.Index(src[i:], []byte(name))
