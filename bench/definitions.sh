@@ -39,4 +39,4 @@ fi
 
 go build -o "$tmp/defbench" ./bench/defbench || die "cannot build bench/defbench"
 echo "definitions bench: $(uptime)" >&2
-GOCACHE=$(go env GOCACHE) XDG_CACHE_HOME=$tmp/cache "$tmp/defbench" -dir . -n "$N" -refs "$REFS" -seed "$SEED" -loom "$LOOM lsp" -gopls "$GOPLS"
+GOCACHE=$(go env GOCACHE) XDG_CACHE_HOME=$tmp/cache "$tmp/defbench" -dir . -n "$N" -refs "$REFS" -seed "$SEED" -loom "$LOOM lsp" -peer "$GOPLS"

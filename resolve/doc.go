@@ -9,9 +9,12 @@
 // of a type through that type's declaration, where the syntax says which
 // type it is (receivers, parameters and variables with declared types,
 // composite literals, struct fields, results of functions). Python is
-// resolved the same way (python.go): scopes, imports to module files,
-// members of modules, classes and instances; TypeScript and JavaScript
-// (typescript.go) by scopes and imports of relative modules.
+// resolved the same way (python.go, pymembers.go): scopes, imports to
+// module files, members of modules, classes and instances (self, super(),
+// annotations), keyword arguments to parameters; TypeScript and
+// JavaScript (typescript.go, tsmembers.go) by scopes, imports of relative
+// modules, and members of classes and interfaces where a declared type,
+// this or new C() says which.
 //
 // Precision comes before recall: what it cannot resolve it does not answer
 // (an empty result, not a guess by name). References use the same

@@ -31,9 +31,19 @@ func (f *pyFile) close() {
 
 func (f *pyFile) target(n *sitter.Node) target {
 	s, bound := f.locals.defs[n.StartByte()]
-	// A class's members are reached from other modules through the class.
-	local := bound && s.kind != "module" && s.kind != "class_definition"
+	// A class's members are reached from other modules through the class,
+	// a function's parameters by keyword arguments.
+	local := bound && s.kind != "module" && s.kind != "class_definition" && !pyIsParameter(n)
 	return target{path: f.path, start: n.StartByte(), end: n.EndByte(), src: f.src, local: local}
+}
+
+// pyIsParameter reports whether n names a def's parameter.
+func pyIsParameter(n *sitter.Node) bool {
+	p := n.Parent()
+	if p != nil && p.Type() != "parameters" {
+		p = p.Parent()
+	}
+	return p != nil && p.Type() == "parameters"
 }
 
 // moduleTarget is a module itself: the start of its file.
@@ -86,6 +96,13 @@ func (r *Resolver) openPy(ctx context.Context, path string, src []byte) (*pyFile
 func pyLookup(l *locals, name string, at *sitter.Node) *sitter.Node {
 	off := at.StartByte()
 	inner := l.innermost(off)
+	if fn := pyHeader(at); fn != nil {
+		// A default, an annotation: evaluated where the def is, so the
+		// def's own scope is not seen (def f(str=str): the builtin).
+		for inner != nil && inner.start >= fn.StartByte() {
+			inner = inner.parent
+		}
+	}
 	for s := inner; s != nil; s = s.parent {
 		if s.kind == "class_definition" && s != inner {
 			continue
@@ -101,6 +118,33 @@ func pyLookup(l *locals, name string, at *sitter.Node) *sitter.Node {
 			}
 		}
 		return best
+	}
+	return nil
+}
+
+// pyHeader returns the Python def or lambda in whose header (parameters'
+// defaults and annotations, return annotation) n is, or nil: n is in no
+// def, or in its body, or names a parameter.
+func pyHeader(n *sitter.Node) *sitter.Node {
+	child := n
+	for p := n.Parent(); p != nil; child, p = p, p.Parent() {
+		switch p.Type() {
+		case "function_definition", "lambda":
+			if p.ChildByFieldName("body") == child || p.ChildByFieldName("name") == child {
+				return nil
+			}
+			return p
+		case "default_parameter", "typed_default_parameter":
+			if p.ChildByFieldName("name") == child {
+				return nil
+			}
+		case "parameters", "lambda_parameters", "typed_parameter":
+			if child == n && n.Type() == "identifier" {
+				return nil // the parameter itself
+			}
+		case "block", "module", "class_definition":
+			return nil
+		}
 	}
 	return nil
 }
@@ -156,7 +200,7 @@ func (r *Resolver) pyResolve(ctx context.Context, f *pyFile, n *sitter.Node, dep
 		}
 	case "keyword_argument":
 		if parent.ChildByFieldName("name") == n {
-			return target{}, false
+			return r.pyKeywordParameter(ctx, f, parent, name, depth+1)
 		}
 	case "dotted_name":
 		// import a.b.c: each part names a module; from m import x: x is
@@ -332,6 +376,13 @@ func (r *Resolver) pyModule(ctx context.Context, f *pyFile, dots int, parts []st
 		}
 		bases = []string{dir}
 	} else {
+		// An absolute import is found from sys.path, which holds the
+		// folder above the outermost package, never a package's own
+		// folder (asyncio/base_subprocess.py's import subprocess is the
+		// standard library's, not asyncio/subprocess.py).
+		for r.pyIsPackage(dir) && filepath.Dir(dir) != dir {
+			dir = filepath.Dir(dir)
+		}
 		for d := dir; ; d = filepath.Dir(d) {
 			bases = append(bases, d)
 			if filepath.Dir(d) == d || len(bases) > 32 {
@@ -357,6 +408,23 @@ func (r *Resolver) pyModule(ctx context.Context, f *pyFile, dots int, parts []st
 		}
 	}
 	return nil
+}
+
+// pyIsPackage reports whether dir is a regular package (has an
+// __init__.py).
+func (r *Resolver) pyIsPackage(dir string) bool {
+	if is, ok := r.pypkgs[dir]; ok {
+		return is
+	}
+	entries, _ := r.fs.ReadDir(dir)
+	is := false
+	for _, e := range entries {
+		if e.Name() == "__init__.py" && !e.IsDir() {
+			is = true
+		}
+	}
+	r.pypkgs[dir] = is
+	return is
 }
 
 // pyImportPart resolves a part of a dotted import name.
@@ -443,6 +511,9 @@ func (r *Resolver) pyValueOf(ctx context.Context, f *pyFile, e *sitter.Node, dep
 		}
 		return r.pyBindingOf(ctx, m, n, depth+1)
 	case "call":
+		if v, ok := pySuper(f, e); ok {
+			return v, true
+		}
 		v, ok := r.pyValueOf(ctx, f, e.ChildByFieldName("function"), depth+1)
 		if ok && v.kind == "class" {
 			return pyValue{kind: "instance", f: v.f, n: v.n}, true
@@ -476,9 +547,8 @@ func (r *Resolver) pyBindingOf(ctx context.Context, f *pyFile, b *sitter.Node, d
 		// self (or cls) of a method: the first parameter of a def in a
 		// class body.
 		fn := p.Parent()
-		if fn != nil && p.NamedChild(0) == b && fn.Parent() != nil && fn.Parent().Parent() != nil &&
-			fn.Parent().Parent().Type() == "class_definition" && !pyDecorated(fn, f.src, "staticmethod") {
-			cls := fn.Parent().Parent().ChildByFieldName("name")
+		if class := pyMethodClass(fn); class != nil && p.NamedChild(0) == b && !pyDecorated(fn, f.src, "staticmethod") {
+			cls := class.ChildByFieldName("name")
 			if pyDecorated(fn, f.src, "classmethod") {
 				return pyValue{kind: "class", f: f, n: cls}, true
 			}
@@ -549,6 +619,8 @@ func (r *Resolver) pyMember(ctx context.Context, v pyValue, name string, depth i
 		}
 	case "class", "instance":
 		return r.pyClassMember(ctx, v.f, v.n, name, v.kind == "instance", depth+1)
+	case "super":
+		return r.pyBasesMember(ctx, v.f, v.n.Parent(), name, true, depth+1)
 	}
 	return target{}, false
 }
@@ -567,18 +639,37 @@ func (r *Resolver) pyClassMember(ctx context.Context, f *pyFile, cls *sitter.Nod
 		}
 	}
 	if instance {
-		if n := pySelfAssignment(f, def, name); n != nil {
+		if slots, ok := pySlots(f, def); ok {
+			// pyright declares a slotted attribute at its __slots__ entry.
+			if n := slots[name]; n != nil {
+				return target{path: f.path, start: n.StartByte(), end: n.EndByte(), src: f.src}, true
+			}
+		} else if n := pySelfAssignment(f, def, name); n != nil {
 			return f.target(n), true
 		}
 	}
+	return r.pyBasesMember(ctx, f, def, name, instance, depth)
+}
+
+// pyBasesMember finds name in the classes def derives from, in order,
+// depth first; a base that cannot be resolved ends the search, since it
+// may be the one that declares name.
+func (r *Resolver) pyBasesMember(ctx context.Context, f *pyFile, def *sitter.Node, name string, instance bool, depth int) (target, bool) {
 	if bases := def.ChildByFieldName("superclasses"); bases != nil {
 		for i := 0; i < int(bases.NamedChildCount()); i++ {
-			v, ok := r.pyValueOf(ctx, f, bases.NamedChild(i), depth+1)
+			base := bases.NamedChild(i)
+			if base.Type() == "keyword_argument" || pyIgnoredBase(f, base) {
+				continue // metaclass=…, object, Generic[T]
+			}
+			v, ok := r.pyValueOf(ctx, f, base, depth+1)
 			if !ok || v.kind != "class" {
-				continue
+				return target{}, false
 			}
 			if t, ok := r.pyClassMember(ctx, v.f, v.n, name, instance, depth+1); ok {
 				return t, true
+			}
+			if !r.pyAncestorsKnown(ctx, v.f, v.n.Parent(), depth+1) {
+				return target{}, false // the next base comes after them
 			}
 		}
 	}
@@ -608,18 +699,31 @@ func pySelfAssignment(f *pyFile, def *sitter.Node, name string) *sitter.Node {
 		self := params.NamedChild(0).Content(f.src)
 		eachDescendant(fn, "assignment", func(a *sitter.Node) {
 			left := a.ChildByFieldName("left")
-			if left == nil || left.Type() != "attribute" {
+			if left == nil {
 				return
 			}
-			obj, attr := left.ChildByFieldName("object"), left.ChildByFieldName("attribute")
-			if obj == nil || attr == nil || obj.Content(f.src) != self || attr.Content(f.src) != name {
-				return
+			targets := []*sitter.Node{left}
+			if left.Type() == "pattern_list" || left.Type() == "tuple_pattern" {
+				// (self.host, self.port) = …
+				targets = targets[:0]
+				for i := 0; i < int(left.NamedChildCount()); i++ {
+					targets = append(targets, left.NamedChild(i))
+				}
 			}
-			if found == nil {
-				found = attr
-			}
-			if inInit == nil && fn.ChildByFieldName("name").Content(f.src) == "__init__" {
-				inInit = attr
+			for _, t := range targets {
+				if t.Type() != "attribute" {
+					continue
+				}
+				obj, attr := t.ChildByFieldName("object"), t.ChildByFieldName("attribute")
+				if obj == nil || attr == nil || obj.Content(f.src) != self || attr.Content(f.src) != name {
+					continue
+				}
+				if found == nil {
+					found = attr
+				}
+				if inInit == nil && fn.ChildByFieldName("name").Content(f.src) == "__init__" {
+					inInit = attr
+				}
 			}
 		})
 	}

@@ -28,6 +28,7 @@ type Resolver struct {
 	modcache string
 	gofiles  map[string]*goFile
 	pyfiles  map[string]*pyFile
+	pypkgs   map[string]bool // folders: whether each is a Python package
 	tsfiles  map[string]*tsFile
 	pkgs     map[string]*goPackage
 	mods     map[string]*goModule // by folder: the module whose go.mod is nearest
@@ -51,7 +52,7 @@ func New(fsys FS, cfg Config) *Resolver {
 		cfg.Cache.turn.Lock()
 	}
 	return &Resolver{fs: fsys, goroot: cfg.GOROOT, modcache: cfg.GOMODCACHE, cache: cfg.Cache,
-		gofiles: map[string]*goFile{}, pyfiles: map[string]*pyFile{}, tsfiles: map[string]*tsFile{}, pkgs: map[string]*goPackage{}, mods: map[string]*goModule{}}
+		gofiles: map[string]*goFile{}, pyfiles: map[string]*pyFile{}, pypkgs: map[string]bool{}, tsfiles: map[string]*tsFile{}, pkgs: map[string]*goPackage{}, mods: map[string]*goModule{}}
 }
 
 // Close frees the syntax trees, or hands them to the cache.
@@ -186,6 +187,14 @@ func (r *Resolver) References(ctx context.Context, path string, src []byte, off 
 		return nil, err
 	}
 	name := string(tgt.src[tgt.start:tgt.end])
+	if name == "" {
+		// A module (a file's start): its uses are spelled as the cursor's
+		// identifier is.
+		name = wordAt(src, off)
+	}
+	if name == "" {
+		return nil, nil
+	}
 	lang := languageOf(path)
 	candidates := []string{tgt.path, path}
 	switch {
@@ -256,8 +265,23 @@ func (r *Resolver) References(ctx context.Context, path string, src []byte, off 
 	return out, nil
 }
 
+// wordAt returns the word around offset off of src.
+func wordAt(src []byte, off int) string {
+	start, end := off, off
+	for start > 0 && isWordByte(src[start-1]) {
+		start--
+	}
+	for end < len(src) && isWordByte(src[end]) {
+		end++
+	}
+	return string(src[start:end])
+}
+
 // wordOffsets returns where name occurs in src as a whole word.
 func wordOffsets(src []byte, name string) []int {
+	if name == "" {
+		return nil
+	}
 	var out []int
 	for i := 0; ; {
 		j := bytes.Index(src[i:], []byte(name))

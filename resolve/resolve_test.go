@@ -229,3 +229,54 @@ func TestReferencesOfADependency(t *testing.T) {
 		t.Errorf("references of dep.Do:\n got %v\nwant %v", have, want)
 	}
 }
+
+// TestReferencesOfModule asks for the references of a module, whose
+// declaration is its file's start and has no name: the uses are found by
+// the cursor's word, and the search ends (an empty name matched
+// everywhere and never advanced).
+func TestReferencesOfModule(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"pkg/__init__.py": "",
+		"pkg/util.py":     "x = 1\n",
+		"main.py":         "import pkg.util\nfrom pkg import util\n\nutil.x\n",
+	}
+	var paths []string
+	for name, text := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	main := filepath.Join(dir, "main.py")
+	src := []byte(files["main.py"])
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	done := make(chan []Location, 1)
+	go func() {
+		r := newTestResolver(t, dir)
+		locs, err := r.References(ctx, main, src, strings.Index(string(src), "util\n\nutil"), paths, true)
+		if err != nil {
+			t.Error(err)
+		}
+		done <- locs
+	}()
+	select {
+	case locs := <-done:
+		var got []string
+		for _, l := range locs {
+			got = append(got, fmt.Sprintf("%s@%d", filepath.Base(l.Path), l.Start))
+		}
+		// import pkg.util's util, from pkg import util's util, util.x's util.
+		want := []string{"main.py@11", "main.py@32", "main.py@38"}
+		if !slices.Equal(got, want) {
+			t.Errorf("references of the module pkg.util: got %v, want %v", got, want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("references of a module did not end")
+	}
+}

@@ -43,14 +43,15 @@ func (f *tsFile) target(n *sitter.Node) target {
 	return target{path: f.path, start: n.StartByte(), end: n.EndByte(), src: f.src, local: bound && s.kind != "program"}
 }
 
-// tsOuter: a function's or a class's name is bound around it.
+// tsOuter: a function's name is bound around it (a function is a scope
+// of its own; a class is not, so its name needs no moving).
 func tsOuter(def *sitter.Node) bool {
 	p := def.Parent()
 	if p == nil || p.ChildByFieldName("name") == nil || p.ChildByFieldName("name").StartByte() != def.StartByte() {
 		return false
 	}
 	switch p.Type() {
-	case "function_declaration", "generator_function_declaration", "class_declaration":
+	case "function_declaration", "generator_function_declaration":
 		return true
 	}
 	return false
@@ -109,7 +110,75 @@ func (r *Resolver) tsDefinitionAt(ctx context.Context, f *tsFile, off uint32) (t
 	if n == nil {
 		return target{}, false
 	}
-	return r.tsResolve(ctx, f, n, 0)
+	t, ok := r.tsResolve(ctx, f, n, 0)
+	if ok && tsCallee(n) && r.tsOverloaded(ctx, t) {
+		// A call of an overloaded function is the signature the checker
+		// picks by the arguments' types, which syntax cannot tell.
+		return target{}, false
+	}
+	return t, ok
+}
+
+// tsCallee reports whether n names the function a call or a new
+// expression calls (f(…), ns.f(…), new C(…)).
+func tsCallee(n *sitter.Node) bool {
+	e := n
+	if p := n.Parent(); p != nil && p.Type() == "member_expression" && p.ChildByFieldName("property") == n {
+		e = p
+	}
+	p := e.Parent()
+	if p == nil {
+		return false
+	}
+	switch p.Type() {
+	case "call_expression":
+		return p.ChildByFieldName("function") == e
+	case "new_expression":
+		return p.ChildByFieldName("constructor") == e
+	}
+	return false
+}
+
+// tsOverloaded reports whether t is the name of a function declared with
+// overload signatures before it.
+func (r *Resolver) tsOverloaded(ctx context.Context, t target) bool {
+	m, err := r.openTS(ctx, t.path, nil)
+	if err != nil || t.end <= t.start {
+		return false
+	}
+	name := tsNameAt(m, t.start)
+	if name == nil || name.Parent() == nil || name.Parent().Type() != "function_declaration" {
+		return false
+	}
+	stmt := name.Parent()
+	if p := stmt.Parent(); p != nil && p.Type() == "export_statement" {
+		stmt = p
+	}
+	for s := stmt.PrevNamedSibling(); s != nil; s = s.PrevNamedSibling() {
+		if s.Type() == "comment" {
+			continue
+		}
+		d := s
+		if s.Type() == "export_statement" {
+			d = s.ChildByFieldName("declaration")
+		}
+		if d == nil || d.Type() != "function_signature" {
+			return false
+		}
+		if n := d.ChildByFieldName("name"); n != nil && n.Content(m.src) == name.Content(m.src) {
+			return true
+		}
+	}
+	return false
+}
+
+// tsNameAt is the identifier starting at off.
+func tsNameAt(f *tsFile, off uint32) *sitter.Node {
+	n := tsIdentifierAt(f.root, off)
+	if n == nil || n.StartByte() != off {
+		return nil
+	}
+	return n
 }
 
 func tsIdentifierAt(root *sitter.Node, off uint32) *sitter.Node {
@@ -141,18 +210,31 @@ func (r *Resolver) tsResolve(ctx context.Context, f *tsFile, n *sitter.Node, dep
 	if parent == nil {
 		return target{}, false
 	}
+	if n.Type() == "property_identifier" && parent.Type() == "method_signature" && parent.ChildByFieldName("name") == n {
+		// An overload signature's name in a class: the implementation, as
+		// tsserver answers.
+		return tsImplementation(f, parent, name)
+	}
 	if n.Type() == "property_identifier" {
-		// ns.member of import * as ns.
+		// ns.member of import * as ns, obj.member of a class or an interface.
 		if parent.Type() != "member_expression" || parent.ChildByFieldName("property") != n {
 			return target{}, false
 		}
 		obj := parent.ChildByFieldName("object")
-		if obj == nil || obj.Type() != "identifier" {
+		if obj == nil {
 			return target{}, false
 		}
-		b := pyLookup(f.locals, obj.Content(f.src), obj)
+		var b *sitter.Node
+		if obj.Type() == "identifier" {
+			b = pyLookup(f.locals, obj.Content(f.src), obj)
+		}
 		if b == nil || b.Parent() == nil || b.Parent().Type() != "namespace_import" {
-			return target{}, false
+			// A member of what the syntax says obj is an instance of.
+			v, ok := r.tsValueOf(ctx, f, obj, depth+1)
+			if !ok {
+				return target{}, false
+			}
+			return r.tsTypeMember(ctx, v, name, tsCallee(n), depth+1)
 		}
 		m := r.tsImportedModule(ctx, f, b)
 		if m == nil {
@@ -239,13 +321,16 @@ func (r *Resolver) tsFollowImport(ctx context.Context, f *tsFile, b *sitter.Node
 	if depth > maxDepth {
 		return target{}, false
 	}
+	if b.Parent().Type() == "namespace_import" {
+		// What tsserver answers: the namespace's own binding (a module
+		// has no declaration to point at).
+		return f.target(b), true
+	}
 	m := r.tsImportedModule(ctx, f, b)
 	if m == nil {
 		return target{}, false
 	}
 	switch p := b.Parent(); p.Type() {
-	case "namespace_import":
-		return target{path: m.path, src: m.src}, true
 	case "import_clause":
 		return r.tsExport(ctx, m, "default", depth+1)
 	case "import_specifier":
@@ -340,4 +425,20 @@ func tsDeclaredNames(decl *sitter.Node) []*sitter.Node {
 		return out
 	}
 	return nil
+}
+
+// tsImplementation finds the method of sig's class body that implements
+// the overload signature sig.
+func tsImplementation(f *tsFile, sig *sitter.Node, name string) (target, bool) {
+	body := sig.Parent()
+	if body == nil || body.Type() != "class_body" {
+		return target{}, false
+	}
+	for i := 0; i < int(body.NamedChildCount()); i++ {
+		m := body.NamedChild(i)
+		if n := m.ChildByFieldName("name"); m.Type() == "method_definition" && n != nil && n.Content(f.src) == name {
+			return f.target(n), true
+		}
+	}
+	return target{}, false
 }

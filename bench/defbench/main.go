@@ -1,24 +1,27 @@
 // Command defbench measures textDocument/definition and references of a
-// language server against gopls as ground truth. It samples identifier
-// uses in a Go module (go/types says what each one names, which gives its
-// category), opens each file in both servers as an editor would, asks both
-// for the definition of each use and for the references of a subset, and
-// prints per category the share of answers right, wrong and missing, and
-// the references' precision and recall. bench/definitions.sh runs it on
-// Loom's own module.
+// language server against a peer taken as ground truth. It samples
+// identifier uses in a corpus (Go: a module, go/types says what each one
+// names, which gives its category; Python and TypeScript: identifiers
+// found by tree-sitter, whose category is what the peer's answer declares,
+// syntax.go), opens each file in both servers as an editor would, asks
+// both for the definition of each use and for the references of a subset,
+// and prints per category the share of answers right, wrong and missing,
+// and the references' precision and recall. bench/definitions.sh runs it
+// on Loom's own module against gopls, bench/definitions-python.sh and
+// bench/definitions-typescript.sh on other people's code against pyright
+// and typescript-language-server.
 //
-//	defbench -dir MODULE -n 3000 -refs 200 -seed 1 -loom 'loom lsp' -gopls gopls
+//	defbench -dir MODULE -n 3000 -refs 200 -seed 1 -loom 'loom lsp' -peer gopls
+//	defbench -lang python -dir CORPUS -loom 'loom lsp' -peer 'pyright-langserver --stdio'
+//	defbench -lang typescript -dir CORPUS -peer 'typescript-language-server --stdio' -init '{"tsserver":{"path":"…/tsserver.js"}}'
+
 package main
 
 import (
-	"cmp"
 	"context"
 	"flag"
 	"fmt"
-	"go/ast"
-	"go/types"
 	"io"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,14 +31,13 @@ import (
 
 	"go.lsp.dev/protocol"
 	"go.lsp.dev/uri"
-	"golang.org/x/tools/go/packages"
 
 	"github.com/loom-agent/loom/lsp"
-	"github.com/loom-agent/loom/workspace"
 )
 
 // categories in the order they are printed.
-var categories = []string{"local", "parameter", "field", "method", "package-level", "imported member", "member of external type", "builtin"}
+var categories = []string{"local", "parameter", "field", "attribute", "method", "package-level", "module-level", "imported", "imported member",
+	"member of external type", "external", "builtin"}
 
 // use is one sampled identifier use.
 type use struct {
@@ -43,6 +45,7 @@ type use struct {
 	pos      protocol.Position
 	name     string
 	category string
+	member   bool // Python, TypeScript: the name after a dot
 }
 
 func main() {
@@ -51,20 +54,52 @@ func main() {
 	refs := flag.Int("refs", 200, "of which to ask references")
 	seed := flag.Uint64("seed", 1, "the sample's seed")
 	loomCmd := flag.String("loom", "loom lsp", "the server measured")
-	goplsCmd := flag.String("gopls", "gopls", "the ground truth")
+	peerCmd := flag.String("peer", "", "the ground truth (default gopls)")
+	goplsCmd := flag.String("gopls", "gopls", "the ground truth for Go (-peer overrides it)")
+	lang := flag.String("lang", "go", "the corpus's language: go, python or typescript")
+	initOpts := flag.String("init", "", "the peer's initializationOptions, JSON")
 	flag.Parse()
 	root, err := filepath.Abs(*dir)
 	check(err)
-	uses, err := sample(root, *n, *seed)
+	if *peerCmd == "" {
+		*peerCmd = *goplsCmd
+	}
+	peerName := filepath.Base(strings.Fields(*peerCmd)[0])
+	var uses []use
+	var categorize func(u use, want []protocol.Location) string
+	languageID := "go"
+	if *lang == "go" {
+		uses, err = sampleGo(root, *n, *seed)
+		categorize = func(u use, _ []protocol.Location) string { return u.category }
+	} else {
+		l := languages[*lang]
+		if l == nil {
+			check(fmt.Errorf("unknown language %q", *lang))
+		}
+		languageID = l.id
+		uses, err = sampleSyntax(root, l, *n, *seed)
+		c := &categorizer{root: root, lang: l, files: map[string]*parsed{}}
+		categorize = func(u use, want []protocol.Location) string {
+			// pyright answers a module of the corpus that shadows the
+			// standard library with typeshed's stub and the corpus's
+			// file: the category is the corpus's.
+			for _, l := range want {
+				if strings.HasPrefix(l.URI.FsPath(), root+string(filepath.Separator)) {
+					return c.category(u, l)
+				}
+			}
+			return c.category(u, want[0])
+		}
+	}
 	check(err)
 	fmt.Fprintf(os.Stderr, "defbench: %d uses sampled\n", len(uses))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Minute)
 	defer cancel()
-	truth, err := start(ctx, strings.Fields(*goplsCmd), root)
+	truth, err := start(ctx, strings.Fields(*peerCmd), root, languageID, *initOpts)
 	check(err)
 	defer truth.stop()
-	loom, err := start(ctx, strings.Fields(*loomCmd), root)
+	loom, err := start(ctx, strings.Fields(*loomCmd), root, languageID, "")
 	check(err)
 	defer loom.stop()
 	for _, s := range []*server{truth, loom} {
@@ -77,13 +112,18 @@ func main() {
 	per := map[string]*tally{}
 	var all tally
 	var loomTime, goplsTime []time.Duration
-	for _, u := range uses {
+	for i, u := range uses {
 		t0 := time.Now()
 		want, err := truth.definition(ctx, u)
 		goplsTime = append(goplsTime, time.Since(t0))
 		if err != nil || len(want) == 0 {
-			continue // gopls has no answer: no ground truth
+			continue // the peer has no answer: no ground truth
 		}
+		if slices.ContainsFunc(want, func(l protocol.Location) bool { return l.URI.FsPath() == u.path && l.Range.Start == u.pos }) {
+			continue // a declaration, not a use
+		}
+		u.category = categorize(u, want)
+		uses[i].category = u.category
 		t0 = time.Now()
 		got, err := loom.definition(ctx, u)
 		loomTime = append(loomTime, time.Since(t0))
@@ -99,20 +139,24 @@ func main() {
 		case len(got) == 0:
 			t.missing++
 			all.missing++
-		case len(got) == 1 && same(got[0], want[0]):
+			if os.Getenv("DEFBENCH_VERBOSE") != "" {
+				fmt.Fprintf(os.Stderr, "unanswered %s %s:%d:%d %s: %s %s:%d:%d\n", u.category, rel(root, u.path), u.pos.Line+1, u.pos.Character+1, u.name,
+					peerName, rel(root, want[0].URI.FsPath()), want[0].Range.Start.Line+1, want[0].Range.Start.Character+1)
+			}
+		case len(got) == 1 && slices.ContainsFunc(want, func(l protocol.Location) bool { return covers(l, got[0]) }):
 			t.right++
 			all.right++
 		default:
 			t.wrong++
 			all.wrong++
 			if os.Getenv("DEFBENCH_VERBOSE") != "" {
-				fmt.Fprintf(os.Stderr, "wrong %s %s:%d:%d %s: loom %s:%d:%d gopls %s:%d:%d\n", u.category, rel(root, u.path), u.pos.Line+1, u.pos.Character+1, u.name,
-					rel(root, got[0].URI.FsPath()), got[0].Range.Start.Line+1, got[0].Range.Start.Character+1,
-					rel(root, want[0].URI.FsPath()), want[0].Range.Start.Line+1, want[0].Range.Start.Character+1)
+				fmt.Fprintf(os.Stderr, "wrong %s %s:%d:%d %s: loom %s:%d:%d %s %s:%d:%d (of %d)\n", u.category, rel(root, u.path), u.pos.Line+1, u.pos.Character+1, u.name,
+					rel(root, got[0].URI.FsPath()), got[0].Range.Start.Line+1, got[0].Range.Start.Character+1, peerName,
+					rel(root, want[0].URI.FsPath()), want[0].Range.Start.Line+1, want[0].Range.Start.Character+1, len(want))
 			}
 		}
 	}
-	fmt.Printf("definition, %d uses of %s (gopls answered %d)\n", len(uses), filepath.Base(root), all.total)
+	fmt.Printf("definition, %d identifiers of %s sampled, %s answered %d uses\n", len(uses), filepath.Base(root), peerName, all.total)
 	fmt.Printf("%-24s %6s %8s %8s %11s\n", "category", "uses", "right", "wrong", "unanswered")
 	pct := func(a, b int) string {
 		if b == 0 {
@@ -130,15 +174,23 @@ func main() {
 		}
 		fmt.Printf("%-24s %6d %8s %8s %11s\n", c, t.total, pct(t.right, t.total), pct(t.wrong, t.total), pct(t.missing, t.total))
 	}
-	fmt.Printf("definition latency median: loom %.1f ms, gopls %.1f ms\n", median(loomTime), median(goplsTime))
+	fmt.Printf("definition latency median: loom %.1f ms, %s %.1f ms\n", median(loomTime), peerName, median(goplsTime))
 
 	// References of every k-th use: precision and recall of loom's set
-	// against gopls's.
+	// against the peer's. In Python and TypeScript, only of what the
+	// corpus declares: the uses of a builtin or of the standard library's
+	// stubs are beyond the workspace Loom searches.
 	var hits, loomN, goplsN, asked int
 	var lt, gt []time.Duration
-	step := max(1, len(uses)/max(1, *refs))
-	for i := 0; i < len(uses) && asked < *refs; i += step {
-		u := uses[i]
+	var eligible []use
+	for _, u := range uses {
+		if *lang == "go" || u.category != "" && u.category != "external" && u.category != "member of external type" {
+			eligible = append(eligible, u)
+		}
+	}
+	step := max(1, len(eligible)/max(1, *refs))
+	for i := 0; i < len(eligible) && asked < *refs; i += step {
+		u := eligible[i]
 		t0 := time.Now()
 		want, err := truth.references(ctx, u)
 		gt = append(gt, time.Since(t0))
@@ -179,8 +231,8 @@ func main() {
 	if goplsN > 0 {
 		recall = float64(hits) / float64(goplsN)
 	}
-	fmt.Printf("references, %d uses: precision %.3f, recall %.3f (loom %d locations, gopls %d, shared %d)\n", asked, precision, recall, loomN, goplsN, hits)
-	fmt.Printf("references latency median: loom %.1f ms, gopls %.1f ms\n", median(lt), median(gt))
+	fmt.Printf("references, %d uses: precision %.3f, recall %.3f (loom %d locations, %s %d, shared %d)\n", asked, precision, recall, loomN, peerName, goplsN, hits)
+	fmt.Printf("references latency median: loom %.1f ms, %s %.1f ms\n", median(lt), peerName, median(gt))
 }
 
 func key(l protocol.Location) string {
@@ -189,6 +241,18 @@ func key(l protocol.Location) string {
 
 func same(a, b protocol.Location) bool { return key(a) == key(b) }
 
+// covers reports whether the peer's location want is got's: the same
+// start, or a range on one line that holds got's (pyright's range of
+// **kw starts at the stars).
+func covers(want, got protocol.Location) bool {
+	if same(want, got) {
+		return true
+	}
+	w, g := want.Range, got.Range
+	return want.URI == got.URI && w.Start.Line == w.End.Line && g.Start.Line == w.Start.Line && g.End.Line == w.Start.Line &&
+		w.Start.Character <= g.Start.Character && g.End.Character <= w.End.Character
+}
+
 func rel(root, p string) string {
 	if r, err := filepath.Rel(root, p); err == nil && !strings.HasPrefix(r, "..") {
 		return r
@@ -196,146 +260,15 @@ func rel(root, p string) string {
 	return p
 }
 
-// sample loads the module's packages with types and draws n identifier
-// uses, each with the category of what it names.
-func sample(root string, n int, seed uint64) ([]use, error) {
-	cfg := &packages.Config{Dir: root, Mode: packages.NeedName | packages.NeedFiles | packages.NeedCompiledGoFiles |
-		packages.NeedSyntax | packages.NeedTypes | packages.NeedTypesInfo, Tests: false}
-	pkgs, err := packages.Load(cfg, "./...")
-	if err != nil {
-		return nil, err
-	}
-	var all []use
-	texts := map[string]*workspace.Lines{}
-	for _, p := range pkgs {
-		if p.TypesInfo == nil {
-			continue
-		}
-		for _, file := range p.Syntax {
-			path := p.Fset.File(file.Pos()).Name()
-			if !strings.HasPrefix(path, root+string(filepath.Separator)) || !strings.HasSuffix(path, ".go") {
-				continue // cgo's generated files
-			}
-			params := map[types.Object]bool{}
-			ast.Inspect(file, func(node ast.Node) bool {
-				var lists []*ast.FieldList
-				switch f := node.(type) {
-				case *ast.FuncDecl:
-					lists = []*ast.FieldList{f.Recv, f.Type.TypeParams, f.Type.Params, f.Type.Results}
-				case *ast.FuncLit:
-					lists = []*ast.FieldList{f.Type.Params, f.Type.Results}
-				case *ast.TypeSpec:
-					lists = []*ast.FieldList{f.TypeParams}
-				}
-				for _, l := range lists {
-					if l == nil {
-						continue
-					}
-					for _, fld := range l.List {
-						for _, nm := range fld.Names {
-							if o := p.TypesInfo.Defs[nm]; o != nil {
-								params[o] = true
-							}
-						}
-					}
-				}
-				return true
-			})
-			ast.Inspect(file, func(node ast.Node) bool {
-				id, ok := node.(*ast.Ident)
-				if !ok || id.Name == "_" {
-					return true
-				}
-				obj := p.TypesInfo.Uses[id]
-				if obj == nil {
-					return true
-				}
-				c := category(obj, p.Types, params)
-				if c == "" {
-					return true
-				}
-				lines := texts[path]
-				if lines == nil {
-					b, err := os.ReadFile(path)
-					if err != nil {
-						return true
-					}
-					lines = workspace.NewLines(string(b))
-					texts[path] = lines
-				}
-				pos, err := lines.Position(p.Fset.Position(id.Pos()).Offset, workspace.UTF16)
-				if err != nil {
-					return true
-				}
-				all = append(all, use{path: path, name: id.Name, category: c,
-					pos: protocol.Position{Line: uint32(pos.Line), Character: uint32(pos.Character)}})
-				return true
-			})
-		}
-	}
-	slices.SortFunc(all, func(a, b use) int {
-		return cmp.Or(cmp.Compare(a.path, b.path), cmp.Compare(a.pos.Line, b.pos.Line), cmp.Compare(a.pos.Character, b.pos.Character))
-	})
-	all = slices.CompactFunc(all, func(a, b use) bool { return a.path == b.path && a.pos == b.pos })
-	rng := rand.New(rand.NewPCG(seed, seed))
-	rng.Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
-	return all[:min(n, len(all))], nil
-}
-
-// category says what kind of name a use names.
-func category(obj types.Object, pkg *types.Package, params map[types.Object]bool) string {
-	if obj.Pkg() == nil {
-		return "builtin"
-	}
-	own := obj.Pkg() == pkg
-	packageLevel := obj.Parent() != nil && obj.Parent() == obj.Pkg().Scope()
-	switch o := obj.(type) {
-	case *types.PkgName, *types.Label:
-		return ""
-	case *types.Var:
-		if o.IsField() {
-			if own {
-				return "field"
-			}
-			return "member of external type"
-		}
-	case *types.Func:
-		if sig, ok := o.Type().(*types.Signature); ok && sig.Recv() != nil {
-			if own {
-				return "method"
-			}
-			return "member of external type"
-		}
-	}
-	switch {
-	case params[obj]:
-		return "parameter"
-	case packageLevel && own:
-		return "package-level"
-	case packageLevel:
-		return "imported member"
-	case own:
-		if _, ok := obj.(*types.TypeName); ok && isTypeParam(obj) {
-			return "parameter"
-		}
-		return "local"
-	}
-	return ""
-}
-
-func isTypeParam(obj types.Object) bool {
-	_, ok := obj.Type().(*types.TypeParam)
-	return ok
-}
-
 // server is a language server process and its connection.
 type server struct {
-	cmd    *exec.Cmd
-	conn   protocol.Server
-	opened map[string]bool
+	cmd        *exec.Cmd
+	conn       protocol.Server
+	opened     map[string]bool
+	languageID string
 }
 
-func start(ctx context.Context, argv []string, root string) (*server, error) {
+func start(ctx context.Context, argv []string, root, languageID, initOpts string) (*server, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = root
 	cmd.Stderr = io.Discard
@@ -355,6 +288,9 @@ func start(ctx context.Context, argv []string, root string) (*server, error) {
 	folders := []protocol.WorkspaceFolder{{URI: u, Name: filepath.Base(root)}}
 	params := &protocol.InitializeParams{RootURI: &u,
 		WorkspaceFoldersInitializeParams: protocol.WorkspaceFoldersInitializeParams{WorkspaceFolders: protocol.NewNullable(folders)}}
+	if initOpts != "" {
+		params.InitializationOptions = protocol.LSPAny(initOpts)
+	}
 	if _, err := conn.Initialize(ctx, params); err != nil {
 		cmd.Process.Kill()
 		return nil, fmt.Errorf("%s: initialize: %w", argv[0], err)
@@ -362,7 +298,7 @@ func start(ctx context.Context, argv []string, root string) (*server, error) {
 	if err := conn.Initialized(ctx, &protocol.InitializedParams{}); err != nil {
 		return nil, err
 	}
-	return &server{cmd: cmd, conn: conn, opened: map[string]bool{}}, nil
+	return &server{cmd: cmd, conn: conn, opened: map[string]bool{}, languageID: languageID}, nil
 }
 
 func (s *server) open(ctx context.Context, path string) error {
@@ -375,7 +311,7 @@ func (s *server) open(ctx context.Context, path string) error {
 		return err
 	}
 	return s.conn.DidOpen(ctx, &protocol.DidOpenTextDocumentParams{TextDocument: protocol.TextDocumentItem{
-		URI: uri.File(path), LanguageID: "go", Version: 1, Text: string(text)}})
+		URI: uri.File(path), LanguageID: protocol.LanguageKind(s.languageID), Version: 1, Text: string(text)}})
 }
 
 func (s *server) definition(ctx context.Context, u use) ([]protocol.Location, error) {
@@ -388,6 +324,12 @@ func (s *server) definition(ctx context.Context, u use) ([]protocol.Location, er
 		return r, nil
 	case *protocol.Location:
 		return []protocol.Location{*r}, nil
+	case protocol.DefinitionLinkSlice:
+		out := make([]protocol.Location, len(r))
+		for i, l := range r {
+			out[i] = protocol.Location{URI: l.TargetURI, Range: l.TargetSelectionRange}
+		}
+		return out, nil
 	}
 	return nil, nil
 }

@@ -1,7 +1,8 @@
 ; Loom's locals query for JavaScript (typescript.scm without the TypeScript-only nodes): function and block
 ; scopes; declarations (hoisted, so seen in their whole scope), parameters,
-; destructured names, catch parameters, imports. A function's or a class's
-; name is bound in the scope around it (the resolver's rule).
+; destructured names, catch parameters, imports. A function's name is
+; bound in the scope around it (the resolver's rule); a class, no scope of
+; its own, binds its name where it is.
 
 (program) @local.scope
 (function_declaration) @local.scope
@@ -29,7 +30,8 @@
 (catch_clause parameter: (identifier) @local.definition)
 
 (import_clause (identifier) @local.definition)
-(import_specifier name: (identifier) @local.definition)
+; import {x as y} binds y alone.
+(import_specifier name: (identifier) @local.definition !alias)
 (import_specifier alias: (identifier) @local.definition)
 (namespace_import (identifier) @local.definition)
 

@@ -1,7 +1,8 @@
 ; Loom's locals query for TypeScript and JavaScript: function and block
 ; scopes; declarations (hoisted, so seen in their whole scope), parameters,
-; destructured names, catch parameters, imports. A function's or a class's
-; name is bound in the scope around it (the resolver's rule).
+; destructured names, catch parameters, imports. A function's name is
+; bound in the scope around it (the resolver's rule); a class, no scope of
+; its own, binds its name where it is.
 
 (program) @local.scope
 (function_declaration) @local.scope
@@ -17,6 +18,7 @@
 (function_declaration name: (identifier) @local.definition)
 (generator_function_declaration name: (identifier) @local.definition)
 (class_declaration name: (_) @local.definition)
+(abstract_class_declaration name: (_) @local.definition)
 (interface_declaration name: (_) @local.definition)
 (type_alias_declaration name: (_) @local.definition)
 (enum_declaration name: (_) @local.definition)
@@ -35,7 +37,8 @@
 (type_parameter name: (_) @local.definition)
 
 (import_clause (identifier) @local.definition)
-(import_specifier name: (identifier) @local.definition)
+; import {x as y} binds y alone.
+(import_specifier name: (identifier) @local.definition !alias)
 (import_specifier alias: (identifier) @local.definition)
 (namespace_import (identifier) @local.definition)
 
