@@ -12,6 +12,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -63,8 +64,11 @@ var funcs = template.FuncMap{
 	},
 }
 
-// pages holds one template set per page: the layout plus that page.
-var pages = func() map[string]*template.Template {
+// pages holds one template set per page: the layout plus that page. They
+// are parsed at the first page served, not at every start of the binary
+// (3 ms of `loom run`'s package initialisation, for a page it never
+// shows); pages_test.go parses them all.
+var pages = sync.OnceValue(func() map[string]*template.Template {
 	layout := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(files, "templates/layout.html"))
 	names, _ := files.ReadDir("templates")
 	out := map[string]*template.Template{}
@@ -75,12 +79,12 @@ var pages = func() map[string]*template.Template {
 		out[e.Name()] = template.Must(template.Must(layout.Clone()).ParseFS(files, "templates/"+e.Name()))
 	}
 	return out
-}()
+})
 
 // Render writes page name (a file in templates/) with status. Pages are
 // never cached: they carry CSRF tokens and personal data.
 func Render(w http.ResponseWriter, status int, name string, p Page) {
-	t, ok := pages[name]
+	t, ok := pages()[name]
 	if !ok {
 		panic("pages: no template " + name)
 	}
@@ -101,7 +105,7 @@ func Render(w http.ResponseWriter, status int, name string, p Page) {
 // templates/), for another page to include: a section of the account
 // page. html/template escaped it, so it is safe to include as it is.
 func Fragment(name string, p Page) (template.HTML, error) {
-	t, ok := pages[name]
+	t, ok := pages()[name]
 	if !ok {
 		return "", fmt.Errorf("pages: no template %s", name)
 	}
