@@ -29,8 +29,10 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/loom-agent/loom/analysis"
 	"github.com/loom-agent/loom/workspace"
@@ -300,18 +302,31 @@ func (s *Service) walk(ctx context.Context) ([]string, map[string]int64, error) 
 // modification time moved. An ignore file that was absent is not looked
 // for when its folder is stamped: one coming adds an entry to the folder,
 // whose time then moves. (On Go's tree that spares 1,300 of 2,600 stats.)
+// The stats are shared among the cores: a warm start waits for them.
 func stampsChanged(root string, stamps map[string]int64) bool {
+	rels := make([]string, 0, len(stamps))
 	for rel, mtime := range stamps {
 		if mtime == 0 && path.Base(rel) == ".gitignore" {
 			if _, ok := stamps[path.Dir(rel)]; ok {
 				continue
 			}
 		}
-		if stamp(root, rel) != mtime {
-			return true
-		}
+		rels = append(rels, rel)
 	}
-	return false
+	workers := min(runtime.GOMAXPROCS(0), len(rels)/256+1)
+	var moved atomic.Bool
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(rels) && !moved.Load(); i += workers {
+				if stamp(root, rels[i]) != stamps[rels[i]] {
+					moved.Store(true)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return moved.Load()
 }
 
 // stamp is rel's modification time, 0 when it does not exist.

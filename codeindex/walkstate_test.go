@@ -2,6 +2,7 @@ package codeindex
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -67,4 +68,33 @@ func TestWarmStartWalksNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	next(map[string]bool{"Alpha": true, "Beta": false}, 1)
+}
+
+// TestStampsChangedAcrossWorkers: with enough folders for every core to
+// take a share, a move in any folder is found, whichever share holds it.
+func TestStampsChangedAcrossWorkers(t *testing.T) {
+	root := t.TempDir()
+	stamps := map[string]int64{}
+	var rels []string
+	for i := range 1200 {
+		rel := fmt.Sprintf("d%02d/%d", i%26, i)
+		if err := os.MkdirAll(filepath.Join(root, rel), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		rels = append(rels, rel)
+	}
+	for _, rel := range rels {
+		stamps[rel] = stamp(root, rel)
+	}
+	if stampsChanged(root, stamps) {
+		t.Fatal("an unchanged tree reads as moved")
+	}
+	for _, rel := range []string{rels[0], rels[1], rels[599], rels[1198], rels[1199]} {
+		was := stamps[rel]
+		stamps[rel] = was - 1
+		if !stampsChanged(root, stamps) {
+			t.Errorf("a move in %s went unseen", rel)
+		}
+		stamps[rel] = was
+	}
 }
