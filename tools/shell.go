@@ -407,29 +407,47 @@ func newShellMarker() (string, error) {
 
 // killMarked sends SIGKILL to every process holding marker until a scan of
 // /proc finds none alive, so that one forking while it is killed does not
-// leave a child behind. It gives up after shellKillRounds scans.
+// leave a child behind. It gives up after shellKillRounds scans. A scan
+// that finds none but could not read some process's environment (one in
+// the middle of an execve has none for a moment: `exec sleep` in a command
+// that escaped with setsid) is repeated, up to shellUnsureRounds times.
 func killMarked(marker string) {
+	unsure := 0
 	for range shellKillRounds {
-		if signalMarked(marker, syscall.SIGKILL) == 0 {
+		found, unread := signalMarked(marker, syscall.SIGKILL)
+		if found == 0 && (unread == 0 || unsure >= shellUnsureRounds) {
 			return
+		}
+		if found == 0 {
+			unsure++
 		}
 		time.Sleep(5 * time.Millisecond) // let the killed exit: a zombie's environment reads empty
 	}
 }
 
-const shellKillRounds = 200
+const (
+	shellKillRounds   = 200
+	shellUnsureRounds = 10
+)
 
 // signalMarked sends sig to every process of this user whose environment
-// holds marker and returns how many it found.
-func signalMarked(marker string, sig syscall.Signal) int {
+// holds marker and returns how many it found, and how many live processes
+// of this user had no environment to read.
+func signalMarked(marker string, sig syscall.Signal) (found, unread int) {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
-		return 0
+		return 0, 0
 	}
-	n := 0
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() || !hasMarker(pid, marker) {
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		switch markOf(pid, marker) {
+		case unmarked:
+			continue
+		case unknown:
+			unread++
 			continue
 		}
 		// Through a pidfd, checked again once open, so a pid that was
@@ -438,30 +456,67 @@ func signalMarked(marker string, sig syscall.Signal) int {
 		if err != nil {
 			continue
 		}
-		if hasMarker(pid, marker) {
-			n++
+		if markOf(pid, marker) == marked {
+			found++
 			p.Signal(sig)
 		}
 		p.Release()
 	}
-	return n
+	return found, unread
 }
 
-// hasMarker reports whether process pid's environment holds marker. Other
-// users' processes cannot be read, and do not match.
-func hasMarker(pid int, marker string) bool {
+type mark int
+
+const (
+	unmarked mark = iota
+	marked
+	unknown // a live process of this user whose environment read empty
+)
+
+// markOf says whether process pid's environment holds marker. Other
+// users' processes cannot be read, and do not match; zombies and kernel
+// threads have no environment, and do not match either.
+func markOf(pid int, marker string) mark {
 	env, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
 	if err != nil {
-		return false
+		return unmarked
+	}
+	if len(env) == 0 {
+		if exitedOrKernel(pid) {
+			return unmarked
+		}
+		return unknown
 	}
 	for len(env) > 0 {
 		entry, rest, _ := bytes.Cut(env, []byte{0})
 		if string(entry) == marker {
-			return true
+			return marked
 		}
 		env = rest
 	}
-	return false
+	return unmarked
+}
+
+// exitedOrKernel reports whether /proc/PID/stat shows a zombie, a process
+// gone, or a kernel thread (flags holding PF_KTHREAD).
+func exitedOrKernel(pid int) bool {
+	const pfKthread = 0x00200000
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return true
+	}
+	// The fields after the parenthesised command name (which may hold
+	// spaces): state, ppid, pgrp, session, tty_nr, tpgid, flags, …
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return true
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 7 || f[0] == "Z" || f[0] == "X" {
+		return true
+	}
+	flags, err := strconv.ParseUint(f[6], 10, 64)
+	return err != nil || flags&pfKthread != 0
 }
 
 // Title says what one call does, for front ends to show.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -495,4 +496,55 @@ func shellIsZombie(pid int) bool {
 	// The state follows the parenthesised command name, which may hold spaces.
 	i := bytes.LastIndexByte(b, ')')
 	return i >= 0 && i+2 < len(b) && b[i+2] == 'Z'
+}
+
+// TestMarkOf: a process's mark is read from its environment; one whose
+// environment reads empty while it lives (as in the middle of an execve, or
+// started with none) is unknown, which makes killMarked look again, a
+// bounded number of times; zombies and processes gone are unmarked.
+func TestMarkOf(t *testing.T) {
+	marker, err := newShellMarker()
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := func(env []string, args ...string) *exec.Cmd {
+		cmd := exec.Command(args[0], args[1:]...)
+		cmd.Env = env
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd
+	}
+	withMark := start(append(os.Environ(), marker), "sleep", "30")
+	defer func() { withMark.Process.Kill(); withMark.Wait() }()
+	bare := start([]string{}, "/bin/sleep", "30")
+	defer func() { bare.Process.Kill(); bare.Wait() }()
+	zombie := start(nil, "true")
+	for !shellIsZombie(zombie.Process.Pid) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	defer zombie.Wait()
+	tests := []struct {
+		name string
+		pid  int
+		want mark
+	}{
+		{"marked", withMark.Process.Pid, marked},
+		{"this process", os.Getpid(), unmarked},
+		{"empty environment", bare.Process.Pid, unknown},
+		{"zombie", zombie.Process.Pid, unmarked},
+		{"gone", 1 << 30, unmarked},
+	}
+	for _, tt := range tests {
+		if got := markOf(tt.pid, marker); got != tt.want {
+			t.Errorf("%s: markOf = %d, want %d", tt.name, got, tt.want)
+		}
+	}
+	// The bare process stays unknown: killMarked kills the marked one and
+	// gives up on the unknown after its rounds instead of waiting for ever.
+	killMarked(marker)
+	shellAssertDead(t, withMark.Process.Pid)
+	if err := syscall.Kill(bare.Process.Pid, 0); err != nil {
+		t.Errorf("the unmarked process was signalled: %v", err)
+	}
 }
