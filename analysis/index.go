@@ -742,33 +742,7 @@ func (ix *Index) fuzzy(query string, limit int) []Definition {
 // fuzzyScore matches q's bytes in order within name (both lower-case).
 // Consecutive runs and a match at the start score higher; extra length
 // costs a little, so the closest names come first.
-func fuzzyScore(q, name string) (int, bool) {
-	if q == "" {
-		return 0, true
-	}
-	score, qi, run := 0, 0, 0
-	for i := 0; i < len(name) && qi < len(q); i++ {
-		if name[i] != q[qi] {
-			run = 0
-			continue
-		}
-		run++
-		score += 1 + 2*run
-		if i == 0 {
-			score += 8
-		} else if c := name[i-1]; c == '_' || c == '.' || c == '-' {
-			score += 4
-		}
-		qi++
-	}
-	if qi < len(q) {
-		return 0, false
-	}
-	if name == q {
-		score += 100
-	}
-	return score - (len(name) - len(q)), true
-}
+func fuzzyScore(q, name string) (int, bool) { return scoreInOrder(q, name, false) }
 
 // fuzzyScoreFold is fuzzyScore(q, strings.ToLower(name)) without
 // allocating a lower-cased copy of an ASCII name.
@@ -778,12 +752,22 @@ func fuzzyScoreFold(q, name string) (int, bool) {
 			return fuzzyScore(q, strings.ToLower(name))
 		}
 	}
+	return scoreInOrder(q, name, true)
+}
+
+// scoreInOrder is fuzzyScore, lower-casing name's ASCII bytes as it reads
+// them when fold is set.
+func scoreInOrder(q, name string, fold bool) (int, bool) {
 	if q == "" {
 		return 0, true
 	}
 	score, qi, run := 0, 0, 0
 	for i := 0; i < len(name) && qi < len(q); i++ {
-		if lowerByte(name[i]) != q[qi] {
+		c := name[i]
+		if fold {
+			c = lowerByte(c)
+		}
+		if c != q[qi] {
 			run = 0
 			continue
 		}
