@@ -90,27 +90,28 @@ func BenchmarkBuildIndexGOROOT(b *testing.B) {
 // first workspace/symbol answer on $GOROOT/src with the disk cache warm:
 // load the index, then the fuzzy search that needs every name.
 func BenchmarkFirstWorkspaceSymbolGOROOT(b *testing.B) {
-	root := filepath.Join(runtime.GOROOT(), "src")
-	files := goFilesUnder(b, root)
-	ctx := context.Background()
-	opts := Options{CacheDir: b.TempDir()}
-	if _, err := BuildIndex(ctx, root, files, opts); err != nil {
-		b.Fatal(err)
-	}
-	for b.Loop() {
-		ix, err := BuildIndex(ctx, root, files, opts)
-		if err != nil {
-			b.Fatal(err)
-		}
+	warmGOROOT(b, func(ix *Index) {
 		if defs := ix.Definitions("NewReader", MatchFuzzy, 256); len(defs) == 0 {
 			b.Fatal("no definitions")
 		}
-	}
+	})
 }
 
 // BenchmarkListDefinitionsGOROOT is `loom analyze symbols` on $GOROOT/src
 // with the disk cache warm: load the index, list every definition.
 func BenchmarkListDefinitionsGOROOT(b *testing.B) {
+	warmGOROOT(b, func(ix *Index) {
+		n := 0
+		err := ix.ListDefinitions(func(_ string, defs []Brief) error { n += len(defs); return nil })
+		if err != nil || n != ix.Stats().Symbols {
+			b.Fatalf("listed %d of %d: %v", n, ix.Stats().Symbols, err)
+		}
+	})
+}
+
+// warmGOROOT builds $GOROOT/src's index once into a fresh disk cache, then
+// times loading it from that cache and use on each.
+func warmGOROOT(b *testing.B, use func(*Index)) {
 	root := filepath.Join(runtime.GOROOT(), "src")
 	files := goFilesUnder(b, root)
 	ctx := context.Background()
@@ -123,10 +124,6 @@ func BenchmarkListDefinitionsGOROOT(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		n := 0
-		err = ix.ListDefinitions(func(_ string, defs []Brief) error { n += len(defs); return nil })
-		if err != nil || n != ix.Stats().Symbols {
-			b.Fatalf("listed %d of %d: %v", n, ix.Stats().Symbols, err)
-		}
+		use(ix)
 	}
 }
