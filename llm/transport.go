@@ -102,31 +102,24 @@ type timeoutError struct {
 	err   error // the transport's own error, for a connect timeout
 }
 
+// timeoutTexts say what each bound saw: long for the error, short for a
+// retry line, and the configuration key that sets the bound.
+var timeoutTexts = map[phase]struct{ long, short, key string }{
+	phaseConnect:   {"no connection within %s", "no connection within %s", "connect_timeout"},
+	phaseFirstByte: {"no answer within %s of sending the request", "no answer within %s", "first_byte_timeout"},
+	phaseIdle:      {"the answer stalled: nothing received for %s", "nothing received for %s", "idle_timeout"},
+	phaseStream:    {"the answer was still streaming after %s", "still streaming after %s", "stream_timeout"},
+}
+
 func (e *timeoutError) Error() string {
-	switch e.phase {
-	case phaseConnect:
-		return fmt.Sprintf("no connection within %s (connect_timeout)", e.after)
-	case phaseFirstByte:
-		return fmt.Sprintf("no answer within %s of sending the request (first_byte_timeout)", e.after)
-	case phaseIdle:
-		return fmt.Sprintf("the answer stalled: nothing received for %s (idle_timeout)", e.after)
-	default:
-		return fmt.Sprintf("the answer was still streaming after %s (stream_timeout)", e.after)
-	}
+	t := timeoutTexts[e.phase]
+	return fmt.Sprintf(t.long, e.after) + " (" + t.key + ")"
 }
 
 // brief is Error's text for a retry line, without parentheses.
 func (e *timeoutError) brief() string {
-	switch e.phase {
-	case phaseConnect:
-		return fmt.Sprintf("no connection within %s, connect_timeout", e.after)
-	case phaseFirstByte:
-		return fmt.Sprintf("no answer within %s, first_byte_timeout", e.after)
-	case phaseIdle:
-		return fmt.Sprintf("nothing received for %s, idle_timeout", e.after)
-	default:
-		return fmt.Sprintf("still streaming after %s, stream_timeout", e.after)
-	}
+	t := timeoutTexts[e.phase]
+	return fmt.Sprintf(t.short, e.after) + ", " + t.key
 }
 
 func (e *timeoutError) Unwrap() error { return e.err }
