@@ -70,19 +70,11 @@ func BenchmarkBuildIndexGOROOT(b *testing.B) {
 		}
 	})
 	b.Run("warm", func(b *testing.B) {
-		opts := Options{CacheDir: b.TempDir()}
-		if _, err := BuildIndex(ctx, root, files, opts); err != nil {
-			b.Fatal(err)
-		}
-		for b.Loop() {
-			ix, err := BuildIndex(ctx, root, files, opts)
-			if err != nil {
-				b.Fatal(err)
-			}
+		warmIndex(b, root, files, func(ix *Index) {
 			if st := ix.Stats(); st.Parsed != 0 {
 				b.Fatalf("warm run parsed %d files", st.Parsed)
 			}
-		}
+		})
 	})
 }
 
@@ -109,11 +101,15 @@ func BenchmarkListDefinitionsGOROOT(b *testing.B) {
 	})
 }
 
-// warmGOROOT builds $GOROOT/src's index once into a fresh disk cache, then
-// times loading it from that cache and use on each.
+// warmGOROOT is warmIndex on $GOROOT/src's Go files.
 func warmGOROOT(b *testing.B, use func(*Index)) {
 	root := filepath.Join(runtime.GOROOT(), "src")
-	files := goFilesUnder(b, root)
+	warmIndex(b, root, goFilesUnder(b, root), use)
+}
+
+// warmIndex builds the index of files once into a fresh disk cache, then
+// times loading it from that cache and use on each.
+func warmIndex(b *testing.B, root string, files []string, use func(*Index)) {
 	ctx := context.Background()
 	opts := Options{CacheDir: b.TempDir()}
 	if _, err := BuildIndex(ctx, root, files, opts); err != nil {
