@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -243,12 +244,21 @@ func BuildIndex(ctx context.Context, root string, files []string, opts Options) 
 	}
 	ix := &Index{root: abs, fsys: fsys, opts: opts}
 
+	// The cache is decoded while the files are stated: neither needs the
+	// other until they are compared.
 	var cached map[string]*FileEntry
-	cachePath := ""
-	if !opts.NoCache {
-		cachePath = cacheFile(abs, opts)
+	loaded := make(chan struct{})
+	if opts.NoCache {
+		close(loaded)
+	} else {
+		cachePath := cacheFile(abs, opts)
 		ix.stats.CachePath = cachePath
-		if cachePath != "" {
+		go func() {
+			defer close(loaded)
+			if cachePath == "" {
+				return
+			}
+			var err error
 			cached, err = loadCache(cachePath, abs, opts)
 			switch {
 			case err == nil:
@@ -256,10 +266,11 @@ func BuildIndex(ctx context.Context, root string, files []string, opts Options) 
 			case !errors.Is(err, os.ErrNotExist) && !errors.Is(err, errCacheStale):
 				ix.stats.CacheError = err.Error()
 			}
-		}
+		}()
 	}
-
-	if err := ix.fill(ctx, candidatePaths(files), cached, cachePath, false); err != nil {
+	wait := func() map[string]*FileEntry { <-loaded; return cached }
+	if err := ix.fill(ctx, candidatePaths(files), wait, ix.stats.CachePath, false); err != nil {
+		<-loaded
 		return nil, err
 	}
 	ix.stats.Duration = time.Since(began)
@@ -267,11 +278,12 @@ func BuildIndex(ctx context.Context, root string, files []string, opts Options) 
 }
 
 // fill indexes paths (as candidatePaths returns them) into ix, reusing the
-// entries of cached whose size and modification time are unchanged, and
-// saves the cache at cachePath ("" for none) when the entries differ from
-// cached or unsaved says cached itself was never saved.
-func (ix *Index) fill(ctx context.Context, paths []string, cached map[string]*FileEntry, cachePath string, unsaved bool) error {
-	entries, reused, parsed, err := ix.read(ctx, paths, cached)
+// entries of the cache (what cached returns, once the files are stated)
+// whose size and modification time are unchanged, and saves the cache at
+// cachePath ("" for none) when the entries differ from the cache's or
+// unsaved says the cache itself was never saved.
+func (ix *Index) fill(ctx context.Context, paths []string, cached func() map[string]*FileEntry, cachePath string, unsaved bool) error {
+	entries, reused, parsed, n, err := ix.read(ctx, paths, cached)
 	if err != nil {
 		// Cancelled midway: what was parsed is saved all the same, so the
 		// next build resumes where this one stopped.
@@ -283,7 +295,7 @@ func (ix *Index) fill(ctx context.Context, paths []string, cached map[string]*Fi
 		return err
 	}
 	ix.finish(entries, reused)
-	if cachePath != "" && (unsaved || parsed > 0 || len(cached) != len(ix.all)) {
+	if cachePath != "" && (unsaved || parsed > 0 || n != len(ix.all)) {
 		decodeBodies(ix.all, ix.opts.Workers)
 		if err := saveCache(cachePath, ix.root, ix.opts, ix.all); err != nil {
 			ix.stats.CacheError = err.Error()
@@ -295,36 +307,41 @@ func (ix *Index) fill(ctx context.Context, paths []string, cached map[string]*Fi
 	return nil
 }
 
-// read stats paths and parses those that cached has no unchanged entry for.
-// An entry is nil where the file is missing, not regular or unreadable;
-// reused says which came from cached; parsed counts the others.
-func (ix *Index) read(ctx context.Context, paths []string, cached map[string]*FileEntry) ([]*FileEntry, []bool, int, error) {
-	entries := make([]*FileEntry, len(paths))
-	reused := make([]bool, len(paths))
-	var todo []int
-	var mu sync.Mutex
-	err := parallel(ctx, ix.opts.Workers, len(paths), func(_ int, next func() (int, bool)) {
-		var local []int
+// read stats paths and parses those that the cache (what cached returns)
+// has no unchanged entry for. An entry is nil where the file is missing,
+// not regular or unreadable; reused says which came from the cache; parsed
+// counts the others; n is the size of the cache.
+func (ix *Index) read(ctx context.Context, paths []string, cached func() map[string]*FileEntry) (entries []*FileEntry, reused []bool, parsed, n int, err error) {
+	stamps := make([]beneath.Stamp, len(paths))
+	err = parallel(ctx, ix.opts.Workers, len(paths), func(_ int, next func() (int, bool)) {
 		for i, ok := next(); ok; i, ok = next() {
-			fi, err := os.Stat(filepath.Join(ix.root, filepath.FromSlash(paths[i])))
-			if err != nil || !fi.Mode().IsRegular() {
-				continue
+			if st, err := ix.fsys.Stamp(paths[i]); err == nil && st.Mode.IsRegular() {
+				stamps[i] = st
+			} else {
+				stamps[i].Mode = fs.ModeIrregular
 			}
-			e := &FileEntry{Path: paths[i], Size: fi.Size(), ModTime: fi.ModTime().UnixNano()}
-			if c := cached[paths[i]]; c != nil && c.Size == e.Size && c.ModTime == e.ModTime {
-				entries[i], reused[i] = c, true
-				continue
-			}
-			entries[i] = e
-			local = append(local, i)
 		}
-		mu.Lock()
-		todo = append(todo, local...)
-		mu.Unlock()
 	})
+	c := cached()
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, nil, 0, 0, err
 	}
+	n = len(c)
+	entries = make([]*FileEntry, len(paths))
+	reused = make([]bool, len(paths))
+	var todo []int
+	for i, st := range stamps {
+		if !st.Mode.IsRegular() {
+			continue
+		}
+		if e := c[paths[i]]; e != nil && e.Size == st.Size && e.ModTime == st.ModTime {
+			entries[i], reused[i] = e, true
+			continue
+		}
+		entries[i] = &FileEntry{Path: paths[i], Size: st.Size, ModTime: st.ModTime}
+		todo = append(todo, i)
+	}
+	var mu sync.Mutex
 
 	// Largest first, so no big file is left to run alone at the end.
 	sort.Slice(todo, func(a, b int) bool { return entries[todo[a]].Size > entries[todo[b]].Size })
@@ -360,9 +377,9 @@ func (ix *Index) read(ctx context.Context, paths []string, cached map[string]*Fi
 				entries[i] = nil
 			}
 		}
-		return entries, reused, parsed, err
+		return entries, reused, parsed, n, err
 	}
-	return entries, reused, len(todo), nil
+	return entries, reused, len(todo), n, nil
 }
 
 // finish keeps entries (sorted by path; nil ones dropped) as the index's

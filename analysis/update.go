@@ -2,7 +2,6 @@ package analysis
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -27,8 +26,8 @@ func (ix *Index) Changed(ctx context.Context) ([]string, error) {
 		var local []string
 		for i, ok := next(); ok; i, ok = next() {
 			e := ix.all[i]
-			fi, err := os.Stat(filepath.Join(ix.root, filepath.FromSlash(e.Path)))
-			if err != nil || !fi.Mode().IsRegular() || fi.Size() != e.Size || fi.ModTime().UnixNano() != e.ModTime {
+			st, err := ix.fsys.Stamp(e.Path)
+			if err != nil || !st.Mode.IsRegular() || st.Size != e.Size || st.ModTime != e.ModTime {
 				local = append(local, e.Path)
 			}
 		}
@@ -62,7 +61,7 @@ func (ix *Index) Update(ctx context.Context, changed []string) (*Index, error) {
 			paths = append(paths, p)
 		}
 	}
-	fresh, _, _, err := next.read(ctx, paths, nil)
+	fresh, _, _, _, err := next.read(ctx, paths, func() map[string]*FileEntry { return nil })
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +109,7 @@ func (ix *Index) Refresh(ctx context.Context, files []string) (*Index, error) {
 		cachePath = cacheFile(ix.root, ix.opts)
 		next.stats.CachePath = cachePath
 	}
-	if err := next.fill(ctx, candidatePaths(files), cached, cachePath, ix.unsaved); err != nil {
+	if err := next.fill(ctx, candidatePaths(files), func() map[string]*FileEntry { return cached }, cachePath, ix.unsaved); err != nil {
 		return nil, err
 	}
 	next.stats.Duration = time.Since(began)

@@ -26,7 +26,6 @@ package codeindex
 
 import (
 	"context"
-	"os"
 	"path"
 	"path/filepath"
 	"runtime"
@@ -214,18 +213,27 @@ func (s *Service) refresh(ctx context.Context, prev *analysis.Index, dirs map[st
 		// A warm start: the walk an earlier process kept, if nothing it
 		// listed moved since.
 		if st := s.loadWalk(); st != nil {
+			// The folders are stated while the index is built from the
+			// list: a folder that moved makes it the base of a new walk.
+			moved := make(chan bool, 1)
+			go func() { moved <- stampsChanged(s.ws, st.Stamps) }()
 			ix, err := analysis.BuildIndex(ctx, s.ws.Root(), st.Files, s.opts)
+			stale := <-moved
 			if err != nil {
 				return r, err
 			}
-			r.ix, r.dirs = ix, st.Stamps
-			if len(dirty) == 0 {
-				return r, nil
+			if stale {
+				prev, rewalk = ix, true
+			} else {
+				r.ix, r.dirs = ix, st.Stamps
+				if len(dirty) == 0 {
+					return r, nil
+				}
+				prev = ix
 			}
-			prev = ix
 		}
 	}
-	if prev == nil || rewalk || stampsChanged(s.ws.Root(), dirs) {
+	if prev == nil || rewalk || stampsChanged(s.ws, dirs) {
 		files, dirs, err := s.walk(ctx)
 		if err != nil {
 			return r, err
@@ -278,15 +286,15 @@ func (s *Service) refresh(ctx context.Context, prev *analysis.Index, dirs map[st
 func (s *Service) walk(ctx context.Context) ([]string, map[string]int64, error) {
 	var files []string
 	dirs := map[string]int64{}
-	dirs[".git/info/exclude"] = stamp(s.ws.Root(), ".git/info/exclude")
+	dirs[".git/info/exclude"] = stamp(s.ws, ".git/info/exclude")
 	err := s.ws.NewChangeset().Walk(ctx, ".", func(rel string, isDir bool) error {
 		if isDir {
-			if fi, err := os.Stat(filepath.Join(s.ws.Root(), filepath.FromSlash(rel))); err == nil {
-				dirs[rel] = fi.ModTime().UnixNano()
+			if st, err := s.ws.Stamp(rel); err == nil {
+				dirs[rel] = st.ModTime
 			}
 			// An ignore file edited in place leaves its folder's time.
 			ignore := path.Join(rel, ".gitignore")
-			dirs[ignore] = stamp(s.ws.Root(), ignore)
+			dirs[ignore] = stamp(s.ws, ignore)
 			return nil
 		}
 		if _, ok := analysis.LanguageForPath(rel); ok {
@@ -303,7 +311,7 @@ func (s *Service) walk(ctx context.Context) ([]string, map[string]int64, error) 
 // for when its folder is stamped: one coming adds an entry to the folder,
 // whose time then moves. (On Go's tree that spares 1,300 of 2,600 stats.)
 // The stats are shared among the cores: a warm start waits for them.
-func stampsChanged(root string, stamps map[string]int64) bool {
+func stampsChanged(ws *workspace.Workspace, stamps map[string]int64) bool {
 	rels := make([]string, 0, len(stamps))
 	for rel, mtime := range stamps {
 		if mtime == 0 && path.Base(rel) == ".gitignore" {
@@ -319,7 +327,7 @@ func stampsChanged(root string, stamps map[string]int64) bool {
 	for w := range workers {
 		wg.Go(func() {
 			for i := w; i < len(rels) && !moved.Load(); i += workers {
-				if stamp(root, rels[i]) != stamps[rels[i]] {
+				if stamp(ws, rels[i]) != stamps[rels[i]] {
 					moved.Store(true)
 				}
 			}
@@ -330,10 +338,10 @@ func stampsChanged(root string, stamps map[string]int64) bool {
 }
 
 // stamp is rel's modification time, 0 when it does not exist.
-func stamp(root, rel string) int64 {
-	fi, err := os.Stat(filepath.Join(root, filepath.FromSlash(rel)))
+func stamp(ws *workspace.Workspace, rel string) int64 {
+	st, err := ws.Stamp(rel)
 	if err != nil {
 		return 0
 	}
-	return fi.ModTime().UnixNano()
+	return st.ModTime
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/loom-agent/loom/workspace"
 )
 
 // TestWarmStartWalksNothing: a new process on an unchanged tree builds
@@ -83,16 +85,20 @@ func TestStampsChangedAcrossWorkers(t *testing.T) {
 		}
 		rels = append(rels, rel)
 	}
-	for _, rel := range rels {
-		stamps[rel] = stamp(root, rel)
+	ws, err := workspace.New(root)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if stampsChanged(root, stamps) {
+	for _, rel := range rels {
+		stamps[rel] = stamp(ws, rel)
+	}
+	if stampsChanged(ws, stamps) {
 		t.Fatal("an unchanged tree reads as moved")
 	}
 	for _, rel := range []string{rels[0], rels[1], rels[599], rels[1198], rels[1199]} {
 		was := stamps[rel]
 		stamps[rel] = was - 1
-		if !stampsChanged(root, stamps) {
+		if !stampsChanged(ws, stamps) {
 			t.Errorf("a move in %s went unseen", rel)
 		}
 		stamps[rel] = was

@@ -67,6 +67,11 @@ func New(dir string) (*Workspace, error) {
 // Root returns the absolute root folder with symlinks resolved.
 func (w *Workspace) Root() string { return w.root }
 
+// Stamp stats rel (slash-separated, local) on disk, following a final
+// symlink: its size, modification time and type, which caches compare to
+// tell a file or folder unchanged. One system call, no allocation.
+func (w *Workspace) Stamp(rel string) (beneath.Stamp, error) { return w.fsys.Stamp(rel) }
+
 // Abs returns the absolute disk path of a confined relative path.
 func (w *Workspace) Abs(rel string) string {
 	return filepath.Join(w.root, filepath.FromSlash(rel))

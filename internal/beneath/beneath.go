@@ -16,6 +16,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"syscall"
 )
 
@@ -238,4 +239,30 @@ func (r *Root) OpenDir(rel string) (*os.File, error) {
 	}
 	f, err := r.root.OpenFile(rel, openFlags|syscall.O_DIRECTORY, 0)
 	return f, escapes(err)
+}
+
+// Stamp is what a cache compares to tell that a file has not changed.
+type Stamp struct {
+	Size    int64
+	ModTime int64       // Unix nanoseconds
+	Mode    fs.FileMode // the type bits only
+}
+
+// Stamp stats rel (slash-separated, local to the root), following a final
+// symlink as os.Stat does. It reads metadata only; what a caller then
+// reads goes through the root's confined opens. On Linux it is one statx
+// call relative to the root's descriptor, without os.Stat's path join and
+// allocations: a warm start pays it per file (7,700 on Go's tree).
+func (r *Root) Stamp(rel string) (Stamp, error) {
+	if !filepath.IsLocal(filepath.FromSlash(rel)) {
+		return Stamp{}, &fs.PathError{Op: "stat", Path: rel, Err: ErrEscapes}
+	}
+	if st, err, ok := r.fast.stamp(rel); ok {
+		return st, err
+	}
+	fi, err := os.Stat(filepath.Join(r.root.Name(), filepath.FromSlash(rel)))
+	if err != nil {
+		return Stamp{}, err
+	}
+	return Stamp{Size: fi.Size(), ModTime: fi.ModTime().UnixNano(), Mode: fi.Mode().Type()}, nil
 }

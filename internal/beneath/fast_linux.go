@@ -25,6 +25,7 @@ import (
 type fastDir struct {
 	fd       int
 	disabled atomic.Bool
+	noStatx  atomic.Bool
 	cleanup  runtime.Cleanup
 }
 
@@ -129,6 +130,31 @@ func (d *fastDir) open(rel string, flags uint64) (fd int, err error, ok bool) {
 		return -1, &fs.PathError{Op: "open", Path: rel, Err: err}, true
 	}
 	return fd, nil, true
+}
+
+// stamp stats rel as Root.Stamp does; ok is false when statx cannot be
+// used (ENOSYS: kernels before 4.11, or a seccomp filter).
+func (d *fastDir) stamp(rel string) (st Stamp, err error, ok bool) {
+	if d.fd < 0 || d.noStatx.Load() {
+		return Stamp{}, nil, false
+	}
+	var x unix.Statx_t
+	for try := 0; ; try++ {
+		// AT_NO_AUTOMOUNT: a repository's symlink must not make a stat
+		// mount a network share.
+		err = unix.Statx(d.fd, rel, unix.AT_NO_AUTOMOUNT, unix.STATX_TYPE|unix.STATX_SIZE|unix.STATX_MTIME, &x)
+		if err != unix.EINTR || try >= 8 {
+			break
+		}
+	}
+	switch {
+	case err == unix.ENOSYS:
+		d.noStatx.Store(true)
+		return Stamp{}, nil, false
+	case err != nil:
+		return Stamp{}, &fs.PathError{Op: "stat", Path: rel, Err: err}, true
+	}
+	return Stamp{Size: int64(x.Size), ModTime: x.Mtime.Sec*1e9 + int64(x.Mtime.Nsec), Mode: modeOf(uint32(x.Mode))}, nil, true
 }
 
 // modeOf converts a stat mode's type bits to an fs.FileMode.

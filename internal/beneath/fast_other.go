@@ -16,3 +16,5 @@ func (*fastDir) close() {}
 func (*fastDir) readFast(string, int64, []byte) ([]byte, error, bool) { return nil, nil, false }
 
 func (*fastDir) openDirFast(string, string) (*os.File, error, bool) { return nil, nil, false }
+
+func (*fastDir) stamp(string) (Stamp, error, bool) { return Stamp{}, nil, false }
