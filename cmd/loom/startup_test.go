@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"regexp"
 	"strconv"
 	"strings"
@@ -11,6 +12,8 @@ import (
 	"github.com/alecthomas/chroma/v2/quick"
 	"github.com/alecthomas/chroma/v2/styles"
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/extension"
 )
 
 // TestStartupLeavesSchemaDraftsAlone guards the patch in
@@ -106,5 +109,46 @@ func TestStartupLeavesChromaAlone(t *testing.T) {
 	var buf strings.Builder
 	if err := quick.Highlight(&buf, "package main\n\nfunc main() {}\n", "go", "terminal256", "loom-test"); err != nil || !strings.Contains(buf.String(), "\x1b[38;5;196mfunc") {
 		t.Errorf("highlighted Go: %v %q", err, buf.String())
+	}
+}
+
+// TestStartupLeavesMarkdownAlone: goldmark (glamour's markdown parser)
+// compiles its linkify and e-mail patterns and builds its case-folding
+// table at first use, and glamour's HTML stripping no longer links
+// bluemonday and its CSS packages, whose initialisation compiled some 70
+// patterns (third_party/goldmark/PATCH.md, third_party/glamour/PATCH.md).
+// Allocations are counted, not time. Links, e-mail addresses and case
+// folding in a rendered answer still work.
+func TestStartupLeavesMarkdownAlone(t *testing.T) {
+	cmd := loomCommand(t, privateEnv(t, "GODEBUG=inittrace=1"), "version")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("loom version: %v\n%s", err, out)
+	}
+	for pkg, limit := range map[string]int{"github.com/yuin/goldmark/extension": 1000, "github.com/yuin/goldmark/util": 100} {
+		re := regexp.MustCompile(`(?m)^init ` + regexp.QuoteMeta(pkg) + ` @.* (\d+) allocs$`)
+		m := re.FindStringSubmatch(string(out))
+		if m == nil {
+			t.Fatalf("no init line for %s in loom version's init trace:\n%s", pkg, out)
+		}
+		if allocs, _ := strconv.Atoi(m[1]); allocs > limit {
+			t.Errorf("%s's init made %d allocations (at most %d): is the replace in go.mod gone?", pkg, allocs, limit)
+		}
+	}
+	for _, pkg := range []string{"github.com/microcosm-cc/bluemonday", "github.com/gorilla/css"} {
+		if strings.Contains(string(out), "init "+pkg) {
+			t.Errorf("%s is linked again", pkg)
+		}
+	}
+
+	var md bytes.Buffer
+	src := "See https://example.com/a?b=1 and www.example.org, mail ann@example.com.\n\n[Ünïcode][ÜNÏCODE]\n\n[ünïcode]: https://example.net/u\n"
+	if err := goldmark.New(goldmark.WithExtensions(extension.GFM)).Convert([]byte(src), &md); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`<a href="https://example.com/a?b=1">`, `<a href="http://www.example.org">`, `<a href="mailto:ann@example.com">`, `<a href="https://example.net/u">Ünïcode</a>`} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("goldmark's HTML lacks %s:\n%s", want, md.String())
+		}
 	}
 }
