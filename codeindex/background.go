@@ -124,6 +124,24 @@ func (s *Service) prepare() (<-chan struct{}, bool) {
 	return ch, true
 }
 
+// Warm starts loading the index from the disk cache in the background when
+// there is a cache and no index in memory, for the QuickRepoMap this
+// process is about to ask: a run starts it first thing, so that the load
+// (a stat of every file) overlaps the run's other preparations (its thread
+// database) instead of following them. The next QuickRepoMap takes that
+// build's index as current, as it would one it started itself.
+func (s *Service) Warm() {
+	if s.Ready() || !analysis.HasCache(s.ws.Root(), s.opts) {
+		return
+	}
+	built, ours := s.prepare()
+	if ours {
+		s.mu.Lock()
+		s.warming = built
+		s.mu.Unlock()
+	}
+}
+
 // Ready reports whether the whole index is built (it may still need a
 // check against the disk, which the next query makes).
 func (s *Service) Ready() bool {
@@ -141,14 +159,22 @@ func (s *Service) Ready() bool {
 // the next run. complete says which map it is.
 func (s *Service) QuickRepoMap(ctx context.Context, cs *workspace.Changeset, focus []string, tokens int) (m string, complete bool, err error) {
 	rels := s.focus(cs, focus)
-	if !s.Ready() && analysis.HasCache(s.ws.Root(), s.opts) {
+	s.mu.Lock()
+	warmed := s.warming
+	s.warming = nil
+	s.mu.Unlock()
+	if warmed != nil || !s.Ready() && analysis.HasCache(s.ws.Root(), s.opts) {
 		timer := time.NewTimer(warmWait)
 		defer timer.Stop()
-		built, ours := s.prepare()
+		built, ours := warmed, true
+		if warmed == nil {
+			built, ours = s.prepare()
+		}
 		select {
 		case <-built:
-			// Built since this call began: as current as a check would
-			// make it, without another stat of every file.
+			// Built since this call began, or since Warm at the start of
+			// the run: as current as a check would make it, without
+			// another stat of every file.
 			s.mu.Lock()
 			ix := s.ix
 			s.mu.Unlock()

@@ -96,3 +96,46 @@ func TestWaitStopsTheBuild(t *testing.T) {
 		t.Fatal("a stopped build left an index")
 	}
 }
+
+// TestWarmServesTheFirstMap: a run starts loading a warm index first thing
+// (Warm); its first quick map is that index's, complete and without a
+// second stat of every file, and a later one checks the disk as always.
+// Without a disk cache, or with the index in memory, Warm does nothing.
+func TestWarmServesTheFirstMap(t *testing.T) {
+	s, ws := tree(t, map[string]string{
+		"a.go": "package a\n\nfunc Alpha() { Beta() }\n",
+		"b.go": "package a\n\nfunc Beta() {}\n",
+	})
+	ctx := context.Background()
+	cs := ws.NewChangeset()
+	s.Warm() // no disk cache yet: a cold build is QuickRepoMap's to plan
+	if s.building != nil || s.Ready() {
+		t.Fatal("Warm started a build without a disk cache")
+	}
+	want, err := s.RepoMap(ctx, cs, nil, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := s.Stats().Checks
+	s.Warm() // the index is in memory
+	if s.building != nil || s.Stats().Checks != checks {
+		t.Fatal("Warm rebuilt an index already in memory")
+	}
+
+	next := New(ws, s.opts) // the next process
+	next.Warm()
+	<-next.Prepare() // the warm load is under way; this waits for it
+	m, complete, err := next.QuickRepoMap(ctx, cs, nil, 1024)
+	if err != nil || !complete || m != want {
+		t.Fatalf("first map after Warm: complete %v, err %v:\n%s\nwant:\n%s", complete, err, m, want)
+	}
+	if c := next.Stats().Checks; c != 1 {
+		t.Errorf("the first map after Warm made %d checks of the disk, want the warm load's alone", c)
+	}
+	if _, _, err := next.QuickRepoMap(ctx, cs, nil, 1024); err != nil {
+		t.Fatal(err)
+	}
+	if c := next.Stats().Checks; c != 2 {
+		t.Errorf("a later map made %d checks in all, want 2: the warm load is current for the first map only", c)
+	}
+}

@@ -71,6 +71,7 @@ type Service struct {
 	mu       sync.Mutex
 	ix       *analysis.Index
 	building chan struct{}             // closed when the background build (Prepare) is over
+	warming  <-chan struct{}           // the build Warm started, until a QuickRepoMap takes it
 	wanted   []analysis.RepoMapOptions // maps to render once it is
 	dirs     map[string]int64          // folders walked → modification time before their listing
 	dirty    map[string]bool           // files to read again (Invalidate)

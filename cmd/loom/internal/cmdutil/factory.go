@@ -185,8 +185,11 @@ func (f *Factory) ModelName(flags AgentFlags) string {
 // of the index its tools and the LSP server share (codeindex) when the disk
 // cache holds it, else of the files in focus and their neighbourhood while
 // the whole index is built in the background (FinishIndexing waits for it
-// at exit); nothing if even that takes too long.
+// at exit); nothing if even that takes too long. A warm index starts
+// loading now, while the caller opens its thread database (codeindex's
+// Warm).
 func repoMapFor(ws *workspace.Workspace) func(ctx context.Context, focus []string) string {
+	codeindex.For(ws).Warm()
 	return func(ctx context.Context, focus []string) string {
 		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
