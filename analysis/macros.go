@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"regexp"
 	"slices"
+	"sync"
 )
 
 // C and C++ libraries mark exported classes with a macro between the
@@ -21,13 +22,17 @@ import (
 
 // exportMacro matches at a class-key: the key, the macro (group 2), the
 // name (group 3) and what must follow a class head.
-var exportMacro = regexp.MustCompile(`^(?:class|struct|union)\s+([A-Z_][A-Z0-9_]*[A-Z][A-Z0-9_]*)\s+([A-Za-z_]\w*)\s*(?:final\s*)?[:{]`)
+var exportMacro = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(?:class|struct|union)\s+([A-Z_][A-Z0-9_]*[A-Z][A-Z0-9_]*)\s+([A-Za-z_]\w*)\s*(?:final\s*)?[:{]`)
+})
 
 // declMacro matches a line that starts with a macro named as an export or
 // linkage marker (SPDLOG_INLINE, FMT_API, ZEND_API) before a declaration:
 // group 1 is the macro. Other capitalised words there are types (FILE,
 // HANDLE) and stay.
-var declMacro = regexp.MustCompile(`^[ \t]*([A-Z][A-Z0-9_]*_(?:API|EXPORT|IMPORT|INLINE|EXTERN|DECL|CONSTEXPR|NODISCARD|NOINLINE|FORCEINLINE|VISIBILITY|PUBLIC))[ \t]+[A-Za-z_]`)
+var declMacro = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[ \t]*([A-Z][A-Z0-9_]*_(?:API|EXPORT|IMPORT|INLINE|EXTERN|DECL|CONSTEXPR|NODISCARD|NOINLINE|FORCEINLINE|VISIBILITY|PUBLIC))[ \t]+[A-Za-z_]`)
+})
 
 // maxClassHead bounds the text an export macro's class head, or a
 // declaration's line, is looked for in.
@@ -48,7 +53,7 @@ func exportMacroSpans(src []byte) [][2]int {
 			if i > 0 && isWordByte(src[i-1]) {
 				continue
 			}
-			m := exportMacro.FindSubmatchIndex(src[i:min(len(src), i+maxClassHead)])
+			m := exportMacro().FindSubmatchIndex(src[i:min(len(src), i+maxClassHead)])
 			if m == nil || string(src[i+m[4]:i+m[5]]) == "final" {
 				continue
 			}
@@ -63,7 +68,7 @@ func exportMacroSpans(src []byte) [][2]int {
 			end += off
 		}
 		if c := firstNonBlank(src[off:end]); c >= 'A' && c <= 'Z' {
-			if m := declMacro.FindSubmatchIndex(src[off:min(end, off+maxClassHead)]); m != nil {
+			if m := declMacro().FindSubmatchIndex(src[off:min(end, off+maxClassHead)]); m != nil {
 				spans = append(spans, [2]int{off + m[2], off + m[3]})
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -117,7 +118,7 @@ func (c ServerConfig) offers(name string) bool {
 
 // serverName is what a server may be called: it becomes the start of its
 // tools' names, which providers restrict to these characters.
-var serverName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+var serverName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`) })
 
 // File is an mcpServers list, parsed and checked.
 type File struct {
@@ -151,7 +152,7 @@ func Parse(data []byte) (File, error) {
 // Check checks every server, naming the first one that is wrong.
 func (f File) Check() error {
 	for _, name := range f.Names() {
-		if !serverName.MatchString(name) {
+		if !serverName().MatchString(name) {
 			return fmt.Errorf("server %s: a name is 1 to 64 letters, digits, _ or -", strconv.Quote(name))
 		}
 		if _, err := f.Servers[name].transport(); err != nil {

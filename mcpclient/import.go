@@ -70,7 +70,7 @@ func Import(path string, found []Found, force, dryRun bool) (ImportResult, error
 			skip(f.Err.Error())
 			continue
 		}
-		if !serverName.MatchString(f.Name) {
+		if !serverName().MatchString(f.Name) {
 			skip("a name Loom can use is 1 to 64 letters, digits, _ or -")
 			continue
 		}

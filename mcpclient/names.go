@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"sync"
 )
 
 // MaxNameLen is the longest tool name providers accept (OpenAI's and
@@ -13,7 +14,7 @@ import (
 const MaxNameLen = 64
 
 // nameUnsafe matches what no provider accepts in a tool name.
-var nameUnsafe = regexp.MustCompile(`[^A-Za-z0-9_-]`)
+var nameUnsafe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^A-Za-z0-9_-]`) })
 
 // remoteName is one server's tool, by the server's own names.
 type remoteName struct{ server, tool string }
@@ -34,7 +35,7 @@ func assignNames(keys []remoteName) map[remoteName]string {
 	taken := map[string]bool{}
 	var hashed []remoteName
 	for c, ks := range want {
-		if len(ks) == 1 && len(c) <= MaxNameLen && !nameUnsafe.MatchString(c) {
+		if len(ks) == 1 && len(c) <= MaxNameLen && !nameUnsafe().MatchString(c) {
 			out[ks[0]], taken[c] = c, true
 			continue
 		}
@@ -47,7 +48,7 @@ func assignNames(keys []remoteName) map[remoteName]string {
 		return hashed[i].tool < hashed[j].tool
 	})
 	for _, k := range hashed {
-		prefix := nameUnsafe.ReplaceAllString(k.server+"__"+k.tool, "_")
+		prefix := nameUnsafe().ReplaceAllString(k.server+"__"+k.tool, "_")
 		for salt := 0; ; salt++ {
 			n := shortName(prefix, k, salt)
 			if !taken[n] {

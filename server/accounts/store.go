@@ -21,6 +21,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/loom-agent/loom/server/db"
 	"github.com/loom-agent/loom/server/policy"
@@ -48,7 +49,7 @@ func New(d *db.DB) *Store { return &Store{DB: d} }
 // which no slug (lower-case) can be.
 func newID() string { return rand.Text() }
 
-var slugPattern = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$`)
+var slugPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$`) })
 
 // Slugs that web pages and the API use as path segments.
 var reservedSlugs = []string{"api", "admin", "new", "settings", "login", "logout", "invitations", "me", "static"}
@@ -56,7 +57,7 @@ var reservedSlugs = []string{"api", "admin", "new", "settings", "login", "logout
 // ValidSlug checks an organisation's or team's slug: 1 to 40 lower-case
 // letters, digits and inner hyphens.
 func ValidSlug(s string) error {
-	if !slugPattern.MatchString(s) || strings.Contains(s, "--") {
+	if !slugPattern().MatchString(s) || strings.Contains(s, "--") {
 		return fmt.Errorf("%w slug %q: use 1 to 40 lower-case letters, digits and single hyphens, starting and ending with a letter or digit", ErrInvalid, s)
 	}
 	if slices.Contains(reservedSlugs, s) {

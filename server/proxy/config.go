@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"regexp"
+	"sync"
 
 	"encoding/json"
 	"errors"
@@ -318,8 +319,8 @@ func (u Upstream) resolve(getenv func(string) string) (*upstream, error) {
 // vertexScope is the OAuth scope Vertex AI's API takes.
 const vertexScope = "https://www.googleapis.com/auth/cloud-platform"
 
-var locationRE = regexp.MustCompile(`^[a-z0-9-]{1,40}$`)
-var projectRE = regexp.MustCompile(`^[a-z][a-z0-9-]{4,61}[a-z0-9]$`)
+var locationRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9-]{1,40}$`) })
+var projectRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-z0-9-]{4,61}[a-z0-9]$`) })
 
 // resolveVertex readies a vertex upstream: its OpenAI-compatible endpoint
 // and the root of Anthropic's models, under the API's root for the
@@ -330,9 +331,9 @@ func (u Upstream) resolveVertex(up *upstream, base string) (*upstream, error) {
 		return nil, errors.New("a vertex upstream signs in with credentials_file (a service account's JSON key), not key_env or key_file")
 	}
 	switch {
-	case !projectRE.MatchString(u.Project):
+	case !projectRE().MatchString(u.Project):
 		return nil, fmt.Errorf("project %q: a Google Cloud project ID is missing or malformed", u.Project)
-	case !locationRE.MatchString(u.Location):
+	case !locationRE().MatchString(u.Location):
 		return nil, fmt.Errorf("location %q: a region such as us-central1, or global", u.Location)
 	}
 	if base == "" {

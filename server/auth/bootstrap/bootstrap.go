@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/loom-agent/loom/server/auth/magiclink"
@@ -25,7 +26,7 @@ const LinkTTL = time.Hour
 // ErrDone is a bootstrap of a server that already has an organisation.
 var ErrDone = errors.New("the server already has an organisation: sign in, or have an admin invite you")
 
-var slugRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+var slugRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`) })
 
 // Result is what a bootstrap made.
 type Result struct {
@@ -41,7 +42,7 @@ func Run(ctx context.Context, d *db.DB, links *magiclink.Links, slug, name, emai
 	if err != nil {
 		return Result{}, err
 	}
-	if !slugRE.MatchString(slug) {
+	if !slugRE().MatchString(slug) {
 		return Result{}, fmt.Errorf("organisation slug %q: use lower-case letters, digits and dashes", slug)
 	}
 	if name = strings.TrimSpace(name); name == "" {

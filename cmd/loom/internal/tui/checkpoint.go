@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sync"
 
 	"github.com/loom-agent/loom/workspace"
 )
@@ -30,7 +31,7 @@ const maxCheckpoint = 256 << 20
 
 // threadIDPattern is what a thread ID looks like, so that no ID names a
 // file outside the folder.
-var threadIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+var threadIDPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`) })
 
 // inverse is what undoes applied: each change turned around, its base the
 // content the apply wrote.
@@ -57,7 +58,7 @@ func inverse(applied []workspace.FileChange) []workspace.FileChange {
 }
 
 func (c checkpoints) path(thread string) (string, bool) {
-	if c.dir == "" || !threadIDPattern.MatchString(thread) {
+	if c.dir == "" || !threadIDPattern().MatchString(thread) {
 		return "", false
 	}
 	return filepath.Join(c.dir, thread+".json"), true

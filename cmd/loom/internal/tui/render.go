@@ -50,7 +50,7 @@ func markdown(text string, width int) string {
 	}
 	lines := strings.Split(strings.Trim(out, "\n"), "\n")
 	for i, l := range lines {
-		lines[i] = padding.ReplaceAllString(l, "\x1b[m")
+		lines[i] = padding().ReplaceAllString(l, "\x1b[m")
 	}
 	return strings.Join(lines, "\n")
 }
@@ -93,7 +93,7 @@ func (l *lockedRenderer) Render(text string) (string, error) {
 // padding is the run of styled spaces glamour fills each line with up to
 // the wrap width: it would make every line of the scrollback as wide as
 // the terminal was.
-var padding = regexp.MustCompile(`(?:\x1b\[[0-9;]*m| )+$`)
+var padding = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?:\x1b\[[0-9;]*m| )+$`) })
 
 // colourDiff colours a unified diff line by line.
 func colourDiff(diff string) string {
