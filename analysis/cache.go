@@ -289,6 +289,10 @@ type cacheDecoder struct {
 	ends []int
 	tab  int
 	view bool
+	// text, when set, is data as a string: inline strings are its
+	// substrings, one copy for a whole front of file headers instead of
+	// two allocations per file.
+	text string
 }
 
 func (d *cacheDecoder) uv() uint64 {
@@ -330,7 +334,12 @@ func (d *cacheDecoder) inline() string {
 	if d.bad {
 		return ""
 	}
-	s := string(d.data[d.pos : d.pos+n])
+	var s string
+	if len(d.text) == len(d.data) {
+		s = d.text[d.pos : d.pos+n]
+	} else {
+		s = string(d.data[d.pos : d.pos+n])
+	}
 	d.pos += n
 	return s
 }
@@ -475,7 +484,7 @@ func decodeCacheFront(r io.ReaderAt, size int64, fp string) ([]*FileEntry, *cach
 		return nil, nil, errCacheCorrupt
 	}
 	rest := &cacheRest{r: r, off: int64(cacheHeader) + int64(frontLen), size: size - int64(cacheHeader) - int64(frontLen)}
-	d := &cacheDecoder{data: front}
+	d := &cacheDecoder{data: front, text: string(front)}
 	if got := d.inline(); d.bad {
 		return nil, nil, errCacheCorrupt
 	} else if got != fp {
