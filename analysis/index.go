@@ -230,6 +230,16 @@ func filepathToSlashClean(p string) string { return filepath.ToSlash(filepath.Cl
 // are left out; a damaged or unwritable cache is reported in Stats, not as an
 // error. The error is non-nil only when ctx is cancelled.
 func BuildIndex(ctx context.Context, root string, files []string, opts Options) (*Index, error) {
+	return BuildIndexIf(ctx, root, files, opts, nil)
+}
+
+// BuildIndexIf is BuildIndex from a list that may turn out stale (a walk
+// kept by an earlier process, checked while the index loads): before the
+// disk cache would be written, current says whether files is still the
+// whole list. When it is not, the cache is left as it is and the index
+// marked unsaved, so that the Refresh with the new list writes it once
+// rather than twice. A nil current is always true.
+func BuildIndexIf(ctx context.Context, root string, files []string, opts Options, current func() bool) (*Index, error) {
 	began := time.Now()
 	opts = opts.withDefaults()
 	abs, err := filepath.Abs(root)
@@ -269,7 +279,7 @@ func BuildIndex(ctx context.Context, root string, files []string, opts Options) 
 		}()
 	}
 	wait := func() map[string]*FileEntry { <-loaded; return cached }
-	if err := ix.fill(ctx, candidatePaths(files), wait, ix.stats.CachePath, false); err != nil {
+	if err := ix.fill(ctx, candidatePaths(files), wait, ix.stats.CachePath, false, current); err != nil {
 		<-loaded
 		return nil, err
 	}
@@ -281,13 +291,22 @@ func BuildIndex(ctx context.Context, root string, files []string, opts Options) 
 // entries of the cache (what cached returns, once the files are stated)
 // whose size and modification time are unchanged, and saves the cache at
 // cachePath ("" for none) when the entries differ from the cache's or
-// unsaved says the cache itself was never saved.
-func (ix *Index) fill(ctx context.Context, paths []string, cached func() map[string]*FileEntry, cachePath string, unsaved bool) error {
+// unsaved says the cache itself was never saved, and current (nil: always)
+// says paths is still the whole list (BuildIndexIf).
+func (ix *Index) fill(ctx context.Context, paths []string, cached func() map[string]*FileEntry, cachePath string, unsaved bool, current func() bool) error {
 	entries, reused, parsed, n, err := ix.read(ctx, paths, cached)
+	// keep says whether to write the cache, asked only when it would be.
+	keep := func() bool {
+		if current != nil && !current() {
+			ix.unsaved = true
+			return false
+		}
+		return true
+	}
 	if err != nil {
 		// Cancelled midway: what was parsed is saved all the same, so the
 		// next build resumes where this one stopped.
-		if entries != nil && parsed > 0 && cachePath != "" {
+		if entries != nil && parsed > 0 && cachePath != "" && keep() {
 			ix.finish(entries, reused)
 			decodeBodies(ix.all, ix.opts.Workers)
 			_ = saveCache(cachePath, ix.root, ix.opts, ix.all)
@@ -295,7 +314,7 @@ func (ix *Index) fill(ctx context.Context, paths []string, cached func() map[str
 		return err
 	}
 	ix.finish(entries, reused)
-	if cachePath != "" && (unsaved || parsed > 0 || n != len(ix.all)) {
+	if cachePath != "" && (unsaved || parsed > 0 || n != len(ix.all)) && keep() {
 		decodeBodies(ix.all, ix.opts.Workers)
 		if err := saveCache(cachePath, ix.root, ix.opts, ix.all); err != nil {
 			ix.stats.CacheError = err.Error()

@@ -561,3 +561,45 @@ func TestCachedBodiesConcurrently(t *testing.T) {
 		t.Errorf("results %v, want 5 fuzzy, 80 listed, 40 files, 1 exact", got)
 	}
 }
+
+// TestBuildIndexIfLeavesTheCacheToRefresh: a build from a list found stale
+// meanwhile (BuildIndexIf's current false) does not write the disk cache
+// though a file changed; the Refresh with the new list writes it, once,
+// and the next build reuses every entry. With current true it writes as
+// BuildIndex does.
+func TestBuildIndexIfLeavesTheCacheToRefresh(t *testing.T) {
+	root, paths := writeTree(t, map[string]string{"a.go": "package a\nfunc A() {}\n", "b.go": "package b\nfunc B() {}\n"})
+	opts := Options{CacheDir: t.TempDir()}
+	ctx := context.Background()
+	if _, err := BuildIndex(ctx, root, paths, opts); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "a.go"), []byte("package a\nfunc A2() {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "c.go"), []byte("package c\nfunc C() {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	asked := 0
+	stale, err := BuildIndexIf(ctx, root, paths, opts, func() bool { asked++; return false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := stale.Stats(); asked != 1 || st.CacheSaved || st.Parsed != 1 || len(stale.Definitions("A2", MatchExact, 0)) != 1 {
+		t.Fatalf("stale build: asked %d, stats %+v", asked, st)
+	}
+	fresh, err := stale.Refresh(ctx, append(paths, "c.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := fresh.Stats(); !st.CacheSaved || st.Parsed != 1 || st.Files != 3 {
+		t.Fatalf("refresh after a stale build: %+v", st)
+	}
+	next, err := BuildIndexIf(ctx, root, append(paths, "c.go"), opts, func() bool { t.Error("asked with nothing to write"); return true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := next.Stats(); st.Parsed != 0 || st.Reused != 3 || st.CacheSaved {
+		t.Fatalf("the build after: %+v", st)
+	}
+}

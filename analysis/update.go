@@ -109,7 +109,7 @@ func (ix *Index) Refresh(ctx context.Context, files []string) (*Index, error) {
 		cachePath = cacheFile(ix.root, ix.opts)
 		next.stats.CachePath = cachePath
 	}
-	if err := next.fill(ctx, candidatePaths(files), func() map[string]*FileEntry { return cached }, cachePath, ix.unsaved); err != nil {
+	if err := next.fill(ctx, candidatePaths(files), func() map[string]*FileEntry { return cached }, cachePath, ix.unsaved, nil); err != nil {
 		return nil, err
 	}
 	next.stats.Duration = time.Since(began)

@@ -218,12 +218,12 @@ func (s *Service) refresh(ctx context.Context, prev *analysis.Index, dirs map[st
 			// list: a folder that moved makes it the base of a new walk.
 			moved := make(chan bool, 1)
 			go func() { moved <- stampsChanged(s.ws, st.Stamps) }()
-			ix, err := analysis.BuildIndex(ctx, s.ws.Root(), st.Files, s.opts)
-			stale := <-moved
+			stale := sync.OnceValue(func() bool { return <-moved })
+			ix, err := analysis.BuildIndexIf(ctx, s.ws.Root(), st.Files, s.opts, func() bool { return !stale() })
 			if err != nil {
 				return r, err
 			}
-			if stale {
+			if stale() {
 				prev, rewalk = ix, true
 			} else {
 				r.ix, r.dirs = ix, st.Stamps
