@@ -339,12 +339,16 @@ func (c *call) pipe(cn *conn, rt route) (bool, error) {
 		default:
 			sw.event(ev.name, ev.data)
 		}
-		sw.flush()
 	}
 	emit(ev, ds)
 	// failure is why the stream ended early, for the client.
 	var failure *upstreamError
 	for !dec.state().done && sw.err == nil {
+		// What was written goes to the client before the proxy waits on
+		// the upstream; events that came together go in one write.
+		if !rd.ready() {
+			sw.flush()
+		}
 		if ev, err = rd.next(); err != nil {
 			break
 		}

@@ -146,8 +146,10 @@ func eventName(value []byte) string {
 	return string(value)
 }
 
-// sseWriter writes events to the client; the caller flushes after each
-// event of the upstream, so nothing waits in a buffer.
+// sseWriter writes events to the client; the caller flushes whenever the
+// upstream has nothing more ready (sseReader.ready), so no event waits in
+// a buffer for one that has not come, and events that came together go
+// in one write.
 type sseWriter struct {
 	w   http.ResponseWriter
 	rc  *http.ResponseController
