@@ -154,6 +154,9 @@ type sseWriter struct {
 	w   http.ResponseWriter
 	rc  *http.ResponseController
 	err error
+	// buf is the event being written, reused: the ResponseWriter copies
+	// what it is given.
+	buf []byte
 }
 
 func newSSEWriter(w http.ResponseWriter) *sseWriter {
@@ -172,13 +175,20 @@ func (s *sseWriter) event(name string, data []byte) {
 	if s.err != nil {
 		return
 	}
-	buf := make([]byte, 0, len(name)+len(data)+16)
+	buf := s.buf[:0]
 	if name != "" {
 		buf = append(append(append(buf, "event: "...), name...), '\n')
 	}
 	buf = append(append(append(buf, "data: "...), data...), "\n\n"...)
 	_, s.err = s.w.Write(buf)
+	if cap(buf) <= maxKeptEvent {
+		s.buf = buf
+	}
 }
+
+// maxKeptEvent bounds the buffer an sseWriter keeps between events: a
+// long line (a whole file in a tool call) is written, not held.
+const maxKeptEvent = 64 << 10
 
 func (s *sseWriter) flush() {
 	if s.err == nil {
