@@ -106,6 +106,9 @@ func (d *chatDecoder) decode(ev sseEvent) ([]delta, error) {
 		return nil, nil
 	}
 	if d.lean {
+		if plainChunk(ev.data) {
+			return nil, nil
+		}
 		return nil, d.decodeLean(ev)
 	}
 	var c chatChunk
