@@ -6,15 +6,26 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 )
 
-// plainChunk reports whether an OpenAI chunk carries nothing a lean
-// decoder keeps: its usage, error and choices' finish reasons are absent
-// or null, and encoding/json would read it without an error into
-// chunkHead. Most chunks of a stream are such, and scanning one with
-// jsontext costs a fraction of decoding it with encoding/json. When
-// unsure (an escaped member name, a value of another type) it says no,
-// and the chunk is decoded whole, as before. Names are matched as
-// encoding/json matches them, ignoring case (bytes.EqualFold).
-func plainChunk(data []byte) bool {
+// chunkScan is what one pass over a same-format OpenAI chunk learnt.
+type chunkScan struct {
+	// plain: the chunk carries nothing a lean decoder keeps. Its usage,
+	// error and choices' finish reasons are absent or null, and
+	// encoding/json would read it without an error into chunkHead. Most
+	// chunks of a stream are such, and scanning one with jsontext costs a
+	// fraction of decoding it with encoding/json. When unsure (an escaped
+	// member name, a value of another type) the scan says no, and the
+	// chunk is decoded whole, as before. Names are matched as
+	// encoding/json matches them, ignoring case (bytes.EqualFold).
+	plain bool
+	// models are the offsets of the values of the chunk's top-level
+	// members "model" (start, end, start, end…), valid when plain: the
+	// chunk is renamed from them without being read a second time.
+	models []int64
+}
+
+// run scans data.
+func (cs *chunkScan) run(data []byte) {
+	cs.models = cs.models[:0]
 	d := decoders.Get().(*memberDecoder)
 	if len(data) <= maxPooled {
 		defer decoders.Put(d)
@@ -24,6 +35,11 @@ func plainChunk(data []byte) bool {
 	dec.Reset(&d.r, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
 	ok := eachMember(dec, func(key []byte) bool {
 		switch {
+		case string(key) == "model":
+			v, err := dec.ReadValue()
+			end := dec.InputOffset()
+			cs.models = append(cs.models, end-int64(len(v)), end)
+			return err == nil
 		case bytes.EqualFold(key, []byte("usage")), bytes.EqualFold(key, []byte("error")):
 			return skipNull(dec)
 		case bytes.EqualFold(key, []byte("choices")):
@@ -32,7 +48,26 @@ func plainChunk(data []byte) bool {
 		return dec.SkipValue() == nil
 	})
 	// encoding/json refuses anything after the value but spaces.
-	return ok && len(bytes.TrimLeft(data[dec.InputOffset():], " \t\r\n")) == 0
+	cs.plain = ok && len(bytes.TrimLeft(data[dec.InputOffset():], " \t\r\n")) == 0
+}
+
+// appendRenamed appends data with the values of its members "model"
+// replaced by name, as renamer.rename would (for a plain chunk, whose
+// member names have no escapes).
+func (cs *chunkScan) appendRenamed(dst, data, name []byte) []byte {
+	at := int64(0)
+	for i := 0; i+1 < len(cs.models); i += 2 {
+		dst = append(append(dst, data[at:cs.models[i]]...), name...)
+		at = cs.models[i+1]
+	}
+	return append(dst, data[at:]...)
+}
+
+// plainChunk scans data for what chunkScan.plain says.
+func plainChunk(data []byte) bool {
+	var cs chunkScan
+	cs.run(data)
+	return cs.plain
 }
 
 // plainChoices reads a chunk's choices (null, or an array of objects or

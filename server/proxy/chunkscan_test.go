@@ -1,6 +1,9 @@
 package proxy
 
-import "testing"
+import (
+	"bytes"
+	"testing"
+)
 
 // plainChunkCases are chunks and whether plainChunk takes them as
 // carrying nothing a lean decoder keeps.
@@ -16,6 +19,9 @@ var plainChunkCases = []struct {
 	{`{}`, true},
 	{`{"choices":[{"index":0,"delta":{"content":"\"usage\":{\"prompt_tokens\":5}, finish_reason: \"stop\""}}]}`, true},
 	{`{"x":"\u0075sage"}`, true},
+	// Models renamed in place, as renamer does.
+	{`{"model":"gpt-4o","model" : null,"choices":[],"Model":"x","x":{"model":"y"}}`, true},
+	{` {"id":"c","model":"m"} `, true},
 	// What the lean decoder keeps.
 	{`{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`, false},
 	{`{"choices":[{"index":0,"delta":{},"finish_reason":""}]}`, false},
@@ -54,8 +60,29 @@ func TestPlainChunk(t *testing.T) {
 	}
 }
 
+// checkRenamed fails unless a plain chunk renamed from its scan is what
+// renamer makes of it.
+func checkRenamed(t *testing.T, chunk []byte) {
+	var cs chunkScan
+	if cs.run(chunk); !cs.plain {
+		return
+	}
+	rn := newRenamer("asked \"alias\"")
+	want := rn.rename(chunk, false)
+	if got := cs.appendRenamed([]byte("prefix"), chunk, rn.name); !bytes.Equal(got, append([]byte("prefix"), want...)) {
+		t.Fatalf("renamed from the scan: %s\nrenamer: %s", got, want)
+	}
+}
+
+func TestChunkScanRenames(t *testing.T) {
+	for _, tc := range plainChunkCases {
+		checkRenamed(t, []byte(tc.chunk))
+	}
+}
+
 // FuzzPlainChunk: a chunk plainChunk passes over is one the lean decoder
-// reads without an error and learns nothing from.
+// reads without an error and learns nothing from, and the scan renames
+// it as renamer would.
 func FuzzPlainChunk(f *testing.F) {
 	for _, tc := range plainChunkCases {
 		f.Add([]byte(tc.chunk))
@@ -64,6 +91,7 @@ func FuzzPlainChunk(f *testing.F) {
 		if !plainChunk(chunk) {
 			return
 		}
+		checkRenamed(t, chunk)
 		d := newDecoder(openAIFormat, "up", true).(*chatDecoder)
 		if err := d.decodeLean(sseEvent{data: chunk}); err != nil {
 			t.Fatalf("plain, but the decoder says %v: %s", err, chunk)

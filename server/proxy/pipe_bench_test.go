@@ -89,4 +89,3 @@ func BenchmarkPipe(b *testing.B) {
 		})
 	}
 }
-
