@@ -63,13 +63,6 @@ func (cs *chunkScan) appendRenamed(dst, data, name []byte) []byte {
 	return append(dst, data[at:]...)
 }
 
-// plainChunk scans data for what chunkScan.plain says.
-func plainChunk(data []byte) bool {
-	var cs chunkScan
-	cs.run(data)
-	return cs.plain
-}
-
 // plainChoices reads a chunk's choices (null, or an array of objects or
 // nulls) and reports whether none has a finish reason.
 func plainChoices(dec *jsontext.Decoder) bool {

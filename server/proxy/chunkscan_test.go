@@ -52,6 +52,13 @@ var plainChunkCases = []struct {
 	{`null`, false},
 }
 
+// plainChunk scans data for what chunkScan.plain says.
+func plainChunk(data []byte) bool {
+	var cs chunkScan
+	cs.run(data)
+	return cs.plain
+}
+
 func TestPlainChunk(t *testing.T) {
 	for _, tc := range plainChunkCases {
 		if got := plainChunk([]byte(tc.chunk)); got != tc.plain {
