@@ -326,12 +326,24 @@ func (c *call) pipe(cn *conn, rt route) (bool, error) {
 			enc = newAnthEncoder(sw, c.asked)
 		}
 	}
+	var renamed []byte // reused from one chunk to the next
 	emit := func(ev sseEvent, ds []delta) {
 		switch {
 		case enc != nil:
 			enc.write(ds)
 		case up == openAIFormat:
-			if d := dec.(*chatDecoder); !d.usageOnly || c.includeUsage {
+			d := dec.(*chatDecoder)
+			switch {
+			case d.usageOnly && !c.includeUsage:
+				// The usage chunk the proxy asked for, not the client.
+			case d.scan.plain:
+				// The decoder's scan found the model already.
+				renamed = d.scan.appendRenamed(renamed[:0], ev.data, rn.name)
+				sw.event("", renamed)
+				if cap(renamed) > maxKeptEvent {
+					renamed = nil
+				}
+			default:
 				sw.event("", rn.rename(ev.data, false))
 			}
 		case ev.name == "message_start":
@@ -339,12 +351,16 @@ func (c *call) pipe(cn *conn, rt route) (bool, error) {
 		default:
 			sw.event(ev.name, ev.data)
 		}
-		sw.flush()
 	}
 	emit(ev, ds)
 	// failure is why the stream ended early, for the client.
 	var failure *upstreamError
 	for !dec.state().done && sw.err == nil {
+		// What was written goes to the client before the proxy waits on
+		// the upstream; events that came together go in one write.
+		if !rd.ready() {
+			sw.flush()
+		}
 		if ev, err = rd.next(); err != nil {
 			break
 		}

@@ -137,6 +137,7 @@ func setString(s string) func([]byte) []byte {
 // an object passes as it came.
 type renamer struct {
 	top, nested map[string]func([]byte) []byte
+	name        []byte // the asked name, as JSON
 }
 
 func newRenamer(asked string) *renamer {
@@ -156,7 +157,7 @@ func newRenamer(asked string) *renamer {
 			return old
 		}
 		return out
-	}}}
+	}}, name: name}
 }
 
 // rename renames obj's model, or, with nested, that of its member

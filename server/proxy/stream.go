@@ -64,6 +64,9 @@ type chatDecoder struct {
 	// which a client that did not ask for it must not see.
 	usageOnly bool
 	lean      bool
+	// scan is what a lean decoder learnt of the last chunk in one pass,
+	// the chunk's model among it.
+	scan chunkScan
 }
 
 // chunkHead is what a lean decoder reads of a chunk.
@@ -100,12 +103,15 @@ func (d *chatDecoder) decodeLean(ev sseEvent) error {
 func (d *chatDecoder) state() *streamState { return &d.st }
 
 func (d *chatDecoder) decode(ev sseEvent) ([]delta, error) {
-	d.usageOnly = false
+	d.usageOnly, d.scan.plain = false, false
 	if string(ev.data) == "[DONE]" {
 		d.st.done = true
 		return nil, nil
 	}
 	if d.lean {
+		if d.scan.run(ev.data); d.scan.plain {
+			return nil, nil
+		}
 		return nil, d.decodeLean(ev)
 	}
 	var c chatChunk
