@@ -172,6 +172,23 @@ more:
 			break more
 		}
 	}
+	if len(flushes) == 0 && len(recs) < maxBatch {
+		// Nobody waits on this write: a moment for more records to join
+		// it saves a transaction each.
+		linger := time.NewTimer(batchLinger)
+	wait:
+		for len(recs) < maxBatch && len(flushes) == 0 {
+			select {
+			case it := <-s.queue:
+				add(it)
+			case <-linger.C:
+				break wait
+			case <-s.stop:
+				break wait
+			}
+		}
+		linger.Stop()
+	}
 	s.writeLogged(recs)
 	for _, f := range flushes {
 		close(f)
