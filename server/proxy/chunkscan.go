@@ -26,13 +26,9 @@ type chunkScan struct {
 // run scans data.
 func (cs *chunkScan) run(data []byte) {
 	cs.models = cs.models[:0]
-	d := decoders.Get().(*memberDecoder)
-	if len(data) <= maxPooled {
-		defer decoders.Put(d)
-	}
-	d.r.Reset(data)
+	d, done := decoderFor(data)
+	defer done()
 	dec := &d.dec
-	dec.Reset(&d.r, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
 	ok := eachMember(dec, func(key []byte) bool {
 		switch {
 		case string(key) == "model":

@@ -22,14 +22,9 @@ func setMembers(obj []byte, set map[string]func(old []byte) []byte) ([]byte, err
 	// jsontext reads values in place (encoding/json's Decoder costs an
 	// allocation per token); as encoding/json does, it accepts repeated
 	// names and invalid UTF-8.
-	d := decoders.Get().(*memberDecoder)
-	if len(obj) <= maxPooled {
-		// A decoder keeps its buffer, as large as the largest value read.
-		defer decoders.Put(d)
-	}
-	d.r.Reset(obj)
+	d, done := decoderFor(obj)
+	defer done()
 	dec := &d.dec
-	dec.Reset(&d.r, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
 	if t, err := dec.ReadToken(); err != nil || t.Kind() != '{' {
 		return nil, errors.New("not a JSON object")
 	}
@@ -107,6 +102,20 @@ var decoders = sync.Pool{New: func() any { return new(memberDecoder) }}
 // maxPooled is the largest object whose decoder is reused (an answer's
 // events are small; a request may be 32 MiB).
 const maxPooled = 64 << 10
+
+// decoderFor returns a pooled decoder reading data as encoding/json would
+// (repeated names and invalid UTF-8 accepted), and the function that puts
+// it back: a decoder keeps its buffer, as large as the largest value read,
+// so one that read more than maxPooled is dropped.
+func decoderFor(data []byte) (*memberDecoder, func()) {
+	d := decoders.Get().(*memberDecoder)
+	d.r.Reset(data)
+	d.dec.Reset(&d.r, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	if len(data) > maxPooled {
+		return d, func() {}
+	}
+	return d, func() { decoders.Put(d) }
+}
 
 // isEmptyObject reports whether rest, what follows an object's '{', holds
 // no member.
