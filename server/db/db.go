@@ -94,7 +94,7 @@ func connect(url string) (*DB, error) {
 		// second writer wait instead of failing; foreign keys are off by
 		// default in SQLite and on in PostgreSQL, so turn them on.
 		dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
-			"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+			"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)&_txlock=immediate"
 		sdb, err := sql.Open("sqlite", dsn)
 		if err != nil {
 			return nil, fmt.Errorf("opening the database: %w", err)

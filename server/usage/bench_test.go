@@ -2,6 +2,7 @@ package usage
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"testing"
@@ -82,6 +83,48 @@ func BenchmarkAdmitDone(b *testing.B) {
 					b.ReportMetric(float64(admit[len(admit)*99/100].Microseconds()), "admit-p99-µs")
 					b.ReportMetric(float64(done[len(done)/2].Microseconds()), "done-p50-µs")
 					b.ReportMetric(float64(done[len(done)*99/100].Microseconds()), "done-p99-µs")
+				})
+			}
+		})
+	}
+}
+
+// BenchmarkWriteBatch measures the writer's transaction for a batch of n
+// records on each engine: the cost the writer's goroutine holds a CPU for
+// while the proxy's streams wait their turn, so it should grow with n and
+// no faster.
+func BenchmarkWriteBatch(b *testing.B) {
+	for _, e := range dbtest.Engines {
+		b.Run(string(e), func(b *testing.B) {
+			ctx := context.Background()
+			d := dbtest.Open(b, e)
+			p := setUp(b, d)
+			big := n(1 << 40)
+			s, err := New(d, Options{Prices: prices, Limits: Limits{User: Limit{TokensPerMinute: big}, Team: Limit{MonthlyBudget: dollars("1000000")}}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			for _, size := range []int{8, 64, 256} {
+				b.Run(fmt.Sprintf("records=%d", size), func(b *testing.B) {
+					recs := make([]*record, size)
+					for i := range recs {
+						tk, err := s.Admit(ctx, call(p.alice, false))
+						if err != nil {
+							b.Fatal(err)
+						}
+						recs[i] = tk.(*ticket).record(Usage{InputTokens: 1000, OutputTokens: 100, Status: 200})
+					}
+					b.ResetTimer()
+					for range b.N {
+						for _, r := range recs {
+							r.id = newRecordID() // a new row each time
+						}
+						if err := s.db.Tx(ctx, func(tx *sql.Tx) error { return s.write(ctx, tx, recs) }); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*size), "µs/record")
 				})
 			}
 		})

@@ -2,13 +2,14 @@ package usage
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"fmt"
 	"regexp"
 	"slices"
 	"time"
 	"unicode/utf8"
+
+	"github.com/google/uuid"
 )
 
 // record is one call's row, and what it adds to its subjects' counters.
@@ -65,18 +66,24 @@ func (t *ticket) release() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, err := t.s.db.ExecContext(ctx, `DELETE FROM usage_leases WHERE id IN (`+placeholders(1, len(t.leases))+`)`, anySlice(t.leases)...)
+	_, err := t.s.db.ExecContext(ctx, `DELETE FROM usage_leases WHERE id IN (`+t.s.placeholders(1, len(t.leases))+`)`, anySlice(t.leases)...)
 	if err != nil {
 		// The slot frees itself when its lease expires.
 		t.s.log.Error("freeing a stream slot", "err", err)
 	}
 }
 
+// newRecordID names a usage record: a UUIDv7, which starts with the time,
+// so that a batch's rows go to the end of the primary key's index (and of
+// usage_record_teams') instead of a random page each. On SQLite that made
+// a batch's commit write a third as many pages.
+func newRecordID() string { return uuid.Must(uuid.NewV7()).String() }
+
 // record is the call's row, priced, with the counters it adds to.
 func (t *ticket) record(u Usage) *record {
 	s := t.s
 	r := &record{
-		id: rand.Text(), org: t.who.org, user: t.who.user, key: t.who.key,
+		id: newRecordID(), org: t.who.org, user: t.who.user, key: t.who.key,
 		model: t.req.Model, upstream: t.req.Upstream, endpoint: t.req.Endpoint, stream: t.req.Stream,
 		at:    t.at.UnixMicro(),
 		input: clampTokens(u.InputTokens), output: clampTokens(u.OutputTokens), cached: clampTokens(u.CachedTokens),
@@ -239,12 +246,12 @@ func (s *Store) write(ctx context.Context, tx *sql.Tx, recs []*record) error {
 			sums[w] = [2]int64{v[0] + r.total, v[1] + int64(r.cost)}
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO usage_records (`+recordCols+`) VALUES `+values(len(recs), 16, 1, ""), args...); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO usage_records (`+recordCols+`) VALUES `+s.values(len(recs), 16, ""), args...); err != nil {
 		return fmt.Errorf("writing usage records: %w", err)
 	}
 	// In chunks: PostgreSQL takes at most 65535 parameters a statement.
 	for chunk := range slices.Chunk(teamArgs, 2*1000) {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO usage_record_teams (record_id, team_id) VALUES `+values(len(chunk)/2, 2, 1, ""), chunk...); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO usage_record_teams (record_id, team_id) VALUES `+s.values(len(chunk)/2, 2, ""), chunk...); err != nil {
 			return fmt.Errorf("writing usage records' teams: %w", err)
 		}
 	}
@@ -261,7 +268,7 @@ func (s *Store) write(ctx context.Context, tx *sql.Tx, recs []*record) error {
 		args = append(args, w.subject, w.period, w.start, sums[w][0], sums[w][1])
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO usage_counters (subject, period, start, tokens, cost_micros)
-		VALUES `+values(len(ws), 5, 1, "")+`
+		VALUES `+s.values(len(ws), 5, "")+`
 		ON CONFLICT (subject, period, start) DO UPDATE SET
 			tokens = usage_counters.tokens + excluded.tokens,
 			cost_micros = usage_counters.cost_micros + excluded.cost_micros`, args...)

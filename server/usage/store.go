@@ -384,7 +384,7 @@ func (s *Store) admit(ctx context.Context, tx *sql.Tx, t *ticket, now time.Time)
 		args = append(args, w.subject, w.period, w.start)
 	}
 	rows, err := tx.QueryContext(ctx, `INSERT INTO usage_counters (subject, period, start, requests, tokens, cost_micros)
-		VALUES `+values(len(ws), 3, 1, "1, 0, 0")+`
+		VALUES `+s.values(len(ws), 3, "1, 0, 0")+`
 		ON CONFLICT (subject, period, start) DO UPDATE SET requests = usage_counters.requests + 1
 		RETURNING subject, period, requests, tokens, cost_micros`, args...)
 	if err != nil {
@@ -475,15 +475,17 @@ func compareWindows(a, b window) int {
 	return cmp.Compare(a.start, b.start)
 }
 
-// values writes n rows of cols placeholders from $first, each followed by
-// the literal columns extra: "($1, $2, 1, 0), ($3, $4, 1, 0)".
-func values(n, cols, first int, extra string) string {
+// values writes n rows of cols placeholders, each followed by the literal
+// columns extra: "($1, $2, 1, 0), ($3, $4, 1, 0)" for PostgreSQL and
+// "(?, ?, 1, 0), (?, ?, 1, 0)" for SQLite. The statement must take its
+// parameters in this order and no others.
+func (s *Store) values(n, cols int, extra string) string {
 	var b strings.Builder
 	for i := range n {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString("(" + placeholders(first+i*cols, cols))
+		b.WriteString("(" + s.placeholders(1+i*cols, cols))
 		if extra != "" {
 			b.WriteString(", " + extra)
 		}
@@ -492,13 +494,21 @@ func values(n, cols, first int, extra string) string {
 	return b.String()
 }
 
-func placeholders(first, n int) string {
+// placeholders writes n parameters, numbered from first for PostgreSQL.
+// SQLite gets anonymous ones: it looks a numbered or named parameter up in
+// a list once to parse it and again to bind it, which makes a statement
+// of a batch's thousands of parameters cost their square.
+func (s *Store) placeholders(first, n int) string {
 	var b strings.Builder
 	for i := range n {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		fmt.Fprintf(&b, "$%d", first+i)
+		if s.db.Engine == db.SQLite {
+			b.WriteString("?")
+		} else {
+			fmt.Fprintf(&b, "$%d", first+i)
+		}
 	}
 	return b.String()
 }

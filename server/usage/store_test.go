@@ -548,3 +548,17 @@ func TestCloseWritesQueued(t *testing.T) {
 		}
 	})
 }
+
+// TestRecordIDsFollowTime: a record made later sorts after one made
+// earlier, so that a batch of records appends to the primary key's index
+// instead of writing a random page of it each (BenchmarkWriteBatch).
+func TestRecordIDsFollowTime(t *testing.T) {
+	prev := newRecordID()
+	for range 1000 {
+		id := newRecordID()
+		if id <= prev {
+			t.Fatalf("record %q was named after %q but sorts before it", id, prev)
+		}
+		prev = id
+	}
+}
