@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
-# Loom's LLM proxy under load against Portkey's open-source gateway, in the
-# same run on loopback: CLIENTS (200) concurrent streaming clients for
+# Loom's LLM proxy under load against Portkey's open-source gateway, in
+# the same run on loopback: CLIENTS (200) concurrent streaming clients for
 # DURATION (30s) per path through (a) the upstream directly, (b) `loom
 # server`'s proxy, (c) Portkey's gateway 1.15.2 (bench/portkey, pinned by
 # its lockfile), taking turns ROUNDS (3) times. The upstream is the Go
-# driver's own (bench/proxyload): it streams 20 chunks, the first after
-# 100 ms, then 20 ms apart, each naming its request, so every client checks
-# its stream is whole and its own. Prints p50/p99 of the time to the first
-# event and to the end, what each proxy adds to the direct figures, the
-# ratio, and the proxies' CPU per stream; then the same at LOW (20)
-# streams, where the machine is not saturated and the proxy's own cost
-# shows. Goals (judged at CLIENTS): Loom adds at most 1 ms at p50 and 5 ms
-# at p99, at least 5x less than Portkey. Exits non-zero if a server fails
-# or a stream is dropped, cut or mixed up.
+# driver's own (bench/proxyload): it streams 20 chunks, the first 100 ms
+# after the request came, then one every 20 ms (due at fixed times, so a
+# late timer does not push the rest back), each naming its request, so
+# every client checks its stream is whole and its own. Prints p50/p99 of
+# the time to the first event and to the end, what each proxy adds to the
+# direct figures, the ratio, and the proxies' CPU per stream; then the
+# same at LOW (20) streams, where the machine is not saturated and the
+# proxy's own cost shows. Goals (judged at CLIENTS): Loom adds at most 1
+# ms at p50 and 5 ms at p99, at least 5x less than Portkey. Exits non-zero
+# if a server fails or a stream is dropped, cut or mixed up.
 #
 #   LOOM=path/to/loom DURATION=10s bash bench/proxy.sh   # default: ./bin/loom, built if missing
 set -euo pipefail

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"time"
 )
@@ -44,9 +45,17 @@ func main() {
 	chunks := flag.Int("chunks", 20, "chunks of text per stream")
 	first := flag.Duration("first", 100*time.Millisecond, "the upstream's wait before its first chunk")
 	gap := flag.Duration("gap", 20*time.Millisecond, "the upstream's wait between chunks")
+	cpuprofile := flag.String("cpuprofile", "", "write the load driver's and the upstream's CPU profile to this file")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			defer pprof.StopCPUProfile()
+		}
+	}
 	if err := bench(*loom, *portkey, *clients, *low, *chunks, max(*rounds, 1), *dur, *warmup, *first, *gap); err != nil {
 		fmt.Fprintln(os.Stderr, "proxyload:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }

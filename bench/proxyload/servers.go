@@ -23,10 +23,21 @@ type process struct {
 	cmd *exec.Cmd
 }
 
+// stop asks the server to shut down, as a person would with Ctrl-C, so
+// that `loom server` ends its CPU profile (LOOM_CPUPROFILE) whole, and
+// kills it if it has not ended within five seconds.
 func (p *process) stop() {
-	if p != nil && p.cmd.Process != nil {
+	if p == nil || p.cmd.Process == nil {
+		return
+	}
+	p.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
 		p.cmd.Process.Kill()
-		p.cmd.Wait()
+		<-done
 	}
 }
 
@@ -56,6 +67,9 @@ func startLoom(loom, dir string, up *upstream) (*process, string, string, error)
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "XDG_CONFIG_HOME=" + home + "/config",
 		"XDG_DATA_HOME=" + home + "/data", "XDG_CACHE_HOME=" + home + "/cache", "XDG_STATE_HOME=" + home + "/state",
 		"LOOM_BENCH_UPSTREAM_KEY=" + up.key}
+	if prof := os.Getenv("LOOM_CPUPROFILE"); prof != "" { // profile the server under load
+		env = append(env, "LOOM_CPUPROFILE="+prof)
+	}
 	admin := exec.Command(loom, "server", "admin", "--config", config, "--org", "bench", "--email", "bench@example.test")
 	admin.Env = env
 	out, err := admin.Output()

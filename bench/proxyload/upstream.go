@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -63,50 +62,56 @@ func (u *upstream) complete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := req.Messages[len(req.Messages)-1].Content
-	if !sleep(r, u.firstDelay) {
+	// Chunks are due at fixed times from the request's arrival, as a
+	// model's tokens come at the model's pace: a late write does not push
+	// the later chunks back, so a stream's end measures how late its last
+	// chunk was delivered, not how late every timer before it fired.
+	began := time.Now()
+	if !sleepUntil(r, began.Add(u.firstDelay)) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
-	bw := bufio.NewWriter(w)
 	flusher := w.(http.Flusher)
-	created := time.Now().Unix()
-	send := func(delta map[string]any, finish any, usage any) {
-		c := map[string]any{"id": "chatcmpl-" + id, "object": "chat.completion.chunk", "created": created, "model": req.Model,
-			"choices": []any{map[string]any{"index": 0, "delta": delta, "finish_reason": finish}}}
-		if usage != nil {
-			c["choices"] = []any{}
-			c["usage"] = usage
-		}
-		b, _ := json.Marshal(c)
-		bw.WriteString("data: ")
-		bw.Write(b)
-		bw.WriteString("\n\n")
-		bw.Flush()
+	// Every chunk is the same JSON with another delta: its head is built
+	// once, and only the text is quoted per chunk.
+	head := fmt.Appendf(nil, `data: {"id":%s,"object":"chat.completion.chunk","created":%d,"model":%s,`,
+		quote("chatcmpl-"+id), began.Unix(), quote(req.Model))
+	buf := make([]byte, 0, 512)
+	send := func(tail string) {
+		buf = append(append(append(buf[:0], head...), tail...), "}\n\n"...)
+		w.Write(buf)
 		flusher.Flush()
 	}
 	for i := 0; i < u.chunks; i++ {
-		if i > 0 && !sleep(r, u.chunkDelay) {
+		if i > 0 && !sleepUntil(r, began.Add(u.firstDelay+time.Duration(i)*u.chunkDelay)) {
 			return
 		}
-		delta := map[string]any{"content": chunkText(id, i)}
+		role := ""
 		if i == 0 {
-			delta["role"] = "assistant"
+			role = `"role":"assistant",`
 		}
-		send(delta, nil, nil)
+		send(`"choices":[{"index":0,"delta":{` + role + `"content":` + string(quote(chunkText(id, i))) + `},"finish_reason":null}]`)
 	}
-	send(map[string]any{}, "stop", nil)
+	send(`"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]`)
 	if req.StreamOptions != nil && req.StreamOptions.IncludeUsage {
-		send(nil, nil, map[string]any{"prompt_tokens": 10 + len(strings.Fields(id)), "completion_tokens": u.chunks, "total_tokens": 10 + u.chunks})
+		send(fmt.Sprintf(`"choices":[],"usage":{"prompt_tokens":%d,"completion_tokens":%d,"total_tokens":%d}`,
+			10+len(strings.Fields(id)), u.chunks, 10+u.chunks))
 	}
-	bw.WriteString("data: [DONE]\n\n")
-	bw.Flush()
+	w.Write([]byte("data: [DONE]\n\n"))
 	flusher.Flush()
 }
 
-// sleep waits d unless the client leaves first.
-func sleep(r *http.Request, d time.Duration) bool {
+// quote is s as a JSON string.
+func quote(s string) []byte {
+	b, _ := json.Marshal(s)
+	return b
+}
+
+// sleepUntil waits until at unless the client leaves first.
+func sleepUntil(r *http.Request, at time.Time) bool {
+	d := time.Until(at)
 	if d <= 0 {
 		return true
 	}
