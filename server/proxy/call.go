@@ -27,6 +27,9 @@ type call struct {
 	// always asks the upstream for it, to meter the call).
 	includeUsage bool
 
+	// ended: the upstream's stream came to its end, all of it passed on.
+	ended bool
+
 	// What the meter records.
 	used   tokens
 	status int
@@ -243,11 +246,17 @@ func (c *call) try(rt route) (committed bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	defer cn.release()
-	if c.stream {
-		return c.pipe(cn, rt)
+	if !c.stream {
+		defer cn.release()
+		return c.whole(cn, rt)
 	}
-	return c.whole(cn, rt)
+	committed, err = c.pipe(cn, rt)
+	if c.ended {
+		cn.finish()
+	} else {
+		cn.release()
+	}
+	return committed, err
 }
 
 // whole answers a call that is not streamed.
@@ -399,5 +408,6 @@ func (c *call) pipe(cn *conn, rt route) (bool, error) {
 		enc.end(st)
 	}
 	sw.flush()
+	c.ended = true
 	return true, nil
 }

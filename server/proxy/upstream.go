@@ -42,19 +42,49 @@ func newTransport(connect, firstByte time.Duration) *http.Transport {
 type conn struct {
 	resp    *http.Response
 	ctx     context.Context
+	body    *idleBody
+	unlink  func() bool // from the client's request
 	release func()
+}
+
+// Bounds on the wait for the end of a finished stream's body.
+const (
+	drainWait  = time.Second
+	drainBytes = 64 << 10
+)
+
+// finish ends an answer that was read to its last event. An HTTP/1.1
+// connection goes back to the pool only once its body has been read to
+// the end, and an upstream may send the end of its chunked body in a
+// packet after the last event: a goroutine then waits for it, briefly,
+// so that the client's answer does not. Otherwise the next call to the
+// upstream would open a new connection (and, to an HTTPS upstream
+// without HTTP/2, make a new TLS handshake).
+func (c *conn) finish() {
+	if c.body.eof {
+		c.release()
+		return
+	}
+	c.unlink()
+	go func() {
+		c.body.t.Reset(drainWait)
+		io.CopyN(io.Discard, c.body.ReadCloser, drainBytes)
+		c.release()
+	}()
 }
 
 // idleBody restarts the idle timer at every read.
 type idleBody struct {
 	io.ReadCloser
-	t *time.Timer
-	d time.Duration
+	t   *time.Timer
+	d   time.Duration
+	eof bool // a read met the body's end
 }
 
 func (b *idleBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	b.t.Reset(b.d)
+	b.eof = b.eof || err == io.EOF
 	return n, err
 }
 
@@ -63,9 +93,13 @@ func (b *idleBody) Read(p []byte) (int, error) {
 // Anthropic upstream, anthropic-version and anthropic-beta (which name API
 // features, nothing more). An error is an *upstreamError.
 func (p *Proxy) send(ctx context.Context, rt route, body []byte, client format, h http.Header, stream bool) (*conn, error) {
-	cctx, cancel := context.WithCancelCause(ctx)
+	// The client's leaving cancels the upstream's request through a link
+	// that finish cuts: a finished stream's body is read to its end after
+	// the client's answer ended.
+	cctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	unlink := context.AfterFunc(ctx, func() { cancel(context.Cause(ctx)) })
 	tctx, tcancel := context.WithTimeoutCause(cctx, p.streamTimeout, errStreamTooLong)
-	done := func() { tcancel(); cancel(nil) }
+	done := func() { unlink(); tcancel(); cancel(nil) }
 	req, err := http.NewRequestWithContext(tctx, http.MethodPost, rt.endpoint(stream), bytes.NewReader(body))
 	if err != nil {
 		done()
@@ -119,10 +153,11 @@ func (p *Proxy) send(ctx context.Context, rt route, body []byte, client format, 
 		return nil, httpError(rt.up, resp.StatusCode, resp.Header, b)
 	}
 	t := time.AfterFunc(p.idleTimeout, func() { cancel(errIdle) })
-	resp.Body = &idleBody{ReadCloser: resp.Body, t: t, d: p.idleTimeout}
-	return &conn{resp: resp, ctx: tctx, release: func() {
+	ib := &idleBody{ReadCloser: resp.Body, t: t, d: p.idleTimeout}
+	resp.Body = ib
+	return &conn{resp: resp, ctx: tctx, body: ib, unlink: unlink, release: func() {
 		t.Stop()
-		resp.Body.Close()
+		ib.Close()
 		done()
 	}}, nil
 }
