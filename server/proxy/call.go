@@ -305,6 +305,7 @@ func (c *call) whole(cn *conn, rt route) (bool, error) {
 func (c *call) pipe(cn *conn, rt route) (bool, error) {
 	up := rt.format
 	rd := newSSEReader(cn.resp.Body)
+	defer rd.release()
 	dec := newDecoder(up, rt.up.name, up == c.client)
 	defer func() { c.used = dec.state().usage }()
 	ev, err := rd.next()

@@ -68,3 +68,27 @@ func TestAdmin(t *testing.T) {
 		t.Error("a second bootstrap ran")
 	}
 }
+
+// TestGCPercent: the server sets its own collection target unless GOGC
+// in the environment chose one.
+func TestGCPercent(t *testing.T) {
+	for _, tc := range []struct {
+		gogc string
+		pct  int
+		set  bool
+	}{
+		{gogc: "", pct: serverGCPercent, set: true},
+		{gogc: "100", set: false},
+		{gogc: "off", set: false},
+	} {
+		pct, set := gcPercent(func(k string) string {
+			if k == "GOGC" {
+				return tc.gogc
+			}
+			return ""
+		})
+		if pct != tc.pct || set != tc.set {
+			t.Errorf("GOGC=%q: got %d, %v; want %d, %v", tc.gogc, pct, set, tc.pct, tc.set)
+		}
+	}
+}
