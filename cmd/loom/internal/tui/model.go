@@ -202,6 +202,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 	case printedMsg:
 		m.printing = false
+	case filterStep:
+		if m.picker != nil {
+			cmds = append(cmds, m.picker.step(msg))
+		}
 	case spinner.TickMsg:
 		if m.waiting {
 			var cmd tea.Cmd

@@ -12,7 +12,49 @@ import (
 
 // picker is /resume without an ID: this workspace's threads in a list
 // that / filters; Enter continues the one selected, Esc closes it.
-type picker struct{ list list.Model }
+type picker struct {
+	list list.Model
+	seq  int // changes of the filter's text
+}
+
+// filterStep is what a command of the picker's list gave, tagged with the
+// number of the filter's text it was started for.
+type filterStep struct {
+	seq int
+	msg tea.Msg
+}
+
+// tag marks what cmd gives with seq.
+func tag(cmd tea.Cmd, seq int) tea.Cmd {
+	if cmd == nil {
+		return nil
+	}
+	return func() tea.Msg { return filterStep{seq: seq, msg: cmd()} }
+}
+
+// step hands the list what one of its commands gave. The list filters in
+// a goroutine per key typed and takes the matches in the order they come,
+// so on a busy machine an earlier text's matches ("ap") could replace the
+// last one's ("apples"): only the matches for the text shown are taken.
+func (p *picker) step(s filterStep) tea.Cmd {
+	switch msg := s.msg.(type) {
+	case nil:
+		return nil
+	case tea.BatchMsg:
+		cmds := make([]tea.Cmd, len(msg))
+		for i, c := range msg {
+			cmds[i] = tag(c, s.seq)
+		}
+		return tea.Batch(cmds...)
+	case list.FilterMatchesMsg:
+		if s.seq != p.seq {
+			return nil
+		}
+	}
+	var cmd tea.Cmd
+	p.list, cmd = p.list.Update(s.msg)
+	return tag(cmd, s.seq)
+}
 
 // threadItem is one thread in the picker.
 type threadItem struct {
@@ -74,7 +116,16 @@ func (m *Model) pick(k tea.KeyPressMsg) tea.Cmd {
 			return nil
 		}
 	}
+	return m.picker.update(k)
+}
+
+// update hands the list a key.
+func (p *picker) update(k tea.KeyPressMsg) tea.Cmd {
 	var cmd tea.Cmd
-	m.picker.list, cmd = m.picker.list.Update(k)
-	return cmd
+	before := p.list.FilterValue()
+	p.list, cmd = p.list.Update(k)
+	if p.list.FilterValue() != before {
+		p.seq++ // the matches for before are stale
+	}
+	return tag(cmd, p.seq)
 }
